@@ -1,0 +1,2 @@
+DROP TABLE report_categories;
+DROP TABLE regions;

@@ -1,0 +1,280 @@
+//! Typed settings, read once from the environment (and an optional `.env`) in `main`
+//! and handed to [`crate::startup`]; tests build their own.
+//!
+//! Secrets are wrapped in `secrecy` types so they never reach a log through `Debug`.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+pub const NIK_KEY_BYTES: usize = 32;
+const DEV_SECRETS_FILE: &str = "dev-secrets.env";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// What the environment (or the command line) says, before defaults and checks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// `development` (generated secrets, loud warning) or `production` (real secrets required).
+    #[arg(long, env = "KIM_ENV", value_enum, default_value = "development")]
+    pub mode: Mode,
+    /// Where generated development secrets and the default SQLite database live.
+    #[arg(long, env = "KIM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; an SQLite file path (or `sqlite://path`) otherwise.
+    /// Default: `<KIM_DATA_DIR>/kim.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind_addr: SocketAddr,
+    /// HMAC key for access tokens, at least 32 bytes.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// 32 random bytes in base64, used to encrypt personal data at rest.
+    #[arg(long, env = "NIK_ENCRYPTION_KEY", hide_env_values = true)]
+    pub nik_encryption_key: Option<String>,
+    /// Where uploaded files are kept. Default: `<KIM_DATA_DIR>/storage`.
+    #[arg(long, env = "STORAGE_DIR")]
+    pub storage_dir: Option<PathBuf>,
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+    /// Browser origins allowed by CORS, comma-separated; none by default.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+    /// Database connections per pool (PostgreSQL: the pool; SQLite: readers beside one writer).
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=512))]
+    pub db_pool_size: u32,
+    /// HTTP worker threads; default: one per core.
+    #[arg(long, env = "HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+}
+
+/// Checked settings the service runs with.
+#[derive(Debug)]
+pub struct Settings {
+    pub mode: Mode,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub bind_addr: SocketAddr,
+    pub jwt_secret: SecretString,
+    pub nik_encryption_key: SecretBox<[u8; NIK_KEY_BYTES]>,
+    pub storage_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub cors_origins: Vec<String>,
+    pub db_pool_size: u32,
+    pub http_workers: Option<usize>,
+    /// True when the secrets were generated for development rather than configured.
+    pub uses_generated_secrets: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("KIM_ENV=production needs {0}; refusing to start with a generated development secret")]
+    MissingProductionSecret(&'static str),
+    #[error("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long")]
+    WeakJwtSecret,
+    #[error("NIK_ENCRYPTION_KEY must be {NIK_KEY_BYTES} random bytes encoded in base64")]
+    BadNikKey,
+    #[error("KIM_ENV=production needs DATABASE_URL to be set explicitly")]
+    MissingProductionDatabase,
+    #[error("CORS origin {0:?} is not a valid origin (scheme://host[:port])")]
+    BadCorsOrigin(String),
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the development secrets file {0} is damaged; delete it to generate new secrets")]
+    DamagedDevSecrets(PathBuf),
+}
+
+impl Settings {
+    pub fn from_args(args: ConfigArgs) -> Result<Self, ConfigError> {
+        let production = args.mode == Mode::Production;
+        if production {
+            if args.jwt_secret.is_none() {
+                return Err(ConfigError::MissingProductionSecret("JWT_SECRET"));
+            }
+            if args.nik_encryption_key.is_none() {
+                return Err(ConfigError::MissingProductionSecret("NIK_ENCRYPTION_KEY"));
+            }
+            if args.database_url.is_none() {
+                return Err(ConfigError::MissingProductionDatabase);
+            }
+        }
+        let cors_origins = parse_cors_origins(args.cors_origins)?;
+
+        let uses_generated_secrets = args.jwt_secret.is_none() || args.nik_encryption_key.is_none();
+        let dev_secrets = if uses_generated_secrets {
+            DevSecrets::load_or_create(&args.data_dir)?
+        } else {
+            DevSecrets::default()
+        };
+        let jwt_secret = args.jwt_secret.unwrap_or(dev_secrets.jwt_secret);
+        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::WeakJwtSecret);
+        }
+        let nik_key_text = args
+            .nik_encryption_key
+            .unwrap_or(dev_secrets.nik_encryption_key);
+        let nik_encryption_key = decode_nik_key(&nik_key_text)?;
+
+        let database_url = args
+            .database_url
+            .unwrap_or_else(|| args.data_dir.join("kim.db").to_string_lossy().into_owned());
+        let storage_dir = args
+            .storage_dir
+            .unwrap_or_else(|| args.data_dir.join("storage"));
+
+        Ok(Settings {
+            mode: args.mode,
+            data_dir: args.data_dir,
+            database_url,
+            bind_addr: args.bind_addr,
+            jwt_secret: SecretString::from(jwt_secret),
+            nik_encryption_key: SecretBox::new(Box::new(nik_encryption_key)),
+            storage_dir,
+            log_format: args.log_format,
+            cors_origins,
+            db_pool_size: args.db_pool_size,
+            http_workers: args.http_workers,
+            uses_generated_secrets,
+        })
+    }
+
+    pub fn jwt_secret_bytes(&self) -> &[u8] {
+        self.jwt_secret.expose_secret().as_bytes()
+    }
+}
+
+fn decode_nik_key(text: &str) -> Result<[u8; NIK_KEY_BYTES], ConfigError> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|_| ConfigError::BadNikKey)?;
+    bytes.try_into().map_err(|_| ConfigError::BadNikKey)
+}
+
+fn parse_cors_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    origins
+        .into_iter()
+        .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let valid = origin == "*"
+                || ((origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin[origin.find("://").map_or(0, |i| i + 3)..].contains('/'));
+            if valid {
+                Ok(origin)
+            } else {
+                Err(ConfigError::BadCorsOrigin(origin))
+            }
+        })
+        .collect()
+}
+
+/// Secrets generated on the first development start and kept in the data directory,
+/// so a restart keeps tokens valid and encrypted data readable.
+#[derive(Default)]
+struct DevSecrets {
+    jwt_secret: String,
+    nik_encryption_key: String,
+}
+
+impl DevSecrets {
+    fn load_or_create(data_dir: &Path) -> Result<Self, ConfigError> {
+        let path = data_dir.join(DEV_SECRETS_FILE);
+        let io_error = |source| ConfigError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        };
+        match fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text).ok_or(ConfigError::DamagedDevSecrets(path)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(data_dir).map_err(io_error)?;
+                let secrets = DevSecrets {
+                    jwt_secret: BASE64.encode(random_bytes::<48>()),
+                    nik_encryption_key: BASE64.encode(random_bytes::<NIK_KEY_BYTES>()),
+                };
+                write_private_file(&path, &secrets.serialize()).map_err(io_error)?;
+                Ok(secrets)
+            }
+            Err(error) => Err(io_error(error)),
+        }
+    }
+
+    fn serialize(&self) -> String {
+        format!(
+            "# Generated by kim-api in development mode. Never use these in production.\n\
+             JWT_SECRET={}\nNIK_ENCRYPTION_KEY={}\n",
+            self.jwt_secret, self.nik_encryption_key
+        )
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+                .map(str::to_owned)
+        };
+        Some(DevSecrets {
+            jwt_secret: value("JWT_SECRET")?,
+            nik_encryption_key: value("NIK_ENCRYPTION_KEY")?,
+        })
+    }
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The operating system's generator failing is not something a service can recover from.
+    getrandom::fill(&mut bytes).unwrap_or_else(|error| panic!("no OS randomness: {error}"));
+    bytes
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_origins_must_be_bare_origins() {
+        assert!(parse_cors_origins(vec!["https://dashboard.example".into()]).is_ok());
+        assert!(parse_cors_origins(vec!["https://a.example/path".into()]).is_err());
+        assert!(parse_cors_origins(vec!["ftp://a.example".into()]).is_err());
+        assert_eq!(parse_cors_origins(vec![String::new()]).ok(), Some(vec![]));
+    }
+
+    #[test]
+    fn nik_key_must_be_32_bytes() {
+        assert!(decode_nik_key(&BASE64.encode([7u8; 32])).is_ok());
+        assert!(decode_nik_key(&BASE64.encode([7u8; 16])).is_err());
+        assert!(decode_nik_key("not base64!").is_err());
+    }
+}

@@ -1,0 +1,241 @@
+//! Database access for both backends through one connection type.
+//!
+//! Queries are written once against [`DbConnection`], diesel's `MultiConnection` over
+//! PostgreSQL and SQLite. [`Db`] owns the pools and runs every piece of blocking
+//! database work on actix's blocking thread pool, never on an async worker.
+
+mod migrations;
+mod pool;
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+
+use crate::error::ApiError;
+
+pub use migrations::{revert_all_migrations, run_pending_migrations};
+pub use pool::{Pool, PoolSettings};
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Postgres,
+    Sqlite,
+}
+
+/// Where a database URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    Postgres(String),
+    SqliteFile(PathBuf),
+}
+
+impl DatabaseLocation {
+    /// `postgres://` and `postgresql://` select PostgreSQL; anything else is an SQLite
+    /// file, written as a path or as `sqlite://path`.
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return DatabaseLocation::Postgres(url.to_owned());
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        DatabaseLocation::SqliteFile(PathBuf::from(path))
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            DatabaseLocation::Postgres(_) => BackendKind::Postgres,
+            DatabaseLocation::SqliteFile(_) => BackendKind::Sqlite,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot create the directory for the SQLite database {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::r2d2::PoolError),
+    #[error("migrations failed: {0}")]
+    Migrations(String),
+}
+
+/// Readers and the writer. On PostgreSQL both are the same pool; on SQLite, writes go
+/// through a single connection so concurrent writers queue in the pool instead of
+/// failing with "database is locked".
+#[derive(Clone)]
+pub struct Db {
+    readers: Pool,
+    writer: Pool,
+    location: DatabaseLocation,
+}
+
+impl Db {
+    /// Opens the pools and runs pending migrations.
+    pub fn connect(database_url: &str, pool_size: u32) -> Result<Self, DbSetupError> {
+        let location = DatabaseLocation::parse(database_url);
+        if let DatabaseLocation::SqliteFile(path) = &location
+            && let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| DbSetupError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let settings = PoolSettings {
+            max_size: pool_size,
+            connection_timeout: Duration::from_secs(5),
+        };
+        let db = match &location {
+            DatabaseLocation::Postgres(_) => {
+                let pool = Pool::open(&location, settings, false)?;
+                Db {
+                    readers: pool.clone(),
+                    writer: pool,
+                    location,
+                }
+            }
+            DatabaseLocation::SqliteFile(_) => {
+                // The writer opens first: it creates the file and switches it to WAL.
+                let writer = Pool::open(
+                    &location,
+                    PoolSettings {
+                        max_size: 1,
+                        ..settings
+                    },
+                    false,
+                )?;
+                let readers = Pool::open(&location, settings, true)?;
+                Db {
+                    readers,
+                    writer,
+                    location,
+                }
+            }
+        };
+        let mut conn = db.writer.get()?;
+        run_pending_migrations(&mut conn).map_err(|e| DbSetupError::Migrations(e.to_string()))?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> BackendKind {
+        self.location.kind()
+    }
+
+    pub fn location(&self) -> &DatabaseLocation {
+        &self.location
+    }
+
+    /// Pool gauges for `/metrics`: (pool name, connections, idle connections).
+    pub fn pool_states(&self) -> Vec<(&'static str, u32, u32)> {
+        let state = |name, pool: &Pool| {
+            let s = pool.state();
+            (name, s.connections, s.idle_connections)
+        };
+        match self.backend() {
+            BackendKind::Postgres => vec![state("main", &self.readers)],
+            BackendKind::Sqlite => vec![
+                state("readers", &self.readers),
+                state("writer", &self.writer),
+            ],
+        }
+    }
+
+    /// Runs read-only queries on a reader connection, off the async workers.
+    pub async fn read<T, F>(&self, query: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.readers.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            query(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `work` in a write transaction on the writer, off the async workers.
+    /// It commits when `work` returns `Ok` and rolls back otherwise.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.writer.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            write_transaction(&mut conn, work)
+        })
+        .await?
+    }
+
+    /// Checks that the database answers; used by readiness.
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        if let DatabaseLocation::SqliteFile(path) = &self.location {
+            // Open connections keep working on a deleted file while every write is lost
+            // with it, so a missing file means "not ready".
+            if !path.exists() {
+                return Err(ApiError::Unavailable(
+                    "the SQLite database file is gone".into(),
+                ));
+            }
+        }
+        self.read(|conn| {
+            use diesel::r2d2::R2D2Connection;
+            conn.ping().map_err(ApiError::from)
+        })
+        .await
+    }
+
+    /// A connection for one-off blocking work outside a request (CLI commands).
+    pub fn blocking_connection(&self) -> Result<pool::PooledConnection, ApiError> {
+        Ok(self.writer.get()?)
+    }
+}
+
+/// A database timestamp (stored as UTC without zone) as a UTC instant.
+pub fn utc(naive: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    naive.and_utc()
+}
+
+/// Runs `work` in a transaction that takes SQLite's write lock up front (`BEGIN
+/// IMMEDIATE`), so a writer waits for the busy timeout instead of failing when it
+/// upgrades a read lock. PostgreSQL uses an ordinary transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(_) => DbConnection::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            DbConnection::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match DbConnection::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}

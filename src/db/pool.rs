@@ -1,0 +1,115 @@
+//! r2d2 pools of [`DbConnection`]s that choose the backend from the URL.
+//!
+//! `AnyConnection::establish` would try each backend in turn and hide PostgreSQL's real
+//! error (bad password, closed port) behind "Invalid connection url"; this manager
+//! knows the backend up front and reports the real cause.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+
+use super::{DatabaseLocation, DbConnection};
+
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_size: u32,
+    pub connection_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct Pool(r2d2::Pool<Manager>);
+
+impl Pool {
+    pub fn open(
+        location: &DatabaseLocation,
+        settings: PoolSettings,
+        read_only: bool,
+    ) -> Result<Self, r2d2::PoolError> {
+        let manager = Manager {
+            location: location.clone(),
+            read_only,
+        };
+        r2d2::Pool::builder()
+            .max_size(settings.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(settings.connection_timeout)
+            .error_handler(Box::new(TracingErrorHandler))
+            .build(manager)
+            .map(Pool)
+    }
+
+    pub fn get(&self) -> Result<PooledConnection, r2d2::PoolError> {
+        self.0.get()
+    }
+
+    pub fn state(&self) -> r2d2::State {
+        self.0.state()
+    }
+}
+
+pub struct Manager {
+    location: DatabaseLocation,
+    read_only: bool,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.location {
+            DatabaseLocation::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseLocation::SqliteFile(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    r2d2::Error::ConnectionError(ConnectionError::InvalidConnectionUrl(
+                        "the SQLite path is not valid UTF-8".into(),
+                    ))
+                })?;
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&sqlite_pragmas(self.read_only))
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// busy_timeout comes first: the other pragmas may need a lock that another
+/// connection holds. `synchronous=FULL` makes an acknowledged commit survive a power
+/// cut, as PostgreSQL's default does.
+fn sqlite_pragmas(read_only: bool) -> String {
+    let mut pragmas = String::from(
+        "PRAGMA busy_timeout = 5000;
+         PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    );
+    if read_only {
+        pragmas.push_str("PRAGMA query_only = ON;");
+    }
+    pragmas
+}
+
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<r2d2::Error> for TracingErrorHandler {
+    fn handle_error(&self, error: r2d2::Error) {
+        tracing::error!(%error, "database connection failed");
+    }
+}

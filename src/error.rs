@@ -1,0 +1,356 @@
+//! The one place where failures become HTTP answers: RFC 9457 `application/problem+json`
+//! with a stable `code`, per-field `errors` and the request id (SPEC §1).
+//!
+//! Handlers and extractors return [`ApiError`]. The request middleware in
+//! [`crate::telemetry`] renders every error response through [`problem_response`], so
+//! actix's own failures (unknown route, bad JSON, …) get the same shape, the caller's
+//! language and the request id.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::i18n::Lang;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+type Cause = Box<dyn StdError + Send + Sync>;
+
+/// Why one field of a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIssue {
+    pub field: String,
+    pub code: Cow<'static, str>,
+    message_en: String,
+    message_id: String,
+}
+
+impl FieldIssue {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<Cow<'static, str>>,
+        message_en: impl Into<String>,
+        message_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message_en: message_en.into(),
+            message_id: message_id.into(),
+        }
+    }
+
+    fn render(&self, lang: Lang) -> FieldError {
+        FieldError {
+            field: self.field.clone(),
+            code: self.code.to_string(),
+            message: lang.pick(&self.message_en, &self.message_id).clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid")]
+    InvalidBody(Vec<FieldIssue>),
+    #[error("the request body must be JSON")]
+    UnsupportedMediaType,
+    #[error("the request body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("invalid query parameters")]
+    InvalidQuery(Vec<FieldIssue>),
+    #[error("invalid path parameters")]
+    InvalidPath(Vec<FieldIssue>),
+    #[error("validation failed")]
+    Validation(Vec<FieldIssue>),
+    #[error("resource not found")]
+    NotFound,
+    #[error("no route matches the path")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict with an existing record")]
+    Conflict { constraint: Option<String> },
+    #[error("service unavailable")]
+    Unavailable(#[source] Cause),
+    #[error("internal error")]
+    Internal(#[source] Cause),
+}
+
+impl ApiError {
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidBody(_) | Self::InvalidQuery(_) | Self::InvalidPath(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidBody(_) => "invalid_body",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::InvalidQuery(_) => "invalid_query",
+            Self::InvalidPath(_) => "invalid_path",
+            Self::Validation(_) => "validation_failed",
+            Self::NotFound => "not_found",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict { .. } => "conflict",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self, lang: Lang) -> &'static str {
+        match self {
+            Self::InvalidBody(_) => lang.pick("Invalid request body", "Isi permintaan tidak valid"),
+            Self::UnsupportedMediaType => {
+                lang.pick("Unsupported media type", "Jenis konten tidak didukung")
+            }
+            Self::PayloadTooLarge { .. } => {
+                lang.pick("Payload too large", "Isi permintaan terlalu besar")
+            }
+            Self::InvalidQuery(_) => {
+                lang.pick("Invalid query parameters", "Parameter kueri tidak valid")
+            }
+            Self::InvalidPath(_) => {
+                lang.pick("Invalid path parameters", "Parameter path tidak valid")
+            }
+            Self::Validation(_) => lang.pick("Validation failed", "Validasi gagal"),
+            Self::NotFound => lang.pick("Not found", "Tidak ditemukan"),
+            Self::RouteNotFound => lang.pick("Route not found", "Rute tidak ditemukan"),
+            Self::MethodNotAllowed => lang.pick("Method not allowed", "Metode tidak diizinkan"),
+            Self::Conflict { .. } => lang.pick("Conflict", "Konflik data"),
+            Self::Unavailable(_) => lang.pick("Service unavailable", "Layanan tidak tersedia"),
+            Self::Internal(_) => lang.pick("Internal server error", "Kesalahan internal server"),
+        }
+    }
+
+    fn detail(&self, lang: Lang) -> String {
+        match self {
+            Self::InvalidBody(_) => lang
+                .pick(
+                    "The request body could not be read; see `errors`.",
+                    "Isi permintaan tidak dapat dibaca; lihat `errors`.",
+                )
+                .into(),
+            Self::UnsupportedMediaType => lang
+                .pick(
+                    "Send the body as `application/json`.",
+                    "Kirim isi permintaan sebagai `application/json`.",
+                )
+                .into(),
+            Self::PayloadTooLarge { limit } => lang.pick(
+                format!("The request body is larger than the limit of {limit} bytes."),
+                format!("Isi permintaan melebihi batas {limit} byte."),
+            ),
+            Self::InvalidQuery(_) => lang
+                .pick(
+                    "One or more query parameters are invalid; see `errors`.",
+                    "Satu atau lebih parameter kueri tidak valid; lihat `errors`.",
+                )
+                .into(),
+            Self::InvalidPath(_) => lang
+                .pick(
+                    "A path parameter is invalid; see `errors`.",
+                    "Parameter path tidak valid; lihat `errors`.",
+                )
+                .into(),
+            Self::Validation(_) => lang
+                .pick(
+                    "One or more fields are invalid; see `errors`.",
+                    "Satu atau lebih isian tidak valid; lihat `errors`.",
+                )
+                .into(),
+            Self::NotFound => lang
+                .pick(
+                    "The requested resource does not exist.",
+                    "Sumber daya yang diminta tidak ada.",
+                )
+                .into(),
+            Self::RouteNotFound => lang
+                .pick(
+                    "No endpoint exists at this path; see /docs.",
+                    "Tidak ada endpoint pada path ini; lihat /docs.",
+                )
+                .into(),
+            Self::MethodNotAllowed => lang
+                .pick(
+                    "This endpoint does not support the request method.",
+                    "Endpoint ini tidak mendukung metode permintaan tersebut.",
+                )
+                .into(),
+            Self::Conflict { .. } => lang
+                .pick(
+                    "The request conflicts with an existing record.",
+                    "Permintaan bertentangan dengan data yang sudah ada.",
+                )
+                .into(),
+            Self::Unavailable(_) => lang
+                .pick(
+                    "The service is temporarily unavailable; retry shortly.",
+                    "Layanan sedang tidak tersedia; coba lagi sebentar lagi.",
+                )
+                .into(),
+            Self::Internal(_) => lang
+                .pick(
+                    "An unexpected error occurred; quote the request id when reporting it.",
+                    "Terjadi kesalahan tak terduga; sebutkan request id saat melaporkannya.",
+                )
+                .into(),
+        }
+    }
+
+    fn field_issues(&self) -> &[FieldIssue] {
+        match self {
+            Self::InvalidBody(issues)
+            | Self::InvalidQuery(issues)
+            | Self::InvalidPath(issues)
+            | Self::Validation(issues) => issues,
+            _ => &[],
+        }
+    }
+
+    pub fn to_problem(&self, lang: Lang, request_id: Option<&str>) -> Problem {
+        let code = self.code();
+        Problem {
+            problem_type: format!("urn:kim-api:problem:{code}"),
+            title: self.title(lang).to_owned(),
+            status: self.status().as_u16(),
+            detail: self.detail(lang),
+            code: code.to_owned(),
+            request_id: request_id.map(str::to_owned),
+            errors: self.field_issues().iter().map(|i| i.render(lang)).collect(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:kim-api:problem:invalid_query",
+    "title": "Invalid query parameters",
+    "status": 400,
+    "detail": "One or more query parameters are invalid; see `errors`.",
+    "code": "invalid_query",
+    "request_id": "0b8e5f8e-7a51-4d4c-9a8e-0f6b2b8f1c11",
+    "errors": [{"field": "limit", "code": "out_of_range", "message": "must be between 1 and 100"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem; `urn:kim-api:problem:{code}`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short human-readable summary, in the language asked for by `Accept-Language`.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// Human-readable explanation of this occurrence.
+    pub detail: String,
+    /// Stable machine-readable snake_case code, e.g. `validation_failed`, `not_found`.
+    pub code: String,
+    /// The `X-Request-Id` of the request; quote it when reporting a problem.
+    pub request_id: Option<String>,
+    /// One entry per invalid field; empty when the problem is not about fields.
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct FieldError {
+    /// The field's name, or its path inside the body (`audience.codes[2]`).
+    pub field: String,
+    /// Stable machine-readable snake_case code, e.g. `required`, `out_of_range`.
+    pub code: String,
+    /// Human-readable explanation, in the requested language.
+    pub message: String,
+}
+
+/// Renders `error` as the problem answer for a request in `lang` with `request_id`.
+pub fn problem_response(error: &ApiError, lang: Lang, request_id: Option<&str>) -> HttpResponse {
+    let problem = error.to_problem(lang, request_id);
+    let mut response = HttpResponse::build(error.status());
+    response.insert_header((
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+    ));
+    if matches!(error, ApiError::Unavailable(_)) {
+        response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+    }
+    if lang == Lang::Id {
+        response.insert_header((header::CONTENT_LANGUAGE, HeaderValue::from_static("id")));
+    }
+    response.json(problem)
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    /// A context-free rendering; the request middleware replaces it with one that carries
+    /// the request id and the caller's language.
+    fn error_response(&self) -> HttpResponse {
+        problem_response(self, Lang::En, None)
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(error: DieselError) -> Self {
+        match error {
+            DieselError::NotFound => ApiError::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                ApiError::Conflict {
+                    constraint: info.constraint_name().map(str::to_owned),
+                }
+            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | DieselError::BrokenTransactionManager => ApiError::Unavailable(Box::new(error)),
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if is_sqlite_busy(info.message()) =>
+            {
+                ApiError::Unavailable(Box::new(error))
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+fn is_sqlite_busy(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database is busy")
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        ApiError::Unavailable(Box::new(error))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(error)
+    }
+}

@@ -1,0 +1,38 @@
+//! Liveness and readiness probes for orchestrators and load balancers.
+
+use std::time::Duration;
+
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::openapi::ServiceUnavailable;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthStatus {
+    /// `ok` when alive, `ready` when the database answers.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The process is up and serving HTTP; it does not touch the database.
+#[utoipa::path(tag = "operations", responses((status = 200, body = HealthStatus)))]
+#[get("/health/live")]
+pub async fn live() -> web::Json<HealthStatus> {
+    web::Json(HealthStatus { status: "ok" })
+}
+
+/// The service can serve requests: the database answers within 2 seconds.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, body = HealthStatus), (status = 503, response = ServiceUnavailable)),
+)]
+#[get("/health/ready")]
+pub async fn ready(db: web::Data<Db>) -> Result<web::Json<HealthStatus>, ApiError> {
+    actix_web::rt::time::timeout(Duration::from_secs(2), db.ping())
+        .await
+        .map_err(|_| ApiError::Unavailable("the database did not answer in time".into()))??;
+    Ok(web::Json(HealthStatus { status: "ready" }))
+}

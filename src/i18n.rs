@@ -1,0 +1,44 @@
+//! The two languages the API answers in: Bahasa Indonesia on request, English otherwise.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::{AcceptLanguage, Header, LanguageTag, Preference};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Id,
+}
+
+impl Lang {
+    /// Picks the caller's most preferred language that we speak; English when none is.
+    pub fn from_request(req: &HttpRequest) -> Self {
+        let Ok(accept) = AcceptLanguage::parse(req) else {
+            return Lang::En;
+        };
+        for preference in accept.ranked() {
+            match preference {
+                Preference::Specific(tag) if is_indonesian(&tag) => return Lang::Id,
+                Preference::Specific(tag) if tag.primary_language().eq_ignore_ascii_case("en") => {
+                    return Lang::En;
+                }
+                Preference::Any => return Lang::En,
+                Preference::Specific(_) => {}
+            }
+        }
+        Lang::En
+    }
+
+    /// Chooses between an English and an Indonesian text.
+    pub fn pick<T>(self, en: T, id: T) -> T {
+        match self {
+            Lang::En => en,
+            Lang::Id => id,
+        }
+    }
+}
+
+fn is_indonesian(tag: &LanguageTag) -> bool {
+    // "in" is the withdrawn ISO 639 code that old Android versions still send.
+    let primary = tag.primary_language();
+    primary.eq_ignore_ascii_case("id") || primary.eq_ignore_ascii_case("in")
+}

@@ -1,0 +1,18 @@
+//! KIM API: the service behind the Kelompok Informasi Masyarakat of Kota Metro.
+//!
+//! `startup` assembles the HTTP application from the resource modules; `main.rs`
+//! only parses the command line and hands a [`config::Settings`] to it.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod i18n;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod regions;
+pub mod report_categories;
+pub mod startup;
+pub mod telemetry;

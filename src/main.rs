@@ -1,0 +1,110 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kim_api::config::{ConfigArgs, Mode, Settings};
+use kim_api::db::Db;
+use kim_api::startup::Application;
+use kim_api::{openapi, telemetry};
+
+/// KIM API: the service behind the Kelompok Informasi Masyarakat of Kota Metro.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        eprintln!("error: cannot read .env: {error}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            print!("{}", openapi::openapi_json());
+            ExitCode::SUCCESS
+        }
+        Command::Migrate => migrate(cli.config),
+        Command::Serve => serve(cli.config),
+    }
+}
+
+fn load_settings(args: ConfigArgs) -> Result<Settings, ExitCode> {
+    Settings::from_args(args).map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::from(2)
+    })
+}
+
+fn migrate(args: ConfigArgs) -> ExitCode {
+    telemetry::init_subscriber(args.log_format);
+    let settings = match load_settings(args) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    // Connecting runs the pending migrations.
+    match Db::connect(&settings.database_url, 1) {
+        Ok(_) => {
+            tracing::info!("database is up to date");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ConfigArgs) -> ExitCode {
+    telemetry::init_subscriber(args.log_format);
+    let settings = match load_settings(args) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    if settings.mode == Mode::Development {
+        tracing::warn!(
+            data_dir = %settings.data_dir.display(),
+            generated_secrets = settings.uses_generated_secrets,
+            "DEVELOPMENT MODE: secrets may be generated and kept in the data directory. \
+             Never run this in production; set KIM_ENV=production with JWT_SECRET, \
+             NIK_ENCRYPTION_KEY and DATABASE_URL."
+        );
+    }
+    let runtime = match actix_web::rt::System::new().block_on(async {
+        let app = Application::build(&settings).await?;
+        tracing::info!(
+            addr = %settings.bind_addr.ip(),
+            port = app.port(),
+            backend = ?app.db().backend(),
+            "kim-api listening"
+        );
+        app.run_until_stopped()
+            .await
+            .map_err(|source| kim_api::startup::StartupError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })
+    }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    };
+    runtime
+}

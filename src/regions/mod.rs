@@ -1,0 +1,123 @@
+//! Kemendagri region codes (SPEC §3): provinsi → kota → kecamatan → kelurahan.
+
+use actix_web::{get, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::schema::regions;
+use crate::db::{Db, DbConnection};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::ListQuery;
+use crate::openapi::{InvalidQuery, ServiceUnavailable};
+use crate::pagination::{Page, PageParams};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionLevel {
+    Provinsi,
+    Kota,
+    Kecamatan,
+    Kelurahan,
+}
+
+impl RegionLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionLevel::Provinsi => "provinsi",
+            RegionLevel::Kota => "kota",
+            RegionLevel::Kecamatan => "kecamatan",
+            RegionLevel::Kelurahan => "kelurahan",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize, ToSchema)]
+#[diesel(table_name = regions)]
+pub struct Region {
+    /// Kemendagri code, e.g. `18.72.01.1001`.
+    #[schema(example = "18.72.01")]
+    pub code: String,
+    /// `provinsi`, `kota`, `kecamatan` or `kelurahan`.
+    #[schema(value_type = RegionLevel)]
+    pub level: String,
+    /// The enclosing region; `null` for a province.
+    #[schema(example = "18.72")]
+    pub parent_code: Option<String>,
+    #[schema(example = "Metro Pusat")]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RegionFilter {
+    /// Only regions of this level.
+    level: Option<RegionLevel>,
+    /// Only the direct children of this region code; it must exist.
+    #[param(example = "18.72")]
+    parent: Option<String>,
+}
+
+/// Lists regions in code order.
+///
+/// Anonymous. `parent=18.72` lists the kecamatan of Kota Metro;
+/// `level=kelurahan&parent=18.72.01` the kelurahan of Metro Pusat.
+#[utoipa::path(
+    tag = "reference data",
+    params(RegionFilter, PageParams),
+    responses(
+        (status = 200, description = "One page of regions", body = Page<Region>),
+        (status = 400, response = InvalidQuery),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/regions")]
+pub async fn list_regions(
+    db: web::Data<Db>,
+    query: ListQuery<RegionFilter>,
+) -> Result<web::Json<Page<Region>>, ApiError> {
+    let ListQuery { page, filter } = query;
+    let after: Option<String> = page.after()?;
+    let regions = db
+        .read(move |conn| {
+            if let Some(parent) = &filter.parent
+                && !region_exists(conn, parent)?
+            {
+                return Err(ApiError::InvalidQuery(vec![FieldIssue::new(
+                    "parent",
+                    "unknown_region",
+                    "no region has this code",
+                    "tidak ada wilayah dengan kode ini",
+                )]));
+            }
+            let mut select = regions::table
+                .select(Region::as_select())
+                .order(regions::code)
+                .limit(page.fetch_limit())
+                .into_boxed();
+            if let Some(level) = filter.level {
+                select = select.filter(regions::level.eq(level.as_str()));
+            }
+            if let Some(parent) = filter.parent {
+                select = select.filter(regions::parent_code.eq(parent));
+            }
+            if let Some(after) = after {
+                select = select.filter(regions::code.gt(after));
+            }
+            let rows = select.load(conn)?;
+            Ok(Page::from_rows(rows, &page, |region| region.code.clone()))
+        })
+        .await?;
+    Ok(web::Json(regions))
+}
+
+/// Whether `code` names a known region.
+pub fn region_exists(conn: &mut DbConnection, code: &str) -> Result<bool, ApiError> {
+    let found = regions::table
+        .find(code)
+        .select(regions::code)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}

@@ -1,0 +1,182 @@
+//! Builds the HTTP application: middleware, routes with their documentation, docs page.
+//! Used by `main` and by the tests, which pass their own [`Settings`].
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::{Method, header};
+use actix_web::middleware::{Compress, Condition, DefaultHeaders, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::{Db, DbSetupError};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::openapi::ApiDoc;
+use crate::{extract, health, metrics, regions, report_categories, telemetry};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbSetupError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("cannot start the database setup task: {0}")]
+    Blocking(String),
+}
+
+/// Every documented route. Handlers are registered with `.service(...)` so that
+/// utoipa-actix-web records their documentation at the same time.
+pub fn api_routes(config: &mut ServiceConfig) {
+    config
+        .service(health::live)
+        .service(health::ready)
+        .service(metrics::metrics)
+        .service(
+            scope::scope("/api/v1")
+                .service(regions::list_regions)
+                .service(report_categories::list_categories),
+        );
+}
+
+/// The OpenAPI document for [`api_routes`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(api_routes)
+        .split_for_parts();
+    document
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    db: Db,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let database_url = settings.database_url.clone();
+        let pool_size = settings.db_pool_size;
+        let db = web::block(move || Db::connect(&database_url, pool_size))
+            .await
+            .map_err(|error| StartupError::Blocking(error.to_string()))??;
+        let listener =
+            TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?
+            .port();
+        let server = run(listener, db.clone(), settings)?;
+        Ok(Application { server, port, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, db: Db, settings: &Settings) -> Result<Server, StartupError> {
+    let db = web::Data::new(db);
+    let metrics = web::Data::new(Metrics::new()?);
+    let cors_origins = settings.cors_origins.clone();
+    let document = openapi();
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .app_data(db.clone())
+            .app_data(metrics.clone())
+            .configure(api_routes)
+            .split_for_parts();
+        app.configure(extract::configure_builtin_extractors)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", document.clone()))
+            .route("/docs", web::get().to(redirect_to_docs))
+            .default_service(web::to(no_such_route))
+            .wrap(from_fn(telemetry::request_context))
+            .wrap(Condition::new(
+                !cors_origins.is_empty(),
+                cors(&cors_origins),
+            ))
+            .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+            .wrap(Compress::default())
+    })
+    .listen(listener)
+    .map_err(|source| StartupError::Bind {
+        addr: settings.bind_addr,
+        source,
+    })?;
+    if let Some(workers) = settings.http_workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            telemetry::REQUEST_ID_HEADER,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            telemetry::REQUEST_ID_HEADER,
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}
+
+async fn redirect_to_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// 405 when the path exists with other methods, 404 otherwise.
+async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.resource_map().has_resource(req.path()) {
+        Err(ApiError::MethodNotAllowed)
+    } else {
+        Err(ApiError::RouteNotFound)
+    }
+}

@@ -1,0 +1,171 @@
+//! Logs and the request middleware: request ids, one span per request, metrics, and
+//! the final rendering of every error as a problem document.
+//!
+//! Logs carry the route pattern, never the raw path or query string, which may hold
+//! personal data (names in `q=`, tracking codes).
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, web};
+use tracing::Instrument;
+use tracing::field::Empty;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+use crate::config::LogFormat;
+use crate::error::{ApiError, problem_response};
+use crate::i18n::Lang;
+use crate::metrics::Metrics;
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Installs the global subscriber; a second call (as in tests) keeps the first.
+pub fn init_subscriber(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::NONE);
+    let _already_installed = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+/// The id of the current request: the caller's `X-Request-Id` when it is sane, a new
+/// UUID otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    fn from_header(value: Option<&HeaderValue>) -> Self {
+        value
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| {
+                (1..=64).contains(&id.len())
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            })
+            .map(|id| RequestId(id.to_owned()))
+            .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().to_string()))
+    }
+
+    pub fn of(req: &HttpRequest) -> Option<String> {
+        req.extensions().get::<RequestId>().map(|id| id.0.clone())
+    }
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = RequestId::from_header(req.headers().get(&REQUEST_ID_HEADER));
+    req.extensions_mut().insert(request_id.clone());
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        route = Empty,
+        status = Empty,
+        latency_ms = Empty,
+        request_id = %request_id.0,
+    );
+
+    // The router needs sole ownership of the request, so it cannot be kept for an
+    // `Err` here; handlers' errors arrive as responses, and only a failing inner
+    // middleware (none is installed inside this one) would take the `?`.
+    let response = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
+    let mut response = render_error(response, &request_id, &span);
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = response.status();
+    let latency = started.elapsed();
+    if let Some(metrics) = response.request().app_data::<web::Data<Metrics>>() {
+        metrics.observe_request(
+            response.request().method().as_str(),
+            &route,
+            status,
+            latency,
+        );
+    }
+    span.record("route", route.as_str());
+    span.record("status", status.as_u16());
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    span.in_scope(|| tracing::info!("request finished"));
+    Ok(response)
+}
+
+/// Replaces the body of an error response with the problem document in the caller's
+/// language, and logs the cause of server errors.
+fn render_error(
+    response: ServiceResponse<BoxBody>,
+    request_id: &RequestId,
+    span: &tracing::Span,
+) -> ServiceResponse<BoxBody> {
+    let Some(error) = response.response().error() else {
+        return response;
+    };
+    let status = response.status();
+    let foreign;
+    let api_error = match error.as_error::<ApiError>() {
+        Some(api_error) => api_error,
+        None => {
+            foreign = ApiError::from_foreign_status(status);
+            &foreign
+        }
+    };
+    if api_error.status().is_server_error() {
+        span.in_scope(|| tracing::error!(error = %error_chain(api_error), "request failed"));
+    }
+    let lang = Lang::from_request(response.request());
+    let problem = problem_response(api_error, lang, Some(&request_id.0));
+    let (request, _) = response.into_parts();
+    ServiceResponse::new(request, problem)
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl ApiError {
+    /// The problem for an error raised by actix or a middleware rather than our code.
+    fn from_foreign_status(status: StatusCode) -> ApiError {
+        match status {
+            StatusCode::NOT_FOUND => ApiError::RouteNotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                limit: crate::extract::JSON_BODY_LIMIT,
+            },
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable("unavailable".into()),
+            status if status.is_client_error() => ApiError::InvalidBody(Vec::new()),
+            _ => ApiError::internal(format!("unhandled error with status {status}")),
+        }
+    }
+}
