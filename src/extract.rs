@@ -234,7 +234,7 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "the test checks deserialisation only")]
     struct Body {
         name: String,
         inner: Option<Inner>,
@@ -242,7 +242,7 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "the test checks deserialisation only")]
     struct Inner {
         count: u8,
     }

@@ -85,7 +85,7 @@ fn serve(args: ConfigArgs) -> ExitCode {
              NIK_ENCRYPTION_KEY and DATABASE_URL."
         );
     }
-    let runtime = match actix_web::rt::System::new().block_on(async {
+    match actix_web::rt::System::new().block_on(async {
         let app = Application::build(&settings).await?;
         tracing::info!(
             addr = %settings.bind_addr.ip(),
@@ -105,6 +105,5 @@ fn serve(args: ConfigArgs) -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
-    };
-    runtime
+    }
 }

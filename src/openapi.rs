@@ -32,25 +32,25 @@ pub struct ApiDoc;
 /// Bad query parameters (unknown parameter, bad value, bad cursor).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct InvalidQuery(Problem);
 
 /// The body is not valid JSON, has unknown fields or values of the wrong type.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct InvalidBody(Problem);
 
 /// The resource does not exist, or the caller may not know that it does.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct NotFound(Problem);
 
 /// The database is unreachable or overloaded; retry after `Retry-After` seconds.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct ServiceUnavailable(Problem);
 
 /// The OpenAPI document the service serves, as pretty JSON with a final newline.

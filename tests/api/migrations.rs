@@ -1,0 +1,57 @@
+use diesel::prelude::*;
+use kim_api::db::schema::{regions, report_categories};
+use kim_api::db::{DbConnection, revert_all_migrations, run_pending_migrations};
+
+use crate::helpers::on_each_backend;
+
+/// Loads every column `schema.rs` declares, so a drift between it and the
+/// migrations fails here.
+fn check_schema_matches(conn: &mut DbConnection) {
+    let regions: Vec<(String, String, Option<String>, String)> = regions::table
+        .select(regions::all_columns)
+        .load(conn)
+        .expect("regions match schema.rs");
+    assert_eq!(regions.len(), 29);
+    type CategoryColumns = (
+        i64,
+        String,
+        String,
+        bool,
+        chrono::NaiveDateTime,
+        chrono::NaiveDateTime,
+        i64,
+    );
+    let categories: Vec<CategoryColumns> = report_categories::table
+        .select(report_categories::all_columns)
+        .load(conn)
+        .expect("report_categories match schema.rs");
+    assert!(categories.len() >= 9);
+}
+
+#[tokio::test]
+async fn migrations_run_up_down_and_up_again() {
+    on_each_backend(async |app| {
+        let db = app.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.blocking_connection().expect("connection");
+            check_schema_matches(&mut conn);
+
+            let reverted = revert_all_migrations(&mut conn).expect("down");
+            assert!(!reverted.is_empty());
+            let missing = regions::table.count().get_result::<i64>(&mut *conn);
+            assert!(missing.is_err(), "the regions table is gone after down");
+
+            let applied = run_pending_migrations(&mut conn).expect("up again");
+            assert_eq!(applied, reverted.into_iter().rev().collect::<Vec<_>>());
+            check_schema_matches(&mut conn);
+            assert!(
+                run_pending_migrations(&mut conn)
+                    .expect("idempotent")
+                    .is_empty()
+            );
+        })
+        .await
+        .expect("blocking task");
+    })
+    .await;
+}

@@ -1,0 +1,44 @@
+use crate::helpers::{Backend, spawn_app};
+
+const COMMITTED: &str = include_str!("../../openapi/openapi.json");
+
+#[test]
+fn committed_openapi_matches_the_code() {
+    let generated = kim_api::openapi::openapi_json();
+    assert!(
+        generated == COMMITTED,
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_committed_one_and_documents_errors() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let served: serde_json::Value = app
+        .get("/api-docs/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let committed: serde_json::Value = serde_json::from_str(COMMITTED).expect("valid JSON");
+    assert_eq!(served, committed);
+    assert_eq!(served["openapi"], "3.1.0");
+
+    let regions = &served["paths"]["/api/v1/regions"]["get"];
+    assert_eq!(
+        regions["responses"]["400"]["$ref"],
+        "#/components/responses/InvalidQuery"
+    );
+    assert!(served["components"]["schemas"]["Problem"].is_object());
+    assert_eq!(
+        served["components"]["responses"]["InvalidQuery"]["content"]["application/problem+json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/Problem"
+    );
+
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status().as_u16(), 200);
+    assert!(docs.text().await.expect("html").contains("swagger-ui"));
+    let redirect = app.get("/docs").await;
+    assert_eq!(redirect.status().as_u16(), 308);
+}
