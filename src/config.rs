@@ -7,10 +7,13 @@ use std::fs;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+use crate::db::PoolSettings;
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 pub const NIK_KEY_BYTES: usize = 32;
@@ -60,6 +63,9 @@ pub struct ConfigArgs {
     /// Database connections per pool (PostgreSQL: the pool; SQLite: readers beside one writer).
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=512))]
     pub db_pool_size: u32,
+    /// How long a request waits for a free database connection before a 503.
+    #[arg(long, env = "DB_POOL_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub db_pool_timeout_ms: u64,
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -77,7 +83,7 @@ pub struct Settings {
     pub storage_dir: PathBuf,
     pub log_format: LogFormat,
     pub cors_origins: Vec<String>,
-    pub db_pool_size: u32,
+    pub db_pool: PoolSettings,
     pub http_workers: Option<usize>,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
@@ -152,7 +158,10 @@ impl Settings {
             storage_dir,
             log_format: args.log_format,
             cors_origins,
-            db_pool_size: args.db_pool_size,
+            db_pool: PoolSettings {
+                max_size: args.db_pool_size,
+                connection_timeout: Duration::from_millis(args.db_pool_timeout_ms),
+            },
             http_workers: args.http_workers,
             uses_generated_secrets,
         })

@@ -74,7 +74,10 @@ pub enum ApiError {
     #[error("no route matches the path")]
     RouteNotFound,
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed {
+        /// The methods the path accepts, for the `Allow` header.
+        allow: String,
+    },
     #[error("conflict with an existing record")]
     Conflict { constraint: Option<String> },
     #[error("service unavailable")]
@@ -97,7 +100,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,7 +118,7 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::NotFound => "not_found",
             Self::RouteNotFound => "route_not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -140,7 +143,9 @@ impl ApiError {
             Self::Validation(_) => lang.pick("Validation failed", "Validasi gagal"),
             Self::NotFound => lang.pick("Not found", "Tidak ditemukan"),
             Self::RouteNotFound => lang.pick("Route not found", "Rute tidak ditemukan"),
-            Self::MethodNotAllowed => lang.pick("Method not allowed", "Metode tidak diizinkan"),
+            Self::MethodNotAllowed { .. } => {
+                lang.pick("Method not allowed", "Metode tidak diizinkan")
+            }
             Self::Conflict { .. } => lang.pick("Conflict", "Konflik data"),
             Self::Unavailable(_) => lang.pick("Service unavailable", "Layanan tidak tersedia"),
             Self::Internal(_) => lang.pick("Internal server error", "Kesalahan internal server"),
@@ -195,7 +200,7 @@ impl ApiError {
                     "Tidak ada endpoint pada path ini; lihat /docs.",
                 )
                 .into(),
-            Self::MethodNotAllowed => lang
+            Self::MethodNotAllowed { .. } => lang
                 .pick(
                     "This endpoint does not support the request method.",
                     "Endpoint ini tidak mendukung metode permintaan tersebut.",
@@ -296,6 +301,11 @@ pub fn problem_response(error: &ApiError, lang: Lang, request_id: Option<&str>) 
     ));
     if matches!(error, ApiError::Unavailable(_)) {
         response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+    }
+    if let ApiError::MethodNotAllowed { allow } = error
+        && let Ok(value) = HeaderValue::from_str(allow)
+    {
+        response.insert_header((header::ALLOW, value));
     }
     if lang == Lang::Id {
         response.insert_header((header::CONTENT_LANGUAGE, HeaderValue::from_static("id")));

@@ -58,7 +58,7 @@ fn migrate(args: ConfigArgs) -> ExitCode {
         Err(code) => return code,
     };
     // Connecting runs the pending migrations.
-    match Db::connect(&settings.database_url, 1) {
+    match Db::connect(&settings.database_url, settings.db_pool) {
         Ok(_) => {
             tracing::info!("database is up to date");
             ExitCode::SUCCESS

@@ -4,6 +4,7 @@
 use std::net::TcpListener;
 
 use actix_cors::Cors;
+use actix_web::dev::ResourceDef;
 use actix_web::dev::Server;
 use actix_web::http::{Method, header};
 use actix_web::middleware::{Compress, Condition, DefaultHeaders, from_fn};
@@ -68,8 +69,8 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let database_url = settings.database_url.clone();
-        let pool_size = settings.db_pool_size;
-        let db = web::block(move || Db::connect(&database_url, pool_size))
+        let pool = settings.db_pool;
+        let db = web::block(move || Db::connect(&database_url, pool))
             .await
             .map_err(|error| StartupError::Blocking(error.to_string()))??;
         let listener =
@@ -106,12 +107,14 @@ fn run(listener: TcpListener, db: Db, settings: &Settings) -> Result<Server, Sta
     let metrics = web::Data::new(Metrics::new()?);
     let cors_origins = settings.cors_origins.clone();
     let document = openapi();
+    let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
             .app_data(db.clone())
             .app_data(metrics.clone())
+            .app_data(allowed_methods.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)
@@ -172,11 +175,51 @@ async fn redirect_to_docs() -> HttpResponse {
         .finish()
 }
 
+/// The methods of every documented path, to answer a wrong method with 405 and `Allow`.
+/// Taken from the OpenAPI document, which is built from the registered routes.
+struct AllowedMethods(Vec<(ResourceDef, String)>);
+
+impl AllowedMethods {
+    fn from_openapi(document: &utoipa::openapi::OpenApi) -> Self {
+        let table = document
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods: Vec<&str> = [
+                    ("GET", &item.get),
+                    ("POST", &item.post),
+                    ("PUT", &item.put),
+                    ("PATCH", &item.patch),
+                    ("DELETE", &item.delete),
+                ]
+                .into_iter()
+                .filter(|(_, operation)| operation.is_some())
+                .map(|(method, _)| method)
+                .collect();
+                (ResourceDef::new(path.as_str()), methods.join(", "))
+            })
+            .collect();
+        AllowedMethods(table)
+    }
+
+    fn for_path(&self, path: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(pattern, _)| pattern.is_match(path))
+            .map(|(_, allow)| allow.as_str())
+    }
+}
+
 /// 405 when the path exists with other methods, 404 otherwise.
-async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    if req.resource_map().has_resource(req.path()) {
-        Err(ApiError::MethodNotAllowed)
-    } else {
-        Err(ApiError::RouteNotFound)
+async fn no_such_route(
+    req: HttpRequest,
+    allowed: web::Data<AllowedMethods>,
+) -> Result<HttpResponse, ApiError> {
+    match allowed.for_path(req.path()) {
+        Some(allow) => Err(ApiError::MethodNotAllowed {
+            allow: allow.to_owned(),
+        }),
+        None => Err(ApiError::RouteNotFound),
     }
 }

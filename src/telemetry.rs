@@ -158,7 +158,9 @@ impl ApiError {
     fn from_foreign_status(status: StatusCode) -> ApiError {
         match status {
             StatusCode::NOT_FOUND => ApiError::RouteNotFound,
-            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed {
+                allow: String::new(),
+            },
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
                 limit: crate::extract::JSON_BODY_LIMIT,
             },

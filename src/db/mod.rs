@@ -9,7 +9,6 @@ mod pool;
 pub mod schema;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use actix_web::web;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -87,7 +86,7 @@ pub struct Db {
 
 impl Db {
     /// Opens the pools and runs pending migrations.
-    pub fn connect(database_url: &str, pool_size: u32) -> Result<Self, DbSetupError> {
+    pub fn connect(database_url: &str, settings: PoolSettings) -> Result<Self, DbSetupError> {
         let location = DatabaseLocation::parse(database_url);
         if let DatabaseLocation::SqliteFile(path) = &location
             && let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
@@ -97,10 +96,6 @@ impl Db {
                 source,
             })?;
         }
-        let settings = PoolSettings {
-            max_size: pool_size,
-            connection_timeout: Duration::from_secs(5),
-        };
         let db = match &location {
             DatabaseLocation::Postgres(_) => {
                 let pool = Pool::open(&location, settings, false)?;

@@ -14,7 +14,7 @@ use super::{DatabaseLocation, DbConnection};
 
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSettings {
     pub max_size: u32,
     pub connection_timeout: Duration,

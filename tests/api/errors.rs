@@ -20,6 +20,7 @@ async fn unknown_routes_and_methods_are_problems() {
             .send()
             .await
             .expect("request");
+        assert_eq!(response.headers()["allow"], "GET");
         let body = problem(response, 405).await;
         assert_eq!(body["code"], "method_not_allowed");
     })

@@ -153,15 +153,22 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         log_format: LogFormat::Pretty,
         cors_origins: vec![],
         db_pool_size: 4,
+        db_pool_timeout_ms: 5000,
         http_workers: Some(1),
     }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with the configuration adjusted first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut ConfigArgs)) -> TestApp {
     let database = TestDatabase::create(backend);
     let data_dir = TempDir::new().expect("temporary directory");
-    let settings = Settings::from_args(test_config(data_dir.path(), database.url()))
-        .expect("test settings are valid");
+    let mut config = test_config(data_dir.path(), database.url());
+    adjust(&mut config);
+    let settings = Settings::from_args(config).expect("test settings are valid");
     let app = Application::build(&settings)
         .await
         .unwrap_or_else(|error| panic!("the app did not start on {backend:?}: {error}"));

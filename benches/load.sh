@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Load benchmark, run by hand: bash benches/load.sh
+# Builds a release binary, starts it on SQLite and on PostgreSQL, drives it with wrk
+# from a second process on loopback and prints requests/s, p50/p99 latency and the
+# server's peak memory. Knobs: DURATION (10s), CONNECTIONS (64), HTTP_WORKERS (1),
+# PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+WORKERS=${HTTP_WORKERS:-1}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+PORT=${PORT:-18080}
+BASE="http://127.0.0.1:${PORT}"
+
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+fi
+cargo build --quiet --release --bin kim-api
+BIN="${CARGO_TARGET_DIR:-target}/release/kim-api"
+
+work=$(mktemp -d)
+server_pid=""
+bench_db="kim_bench_$$"
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS ${bench_db} WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_server() { # $1 = label, $2 = DATABASE_URL
+  env -i PATH="$PATH" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" BIND_ADDR="127.0.0.1:${PORT}" \
+    HTTP_WORKERS="$WORKERS" RUST_LOG=warn "$BIN" serve >"$work/$1.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server did not become ready; log:" >&2
+  cat "$work/$1.log" >&2
+  exit 1
+}
+
+stop_server() {
+  kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+peak_rss_mb() {
+  awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/${server_pid}/status"
+}
+
+measure() { # $1 = backend, $2 = path, $3 = connections
+  local out rps p50 p99
+  out=$(wrk -t1 -c"$3" -d"$DURATION" --latency "$BASE$2")
+  rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  errors=$(awk '/Non-2xx|Socket errors/ { $1=$1; printf "%s; ", $0 }' <<<"$out")
+  printf '%-9s %-38s %6s %10s %9s %9s %8s MB  %s\n' "$1" "$2" "$3" "$rps" "$p50" "$p99" "$(peak_rss_mb)" "$errors"
+}
+
+run_backend() { # $1 = label, $2 = DATABASE_URL
+  start_server "$1" "$2"
+  measure "$1" /health/live "$CONNECTIONS"
+  measure "$1" "/api/v1/regions" "$CONNECTIONS"
+  measure "$1" "/api/v1/regions?level=kelurahan&parent=18.72.01" "$CONNECTIONS"
+  measure "$1" "/api/v1/regions" 1000
+  stop_server
+}
+
+echo "kim-api load benchmark: wrk, ${DURATION} per row, ${WORKERS} HTTP worker(s), $(nproc) cores"
+printf '%-9s %-38s %6s %10s %9s %9s %11s\n' backend path conns "req/s" p50 p99 "peak RSS"
+run_backend sqlite "$work/sqlite/kim.db"
+if psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE ${bench_db}" >/dev/null 2>&1; then
+  run_backend postgres "${PG_ADMIN_URL%/*}/${bench_db}"
+else
+  echo "postgres: skipped (cannot create a database at $PG_ADMIN_URL)"
+fi

@@ -1,0 +1,230 @@
+use std::sync::mpsc;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use kim_api::db::schema::report_categories;
+use kim_api::db::{Db, DbConnection, PoolSettings};
+use kim_api::error::ApiError;
+
+use crate::helpers::{Backend, backends, problem, spawn_app_with};
+
+fn insert_category(conn: &mut DbConnection, code: &str) -> Result<(), ApiError> {
+    diesel::insert_into(report_categories::table)
+        .values((
+            report_categories::code.eq(code),
+            report_categories::name.eq(format!("Kategori {code}")),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Pragma {
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
+fn pragma(conn: &mut DbConnection, name: &str) -> String {
+    let column = if name == "busy_timeout" {
+        "timeout"
+    } else {
+        name
+    };
+    diesel::sql_query(format!(
+        "SELECT CAST({column} AS TEXT) AS value FROM pragma_{name}"
+    ))
+    .get_result::<Pragma>(conn)
+    .map(|row| row.value)
+    .unwrap_or_else(|error| panic!("pragma {name}: {error}"))
+}
+
+#[tokio::test]
+async fn sqlite_connections_are_durable_and_strict() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let settings = app
+        .db
+        .read(|conn| {
+            Ok([
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "query_only",
+            ]
+            .map(|name| pragma(conn, name)))
+        })
+        .await
+        .expect("pragmas");
+    assert_eq!(
+        settings,
+        ["wal", "2", "1", "5000", "1"],
+        "readers: WAL, FULL, FKs, read-only"
+    );
+
+    let refused = app
+        .db
+        .read(|conn| insert_category(conn, "via_reader"))
+        .await;
+    assert!(refused.is_err(), "a reader connection cannot write");
+}
+
+#[tokio::test]
+async fn unique_violations_become_409_conflicts() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        let result = app
+            .db
+            .write(|conn| insert_category(conn, "infrastruktur"))
+            .await;
+        assert!(
+            matches!(result, Err(ApiError::Conflict { .. })),
+            "{backend:?}: {result:?}"
+        );
+        let problem = result
+            .err()
+            .map(|e| e.to_problem(kim_api::i18n::Lang::En, None));
+        assert_eq!(
+            problem.map(|p| (p.status, p.code)),
+            Some((409, "conflict".into()))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_write_rolls_back_everything() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        let result = app
+            .db
+            .write(|conn| {
+                insert_category(conn, "first_of_two")?;
+                insert_category(conn, "infrastruktur")
+            })
+            .await;
+        assert!(result.is_err());
+        let kept = app
+            .db
+            .read(|conn| {
+                Ok(report_categories::table
+                    .filter(report_categories::code.eq("first_of_two"))
+                    .count()
+                    .get_result::<i64>(conn)?)
+            })
+            .await
+            .expect("count");
+        assert_eq!(kept, 0, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_from_two_instances_all_succeed() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |_| {}).await;
+        // A second instance on the same database, as a second process would be.
+        let url = app.database.url();
+        let other = tokio::task::spawn_blocking(move || {
+            Db::connect(
+                &url,
+                PoolSettings {
+                    max_size: 4,
+                    connection_timeout: Duration::from_secs(10),
+                },
+            )
+        })
+        .await
+        .expect("task")
+        .expect("second instance");
+
+        let mut writes = Vec::new();
+        for i in 0..40 {
+            let db = if i % 2 == 0 {
+                app.db.clone()
+            } else {
+                other.clone()
+            };
+            writes.push(tokio::spawn(async move {
+                db.write(move |conn| {
+                    // Read first, then write: the lock upgrade that fails with
+                    // "database is locked" under a deferred transaction.
+                    let before: i64 = report_categories::table.count().get_result(conn)?;
+                    insert_category(conn, &format!("concurrent_{i}_{before}"))
+                })
+                .await
+            }));
+        }
+        for write in writes {
+            let result = write.await.expect("task");
+            assert!(result.is_ok(), "{backend:?}: {result:?}");
+        }
+        let total: i64 = app
+            .db
+            .read(|conn| {
+                Ok(diesel::sql_query(
+                    "SELECT COUNT(*) AS n FROM report_categories WHERE code LIKE 'concurrent_%'",
+                )
+                .get_result::<Count>(conn)?
+                .n)
+            })
+            .await
+            .expect("count");
+        assert_eq!(total, 40, "{backend:?}");
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_answers_503() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |config| {
+            config.db_pool_size = 1;
+            config.db_pool_timeout_ms = 200;
+        })
+        .await;
+        let (acquired_tx, acquired_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let db = app.db.clone();
+        let holder = tokio::spawn(async move {
+            db.read(move |_conn| {
+                let _ = acquired_tx.send(());
+                let _ = release_rx.recv();
+                Ok(())
+            })
+            .await
+        });
+        acquired_rx
+            .await
+            .expect("the only reader connection is taken");
+
+        let body = problem(app.get("/api/v1/regions").await, 503).await;
+        assert_eq!(body["code"], "service_unavailable", "{backend:?}");
+
+        release_tx.send(()).expect("release");
+        holder.await.expect("task").expect("holder");
+        assert_eq!(app.get("/api/v1/regions").await.status().as_u16(), 200);
+    }
+}
+
+#[tokio::test]
+async fn a_lost_postgres_database_answers_503() {
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let app = spawn_app_with(Backend::Postgres, |config| config.db_pool_timeout_ms = 300).await;
+    assert_eq!(app.get("/api/v1/regions").await.status().as_u16(), 200);
+    app.database.destroy();
+    let body = problem(app.get("/api/v1/regions").await, 503).await;
+    assert_eq!(body["code"], "service_unavailable");
+    assert!(
+        !body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("database"),
+        "no internal text leaks: {body}"
+    );
+}
