@@ -134,6 +134,10 @@ fn run(listener: TcpListener, db: Db, settings: &Settings) -> Result<Server, Sta
         addr: settings.bind_addr,
         source,
     })?;
+    // Database work is gated to one task per connection (see `db::Gate`), so a
+    // worker needs no more blocking threads than that; tokio's default of 512 lets
+    // a burst of requests park hundreds of idle thread stacks.
+    server = server.worker_max_blocking_threads(settings.db_pool.max_size as usize + 2);
     if let Some(workers) = settings.http_workers {
         server = server.workers(workers);
     }

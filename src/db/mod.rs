@@ -9,11 +9,14 @@ mod pool;
 pub mod schema;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
@@ -79,9 +82,49 @@ pub enum DbSetupError {
 /// failing with "database is locked".
 #[derive(Clone)]
 pub struct Db {
-    readers: Pool,
-    writer: Pool,
+    readers: Gate,
+    writer: Gate,
     location: DatabaseLocation,
+}
+
+/// A pool behind an async semaphore with one permit per connection: requests beyond
+/// the pool's size wait as cheap futures instead of each parking a blocking thread
+/// (and its stack) on the pool.
+#[derive(Clone)]
+struct Gate {
+    pool: Pool,
+    permits: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl Gate {
+    fn new(pool: Pool, settings: PoolSettings) -> Self {
+        Gate {
+            pool,
+            permits: Arc::new(Semaphore::new(settings.max_size as usize)),
+            wait: settings.connection_timeout,
+        }
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = actix_web::rt::time::timeout(self.wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                ApiError::Unavailable("timed out waiting for a database connection".into())
+            })?
+            .map_err(ApiError::internal)?;
+        let pool = self.pool.clone();
+        web::block(move || {
+            let _permit = permit;
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
 }
 
 impl Db {
@@ -98,32 +141,29 @@ impl Db {
         }
         let db = match &location {
             DatabaseLocation::Postgres(_) => {
-                let pool = Pool::open(&location, settings, false)?;
+                let gate = Gate::new(Pool::open(&location, settings, false)?, settings);
                 Db {
-                    readers: pool.clone(),
-                    writer: pool,
+                    readers: gate.clone(),
+                    writer: gate,
                     location,
                 }
             }
             DatabaseLocation::SqliteFile(_) => {
                 // The writer opens first: it creates the file and switches it to WAL.
-                let writer = Pool::open(
-                    &location,
-                    PoolSettings {
-                        max_size: 1,
-                        ..settings
-                    },
-                    false,
-                )?;
+                let writer_settings = PoolSettings {
+                    max_size: 1,
+                    ..settings
+                };
+                let writer = Pool::open(&location, writer_settings, false)?;
                 let readers = Pool::open(&location, settings, true)?;
                 Db {
-                    readers,
-                    writer,
+                    readers: Gate::new(readers, settings),
+                    writer: Gate::new(writer, writer_settings),
                     location,
                 }
             }
         };
-        let mut conn = db.writer.get()?;
+        let mut conn = db.writer.pool.get()?;
         run_pending_migrations(&mut conn).map_err(|e| DbSetupError::Migrations(e.to_string()))?;
         Ok(db)
     }
@@ -143,10 +183,10 @@ impl Db {
             (name, s.connections, s.idle_connections)
         };
         match self.backend() {
-            BackendKind::Postgres => vec![state("main", &self.readers)],
+            BackendKind::Postgres => vec![state("main", &self.readers.pool)],
             BackendKind::Sqlite => vec![
-                state("readers", &self.readers),
-                state("writer", &self.writer),
+                state("readers", &self.readers.pool),
+                state("writer", &self.writer.pool),
             ],
         }
     }
@@ -157,12 +197,7 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.readers.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            query(&mut conn)
-        })
-        .await?
+        self.readers.run(query).await
     }
 
     /// Runs `work` in a write transaction on the writer, off the async workers.
@@ -172,12 +207,9 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.writer.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            write_transaction(&mut conn, work)
-        })
-        .await?
+        self.writer
+            .run(move |conn| write_transaction(conn, work))
+            .await
     }
 
     /// Checks that the database answers; used by readiness.
@@ -200,7 +232,7 @@ impl Db {
 
     /// A connection for one-off blocking work outside a request (CLI commands).
     pub fn blocking_connection(&self) -> Result<pool::PooledConnection, ApiError> {
-        Ok(self.writer.get()?)
+        Ok(self.writer.pool.get()?)
     }
 }
 
