@@ -4,7 +4,7 @@ use kim_api::extract::{ApiJson, JSON_BODY_LIMIT, configure_builtin_extractors};
 use kim_api::telemetry::request_context;
 use serde::Deserialize;
 
-use crate::helpers::{on_each_backend, problem};
+use crate::helpers::{Backend, on_each_backend, problem, spawn_app_with};
 
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
@@ -253,4 +253,48 @@ async fn json_bodies_fail_as_problems_naming_the_field() {
         let problem: serde_json::Value = test::read_body_json(response).await;
         assert_eq!(problem["code"], "payload_too_large");
     }
+}
+
+#[tokio::test]
+async fn configured_browser_origins_pass_cors() {
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.cors_origins = vec!["https://dashboard.metrokota.example".into()];
+    })
+    .await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/regions"))
+        .header("origin", "https://dashboard.metrokota.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(preflight.status().as_u16(), 200);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://dashboard.metrokota.example"
+    );
+
+    let response = app
+        .client
+        .get(app.url("/api/v1/regions"))
+        .header("origin", "https://dashboard.metrokota.example")
+        .send()
+        .await
+        .expect("request");
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .expect("ascii")
+        .to_ascii_lowercase();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+
+    let other = app
+        .client
+        .get(app.url("/api/v1/regions"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
 }

@@ -142,10 +142,33 @@ async fn the_binary_starts_in_development_mode_with_no_configuration() {
     .expect("kim-api announced its port");
     assert!(warned, "development mode is announced");
 
-    let ready = reqwest::get(format!("http://127.0.0.1:{port}/health/ready"))
+    let ready = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/health/ready"))
+        .header("x-request-id", "startup-probe-1")
+        .send()
         .await
         .expect("ready");
     assert_eq!(ready.status().as_u16(), 200);
+
+    // The request is logged as one JSON line with its span's fields.
+    let logged = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if entry["message"] == "request finished" {
+                return Some(entry);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the request was logged in time")
+    .expect("the request was logged");
+    let span = &logged["span"];
+    assert_eq!(span["request_id"], "startup-probe-1", "{logged}");
+    assert_eq!(span["route"], "/health/ready");
+    assert_eq!(span["status"], 200);
+    assert_eq!(span["method"], "GET");
+    assert!(span["latency_ms"].as_f64().is_some(), "{logged}");
     assert!(dir.path().join("data/kim.db").exists());
     assert!(dir.path().join("data/dev-secrets.env").exists());
     child.kill().await.expect("stop kim-api");
