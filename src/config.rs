@@ -26,6 +26,25 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AsymmetricAlgorithm {
+    #[value(name = "eddsa", alias = "EdDSA")]
+    EdDsa,
+    #[value(name = "rs256", alias = "RS256")]
+    Rs256,
+}
+
+/// How access tokens are signed.
+#[derive(Debug)]
+pub enum SigningConfig {
+    Hmac,
+    Asymmetric {
+        algorithm: AsymmetricAlgorithm,
+        private_key_pem: SecretBox<Vec<u8>>,
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Pretty,
     Json,
@@ -49,6 +68,37 @@ pub struct ConfigArgs {
     /// HMAC key for access tokens, at least 32 bytes.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Issuer (`iss`) of access tokens.
+    #[arg(long, env = "JWT_ISSUER", default_value = "kim-api")]
+    pub jwt_issuer: String,
+    /// Audience (`aud`) of access tokens.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "kim-api")]
+    pub jwt_audience: String,
+    /// Sign tokens with this private key (PKCS#8 PEM) instead of `JWT_SECRET`;
+    /// its public key is published at `/.well-known/jwks.json`.
+    #[arg(long, env = "JWT_SIGNING_KEY_FILE")]
+    pub jwt_signing_key_file: Option<PathBuf>,
+    /// Algorithm of `JWT_SIGNING_KEY_FILE`.
+    #[arg(
+        long,
+        env = "JWT_SIGNING_ALGORITHM",
+        value_enum,
+        default_value = "eddsa"
+    )]
+    pub jwt_signing_algorithm: AsymmetricAlgorithm,
+    /// `kid` of `JWT_SIGNING_KEY_FILE` in token headers and the JWKS.
+    #[arg(long, env = "JWT_KEY_ID", default_value = "kim-api-1")]
+    pub jwt_key_id: String,
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(30..=86_400))]
+    pub access_token_ttl_secs: u64,
+    /// Refresh-token lifetime in days (each rotation starts a new one).
+    #[arg(long, env = "REFRESH_TOKEN_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=365))]
+    pub refresh_token_ttl_days: u64,
+    /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind a proxy
+    /// that sets them), for login throttling and the audit log.
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
     /// 32 random bytes in base64, used to encrypt personal data at rest.
     #[arg(long, env = "NIK_ENCRYPTION_KEY", hide_env_values = true)]
     pub nik_encryption_key: Option<String>,
@@ -80,6 +130,12 @@ pub struct Settings {
     pub bind_addr: SocketAddr,
     pub jwt_secret: SecretString,
     pub nik_encryption_key: SecretBox<[u8; NIK_KEY_BYTES]>,
+    pub signing: SigningConfig,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub trust_forwarded_for: bool,
     pub storage_dir: PathBuf,
     pub log_format: LogFormat,
     pub cors_origins: Vec<String>,
@@ -106,6 +162,11 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot read JWT_SIGNING_KEY_FILE {path}: {source}")]
+    SigningKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the development secrets file {0} is damaged; delete it to generate new secrets")]
     DamagedDevSecrets(PathBuf),
 }
@@ -114,7 +175,7 @@ impl Settings {
     pub fn from_args(args: ConfigArgs) -> Result<Self, ConfigError> {
         let production = args.mode == Mode::Production;
         if production {
-            if args.jwt_secret.is_none() {
+            if args.jwt_secret.is_none() && args.jwt_signing_key_file.is_none() {
                 return Err(ConfigError::MissingProductionSecret("JWT_SECRET"));
             }
             if args.nik_encryption_key.is_none() {
@@ -126,14 +187,29 @@ impl Settings {
         }
         let cors_origins = parse_cors_origins(args.cors_origins)?;
 
-        let uses_generated_secrets = args.jwt_secret.is_none() || args.nik_encryption_key.is_none();
+        let signing = match &args.jwt_signing_key_file {
+            None => SigningConfig::Hmac,
+            Some(path) => SigningConfig::Asymmetric {
+                algorithm: args.jwt_signing_algorithm,
+                private_key_pem: SecretBox::new(Box::new(fs::read(path).map_err(|source| {
+                    ConfigError::SigningKey {
+                        path: path.clone(),
+                        source,
+                    }
+                })?)),
+                key_id: args.jwt_key_id.clone(),
+            },
+        };
+        let needs_jwt_secret = matches!(signing, SigningConfig::Hmac);
+        let uses_generated_secrets =
+            (needs_jwt_secret && args.jwt_secret.is_none()) || args.nik_encryption_key.is_none();
         let dev_secrets = if uses_generated_secrets {
             DevSecrets::load_or_create(&args.data_dir)?
         } else {
             DevSecrets::default()
         };
         let jwt_secret = args.jwt_secret.unwrap_or(dev_secrets.jwt_secret);
-        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+        if needs_jwt_secret && jwt_secret.len() < MIN_JWT_SECRET_BYTES {
             return Err(ConfigError::WeakJwtSecret);
         }
         let nik_key_text = args
@@ -155,6 +231,12 @@ impl Settings {
             bind_addr: args.bind_addr,
             jwt_secret: SecretString::from(jwt_secret),
             nik_encryption_key: SecretBox::new(Box::new(nik_encryption_key)),
+            signing,
+            jwt_issuer: args.jwt_issuer,
+            jwt_audience: args.jwt_audience,
+            access_token_ttl: Duration::from_secs(args.access_token_ttl_secs),
+            refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl_days * 86_400),
+            trust_forwarded_for: args.trust_forwarded_for,
             storage_dir,
             log_format: args.log_format,
             cors_origins,

@@ -55,6 +55,15 @@ impl FieldIssue {
     }
 }
 
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// A token that is malformed, forged, expired or not meant for us.
+    InvalidToken,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is not valid")]
@@ -80,6 +89,28 @@ pub enum ApiError {
     },
     #[error("conflict with an existing record")]
     Conflict { constraint: Option<String> },
+    /// A conflict a client can act on, with its own stable code (`last_admin`, …).
+    #[error("conflict: {code}")]
+    ConflictWith {
+        code: &'static str,
+        detail_en: String,
+        detail_id: String,
+    },
+    #[error("authentication required or failed")]
+    Unauthorized(AuthFailure),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("the resource changed since it was read")]
+    PreconditionFailed,
+    /// An OAuth 2.0 error from the token endpoint (RFC 6749 §5.2).
+    #[error("oauth error {error}")]
+    OAuth {
+        error: &'static str,
+        status: StatusCode,
+        description: &'static str,
+    },
     #[error("service unavailable")]
     Unavailable(#[source] Cause),
     #[error("internal error")]
@@ -101,7 +132,12 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::OAuth { status, .. } => *status,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,6 +156,13 @@ impl ApiError {
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
+            Self::ConflictWith { code, .. } => code,
+            Self::Unauthorized(AuthFailure::Missing) => "unauthenticated",
+            Self::Unauthorized(AuthFailure::InvalidToken) => "invalid_token",
+            Self::Forbidden => "forbidden",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::OAuth { error, .. } => error,
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -146,7 +189,16 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => {
                 lang.pick("Method not allowed", "Metode tidak diizinkan")
             }
-            Self::Conflict { .. } => lang.pick("Conflict", "Konflik data"),
+            Self::Conflict { .. } | Self::ConflictWith { .. } => {
+                lang.pick("Conflict", "Konflik data")
+            }
+            Self::Unauthorized(_) => lang.pick("Unauthorized", "Tidak terautentikasi"),
+            Self::Forbidden => lang.pick("Forbidden", "Akses ditolak"),
+            Self::TooManyRequests { .. } => {
+                lang.pick("Too many requests", "Terlalu banyak permintaan")
+            }
+            Self::PreconditionFailed => lang.pick("Precondition failed", "Prasyarat gagal"),
+            Self::OAuth { .. } => lang.pick("Token request refused", "Permintaan token ditolak"),
             Self::Unavailable(_) => lang.pick("Service unavailable", "Layanan tidak tersedia"),
             Self::Internal(_) => lang.pick("Internal server error", "Kesalahan internal server"),
         }
@@ -212,6 +264,40 @@ impl ApiError {
                     "Permintaan bertentangan dengan data yang sudah ada.",
                 )
                 .into(),
+            Self::ConflictWith {
+                detail_en,
+                detail_id,
+                ..
+            } => lang.pick(detail_en, detail_id).clone(),
+            Self::Unauthorized(AuthFailure::Missing) => lang
+                .pick(
+                    "This endpoint needs a bearer access token.",
+                    "Endpoint ini memerlukan access token bearer.",
+                )
+                .into(),
+            Self::Unauthorized(AuthFailure::InvalidToken) => lang
+                .pick(
+                    "The access token is invalid or has expired; get a new one.",
+                    "Access token tidak valid atau sudah kedaluwarsa; minta yang baru.",
+                )
+                .into(),
+            Self::Forbidden => lang
+                .pick(
+                    "Your role or scopes do not allow this request.",
+                    "Peran atau cakupan Anda tidak mengizinkan permintaan ini.",
+                )
+                .into(),
+            Self::TooManyRequests { retry_after_secs } => lang.pick(
+                format!("Too many attempts; retry after {retry_after_secs} seconds."),
+                format!("Terlalu banyak percobaan; coba lagi setelah {retry_after_secs} detik."),
+            ),
+            Self::PreconditionFailed => lang
+                .pick(
+                    "The resource changed since you read it (If-Match); read it again.",
+                    "Data sudah berubah sejak Anda membacanya (If-Match); baca ulang.",
+                )
+                .into(),
+            Self::OAuth { description, .. } => (*description).into(),
             Self::Unavailable(_) => lang
                 .pick(
                     "The service is temporarily unavailable; retry shortly.",
@@ -239,7 +325,15 @@ impl ApiError {
 
     pub fn to_problem(&self, lang: Lang, request_id: Option<&str>) -> Problem {
         let code = self.code();
+        let (error, error_description) = match self {
+            Self::OAuth {
+                error, description, ..
+            } => (Some((*error).to_owned()), Some((*description).to_owned())),
+            _ => (None, None),
+        };
         Problem {
+            error,
+            error_description,
             problem_type: format!("urn:kim-api:problem:{code}"),
             title: self.title(lang).to_owned(),
             status: self.status().as_u16(),
@@ -278,6 +372,12 @@ pub struct Problem {
     pub request_id: Option<String>,
     /// One entry per invalid field; empty when the problem is not about fields.
     pub errors: Vec<FieldError>,
+    /// Token endpoint only: the OAuth 2.0 error code (RFC 6749 §5.2), e.g. `invalid_grant`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Token endpoint only: the OAuth 2.0 error description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 /// One invalid field of a request.
@@ -299,8 +399,29 @@ pub fn problem_response(error: &ApiError, lang: Lang, request_id: Option<&str>) 
         header::CONTENT_TYPE,
         HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
     ));
-    if matches!(error, ApiError::Unavailable(_)) {
-        response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+    match error {
+        ApiError::Unavailable(_) => {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        ApiError::TooManyRequests { retry_after_secs } => {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        ApiError::Unauthorized(AuthFailure::Missing) => {
+            response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="kim-api""#));
+        }
+        ApiError::Unauthorized(AuthFailure::InvalidToken) => {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                r#"Bearer realm="kim-api", error="invalid_token""#,
+            ));
+        }
+        ApiError::OAuth { status, .. } => {
+            if *status == StatusCode::UNAUTHORIZED {
+                response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="kim-api""#));
+            }
+            response.insert_header((header::CACHE_CONTROL, "no-store"));
+        }
+        _ => {}
     }
     if let ApiError::MethodNotAllowed { allow } = error
         && let Ok(value) = HeaderValue::from_str(allow)

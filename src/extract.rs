@@ -141,6 +141,17 @@ fn serde_issue(path: &str, message: &str) -> FieldIssue {
     )
 }
 
+/// Parses an `application/x-www-form-urlencoded` body, naming the bad field.
+pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        ApiError::InvalidBody(vec![serde_issue(
+            &error.path().to_string(),
+            &error.inner().to_string(),
+        )])
+    })
+}
+
 /// Query parameters; unknown parameters are refused by the target type's
 /// `deny_unknown_fields`.
 #[derive(Debug)]

@@ -3,12 +3,16 @@
 //! `startup` assembles the HTTP application from the resource modules; `main.rs`
 //! only parses the command line and hands a [`config::Settings`] to it.
 
+pub mod audit;
+pub mod auth;
+pub mod concurrency;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod i18n;
+pub mod integration_clients;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -16,3 +20,4 @@ pub mod regions;
 pub mod report_categories;
 pub mod startup;
 pub mod telemetry;
+pub mod users;

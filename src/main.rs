@@ -5,6 +5,7 @@ use kim_api::config::{ConfigArgs, Mode, Settings};
 use kim_api::db::Db;
 use kim_api::startup::Application;
 use kim_api::{openapi, telemetry};
+use secrecy::SecretString;
 
 /// KIM API: the service behind the Kelompok Informasi Masyarakat of Kota Metro.
 #[derive(Debug, Parser)]
@@ -24,6 +25,15 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Create a gov_admin account (the first one, typically), reading its password
+    /// from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +50,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Migrate => migrate(cli.config),
+        Command::CreateAdmin { username, .. } => create_admin(cli.config, &username),
         Command::Serve => serve(cli.config),
     }
 }
@@ -66,6 +77,47 @@ fn migrate(args: ConfigArgs) -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn create_admin(args: ConfigArgs, username: &str) -> ExitCode {
+    telemetry::init_subscriber(args.log_format);
+    let settings = match load_settings(args) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    let mut line = String::new();
+    if let Err(error) = std::io::stdin().read_line(&mut line) {
+        eprintln!("error: cannot read the password from standard input: {error}");
+        return ExitCode::from(2);
+    }
+    let password = SecretString::from(line.trim_end_matches(['\r', '\n']).to_owned());
+    let db = match Db::connect(&settings.database_url, settings.db_pool) {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match kim_api::auth::handlers::create_admin(&db, username, password) {
+        Ok(user) => {
+            println!("created gov_admin {} (id {})", user.username, user.id);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let problem = error.to_problem(kim_api::i18n::Lang::En, None);
+            let reasons: Vec<String> = problem
+                .errors
+                .iter()
+                .map(|issue| format!("{}: {}", issue.field, issue.message))
+                .collect();
+            if reasons.is_empty() {
+                eprintln!("error: {}", problem.detail);
+            } else {
+                eprintln!("error: {}", reasons.join("; "));
+            }
+            ExitCode::from(2)
         }
     }
 }

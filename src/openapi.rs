@@ -3,8 +3,12 @@
 //! Paths are not listed here: `startup::api_routes` registers each handler together
 //! with its `#[utoipa::path]` documentation, so no route can be left out.
 
-use utoipa::{OpenApi, ToResponse};
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+};
+use utoipa::{Modify, OpenApi, ToResponse};
 
+use crate::auth::Scope;
 use crate::error::{FieldError, Problem};
 
 #[derive(OpenApi)]
@@ -21,13 +25,106 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
     tags(
         (name = "reference data", description = "Regions and report categories"),
         (name = "operations", description = "Health probes and metrics"),
+        (name = "auth", description = "Tokens, sign-out and the caller"),
+        (name = "users", description = "Accounts of government staff and KIM boards and members"),
+        (name = "integration clients", description = "Machine clients of other Pemda systems"),
     ),
     components(
         schemas(Problem, FieldError),
-        responses(InvalidQuery, InvalidBody, NotFound, ServiceUnavailable),
+        responses(
+            InvalidQuery,
+            InvalidBody,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            PreconditionFailed,
+            Unprocessable,
+            TooManyRequests,
+            ServiceUnavailable,
+        ),
     ),
+    modifiers(&SecuritySchemes),
 )]
 pub struct ApiDoc;
+
+/// Bearer access tokens, and the OAuth 2.0 flows of the token endpoint so the docs
+/// page can sign in.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from `POST /api/v1/auth/token`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [
+                    Flow::Password(Password::new(TOKEN_URL, Scopes::new())),
+                    Flow::ClientCredentials(ClientCredentials::new(
+                        TOKEN_URL,
+                        Scopes::from_iter(
+                            Scope::ALL.map(|scope| (scope.as_str(), scope_description(scope))),
+                        ),
+                    )),
+                ],
+                "Password grant for people, client credentials for integration clients.",
+            )),
+        );
+    }
+}
+
+const TOKEN_URL: &str = "/api/v1/auth/token";
+
+fn scope_description(scope: Scope) -> &'static str {
+    match scope {
+        Scope::KimsRead => "Read the KIM registry",
+        Scope::MembersRead => "Read KIM members (NIK masked)",
+        Scope::BulletinsRead => "Read bulletins",
+        Scope::ReportsRead => "Read citizen reports",
+        Scope::ReportsWrite => "Submit citizen reports",
+        Scope::StatsRead => "Read dashboard statistics",
+    }
+}
+
+/// No valid bearer token: missing, malformed, forged or expired. Comes with
+/// `WWW-Authenticate: Bearer error="invalid_token"` when a token was sent.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct Unauthorized(Problem);
+
+/// The caller's role or scopes do not allow this request.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct Forbidden(Problem);
+
+/// `If-Match` names an older version; read the resource again.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct PreconditionFailed(Problem);
+
+/// Well-formed but invalid: `errors` lists each field and why.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct Unprocessable(Problem);
+
+/// Too many failed attempts; retry after `Retry-After` seconds.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct TooManyRequests(Problem);
 
 /// Bad query parameters (unknown parameter, bad value, bad cursor).
 #[derive(ToResponse)]

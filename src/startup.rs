@@ -14,12 +14,18 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::audit::ClientAddressPolicy;
+use crate::auth::TokenKeys;
+use crate::auth::handlers::RefreshTokenLifetime;
 use crate::config::Settings;
 use crate::db::{Db, DbSetupError};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
-use crate::{extract, health, metrics, regions, report_categories, telemetry};
+use crate::{
+    auth, extract, health, integration_clients, metrics, regions, report_categories, telemetry,
+    users,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -32,6 +38,8 @@ pub enum StartupError {
     },
     #[error("cannot set up metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error(transparent)]
+    Keys(#[from] auth::tokens::KeyError),
     #[error("cannot start the database setup task: {0}")]
     Blocking(String),
 }
@@ -43,8 +51,20 @@ pub fn api_routes(config: &mut ServiceConfig) {
         .service(health::live)
         .service(health::ready)
         .service(metrics::metrics)
+        .service(auth::handlers::jwks)
         .service(
             scope::scope("/api/v1")
+                .service(auth::handlers::token)
+                .service(auth::handlers::logout)
+                .service(auth::handlers::me)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(integration_clients::list_clients)
+                .service(integration_clients::create_client)
+                .service(integration_clients::get_client)
+                .service(integration_clients::update_client)
                 .service(regions::list_regions)
                 .service(report_categories::list_categories),
         );
@@ -68,6 +88,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let keys = TokenKeys::from_settings(settings)?;
         let database_url = settings.database_url.clone();
         let pool = settings.db_pool;
         let db = web::block(move || Db::connect(&database_url, pool))
@@ -85,7 +106,7 @@ impl Application {
                 source,
             })?
             .port();
-        let server = run(listener, db.clone(), settings)?;
+        let server = run(listener, db.clone(), keys, settings)?;
         Ok(Application { server, port, db })
     }
 
@@ -102,8 +123,18 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, db: Db, settings: &Settings) -> Result<Server, StartupError> {
+fn run(
+    listener: TcpListener,
+    db: Db,
+    keys: TokenKeys,
+    settings: &Settings,
+) -> Result<Server, StartupError> {
     let db = web::Data::new(db);
+    let keys = web::Data::new(keys);
+    let refresh_lifetime = web::Data::new(RefreshTokenLifetime::from_settings(settings));
+    let address_policy = web::Data::new(ClientAddressPolicy {
+        trust_forwarded_for: settings.trust_forwarded_for,
+    });
     let metrics = web::Data::new(Metrics::new()?);
     let cors_origins = settings.cors_origins.clone();
     let document = openapi();
@@ -115,6 +146,9 @@ fn run(listener: TcpListener, db: Db, settings: &Settings) -> Result<Server, Sta
             .app_data(db.clone())
             .app_data(metrics.clone())
             .app_data(allowed_methods.clone())
+            .app_data(keys.clone())
+            .app_data(refresh_lifetime.clone())
+            .app_data(address_policy.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)

@@ -78,6 +78,7 @@ pub async fn request_context(
         status = Empty,
         latency_ms = Empty,
         request_id = %request_id.0,
+        caller = Empty,
     );
 
     // The router needs sole ownership of the request, so it cannot be kept for an

@@ -236,6 +236,12 @@ impl Db {
     }
 }
 
+/// The current UTC time as stored: microsecond precision, as both backends keep it.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::SubsecRound::trunc_subsecs(now, 6)
+}
+
 /// A database timestamp (stored as UTC without zone) as a UTC instant.
 pub fn utc(naive: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     naive.and_utc()

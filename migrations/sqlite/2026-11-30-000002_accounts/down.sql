@@ -1,0 +1,6 @@
+DROP TABLE audit_log;
+DROP TABLE login_failures;
+DROP TABLE integration_clients;
+DROP TABLE refresh_tokens;
+DROP TABLE users;
+DROP TABLE kims;

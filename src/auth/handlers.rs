@@ -1,0 +1,615 @@
+//! The token endpoint (OAuth 2.0 password, refresh-token and client-credentials
+//! grants), sign-out, the caller's identity and the public keys.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, get, post, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use futures_util::future::LocalBoxFuture;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::refresh::{self, Rotation};
+use super::tokens::{TokenKeys, TokenSubject};
+use super::{Caller, Role, Scopes, Subject, password, throttle};
+use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::extract::parse_json;
+use crate::integration_clients::{self, IntegrationClient};
+use crate::openapi::{NotFound, ServiceUnavailable, TooManyRequests, Unauthorized};
+use crate::users::{self, User};
+
+/// Refresh-token lifetime, from the settings, shared with the handlers.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshTokenLifetime(pub std::time::Duration);
+
+impl RefreshTokenLifetime {
+    pub fn from_settings(settings: &Settings) -> Self {
+        RefreshTokenLifetime(settings.refresh_token_ttl)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    Password,
+    RefreshToken,
+    ClientCredentials,
+}
+
+/// A token request, as JSON or as `application/x-www-form-urlencoded` (RFC 6749).
+/// Integration clients may send their credentials with HTTP Basic instead.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    grant_type: GrantType,
+    /// `password` grant.
+    username: Option<String>,
+    /// `password` grant.
+    #[schema(format = Password)]
+    password: Option<String>,
+    /// `refresh_token` grant.
+    refresh_token: Option<String>,
+    /// `client_credentials` grant (or HTTP Basic).
+    client_id: Option<String>,
+    /// `client_credentials` grant (or HTTP Basic).
+    #[schema(format = Password)]
+    client_secret: Option<String>,
+    /// `client_credentials` grant: a space-separated subset of the client's scopes.
+    scope: Option<String>,
+}
+
+/// The body of a token request, JSON or form-encoded.
+struct TokenForm(TokenRequest);
+
+impl FromRequest for TokenForm {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<actix_web::mime::Mime>().ok());
+        let is_form = content_type
+            .as_ref()
+            .is_some_and(|mime| mime.essence_str() == "application/x-www-form-urlencoded");
+        let is_json = content_type.as_ref().is_some_and(|mime| {
+            mime.type_() == actix_web::mime::APPLICATION
+                && (mime.subtype() == actix_web::mime::JSON
+                    || mime.suffix() == Some(actix_web::mime::JSON))
+        });
+        if !is_form && !is_json {
+            return Box::pin(std::future::ready(Err(ApiError::UnsupportedMediaType)));
+        }
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = body.await.map_err(|_| ApiError::PayloadTooLarge {
+                limit: crate::extract::JSON_BODY_LIMIT,
+            })?;
+            let request = if is_form {
+                crate::extract::parse_form(&bytes)?
+            } else {
+                parse_json(&bytes)?
+            };
+            Ok(TokenForm(request))
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: u64,
+    /// Password and refresh-token grants: the next refresh token (single use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Client-credentials grant: the granted scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+fn oauth(error: &'static str, description: &'static str) -> ApiError {
+    let status = match error {
+        "invalid_client" => actix_web::http::StatusCode::UNAUTHORIZED,
+        _ => actix_web::http::StatusCode::BAD_REQUEST,
+    };
+    ApiError::OAuth {
+        error,
+        status,
+        description,
+    }
+}
+
+fn invalid_grant() -> ApiError {
+    oauth(
+        "invalid_grant",
+        "The credentials or the refresh token are not valid.",
+    )
+}
+
+/// Issues tokens (OAuth 2.0).
+///
+/// Anonymous. `grant_type=password` (`username`, `password`) answers an access token
+/// and a refresh token; `grant_type=refresh_token` spends a refresh token and answers
+/// a new pair (presenting a spent one ends that whole sign-in); `grant_type=
+/// client_credentials` (`client_id`, `client_secret` or HTTP Basic, optional `scope`)
+/// answers an access token with role `integration`. Failed sign-ins are throttled
+/// (429 with `Retry-After`). Errors carry the OAuth `error` code (`invalid_grant`,
+/// `invalid_client`, `invalid_request`, `invalid_scope`) besides the problem fields.
+#[utoipa::path(
+    tag = "auth",
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Tokens", body = TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `invalid_scope`, or a malformed body",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_client`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON or form-encoded", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/auth/token")]
+pub async fn token(
+    req: HttpRequest,
+    form: TokenForm,
+    db: web::Data<Db>,
+    keys: web::Data<TokenKeys>,
+    refresh_lifetime: web::Data<RefreshTokenLifetime>,
+    origin: RequestOrigin,
+) -> Result<HttpResponse, ApiError> {
+    let TokenForm(request) = form;
+    let response = match request.grant_type {
+        GrantType::Password => {
+            let (Some(username), Some(password)) = (request.username, request.password) else {
+                return Err(oauth(
+                    "invalid_request",
+                    "The password grant needs username and password.",
+                ));
+            };
+            password_grant(
+                &db,
+                &keys,
+                refresh_lifetime.0,
+                origin,
+                username,
+                SecretString::from(password),
+            )
+            .await?
+        }
+        GrantType::RefreshToken => {
+            let Some(presented) = request.refresh_token else {
+                return Err(oauth(
+                    "invalid_request",
+                    "The refresh_token grant needs refresh_token.",
+                ));
+            };
+            refresh_grant(&db, &keys, refresh_lifetime.0, origin, presented).await?
+        }
+        GrantType::ClientCredentials => {
+            let basic = basic_credentials(&req)?;
+            let (client_id, secret) = match (basic, request.client_id, request.client_secret) {
+                (Some(basic), None, None) => basic,
+                (None, Some(id), Some(secret)) => (id, secret),
+                _ => {
+                    return Err(oauth(
+                        "invalid_request",
+                        "Send client_id and client_secret either in the body or with HTTP Basic, once.",
+                    ));
+                }
+            };
+            client_grant(
+                &db,
+                &keys,
+                origin,
+                client_id,
+                SecretString::from(secret),
+                request.scope,
+            )
+            .await?
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}
+
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || {
+        oauth(
+            "invalid_client",
+            "The HTTP Basic credentials are malformed.",
+        )
+    };
+    let text = value.to_str().map_err(|_| malformed())?;
+    let Some(encoded) = text
+        .strip_prefix("Basic ")
+        .or_else(|| text.strip_prefix("basic "))
+    else {
+        return Err(malformed());
+    };
+    let decoded = BASE64.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    Ok(Some((id.to_owned(), secret.to_owned())))
+}
+
+fn client_address(origin: &RequestOrigin) -> String {
+    origin.client_ip.clone().unwrap_or_else(|| "unknown".into())
+}
+
+async fn password_grant(
+    db: &Db,
+    keys: &TokenKeys,
+    refresh_lifetime: std::time::Duration,
+    origin: RequestOrigin,
+    username: String,
+    password: SecretString,
+) -> Result<TokenResponse, ApiError> {
+    let account = throttle::user_key(&username);
+    let address = client_address(&origin);
+    let (check_account, check_address) = (account.clone(), address.clone());
+    let lookup_name = username.clone();
+    let user = db
+        .read(move |conn| {
+            throttle::check(conn, &check_account, &check_address)?;
+            users::model::find_by_username(conn, &lookup_name)
+        })
+        .await?;
+    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+    let verified =
+        web::block(move || password::verify_password(&password, stored_hash.as_deref())).await?;
+    let user = user.filter(|user| verified && !user.disabled);
+
+    let Some(user) = user else {
+        db.write(move |conn| {
+            throttle::record_failure(conn, &account, &address)?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor: Actor::Anonymous,
+                    action: "auth.login_failed",
+                    target: None,
+                    origin: &origin,
+                    detail: None,
+                },
+            )
+        })
+        .await?;
+        return Err(invalid_grant());
+    };
+    let role = user.role()?;
+    let (user_id, kim_id) = (user.id, user.kim_id);
+    let issued = db
+        .write(move |conn| {
+            throttle::clear(conn, &account, &address)?;
+            let issued = refresh::start_family(conn, user_id, refresh_lifetime)?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor: Actor::User(user_id),
+                    action: "auth.login",
+                    target: Some(("user", user_id.to_string())),
+                    origin: &origin,
+                    detail: None,
+                },
+            )?;
+            Ok(issued)
+        })
+        .await?;
+    user_tokens(keys, user_id, role, kim_id, issued)
+}
+
+fn user_tokens(
+    keys: &TokenKeys,
+    user_id: i64,
+    role: Role,
+    kim_id: Option<i64>,
+    refresh: refresh::IssuedRefreshToken,
+) -> Result<TokenResponse, ApiError> {
+    let access_token = keys
+        .issue(TokenSubject {
+            sub: user_id.to_string(),
+            role,
+            kim_id,
+            scopes: None,
+            session: Some(refresh.family),
+        })
+        .map_err(ApiError::internal)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: keys.lifetime().as_secs(),
+        refresh_token: Some(refresh.token),
+        scope: None,
+    })
+}
+
+async fn refresh_grant(
+    db: &Db,
+    keys: &TokenKeys,
+    refresh_lifetime: std::time::Duration,
+    origin: RequestOrigin,
+    presented: String,
+) -> Result<TokenResponse, ApiError> {
+    // `None`: refused. A reuse still commits the family's revocation.
+    let outcome = db
+        .write(
+            move |conn| match refresh::rotate(conn, &presented, refresh_lifetime)? {
+                Rotation::Invalid => Ok(None),
+                Rotation::Reused { user_id, family } => {
+                    audit::record(
+                        conn,
+                        AuditEvent {
+                            actor: Actor::Anonymous,
+                            action: "auth.refresh_token_reused",
+                            target: Some(("user", user_id.to_string())),
+                            origin: &origin,
+                            detail: Some(format!("family_revoked={family}")),
+                        },
+                    )?;
+                    Ok(None)
+                }
+                Rotation::Rotated { user_id, next } => {
+                    let user = users::model::find(conn, user_id)?.filter(|user| !user.disabled);
+                    match user {
+                        Some(user) => Ok(Some((user, next))),
+                        None => {
+                            refresh::revoke_family(conn, &next.family)?;
+                            Ok(None)
+                        }
+                    }
+                }
+            },
+        )
+        .await?;
+    match outcome {
+        Some((user, next)) => user_tokens(keys, user.id, user.role()?, user.kim_id, next),
+        None => Err(invalid_grant()),
+    }
+}
+
+async fn client_grant(
+    db: &Db,
+    keys: &TokenKeys,
+    origin: RequestOrigin,
+    client_id: String,
+    secret: SecretString,
+    requested_scope: Option<String>,
+) -> Result<TokenResponse, ApiError> {
+    let account = throttle::client_key(&client_id);
+    let address = client_address(&origin);
+    let (check_account, check_address, lookup_id) =
+        (account.clone(), address.clone(), client_id.clone());
+    let client = db
+        .read(move |conn| {
+            throttle::check(conn, &check_account, &check_address)?;
+            integration_clients::find_by_client_id(conn, &lookup_id)
+        })
+        .await?;
+    let client =
+        client.filter(|client| !client.disabled && client.secret_matches(secret.expose_secret()));
+    let Some(client) = client else {
+        db.write(move |conn| {
+            throttle::record_failure(conn, &account, &address)?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor: Actor::Anonymous,
+                    action: "auth.client_failed",
+                    target: None,
+                    origin: &origin,
+                    detail: None,
+                },
+            )
+        })
+        .await?;
+        return Err(oauth(
+            "invalid_client",
+            "The client credentials are not valid.",
+        ));
+    };
+    let granted = client.granted_scopes();
+    let scopes = match requested_scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => granted,
+        Some(text) => {
+            let requested = Scopes::parse(text)
+                .map_err(|_| oauth("invalid_scope", "A requested scope does not exist."))?;
+            if !requested.is_subset_of(&granted) {
+                return Err(oauth(
+                    "invalid_scope",
+                    "A requested scope was not granted to this client.",
+                ));
+            }
+            requested
+        }
+    };
+    let client_row_id = client.id;
+    db.write(move |conn| {
+        throttle::clear(conn, &account, &address)?;
+        audit::record(
+            conn,
+            AuditEvent {
+                actor: Actor::Client(client_id),
+                action: "auth.client_token",
+                target: Some(("integration_client", client_row_id.to_string())),
+                origin: &origin,
+                detail: None,
+            },
+        )
+    })
+    .await?;
+    let access_token = keys
+        .issue(TokenSubject {
+            sub: client.client_id,
+            role: Role::Integration,
+            kim_id: None,
+            scopes: Some(scopes.clone()),
+            session: None,
+        })
+        .map_err(ApiError::internal)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: keys.lifetime().as_secs(),
+        refresh_token: None,
+        scope: Some(scopes.to_string()),
+    })
+}
+
+/// Signs out: revokes the refresh-token family of the caller's sign-in.
+///
+/// Any authenticated caller; for integration clients (no refresh tokens) it changes
+/// nothing. The access token itself stays valid until it expires.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(family) = caller.session.clone() {
+        let actor = Actor::from(&caller);
+        let target = caller.user_id().map(|id| ("user", id.to_string()));
+        db.write(move |conn| {
+            let revoked = refresh::revoke_family(conn, &family)?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor,
+                    action: "auth.logout",
+                    target,
+                    origin: &origin,
+                    detail: Some(format!("refresh_tokens={revoked}")),
+                },
+            )
+        })
+        .await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller: a person's account or an integration client.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Me {
+    User(User),
+    Integration(IntegrationClient),
+}
+
+/// Who am I? Any authenticated caller.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/me")]
+pub async fn me(caller: Caller, db: web::Data<Db>) -> Result<web::Json<Me>, ApiError> {
+    let me = match caller.subject {
+        Subject::User(id) => {
+            let row = db
+                .read(move |conn| users::model::find(conn, id))
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Me::User(User::try_from(row)?)
+        }
+        Subject::Client(client_id) => {
+            let row = db
+                .read(move |conn| integration_clients::find_by_client_id(conn, &client_id))
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Me::Integration(IntegrationClient::from(row))
+        }
+    };
+    Ok(web::Json(me))
+}
+
+/// The public keys that verify access tokens (RFC 7517), by `kid`.
+///
+/// Anonymous. Empty when tokens are signed with a shared secret (HS256).
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, description = "A JWK set", body = Object, content_type = "application/jwk-set+json")),
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn jwks(keys: web::Data<TokenKeys>) -> Result<HttpResponse, ApiError> {
+    let body = serde_json::to_string(keys.jwks()).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType(
+            "application/jwk-set+json"
+                .parse()
+                .map_err(|_| ApiError::internal("bad JWK set media type"))?,
+        ))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(body))
+}
+
+/// Creates the first gov_admin (the `create-admin` command).
+pub fn create_admin(db: &Db, username: &str, password: SecretString) -> Result<User, ApiError> {
+    let username_parsed = users::Username::parse("username", username)
+        .map_err(|issue| ApiError::Validation(vec![issue]))?;
+    password::check_strength("password", &password, &[username])
+        .map_err(|issue| ApiError::Validation(vec![issue]))?;
+    let hash = password::hash_password(&password)
+        .map_err(|error| ApiError::internal(error.to_string()))?;
+    let mut conn = db.blocking_connection()?;
+    let row = crate::db::write_transaction(&mut conn, |conn| {
+        let row = users::model::insert(
+            conn,
+            users::model::NewUser {
+                username: &username_parsed,
+                display_name: None,
+                password_hash: &hash,
+                role: Role::GovAdmin,
+                kim_id: None,
+            },
+        )?;
+        audit::record(
+            conn,
+            AuditEvent {
+                actor: Actor::System,
+                action: "user.created",
+                target: Some(("user", row.id.to_string())),
+                origin: &RequestOrigin::default(),
+                detail: Some("role=gov_admin via create-admin".into()),
+            },
+        )?;
+        Ok::<_, ApiError>(row)
+    })?;
+    User::try_from(row)
+}

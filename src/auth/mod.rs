@@ -1,0 +1,15 @@
+//! Identity and access (SPEC §2): tokens, passwords, sign-in throttling and the
+//! [`Caller`] extractors every handler uses to state who may call it.
+
+mod caller;
+pub mod handlers;
+pub mod password;
+pub mod refresh;
+pub mod throttle;
+pub mod tokens;
+
+pub use caller::{
+    Authorized, Caller, GovAdminOnly, MaybeCaller, Policy, Role, Scope, Scopes, Subject,
+    UserManagers,
+};
+pub use tokens::TokenKeys;

@@ -1,0 +1,125 @@
+//! Password hashing (Argon2id) and the strength rule for new passwords.
+//!
+//! Hashing and verifying take tens of milliseconds of CPU on purpose; callers run
+//! them on the blocking pool, never on an async worker.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::FieldIssue;
+
+pub const MIN_PASSWORD_CHARS: usize = 12;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+fn argon2() -> Argon2<'static> {
+    // OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn hash_password(password: &SecretString) -> Result<String, argon2::password_hash::Error> {
+    let mut salt_bytes = [0u8; 16];
+    getrandom::fill(&mut salt_bytes).map_err(|_| argon2::password_hash::Error::Crypto)?;
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Ok(argon2()
+        .hash_password(password.expose_secret().as_bytes(), &salt)?
+        .to_string())
+}
+
+/// A hash of a random password, verified against when the account does not exist so
+/// that a wrong username takes as long as a wrong password.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let filler = SecretString::from(uuid::Uuid::new_v4().to_string());
+    hash_password(&filler).unwrap_or_default()
+});
+
+pub fn verify_password(password: &SecretString, stored_hash: Option<&str>) -> bool {
+    let stored = stored_hash.unwrap_or(DUMMY_HASH.as_str());
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let matches = argon2()
+        .verify_password(password.expose_secret().as_bytes(), &parsed)
+        .is_ok();
+    matches && stored_hash.is_some()
+}
+
+/// Checks a new password: 12–128 characters and not guessable (zxcvbn score ≥ 2,
+/// which refuses common passwords, keyboard walks and words from `context` such as the
+/// username).
+pub fn check_strength(
+    field: &str,
+    password: &SecretString,
+    context: &[&str],
+) -> Result<(), FieldIssue> {
+    let text = password.expose_secret();
+    let chars = text.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(FieldIssue::new(
+            field,
+            "too_short",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+            format!("minimal {MIN_PASSWORD_CHARS} karakter"),
+        ));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(FieldIssue::new(
+            field,
+            "too_long",
+            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
+            format!("maksimal {MAX_PASSWORD_CHARS} karakter"),
+        ));
+    }
+    let score = zxcvbn::zxcvbn(text, context).score();
+    if (score as u8) < 2 {
+        return Err(FieldIssue::new(
+            field,
+            "too_weak",
+            "is too easy to guess: avoid common passwords, names and repeated patterns",
+            "terlalu mudah ditebak: hindari kata sandi umum, nama, dan pola berulang",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text.to_owned())
+    }
+
+    #[test]
+    fn hashes_verify_only_the_right_password() {
+        let hash = hash_password(&secret("kopi-tubruk-di-metro")).unwrap_or_default();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(
+            &secret("kopi-tubruk-di-metro"),
+            Some(&hash)
+        ));
+        assert!(!verify_password(
+            &secret("kopi-tubruk-di-metrO"),
+            Some(&hash)
+        ));
+        assert!(!verify_password(&secret("kopi-tubruk-di-metro"), None));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused() {
+        let code = |pw: &str| {
+            check_strength("password", &secret(pw), &["siti"])
+                .err()
+                .map(|e| e.code.to_string())
+        };
+        assert_eq!(code("short"), Some("too_short".into()));
+        assert_eq!(code("password1234"), Some("too_weak".into()));
+        assert_eq!(code("aaaaaaaaaaaaaaaa"), Some("too_weak".into()));
+        assert_eq!(code("qwertyuiop123"), Some("too_weak".into()));
+        assert_eq!(code("sitisitisiti"), Some("too_weak".into()));
+        assert_eq!(code("kopi-tubruk-di-metro"), None);
+    }
+}

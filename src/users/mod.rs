@@ -1,0 +1,576 @@
+//! Accounts of government staff and KIM boards and members (SPEC §2).
+//!
+//! gov_admin manages every account; a kim_admin creates and disables `kim_member`
+//! accounts of its own KIM and sees only its KIM's accounts (others are 404).
+
+pub mod model;
+
+use actix_web::{HttpResponse, get, http::header, patch, post, web};
+use diesel::prelude::*;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::auth::{Authorized, Caller, Role, UserManagers, password, refresh};
+use crate::concurrency::{IfMatch, ok_with_etag, with_etag};
+use crate::db::schema::users;
+use crate::db::{Db, now};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::{ApiJson, ListQuery};
+use crate::openapi::{
+    Forbidden, InvalidBody, InvalidQuery, NotFound, PreconditionFailed, ServiceUnavailable,
+    Unauthorized, Unprocessable,
+};
+use crate::pagination::{Page, PageParams};
+pub use model::{User, UserRow, Username};
+
+/// A field that may be set to `null`: absent → `None`, `null` → `Some(None)`.
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+    String::deserialize(deserializer).map(SecretString::from)
+}
+
+fn optional_secret<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretString>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(|text| text.map(SecretString::from))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    /// 3–64 letters, digits, `.`, `_` or `-`; unique regardless of case.
+    #[schema(example = "siti.rahma")]
+    username: String,
+    /// 12–128 characters, not easy to guess. Never returned.
+    #[serde(deserialize_with = "secret")]
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 128)]
+    password: SecretString,
+    role: Role,
+    /// Required for `kim_admin`/`kim_member`, absent otherwise. A kim_admin may omit it
+    /// (its own KIM is used).
+    kim_id: Option<i64>,
+    #[schema(max_length = 200)]
+    display_name: Option<String>,
+}
+
+/// Changes to an account; absent fields stay as they are.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserChanges {
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    display_name: Option<Option<String>>,
+    /// Disabling ends the account's sessions (its refresh tokens are revoked).
+    disabled: Option<bool>,
+    /// A new password (gov_admin only); ends the account's sessions.
+    #[serde(default, deserialize_with = "optional_secret")]
+    #[schema(value_type = Option<String>, format = Password, min_length = 12, max_length = 128)]
+    password: Option<SecretString>,
+    /// A new role (gov_admin only); ends the account's sessions.
+    role: Option<Role>,
+    /// The KIM of a KIM role (gov_admin only).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    kim_id: Option<Option<i64>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    role: Option<Role>,
+    kim_id: Option<i64>,
+    disabled: Option<bool>,
+    /// Usernames starting with this text (case-insensitive).
+    q: Option<String>,
+}
+
+fn display_name_issue(name: &str) -> Option<FieldIssue> {
+    (name.trim().is_empty() || name.chars().count() > 200).then(|| {
+        FieldIssue::new(
+            "display_name",
+            "invalid_length",
+            "must be 1–200 characters",
+            "harus 1–200 karakter",
+        )
+    })
+}
+
+fn not_found_unless(visible: bool) -> Result<(), ApiError> {
+    if visible {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// May `caller` see this account? kim_admins see only their KIM's accounts.
+fn can_see(caller: &Caller, row: &UserRow) -> bool {
+    caller.role == Role::GovAdmin
+        || row
+            .kim_id
+            .is_some_and(|kim_id| caller.can_manage_kim(kim_id))
+}
+
+/// Lists accounts in id order.
+///
+/// Roles: gov_admin (all accounts), kim_admin (its KIM's accounts).
+#[utoipa::path(
+    tag = "users",
+    params(UserFilter, PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of accounts", body = Page<User>),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/users")]
+pub async fn list_users(
+    caller: Authorized<UserManagers>,
+    db: web::Data<Db>,
+    query: ListQuery<UserFilter>,
+) -> Result<web::Json<Page<User>>, ApiError> {
+    let ListQuery { page, filter } = query;
+    let after: Option<i64> = page.after()?;
+    let fetch_limit = page.fetch_limit();
+    let own_kim = if caller.role == Role::GovAdmin {
+        None
+    } else {
+        caller.kim_id
+    };
+    let rows = db
+        .read(move |conn| {
+            let mut select = users::table
+                .select(UserRow::as_select())
+                .order(users::id)
+                .limit(fetch_limit)
+                .into_boxed();
+            if let Some(kim_id) = own_kim {
+                select = select.filter(users::kim_id.eq(kim_id));
+            }
+            if let Some(role) = filter.role {
+                select = select.filter(users::role.eq(role.as_str()));
+            }
+            if let Some(kim_id) = filter.kim_id {
+                select = select.filter(users::kim_id.eq(kim_id));
+            }
+            if let Some(disabled) = filter.disabled {
+                select = select.filter(users::disabled.eq(disabled));
+            }
+            if let Some(prefix) = filter.q {
+                let escaped = prefix.to_ascii_lowercase().replace(['%', '_', '\\'], "");
+                select = select.filter(users::username_key.like(format!("{escaped}%")));
+            }
+            if let Some(after) = after {
+                select = select.filter(users::id.gt(after));
+            }
+            Ok(select.load(conn)?)
+        })
+        .await?;
+    let users = rows
+        .into_iter()
+        .map(User::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(web::Json(Page::from_rows(users, &page, |user| user.id)))
+}
+
+/// Creates an account.
+///
+/// Roles: gov_admin (any role), kim_admin (`kim_member` of its own KIM only).
+#[utoipa::path(
+    tag = "users",
+    request_body = NewUserRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = User,
+            headers(("Location" = String, description = "URL of the new account"), ("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, description = "`username_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/users")]
+pub async fn create_user(
+    caller: Authorized<UserManagers>,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    body: ApiJson<NewUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ApiJson(request) = body;
+    let kim_id = match caller.role {
+        Role::GovAdmin => request.kim_id,
+        _ => {
+            if request.role != Role::KimMember
+                || request.kim_id.is_some_and(|id| Some(id) != caller.kim_id)
+            {
+                return Err(ApiError::Forbidden);
+            }
+            caller.kim_id
+        }
+    };
+    let mut issues = Vec::new();
+    let username = Username::parse("username", &request.username)
+        .map_err(|issue| issues.push(issue))
+        .ok();
+    if let Err(issue) =
+        password::check_strength("password", &request.password, &[&request.username])
+    {
+        issues.push(issue);
+    }
+    if let Some(issue) = request.display_name.as_deref().and_then(display_name_issue) {
+        issues.push(issue);
+    }
+    if request.role == Role::Integration {
+        issues.push(FieldIssue::new(
+            "role",
+            "not_a_user_role",
+            "integration access is granted to integration clients, not users",
+            "akses integrasi diberikan kepada klien integrasi, bukan pengguna",
+        ));
+    }
+    if let Some(issue) = kim_role_issue(request.role, kim_id) {
+        issues.push(issue);
+    }
+    let Some(username) = username.filter(|_| issues.is_empty()) else {
+        return Err(ApiError::Validation(issues));
+    };
+    let password_hash = hash_off_thread(request.password).await?;
+    let actor = Actor::from(&caller.caller);
+    let row = db
+        .write(move |conn| {
+            if let Some(kim_id) = kim_id
+                && !model::kim_exists(conn, kim_id)?
+            {
+                return Err(unknown_kim());
+            }
+            let row = model::insert(
+                conn,
+                model::NewUser {
+                    username: &username,
+                    display_name: request.display_name.as_deref(),
+                    password_hash: &password_hash,
+                    role: request.role,
+                    kim_id,
+                },
+            )?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor,
+                    action: "user.created",
+                    target: Some(("user", row.id.to_string())),
+                    origin: &origin,
+                    detail: Some(format!("role={}", row.role)),
+                },
+            )?;
+            Ok(row)
+        })
+        .await?;
+    let user = User::try_from(row)?;
+    Ok(with_etag(HttpResponse::Created(), user.version)
+        .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
+        .json(user))
+}
+
+/// Hashes a password on the blocking pool: Argon2 takes tens of milliseconds.
+pub async fn hash_off_thread(password: SecretString) -> Result<String, ApiError> {
+    web::block(move || password::hash_password(&password))
+        .await?
+        .map_err(|error| ApiError::internal(error.to_string()))
+}
+
+fn kim_role_issue(role: Role, kim_id: Option<i64>) -> Option<FieldIssue> {
+    match (role.is_kim_role(), kim_id.is_some()) {
+        (true, false) => Some(FieldIssue::new(
+            "kim_id",
+            "required",
+            "KIM roles need the KIM they belong to",
+            "peran KIM memerlukan KIM tempatnya bernaung",
+        )),
+        (false, true) => Some(FieldIssue::new(
+            "kim_id",
+            "not_allowed",
+            "only kim_admin and kim_member accounts belong to a KIM",
+            "hanya akun kim_admin dan kim_member yang terikat pada KIM",
+        )),
+        _ => None,
+    }
+}
+
+fn unknown_kim() -> ApiError {
+    ApiError::Validation(vec![FieldIssue::new(
+        "kim_id",
+        "unknown_kim",
+        "no KIM has this id",
+        "tidak ada KIM dengan id ini",
+    )])
+}
+
+/// One account, with its version as `ETag`.
+///
+/// Roles: gov_admin, kim_admin (its KIM's accounts; others are 404).
+#[utoipa::path(
+    tag = "users",
+    params(("id" = i64, Path, description = "Account id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = User, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    caller: Authorized<UserManagers>,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = db
+        .read(move |conn| model::find(conn, id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    not_found_unless(can_see(&caller, &row))?;
+    let user = User::try_from(row)?;
+    Ok(ok_with_etag(user.version, &user))
+}
+
+/// Changes an account: disable or enable it, reset its password, change its role.
+///
+/// Roles: gov_admin (every field of every account), kim_admin (only `disabled`, only
+/// for `kim_member` accounts of its KIM). Honours `If-Match`. Disabling, a new
+/// password and a new role or KIM end the account's sessions. The last active
+/// gov_admin cannot be disabled or demoted (`409 last_admin`).
+#[utoipa::path(
+    tag = "users",
+    params(
+        ("id" = i64, Path, description = "Account id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    request_body = UserChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed account", body = User, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`last_admin`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    caller: Authorized<UserManagers>,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+    body: ApiJson<UserChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let ApiJson(changes) = body;
+    let touches_more_than_disabled = changes.display_name.is_some()
+        || changes.password.is_some()
+        || changes.role.is_some()
+        || changes.kim_id.is_some();
+    if caller.role != Role::GovAdmin && touches_more_than_disabled {
+        return Err(ApiError::Forbidden);
+    }
+    let mut issues = Vec::new();
+    if let Some(Some(name)) = &changes.display_name
+        && let Some(issue) = display_name_issue(name)
+    {
+        issues.push(issue);
+    }
+    if changes.role == Some(Role::Integration) {
+        issues.push(FieldIssue::new(
+            "role",
+            "not_a_user_role",
+            "integration is not a user role",
+            "integration bukan peran pengguna",
+        ));
+    }
+    let password_hash = match changes.password {
+        Some(password) => {
+            // The username is checked against inside the transaction's row; here the
+            // strength rule alone.
+            if let Err(issue) = password::check_strength("password", &password, &[]) {
+                issues.push(issue);
+                None
+            } else if issues.is_empty() {
+                Some(hash_off_thread(password).await?)
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
+    }
+    let caller = caller.caller;
+    let row = db
+        .write(move |conn| {
+            let current = model::find(conn, id)?.ok_or(ApiError::NotFound)?;
+            not_found_unless(can_see(&caller, &current))?;
+            if caller.role != Role::GovAdmin && current.role != Role::KimMember.as_str() {
+                return Err(ApiError::Forbidden);
+            }
+            if_match.check(current.version)?;
+            let changes = AccountChanges {
+                display_name: changes.display_name,
+                disabled: changes.disabled,
+                password_hash,
+                role: changes.role,
+                kim_id: changes.kim_id,
+            };
+            apply_changes(conn, &caller, &origin, current, changes)
+        })
+        .await?;
+    let user = User::try_from(row)?;
+    Ok(ok_with_etag(user.version, &user))
+}
+
+/// [`UserChanges`] once checked, with the new password already hashed.
+struct AccountChanges {
+    display_name: Option<Option<String>>,
+    disabled: Option<bool>,
+    password_hash: Option<String>,
+    role: Option<Role>,
+    kim_id: Option<Option<i64>>,
+}
+
+fn apply_changes(
+    conn: &mut crate::db::DbConnection,
+    caller: &Caller,
+    origin: &RequestOrigin,
+    current: UserRow,
+    changes: AccountChanges,
+) -> Result<UserRow, ApiError> {
+    let AccountChanges {
+        display_name,
+        disabled,
+        password_hash,
+        role,
+        kim_id,
+    } = changes;
+    let current_role = current.role()?;
+    let new_role = role.unwrap_or(current_role);
+    // A change to a government role drops the KIM unless one is named.
+    let new_kim = match kim_id {
+        Some(kim_id) => kim_id,
+        None if new_role.is_kim_role() => current.kim_id,
+        None => None,
+    };
+    if let Some(issue) = kim_role_issue(new_role, new_kim) {
+        return Err(ApiError::Validation(vec![issue]));
+    }
+    if let Some(kim) = new_kim
+        && Some(kim) != current.kim_id
+        && !model::kim_exists(conn, kim)?
+    {
+        return Err(unknown_kim());
+    }
+    let new_disabled = disabled.unwrap_or(current.disabled);
+    let loses_admin = current_role == Role::GovAdmin
+        && !current.disabled
+        && (new_disabled || new_role != Role::GovAdmin);
+    if loses_admin && model::other_active_admins(conn, current.id)? == 0 {
+        return Err(ApiError::ConflictWith {
+            code: "last_admin",
+            detail_en: "This is the last active gov_admin; create another one first.".into(),
+            detail_id: "Ini gov_admin aktif terakhir; buat gov_admin lain terlebih dahulu.".into(),
+        });
+    }
+
+    let mut changed = Vec::new();
+    if display_name
+        .as_ref()
+        .is_some_and(|name| *name != current.display_name)
+    {
+        changed.push("display_name");
+    }
+    if new_disabled != current.disabled {
+        changed.push(if new_disabled { "disabled" } else { "enabled" });
+    }
+    if password_hash.is_some() {
+        changed.push("password");
+    }
+    if new_role != current_role {
+        changed.push("role");
+    }
+    if new_kim != current.kim_id {
+        changed.push("kim_id");
+    }
+    if changed.is_empty() {
+        return Ok(current);
+    }
+
+    let updated = diesel::update(
+        users::table
+            .filter(users::id.eq(current.id))
+            .filter(users::version.eq(current.version)),
+    )
+    .set((
+        users::display_name.eq(display_name.unwrap_or(current.display_name)),
+        users::disabled.eq(new_disabled),
+        users::password_hash.eq(password_hash.as_deref().unwrap_or(&current.password_hash)),
+        users::role.eq(new_role.as_str()),
+        users::kim_id.eq(new_kim),
+        users::updated_at.eq(now()),
+        users::version.eq(current.version + 1),
+    ))
+    .returning(users::all_columns)
+    .get_result::<UserRow>(conn)
+    .optional()?
+    .ok_or(ApiError::PreconditionFailed)?;
+
+    let actor = Actor::from(caller);
+    audit::record(
+        conn,
+        AuditEvent {
+            actor: actor.clone(),
+            action: "user.updated",
+            target: Some(("user", current.id.to_string())),
+            origin,
+            detail: Some(format!("changed={}", changed.join(","))),
+        },
+    )?;
+    let ends_sessions = changed
+        .iter()
+        .any(|field| matches!(*field, "disabled" | "password" | "role" | "kim_id"));
+    if ends_sessions {
+        let revoked = refresh::revoke_user(conn, current.id)?;
+        audit::record(
+            conn,
+            AuditEvent {
+                actor,
+                action: "auth.sessions_revoked",
+                target: Some(("user", current.id.to_string())),
+                origin,
+                detail: Some(format!("refresh_tokens={revoked}")),
+            },
+        )?;
+    }
+    Ok(updated)
+}
