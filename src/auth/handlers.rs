@@ -46,7 +46,9 @@ pub enum GrantType {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    grant_type: GrantType,
+    /// Unknown values are `unsupported_grant_type`.
+    #[schema(value_type = GrantType)]
+    grant_type: String,
     /// `password` grant.
     username: Option<String>,
     /// `password` grant.
@@ -173,7 +175,18 @@ pub async fn token(
     origin: RequestOrigin,
 ) -> Result<HttpResponse, ApiError> {
     let TokenForm(request) = form;
-    let response = match request.grant_type {
+    let grant_type = match request.grant_type.as_str() {
+        "password" => GrantType::Password,
+        "refresh_token" => GrantType::RefreshToken,
+        "client_credentials" => GrantType::ClientCredentials,
+        _ => {
+            return Err(oauth(
+                "unsupported_grant_type",
+                "grant_type must be password, refresh_token or client_credentials.",
+            ));
+        }
+    };
+    let response = match grant_type {
         GrantType::Password => {
             let (Some(username), Some(password)) = (request.username, request.password) else {
                 return Err(oauth(

@@ -5,11 +5,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::MaybeCaller;
 use crate::db::schema::regions;
 use crate::db::{Db, DbConnection};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::ListQuery;
-use crate::openapi::{InvalidQuery, ServiceUnavailable};
+use crate::openapi::{InvalidQuery, ServiceUnavailable, Unauthorized};
 use crate::pagination::{Page, PageParams};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -61,7 +62,7 @@ pub struct RegionFilter {
 
 /// Lists regions in code order.
 ///
-/// Anonymous. `parent=18.72` lists the kecamatan of Kota Metro;
+/// Anonymous (a token, if sent, must be valid). `parent=18.72` lists the kecamatan of Kota Metro;
 /// `level=kelurahan&parent=18.72.01` the kelurahan of Metro Pusat.
 #[utoipa::path(
     tag = "reference data",
@@ -69,11 +70,13 @@ pub struct RegionFilter {
     responses(
         (status = 200, description = "One page of regions", body = Page<Region>),
         (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
 #[get("/regions")]
 pub async fn list_regions(
+    _anyone: MaybeCaller,
     db: web::Data<Db>,
     query: ListQuery<RegionFilter>,
 ) -> Result<web::Json<Page<Region>>, ApiError> {

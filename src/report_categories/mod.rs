@@ -6,11 +6,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::MaybeCaller;
 use crate::db::schema::report_categories;
 use crate::db::{Db, utc};
 use crate::error::ApiError;
 use crate::extract::ListQuery;
-use crate::openapi::{InvalidQuery, ServiceUnavailable};
+use crate::openapi::{InvalidQuery, ServiceUnavailable, Unauthorized};
 use crate::pagination::{Page, PageParams};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -64,18 +65,20 @@ pub struct CategoryFilter {
 
 /// Lists report categories in code order.
 ///
-/// Anonymous.
+/// Anonymous (a token, if sent, must be valid).
 #[utoipa::path(
     tag = "reference data",
     params(CategoryFilter, PageParams),
     responses(
         (status = 200, description = "One page of categories", body = Page<ReportCategory>),
         (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
 #[get("/report-categories")]
 pub async fn list_categories(
+    _anyone: MaybeCaller,
     db: web::Data<Db>,
     query: ListQuery<CategoryFilter>,
 ) -> Result<web::Json<Page<ReportCategory>>, ApiError> {

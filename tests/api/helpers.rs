@@ -63,8 +63,15 @@ impl TestApp {
 /// A fresh database: a file in a temporary directory, or a PostgreSQL database that is
 /// dropped with this value.
 pub enum TestDatabase {
-    Sqlite { dir: TempDir },
-    Postgres { admin_url: String, name: String },
+    Sqlite {
+        dir: TempDir,
+    },
+    /// Another instance's database, owned (and dropped) by that instance.
+    Shared,
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {
@@ -92,6 +99,7 @@ impl TestDatabase {
                 dir.path().join("kim.db").to_string_lossy().into_owned()
             }
             TestDatabase::Postgres { admin_url, name } => with_database_name(admin_url, name),
+            TestDatabase::Shared => String::new(),
         }
     }
 
@@ -104,6 +112,7 @@ impl TestDatabase {
                 }
             }
             TestDatabase::Postgres { admin_url, name } => drop_pg_database(admin_url, name),
+            TestDatabase::Shared => {}
         }
     }
 }
@@ -224,4 +233,221 @@ fn database_names_are_replaced_in_urls() {
         with_database_name("postgres://u@h", "t1"),
         "postgres://u@h/t1"
     );
+}
+
+pub const ADMIN_USERNAME: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "kopi-tubruk-di-metro-2026";
+pub const USER_PASSWORD: &str = "gula-aren-dan-kelapa-muda";
+
+/// What a sign-in gives back.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+}
+
+/// An account made for a test, with its session.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub username: String,
+    pub session: Session,
+}
+
+impl TestApp {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.client.request(method.clone(), self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{method} {path} failed: {error}"))
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.send(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    pub async fn post_as(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.send(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch_as(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.send(reqwest::Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// `POST /api/v1/auth/token` with a form body, as OAuth clients send it.
+    pub async fn token_request(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/auth/token"))
+            .form(form)
+            .send()
+            .await
+            .expect("token request")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.token_request(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .await
+    }
+
+    pub async fn session(&self, username: &str, password: &str) -> Session {
+        let response = self.login(username, password).await;
+        assert_eq!(response.status().as_u16(), 200, "sign-in of {username}");
+        session_of(response).await
+    }
+
+    /// A KIM row, straight into the database (the KIM registry has no endpoints yet).
+    pub async fn create_kim(&self, name: &str) -> i64 {
+        use diesel::prelude::*;
+        use kim_api::db::schema::kims;
+        let name = name.to_owned();
+        self.db
+            .write(move |conn| {
+                Ok(diesel::insert_into(kims::table)
+                    .values(kims::name.eq(name))
+                    .returning(kims::id)
+                    .get_result::<i64>(conn)?)
+            })
+            .await
+            .expect("insert KIM")
+    }
+
+    /// The first gov_admin, created as `kim-api create-admin` does, signed in.
+    pub async fn bootstrap_admin(&self) -> TestUser {
+        let db = self.db.clone();
+        let user = tokio::task::spawn_blocking(move || {
+            kim_api::auth::handlers::create_admin(
+                &db,
+                ADMIN_USERNAME,
+                secrecy::SecretString::from(ADMIN_PASSWORD.to_owned()),
+            )
+        })
+        .await
+        .expect("task")
+        .expect("create admin");
+        TestUser {
+            id: user.id,
+            username: user.username,
+            session: self.session(ADMIN_USERNAME, ADMIN_PASSWORD).await,
+        }
+    }
+
+    /// A new account with `role` (and KIM), created by `admin`, signed in.
+    pub async fn user(&self, admin: &TestUser, role: &str, kim_id: Option<i64>) -> TestUser {
+        let username = format!("{role}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let mut body =
+            serde_json::json!({"username": username, "password": USER_PASSWORD, "role": role});
+        if let Some(kim_id) = kim_id {
+            body["kim_id"] = kim_id.into();
+        }
+        let response = self
+            .post_as("/api/v1/users", &admin.session.access_token, &body)
+            .await;
+        assert_eq!(response.status().as_u16(), 201, "create {role}");
+        let created: serde_json::Value = response.json().await.expect("json");
+        TestUser {
+            id: created["id"].as_i64().expect("id"),
+            session: self.session(&username, USER_PASSWORD).await,
+            username,
+        }
+    }
+
+    /// An integration client with `scopes`; returns (client_id, client_secret, record id).
+    pub async fn integration_client(
+        &self,
+        admin: &TestUser,
+        scopes: &[&str],
+    ) -> (String, String, i64) {
+        let body = serde_json::json!({"name": "Test connector", "scopes": scopes});
+        let response = self
+            .post_as(
+                "/api/v1/integration-clients",
+                &admin.session.access_token,
+                &body,
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 201);
+        let created: serde_json::Value = response.json().await.expect("json");
+        (
+            created["client_id"].as_str().expect("client_id").to_owned(),
+            created["client_secret"]
+                .as_str()
+                .expect("secret")
+                .to_owned(),
+            created["id"].as_i64().expect("id"),
+        )
+    }
+
+    pub async fn client_token(&self, client_id: &str, secret: &str) -> String {
+        let response = self
+            .token_request(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ])
+            .await;
+        assert_eq!(response.status().as_u16(), 200);
+        session_of(response).await.access_token
+    }
+}
+
+pub async fn session_of(response: reqwest::Response) -> Session {
+    let body: serde_json::Value = response.json().await.expect("token JSON");
+    Session {
+        access_token: body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned(),
+        refresh_token: body["refresh_token"].as_str().map(str::to_owned),
+    }
+}
+
+/// A second instance of the service on `app`'s database, as a second process would be.
+pub async fn spawn_instance(app: &TestApp, adjust: impl FnOnce(&mut ConfigArgs)) -> TestApp {
+    let data_dir = TempDir::new().expect("temporary directory");
+    let mut config = test_config(data_dir.path(), app.database.url());
+    adjust(&mut config);
+    let settings = Settings::from_args(config).expect("settings");
+    let instance = Application::build(&settings)
+        .await
+        .expect("second instance starts");
+    let address = format!("http://127.0.0.1:{}", instance.port());
+    let db = instance.db().clone();
+    tokio::spawn(instance.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        database: TestDatabase::Shared,
+        db,
+        _data_dir: data_dir,
+    }
 }

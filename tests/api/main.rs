@@ -1,5 +1,6 @@
 //! One test binary, so the crate links once.
 
+mod auth;
 mod database;
 mod errors;
 mod health;
