@@ -173,3 +173,60 @@ async fn the_binary_starts_in_development_mode_with_no_configuration() {
     assert!(dir.path().join("data/dev-secrets.env").exists());
     child.kill().await.expect("stop kim-api");
 }
+
+#[tokio::test]
+async fn create_admin_makes_the_first_gov_admin_from_stdin() {
+    use tokio::io::AsyncWriteExt;
+    let dir = TempDir::new().expect("dir");
+    let run = |password: &'static str, username: &'static str| {
+        let mut command = kim_api(&dir);
+        command
+            .args(["create-admin", "--username", username, "--password-stdin"])
+            .stdin(Stdio::piped());
+        let mut child = command.spawn().expect("start kim-api");
+        let mut stdin = child.stdin.take().expect("stdin");
+        async move {
+            stdin
+                .write_all(password.as_bytes())
+                .await
+                .expect("write password");
+            drop(stdin);
+            child.wait_with_output().await.expect("kim-api ends")
+        }
+    };
+    let weak = run("password1234\n", "kepala.dinas").await;
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("too easy to guess"));
+
+    let created = run("kopi-tubruk-di-metro-2026\n", "kepala.dinas").await;
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    assert!(
+        stdout.contains("created gov_admin kepala.dinas"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("kopi-tubruk")
+            && !String::from_utf8_lossy(&created.stderr).contains("kopi-tubruk")
+    );
+
+    let again = run("kopi-tubruk-di-metro-2026\n", "Kepala.Dinas").await;
+    assert!(
+        !again.status.success(),
+        "usernames are unique regardless of case"
+    );
+
+    let missing_flag = kim_api(&dir)
+        .args(["create-admin", "--username", "x"])
+        .output()
+        .await
+        .expect("run");
+    assert!(
+        !missing_flag.status.success(),
+        "--password-stdin is required"
+    );
+}

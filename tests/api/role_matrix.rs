@@ -1,0 +1,190 @@
+//! Every route × every kind of caller: anonymous, each role, integration clients with
+//! and without scopes. Object-level rules (another KIM's accounts) are in `users.rs`.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{USER_PASSWORD, on_each_backend};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    GovAdmin,
+    GovOfficer,
+    KimAdmin,
+    KimMember,
+    IntegrationAllScopes,
+    IntegrationOneScope,
+}
+
+const EVERYONE: [Who; 7] = [
+    Who::Anonymous,
+    Who::GovAdmin,
+    Who::GovOfficer,
+    Who::KimAdmin,
+    Who::KimMember,
+    Who::IntegrationAllScopes,
+    Who::IntegrationOneScope,
+];
+
+fn expected(route: &str, who: Who) -> u16 {
+    use Who::*;
+    match (route, who) {
+        (
+            "GET /health/live"
+            | "GET /api/v1/regions"
+            | "GET /api/v1/report-categories"
+            | "GET /.well-known/jwks.json",
+            _,
+        ) => 200,
+        (_, Anonymous) => 401,
+        ("GET /api/v1/me", _) => 200,
+        ("POST /api/v1/auth/logout", _) => 204,
+        (
+            "GET /api/v1/users" | "GET /api/v1/users/{member}" | "PATCH /api/v1/users/{member}",
+            GovAdmin | KimAdmin,
+        ) => 200,
+        ("POST /api/v1/users", GovAdmin | KimAdmin) => 201,
+        (
+            "GET /api/v1/integration-clients"
+            | "GET /api/v1/integration-clients/{id}"
+            | "PATCH /api/v1/integration-clients/{id}",
+            GovAdmin,
+        ) => 200,
+        ("POST /api/v1/integration-clients", GovAdmin) => 201,
+        _ => 403,
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_each_kind_of_caller_as_specified() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let kim = app.create_kim("KIM Matrix").await;
+        let officer = app.user(&admin, "gov_officer", None).await;
+        let board = app.user(&admin, "kim_admin", Some(kim)).await;
+        let member = app.user(&admin, "kim_member", Some(kim)).await;
+        let all_scopes = [
+            "kims:read",
+            "members:read",
+            "bulletins:read",
+            "reports:read",
+            "reports:write",
+            "stats:read",
+        ];
+        let (full_id, full_secret, client_record) =
+            app.integration_client(&admin, &all_scopes).await;
+        let (one_id, one_secret, _) = app.integration_client(&admin, &["kims:read"]).await;
+        let full_token = app.client_token(&full_id, &full_secret).await;
+        let one_token = app.client_token(&one_id, &one_secret).await;
+
+        let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
+            ("GET /health/live", Method::GET, "/health/live".into(), None),
+            (
+                "GET /.well-known/jwks.json",
+                Method::GET,
+                "/.well-known/jwks.json".into(),
+                None,
+            ),
+            (
+                "GET /api/v1/regions",
+                Method::GET,
+                "/api/v1/regions".into(),
+                None,
+            ),
+            (
+                "GET /api/v1/report-categories",
+                Method::GET,
+                "/api/v1/report-categories".into(),
+                None,
+            ),
+            ("GET /api/v1/me", Method::GET, "/api/v1/me".into(), None),
+            (
+                "GET /api/v1/users",
+                Method::GET,
+                "/api/v1/users".into(),
+                None,
+            ),
+            (
+                "POST /api/v1/users",
+                Method::POST,
+                "/api/v1/users".into(),
+                Some(json!({"password": USER_PASSWORD, "role": "kim_member", "kim_id": kim})),
+            ),
+            (
+                "GET /api/v1/users/{member}",
+                Method::GET,
+                format!("/api/v1/users/{}", member.id),
+                None,
+            ),
+            (
+                "PATCH /api/v1/users/{member}",
+                Method::PATCH,
+                format!("/api/v1/users/{}", member.id),
+                Some(json!({"disabled": false})),
+            ),
+            (
+                "GET /api/v1/integration-clients",
+                Method::GET,
+                "/api/v1/integration-clients".into(),
+                None,
+            ),
+            (
+                "POST /api/v1/integration-clients",
+                Method::POST,
+                "/api/v1/integration-clients".into(),
+                Some(json!({"name": "Matrix", "scopes": ["kims:read"]})),
+            ),
+            (
+                "GET /api/v1/integration-clients/{id}",
+                Method::GET,
+                format!("/api/v1/integration-clients/{client_record}"),
+                None,
+            ),
+            (
+                "PATCH /api/v1/integration-clients/{id}",
+                Method::PATCH,
+                format!("/api/v1/integration-clients/{client_record}"),
+                Some(json!({"name": "Matrix renamed"})),
+            ),
+            // Last, as it ends the caller's sign-in.
+            (
+                "POST /api/v1/auth/logout",
+                Method::POST,
+                "/api/v1/auth/logout".into(),
+                None,
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (name, method, path, body) in &routes {
+            for who in EVERYONE {
+                let token = match who {
+                    Who::Anonymous => None,
+                    Who::GovAdmin => Some(admin.session.access_token.as_str()),
+                    Who::GovOfficer => Some(officer.session.access_token.as_str()),
+                    Who::KimAdmin => Some(board.session.access_token.as_str()),
+                    Who::KimMember => Some(member.session.access_token.as_str()),
+                    Who::IntegrationAllScopes => Some(full_token.as_str()),
+                    Who::IntegrationOneScope => Some(one_token.as_str()),
+                };
+                let body = body.clone().map(|mut body| {
+                    if *name == "POST /api/v1/users" {
+                        body["username"] = json!(format!("m-{}", uuid::Uuid::new_v4().simple()));
+                    }
+                    body
+                });
+                let status = app
+                    .send(method.clone(), path, token, body.as_ref())
+                    .await
+                    .status()
+                    .as_u16();
+                let want = expected(name, who);
+                if status != want {
+                    failures.push(format!("{name} as {who:?}: got {status}, want {want}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    })
+    .await;
+}
