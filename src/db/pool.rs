@@ -36,6 +36,10 @@ impl Pool {
         r2d2::Pool::builder()
             .max_size(settings.max_size)
             .min_idle(Some(1))
+            // An SQLite connection is a file handle that cannot drop; checking it before
+            // every use would cost a query per request for nothing. A PostgreSQL
+            // connection can die with the server or the network, so it is checked.
+            .test_on_check_out(matches!(location, DatabaseLocation::Postgres(_)))
             .connection_timeout(settings.connection_timeout)
             .error_handler(Box::new(TracingErrorHandler))
             .build(manager)

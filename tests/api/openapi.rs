@@ -36,6 +36,27 @@ async fn the_served_document_is_the_committed_one_and_documents_errors() {
         "#/components/schemas/Problem"
     );
 
+    let schemes = &served["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        schemes["oauth2"]["flows"]["password"]["tokenUrl"],
+        "/api/v1/auth/token"
+    );
+    assert!(schemes["oauth2"]["flows"]["clientCredentials"]["scopes"]["reports:write"].is_string());
+    let users = &served["paths"]["/api/v1/users"]["get"];
+    assert_eq!(users["security"], serde_json::json!([{"bearer": []}]));
+    assert!(
+        users["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("gov_admin"))
+    );
+    for status in ["401", "403"] {
+        assert!(
+            users["responses"][status].is_object(),
+            "GET /users documents {status}"
+        );
+    }
+
     let docs = app.get("/docs/").await;
     assert_eq!(docs.status().as_u16(), 200);
     assert!(docs.text().await.expect("html").contains("swagger-ui"));
