@@ -89,13 +89,18 @@ pub enum ApiError {
     },
     #[error("conflict with an existing record")]
     Conflict { constraint: Option<String> },
-    /// A conflict a client can act on, with its own stable code (`last_admin`, …).
-    #[error("conflict: {code}")]
-    ConflictWith {
+    /// A business rule refused the request, with its own stable code
+    /// (`409 last_admin`, `422 kim_not_compliant`, …) and, if any, the rules that failed.
+    #[error("rule {code}")]
+    Rule {
+        status: StatusCode,
         code: &'static str,
         detail_en: String,
         detail_id: String,
+        issues: Vec<FieldIssue>,
     },
+    #[error("invalid request header")]
+    InvalidHeader(Vec<FieldIssue>),
     #[error("authentication required or failed")]
     Unauthorized(AuthFailure),
     #[error("forbidden")]
@@ -118,6 +123,37 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// `409` with a specific code.
+    pub fn conflict(
+        code: &'static str,
+        detail_en: impl Into<String>,
+        detail_id: impl Into<String>,
+    ) -> Self {
+        ApiError::Rule {
+            status: StatusCode::CONFLICT,
+            code,
+            detail_en: detail_en.into(),
+            detail_id: detail_id.into(),
+            issues: Vec::new(),
+        }
+    }
+
+    /// `422` with a specific code and the failing rules as `errors`.
+    pub fn unprocessable(
+        code: &'static str,
+        detail_en: impl Into<String>,
+        detail_id: impl Into<String>,
+        issues: Vec<FieldIssue>,
+    ) -> Self {
+        ApiError::Rule {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            detail_en: detail_en.into(),
+            detail_id: detail_id.into(),
+            issues,
+        }
+    }
+
     pub fn internal(cause: impl Into<Cause>) -> Self {
         Self::Internal(cause.into())
     }
@@ -132,7 +168,9 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Rule { status, .. } => *status,
+            Self::InvalidHeader(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -156,7 +194,8 @@ impl ApiError {
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict { .. } => "conflict",
-            Self::ConflictWith { code, .. } => code,
+            Self::Rule { code, .. } => code,
+            Self::InvalidHeader(_) => "invalid_header",
             Self::Unauthorized(AuthFailure::Missing) => "unauthenticated",
             Self::Unauthorized(AuthFailure::InvalidToken) => "invalid_token",
             Self::Forbidden => "forbidden",
@@ -189,8 +228,16 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => {
                 lang.pick("Method not allowed", "Metode tidak diizinkan")
             }
-            Self::Conflict { .. } | Self::ConflictWith { .. } => {
+            Self::Conflict { .. } => lang.pick("Conflict", "Konflik data"),
+            Self::Rule { status, .. } if *status == StatusCode::CONFLICT => {
                 lang.pick("Conflict", "Konflik data")
+            }
+            Self::Rule { .. } => lang.pick(
+                "Request refused by a rule",
+                "Permintaan ditolak oleh aturan",
+            ),
+            Self::InvalidHeader(_) => {
+                lang.pick("Invalid request header", "Header permintaan tidak valid")
             }
             Self::Unauthorized(_) => lang.pick("Unauthorized", "Tidak terautentikasi"),
             Self::Forbidden => lang.pick("Forbidden", "Akses ditolak"),
@@ -264,11 +311,17 @@ impl ApiError {
                     "Permintaan bertentangan dengan data yang sudah ada.",
                 )
                 .into(),
-            Self::ConflictWith {
+            Self::Rule {
                 detail_en,
                 detail_id,
                 ..
             } => lang.pick(detail_en, detail_id).clone(),
+            Self::InvalidHeader(_) => lang
+                .pick(
+                    "A request header is invalid; see `errors`.",
+                    "Header permintaan tidak valid; lihat `errors`.",
+                )
+                .into(),
             Self::Unauthorized(AuthFailure::Missing) => lang
                 .pick(
                     "This endpoint needs a bearer access token.",
@@ -318,7 +371,9 @@ impl ApiError {
             Self::InvalidBody(issues)
             | Self::InvalidQuery(issues)
             | Self::InvalidPath(issues)
-            | Self::Validation(issues) => issues,
+            | Self::Validation(issues)
+            | Self::InvalidHeader(issues)
+            | Self::Rule { issues, .. } => issues,
             _ => &[],
         }
     }

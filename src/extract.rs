@@ -7,7 +7,7 @@ use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
@@ -41,9 +41,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             return Box::pin(ready(Err(ApiError::UnsupportedMediaType)));
         }
         let body = web::Bytes::from_request(req, payload);
+        let req = req.clone();
         Box::pin(async move {
             let bytes = body.await.map_err(|error| payload_error(&error))?;
-            parse_json(&bytes).map(ApiJson)
+            let value = parse_json(&bytes)?;
+            // Kept for idempotency fingerprints; `Bytes` clones share the buffer.
+            req.extensions_mut()
+                .insert(crate::idempotency::RawJsonBody(bytes));
+            Ok(ApiJson(value))
         })
     }
 }

@@ -150,6 +150,19 @@ pub struct NotFound(Problem);
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct ServiceUnavailable(Problem);
 
+/// The `Idempotency-Key` header of creating POSTs.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyParam {
+    /// Any unique string (1–255 visible ASCII), e.g. a UUID. A retry with the same key
+    /// and body within 24 h answers the first response again (`Idempotent-Replayed:
+    /// true`) without creating a second record; the same key with another body is
+    /// `422 idempotency_key_reused`.
+    #[param(rename = "Idempotency-Key")]
+    #[expect(dead_code, reason = "read only by the OpenAPI derive")]
+    idempotency_key: Option<String>,
+}
+
 /// The OpenAPI document the service serves, as pretty JSON with a final newline.
 pub fn openapi_json() -> String {
     let document = crate::startup::openapi();

@@ -18,6 +18,7 @@ use crate::audit::ClientAddressPolicy;
 use crate::auth::TokenKeys;
 use crate::auth::handlers::RefreshTokenLifetime;
 use crate::config::Settings;
+use crate::crypto::PersonalDataCipher;
 use crate::db::{Db, DbSetupError};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -132,6 +133,7 @@ fn run(
     let db = web::Data::new(db);
     let keys = web::Data::new(keys);
     let refresh_lifetime = web::Data::new(RefreshTokenLifetime::from_settings(settings));
+    let cipher = web::Data::new(PersonalDataCipher::new(&settings.nik_encryption_key));
     let address_policy = web::Data::new(ClientAddressPolicy {
         trust_forwarded_for: settings.trust_forwarded_for,
     });
@@ -149,6 +151,7 @@ fn run(
             .app_data(keys.clone())
             .app_data(refresh_lifetime.clone())
             .app_data(address_policy.clone())
+            .app_data(cipher.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)
@@ -195,6 +198,7 @@ fn cors(origins: &[String]) -> Cors {
             header::LOCATION,
             header::RETRY_AFTER,
             telemetry::REQUEST_ID_HEADER,
+            header::HeaderName::from_static("idempotent-replayed"),
         ])
         .max_age(3600);
     for origin in origins {

@@ -211,6 +211,14 @@ impl Caller {
         self.role == Role::GovAdmin || (self.role == Role::KimAdmin && self.kim_id == Some(kim_id))
     }
 
+    /// A stable name for the caller, to scope per-caller records (idempotency keys).
+    pub fn owner_key(&self) -> String {
+        match &self.subject {
+            Subject::User(id) => format!("user:{id}"),
+            Subject::Client(client_id) => format!("client:{client_id}"),
+        }
+    }
+
     /// For audit records: who acted.
     pub fn actor(&self) -> (&'static str, String) {
         match &self.subject {

@@ -101,6 +101,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        owner -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status_code -> Integer,
+        response -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> kims (kim_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
@@ -113,4 +126,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     integration_clients,
     login_failures,
     audit_log,
+    idempotency_keys,
 );

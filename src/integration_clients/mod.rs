@@ -2,7 +2,7 @@
 //! secret that is shown once and stored only as a SHA-256 hash. They sign in with the
 //! client credentials grant.
 
-use actix_web::{HttpResponse, get, http::header, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,14 +12,16 @@ use utoipa::{IntoParams, ToSchema};
 use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
 use crate::auth::refresh::{hash_token, random_token};
 use crate::auth::{Authorized, GovAdminOnly, Scope, Scopes};
-use crate::concurrency::{IfMatch, ok_with_etag, with_etag};
+use crate::concurrency::{IfMatch, ok_with_etag};
+use crate::crypto::PersonalDataCipher;
 use crate::db::schema::integration_clients;
 use crate::db::{Db, DbConnection, now, utc};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
 use crate::openapi::{
-    Forbidden, InvalidBody, InvalidQuery, NotFound, PreconditionFailed, ServiceUnavailable,
-    Unauthorized, Unprocessable,
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams};
 
@@ -214,6 +216,7 @@ pub async fn list_clients(
 /// Registers a client; its secret is in this answer only. Role: gov_admin.
 #[utoipa::path(
     tag = "integration clients",
+    params(IdempotencyKeyParam),
     request_body = NewClientRequest,
     security(("bearer" = [])),
     responses(
@@ -228,9 +231,12 @@ pub async fn list_clients(
 )]
 #[post("/integration-clients")]
 pub async fn create_client(
+    req: HttpRequest,
     caller: Authorized<GovAdminOnly>,
     db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
     origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
     body: ApiJson<NewClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
@@ -245,15 +251,22 @@ pub async fn create_client(
     let secret_hash = hash_token(&secret);
     let client_id = new_client_id()?;
     let actor = Actor::from(&caller.caller);
-    let row = db
-        .write(move |conn| {
+    let name = request.name.trim().to_owned();
+    let scopes = Scopes::new(request.scopes).to_string();
+    create_once(
+        &req,
+        &db,
+        cipher,
+        idempotency_key,
+        caller.owner_key(),
+        move |conn| {
             let now = now();
             let row: ClientRow = diesel::insert_into(integration_clients::table)
                 .values((
                     integration_clients::client_id.eq(&client_id),
-                    integration_clients::name.eq(request.name.trim()),
+                    integration_clients::name.eq(&name),
                     integration_clients::secret_hash.eq(&secret_hash),
-                    integration_clients::scopes.eq(Scopes::new(request.scopes).to_string()),
+                    integration_clients::scopes.eq(&scopes),
                     integration_clients::created_at.eq(now),
                     integration_clients::updated_at.eq(now),
                 ))
@@ -262,26 +275,27 @@ pub async fn create_client(
             audit::record(
                 conn,
                 AuditEvent {
-                    actor,
+                    actor: actor.clone(),
                     action: "integration_client.created",
                     target: Some(("integration_client", row.id.to_string())),
                     origin: &origin,
                     detail: Some(format!("scopes={}", row.scopes)),
                 },
             )?;
-            Ok(row)
-        })
-        .await?;
-    let client = IntegrationClient::from(row);
-    Ok(with_etag(HttpResponse::Created(), client.version)
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/integration-clients/{}", client.id),
-        ))
-        .json(IntegrationClientWithSecret {
-            client,
-            client_secret: secret,
-        }))
+            let client = IntegrationClient::from(row);
+            let location = format!("/api/v1/integration-clients/{}", client.id);
+            let version = client.version;
+            CreatedResponse::created(
+                &IntegrationClientWithSecret {
+                    client,
+                    client_secret: secret.clone(),
+                },
+                location,
+                version,
+            )
+        },
+    )
+    .await
 }
 
 /// One client, with its version as `ETag`. Role: gov_admin.

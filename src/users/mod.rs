@@ -5,7 +5,7 @@
 
 pub mod model;
 
-use actix_web::{HttpResponse, get, http::header, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use diesel::prelude::*;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
@@ -13,14 +13,16 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
 use crate::auth::{Authorized, Caller, Role, UserManagers, password, refresh};
-use crate::concurrency::{IfMatch, ok_with_etag, with_etag};
+use crate::concurrency::{IfMatch, ok_with_etag};
+use crate::crypto::PersonalDataCipher;
 use crate::db::schema::users;
 use crate::db::{Db, now};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
 use crate::openapi::{
-    Forbidden, InvalidBody, InvalidQuery, NotFound, PreconditionFailed, ServiceUnavailable,
-    Unauthorized, Unprocessable,
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams};
 pub use model::{User, UserRow, Username};
@@ -191,6 +193,7 @@ pub async fn list_users(
 /// Roles: gov_admin (any role), kim_admin (`kim_member` of its own KIM only).
 #[utoipa::path(
     tag = "users",
+    params(IdempotencyKeyParam),
     request_body = NewUserRequest,
     security(("bearer" = [])),
     responses(
@@ -206,9 +209,12 @@ pub async fn list_users(
 )]
 #[post("/users")]
 pub async fn create_user(
+    req: HttpRequest,
     caller: Authorized<UserManagers>,
     db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
     origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
     body: ApiJson<NewUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
@@ -251,8 +257,14 @@ pub async fn create_user(
     };
     let password_hash = hash_off_thread(request.password).await?;
     let actor = Actor::from(&caller.caller);
-    let row = db
-        .write(move |conn| {
+    let (display_name, role) = (request.display_name, request.role);
+    create_once(
+        &req,
+        &db,
+        cipher,
+        idempotency_key,
+        caller.owner_key(),
+        move |conn| {
             if let Some(kim_id) = kim_id
                 && !model::kim_exists(conn, kim_id)?
             {
@@ -262,29 +274,27 @@ pub async fn create_user(
                 conn,
                 model::NewUser {
                     username: &username,
-                    display_name: request.display_name.as_deref(),
+                    display_name: display_name.as_deref(),
                     password_hash: &password_hash,
-                    role: request.role,
+                    role,
                     kim_id,
                 },
             )?;
             audit::record(
                 conn,
                 AuditEvent {
-                    actor,
+                    actor: actor.clone(),
                     action: "user.created",
                     target: Some(("user", row.id.to_string())),
                     origin: &origin,
                     detail: Some(format!("role={}", row.role)),
                 },
             )?;
-            Ok(row)
-        })
-        .await?;
-    let user = User::try_from(row)?;
-    Ok(with_etag(HttpResponse::Created(), user.version)
-        .insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)))
-        .json(user))
+            let user = User::try_from(row)?;
+            CreatedResponse::created(&user, format!("/api/v1/users/{}", user.id), user.version)
+        },
+    )
+    .await
 }
 
 /// Hashes a password on the blocking pool: Argon2 takes tens of milliseconds.
@@ -496,11 +506,11 @@ fn apply_changes(
         && !current.disabled
         && (new_disabled || new_role != Role::GovAdmin);
     if loses_admin && model::other_active_admins(conn, current.id)? == 0 {
-        return Err(ApiError::ConflictWith {
-            code: "last_admin",
-            detail_en: "This is the last active gov_admin; create another one first.".into(),
-            detail_id: "Ini gov_admin aktif terakhir; buat gov_admin lain terlebih dahulu.".into(),
-        });
+        return Err(ApiError::conflict(
+            "last_admin",
+            "This is the last active gov_admin; create another one first.",
+            "Ini gov_admin aktif terakhir; buat gov_admin lain terlebih dahulu.",
+        ));
     }
 
     let mut changed = Vec::new();

@@ -175,9 +175,9 @@ pub fn insert(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, ApiE
 }
 
 fn username_taken() -> ApiError {
-    ApiError::ConflictWith {
-        code: "username_taken",
-        detail_en: "An account with this username already exists.".into(),
-        detail_id: "Akun dengan nama pengguna ini sudah ada.".into(),
-    }
+    ApiError::conflict(
+        "username_taken",
+        "An account with this username already exists.",
+        "Akun dengan nama pengguna ini sudah ada.",
+    )
 }

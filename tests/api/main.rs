@@ -5,6 +5,7 @@ mod database;
 mod errors;
 mod health;
 mod helpers;
+mod idempotency;
 mod logs;
 mod migrations;
 mod openapi;

@@ -1,0 +1,227 @@
+//! `Idempotency-Key` on creating POSTs (SPEC §1): mobile clients on flaky networks
+//! retry, and a retry must not create a second record.
+//!
+//! The first answer is stored (encrypted: it may carry a secret shown once) in the same
+//! transaction as the record it describes, keyed by caller and key, for 24 hours. The
+//! same key with the same request replays that answer; with another request it is
+//! `422 idempotency_key_reused`. Because the key row is written in the creating
+//! transaction, it holds across instances: of two concurrent first attempts on
+//! PostgreSQL one fails on the unique key, rolls back, and is answered with a replay.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use chrono::Duration;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::PersonalDataCipher;
+use crate::db::schema::idempotency_keys;
+use crate::db::{Db, DbConnection, now};
+use crate::error::{ApiError, FieldIssue};
+
+pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
+const KEPT_HOURS: i64 = 24;
+const UNIQUE_CONSTRAINT: &str = "idempotency_keys_owner_key";
+
+/// The raw JSON body of the request, kept by the JSON extractor for fingerprinting.
+#[derive(Clone)]
+pub struct RawJsonBody(pub web::Bytes);
+
+/// The `Idempotency-Key` header: 1–255 visible ASCII characters, or absent.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyKey(Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(&HEADER) else {
+            return ready(Ok(IdempotencyKey(None)));
+        };
+        let key = value.to_str().ok().filter(|key| {
+            (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+        });
+        ready(match key {
+            Some(key) => Ok(IdempotencyKey(Some(key.to_owned()))),
+            None => Err(ApiError::InvalidHeader(vec![FieldIssue::new(
+                "Idempotency-Key",
+                "invalid_idempotency_key",
+                "must be 1–255 visible ASCII characters",
+                "harus 1–255 karakter ASCII yang terlihat",
+            )])),
+        })
+    }
+}
+
+/// An answer to a creating request, as stored for replays.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedResponse {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+}
+
+impl CreatedResponse {
+    pub fn created<T: Serialize>(
+        body: &T,
+        location: String,
+        version: i64,
+    ) -> Result<Self, ApiError> {
+        Ok(CreatedResponse {
+            status: StatusCode::CREATED.as_u16(),
+            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+            location: Some(location),
+            etag: Some(crate::concurrency::etag(version)),
+        })
+    }
+
+    fn into_http(self, replayed: bool) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::CREATED);
+        let mut response = HttpResponse::build(status);
+        if let Some(location) = self.location {
+            response.insert_header((header::LOCATION, location));
+        }
+        if let Some(etag) = self.etag {
+            response.insert_header((header::ETAG, etag));
+        }
+        if replayed {
+            response.insert_header(("idempotent-replayed", "true"));
+        }
+        response.json(self.body)
+    }
+}
+
+/// Runs `create` in a write transaction once per (caller, key): a retry with the same
+/// key and request gets the stored answer.
+pub async fn create_once<F>(
+    req: &HttpRequest,
+    db: &Db,
+    cipher: web::Data<PersonalDataCipher>,
+    key: IdempotencyKey,
+    owner: String,
+    create: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: Fn(&mut DbConnection) -> Result<CreatedResponse, ApiError> + Clone + Send + 'static,
+{
+    let Some(key) = key.0 else {
+        let created = db.write(move |conn| create(conn)).await?;
+        return Ok(created.into_http(false));
+    };
+    let fingerprint = fingerprint(req, &cipher);
+    // One retry: a concurrent first attempt may have taken the key meanwhile.
+    for attempt in 0..2 {
+        let (cipher, key, owner, fingerprint, create) = (
+            cipher.clone(),
+            key.clone(),
+            owner.clone(),
+            fingerprint.clone(),
+            create.clone(),
+        );
+        let outcome = db
+            .write(move |conn| {
+                if let Some(stored) = find(conn, &owner, &key)? {
+                    if stored.request_hash != fingerprint {
+                        return Err(key_reused());
+                    }
+                    let response = cipher
+                        .decrypt(&stored.response)
+                        .ok()
+                        .and_then(|json| serde_json::from_str::<CreatedResponse>(&json).ok())
+                        .ok_or_else(|| {
+                            ApiError::internal("a stored idempotent response is unreadable")
+                        })?;
+                    return Ok((response, true));
+                }
+                let created = create(conn)?;
+                store(conn, &cipher, &owner, &key, &fingerprint, &created)?;
+                Ok((created, false))
+            })
+            .await;
+        match outcome {
+            Ok((response, replayed)) => return Ok(response.into_http(replayed)),
+            Err(ApiError::Conflict { constraint })
+                if attempt == 0 && constraint.as_deref() == Some(UNIQUE_CONSTRAINT) =>
+            {
+                continue;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(ApiError::internal("idempotent creation did not settle"))
+}
+
+fn fingerprint(req: &HttpRequest, cipher: &PersonalDataCipher) -> String {
+    // Canonical JSON (serde_json sorts object keys), so whitespace and key order do not
+    // make a retry look like another request.
+    let body = req
+        .extensions()
+        .get::<RawJsonBody>()
+        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw.0).ok())
+        .map(|value| value.to_string())
+        .unwrap_or_default();
+    let text = format!("{} {}\n{body}", req.method(), req.path());
+    cipher.keyed_hash("idempotency", text.as_bytes())
+}
+
+struct StoredKey {
+    request_hash: String,
+    response: String,
+}
+
+fn find(conn: &mut DbConnection, owner: &str, key: &str) -> Result<Option<StoredKey>, ApiError> {
+    let row = idempotency_keys::table
+        .filter(idempotency_keys::owner.eq(owner))
+        .filter(idempotency_keys::idempotency_key.eq(key))
+        .filter(idempotency_keys::expires_at.gt(now()))
+        .select((idempotency_keys::request_hash, idempotency_keys::response))
+        .first::<(String, String)>(conn)
+        .optional()?;
+    Ok(row.map(|(request_hash, response)| StoredKey {
+        request_hash,
+        response,
+    }))
+}
+
+fn store(
+    conn: &mut DbConnection,
+    cipher: &PersonalDataCipher,
+    owner: &str,
+    key: &str,
+    fingerprint: &str,
+    response: &CreatedResponse,
+) -> Result<(), ApiError> {
+    let now = now();
+    // Expired keys go as new ones come; the index on expires_at keeps this cheap.
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::expires_at.le(now)))
+        .execute(conn)?;
+    let json = serde_json::to_string(response).map_err(ApiError::internal)?;
+    let sealed = cipher.encrypt(&json).map_err(ApiError::internal)?;
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::owner.eq(owner),
+            idempotency_keys::idempotency_key.eq(key),
+            idempotency_keys::request_hash.eq(fingerprint),
+            idempotency_keys::status_code.eq(i32::from(response.status)),
+            idempotency_keys::response.eq(sealed),
+            idempotency_keys::created_at.eq(now),
+            idempotency_keys::expires_at.eq(now + Duration::hours(KEPT_HOURS)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn key_reused() -> ApiError {
+    ApiError::unprocessable(
+        "idempotency_key_reused",
+        "This Idempotency-Key was used with a different request; use a new key.",
+        "Idempotency-Key ini sudah dipakai untuk permintaan lain; gunakan kunci baru.",
+        Vec::new(),
+    )
+}
