@@ -28,6 +28,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "auth", description = "Tokens, sign-out and the caller"),
         (name = "users", description = "Accounts of government staff and KIM boards and members"),
         (name = "integration clients", description = "Machine clients of other Pemda systems"),
+        (name = "kims", description = "The KIM registry and lifecycle"),
     ),
     components(
         schemas(Problem, FieldError),

@@ -24,8 +24,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::{
-    auth, extract, health, integration_clients, metrics, regions, report_categories, telemetry,
-    users,
+    auth, extract, health, integration_clients, kims, metrics, regions, report_categories,
+    telemetry, users,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,12 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(integration_clients::create_client)
                 .service(integration_clients::get_client)
                 .service(integration_clients::update_client)
+                .service(kims::list_kims)
+                .service(kims::create_kim)
+                .service(kims::get_kim)
+                .service(kims::update_kim)
+                .service(kims::change_status)
+                .service(kims::history)
                 .service(regions::list_regions)
                 .service(report_categories::list_categories),
         );

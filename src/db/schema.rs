@@ -26,11 +26,47 @@ diesel::table! {
 diesel::table! {
     kims (id) {
         id -> BigInt,
+        registration_code -> Text,
         name -> Text,
+        name_key -> Text,
+        kelurahan_code -> Text,
+        kecamatan_code -> Text,
+        area_type -> Text,
+        address -> Nullable<Text>,
+        description -> Nullable<Text>,
+        focus -> Text,
+        contact_phone -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
         status -> Text,
+        sk_number -> Nullable<Text>,
+        sk_date -> Nullable<Date>,
+        established_on -> Nullable<Date>,
+        active_member_count -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+    }
+}
+
+diesel::table! {
+    registration_counters (prefix) {
+        prefix -> Text,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    kim_status_changes (id) {
+        id -> BigInt,
+        kim_id -> BigInt,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Text,
+        sk_number -> Nullable<Text>,
+        sk_date -> Nullable<Date>,
+        changed_by -> Nullable<BigInt>,
+        changed_at -> Timestamp,
+        request_id -> Nullable<Text>,
     }
 }
 
@@ -114,13 +150,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kim_members (id) {
+        id -> BigInt,
+        kim_id -> BigInt,
+        full_name -> Text,
+        nik_ciphertext -> Text,
+        nik_hash -> Text,
+        nik_masked -> Text,
+        gender -> Text,
+        birth_date -> Date,
+        profession -> Nullable<Text>,
+        position -> Text,
+        phone_ciphertext -> Nullable<Text>,
+        email -> Nullable<Text>,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> kims (kim_id));
+diesel::joinable!(kim_members -> kims (kim_id));
+diesel::joinable!(kim_status_changes -> kims (kim_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     report_categories,
     kims,
+    registration_counters,
+    kim_status_changes,
+    kim_members,
     users,
     refresh_tokens,
     integration_clients,

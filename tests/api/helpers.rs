@@ -325,15 +325,24 @@ impl TestApp {
         session_of(response).await
     }
 
-    /// A KIM row, straight into the database (the KIM registry has no endpoints yet).
+    /// A `proposed` KIM in Metro Pusat, straight into the database, for tests about
+    /// something else (the KIM tests go through the API).
     pub async fn create_kim(&self, name: &str) -> i64 {
         use diesel::prelude::*;
         use kim_api::db::schema::kims;
         let name = name.to_owned();
         self.db
             .write(move |conn| {
+                let code = kim_api::kims::model::next_registration_code(conn, "18.72.01.1001")?;
                 Ok(diesel::insert_into(kims::table)
-                    .values(kims::name.eq(name))
+                    .values((
+                        kims::registration_code.eq(code),
+                        kims::name_key.eq(name.to_lowercase()),
+                        kims::name.eq(name),
+                        kims::kelurahan_code.eq("18.72.01.1001"),
+                        kims::kecamatan_code.eq("18.72.01"),
+                        kims::area_type.eq("urban"),
+                    ))
                     .returning(kims::id)
                     .get_result::<i64>(conn)?)
             })

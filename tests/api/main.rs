@@ -6,6 +6,7 @@ mod errors;
 mod health;
 mod helpers;
 mod idempotency;
+mod kims;
 mod logs;
 mod migrations;
 mod openapi;

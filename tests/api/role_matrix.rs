@@ -34,10 +34,18 @@ fn expected(route: &str, who: Who) -> u16 {
             "GET /health/live"
             | "GET /api/v1/regions"
             | "GET /api/v1/report-categories"
-            | "GET /.well-known/jwks.json",
+            | "GET /.well-known/jwks.json"
+            | "GET /api/v1/kims",
             _,
         ) => 200,
+        // The matrix KIM is `proposed`: not in the public directory.
+        ("GET /api/v1/kims/{kim}", Anonymous) => 404,
         (_, Anonymous) => 401,
+        ("GET /api/v1/kims/{kim}" | "GET /api/v1/kims/{kim}/history", _) => 200,
+        ("POST /api/v1/kims", GovAdmin) => 201,
+        ("PATCH /api/v1/kims/{kim}", GovAdmin | KimAdmin) => 200,
+        // Allowed to try; the move itself is illegal for a proposed KIM.
+        ("POST /api/v1/kims/{kim}/status", GovAdmin) => 409,
         ("GET /api/v1/me", _) => 200,
         ("POST /api/v1/auth/logout", _) => 204,
         (
@@ -147,6 +155,12 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                 format!("/api/v1/integration-clients/{client_record}"),
                 Some(json!({"name": "Matrix renamed"})),
             ),
+            ("GET /api/v1/kims", Method::GET, "/api/v1/kims".into(), None),
+            ("GET /api/v1/kims/{kim}", Method::GET, format!("/api/v1/kims/{kim}"), None),
+            ("POST /api/v1/kims", Method::POST, "/api/v1/kims".into(), Some(json!({"name": "KIM Baru", "kelurahan_code": "18.72.01.1002", "area_type": "urban"}))),
+            ("PATCH /api/v1/kims/{kim}", Method::PATCH, format!("/api/v1/kims/{kim}"), Some(json!({"description": "Matriks"}))),
+            ("POST /api/v1/kims/{kim}/status", Method::POST, format!("/api/v1/kims/{kim}/status"), Some(json!({"status": "inactive", "reason": "Matriks"}))),
+            ("GET /api/v1/kims/{kim}/history", Method::GET, format!("/api/v1/kims/{kim}/history"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",

@@ -1,13 +1,55 @@
--- KIMs start small here (identity and status, for accounts); the registry grows later.
+-- The KIM registry (SPEC §4). Accounts of KIM boards and members point here.
 CREATE TABLE kims (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
+  registration_code TEXT NOT NULL UNIQUE,
   name TEXT NOT NULL,
+  -- Lower-cased name, for case-insensitive search.
+  name_key TEXT NOT NULL,
+  kelurahan_code TEXT NOT NULL REFERENCES regions (code),
+  kecamatan_code TEXT NOT NULL REFERENCES regions (code),
+  area_type TEXT NOT NULL CHECK (area_type IN ('urban', 'rural')),
+  address TEXT,
+  description TEXT,
+  -- Topic tags as a JSON array of strings.
+  focus TEXT NOT NULL DEFAULT '[]',
+  contact_phone TEXT,
+  contact_email TEXT,
   status TEXT NOT NULL DEFAULT 'proposed'
     CHECK (status IN ('proposed', 'active', 'inactive', 'dissolved')),
+  sk_number TEXT,
+  sk_date DATE,
+  established_on DATE,
+  -- Kept by the member transactions; the CHECK is the last guard of the 30 rule.
+  active_member_count INTEGER NOT NULL DEFAULT 0
+    CHECK (active_member_count BETWEEN 0 AND 30),
   created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   version BIGINT NOT NULL DEFAULT 1
 );
+CREATE INDEX kims_status_idx ON kims (status, id);
+CREATE INDEX kims_kecamatan_idx ON kims (kecamatan_code, id);
+CREATE INDEX kims_kelurahan_idx ON kims (kelurahan_code, id);
+
+-- Registration-code sequences, one per kota prefix (KIM-1872-0001, …).
+CREATE TABLE registration_counters (
+  prefix TEXT PRIMARY KEY,
+  last_value INTEGER NOT NULL
+);
+
+-- Every lifecycle move of a KIM: who, when, why, under which SK.
+CREATE TABLE kim_status_changes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kim_id BIGINT NOT NULL REFERENCES kims (id),
+  from_status TEXT,
+  to_status TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  sk_number TEXT,
+  sk_date DATE,
+  changed_by BIGINT,
+  changed_at TIMESTAMP NOT NULL,
+  request_id TEXT
+);
+CREATE INDEX kim_status_changes_kim_idx ON kim_status_changes (kim_id, id);
 
 CREATE TABLE users (
   id INTEGER PRIMARY KEY AUTOINCREMENT,

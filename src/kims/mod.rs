@@ -1,0 +1,645 @@
+//! The KIM registry (SPEC §4): Diskominfo forms KIMs (`proposed`), makes them official
+//! with an SK (`active`), and may deactivate or dissolve them. The public sees active
+//! KIMs without contact details; government sees everything; a KIM's own board edits
+//! its profile.
+
+mod lifecycle;
+pub mod model;
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
+
+pub use lifecycle::{change_status, history};
+pub use model::{AreaType, Compliance, ComplianceProblem, Kim, KimRow, KimStatus, Visibility};
+
+use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller, Role, Scope};
+use crate::concurrency::{IfMatch, ok_with_etag};
+use crate::crypto::PersonalDataCipher;
+use crate::db::schema::{kims, regions};
+use crate::db::{Db, DbConnection, now};
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
+use crate::openapi::{
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
+};
+use crate::pagination::{Page, PageParams};
+
+/// How much of `row` the caller may see; `Err` when it may not see it at all.
+pub fn visibility(caller: Option<&Caller>, row: &KimRow) -> Result<Visibility, ApiError> {
+    match caller {
+        Some(caller) if caller.role == Role::Integration => {
+            if caller.has_scope(Scope::KimsRead) {
+                Ok(Visibility::Full)
+            } else {
+                Err(ApiError::Forbidden)
+            }
+        }
+        Some(caller) if caller.can_see_kim(row.id) => Ok(Visibility::Full),
+        _ if row.status == KimStatus::Active.as_str() => Ok(Visibility::Public),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Reads the KIM `id` as `caller` may see it.
+pub fn load_visible(
+    conn: &mut DbConnection,
+    caller: Option<&Caller>,
+    id: i64,
+) -> Result<Kim, ApiError> {
+    let row = model::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let view = visibility(caller, &row)?;
+    let has_ketua = model::with_ketua(conn, &[row.id])?.contains(&row.id);
+    Kim::from_row(row, has_ketua, view)
+}
+
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKimRequest {
+    #[schema(min_length = 1, max_length = 200, example = "KIM Mulyojati Bersatu")]
+    name: String,
+    /// An existing kelurahan code; the kecamatan is derived from it.
+    #[schema(example = "18.72.03.1001")]
+    kelurahan_code: String,
+    area_type: AreaType,
+    #[schema(max_length = 500)]
+    address: Option<String>,
+    #[schema(max_length = 4000)]
+    description: Option<String>,
+    /// Up to 20 topic tags of 1–50 characters.
+    #[serde(default)]
+    focus: Vec<String>,
+    /// Indonesian number; stored as `+62…`.
+    #[schema(example = "0725-41234")]
+    contact_phone: Option<String>,
+    contact_email: Option<String>,
+    /// Not in the future.
+    established_on: Option<NaiveDate>,
+}
+
+/// Profile changes; absent fields stay, `null` clears an optional one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KimChanges {
+    #[schema(min_length = 1, max_length = 200)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 4000)]
+    description: Option<Option<String>>,
+    focus: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    contact_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    contact_email: Option<Option<String>>,
+    /// gov_admin only.
+    kelurahan_code: Option<String>,
+    /// gov_admin only.
+    area_type: Option<AreaType>,
+    /// gov_admin only.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    established_on: Option<Option<NaiveDate>>,
+    /// gov_admin only (the lifecycle endpoint also records an SK).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    sk_number: Option<Option<String>>,
+    /// gov_admin only.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    sk_date: Option<Option<NaiveDate>>,
+}
+
+impl KimChanges {
+    fn touches_government_fields(&self) -> bool {
+        self.kelurahan_code.is_some()
+            || self.area_type.is_some()
+            || self.established_on.is_some()
+            || self.sk_number.is_some()
+            || self.sk_date.is_some()
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct KimFilter {
+    /// Anonymous callers and other KIMs' users only ever see `active` KIMs.
+    status: Option<KimStatus>,
+    #[param(example = "18.72.03")]
+    kecamatan_code: Option<String>,
+    kelurahan_code: Option<String>,
+    area_type: Option<AreaType>,
+    /// Part of the name, case-insensitive.
+    #[param(max_length = 100)]
+    q: Option<String>,
+}
+
+fn text_issue(field: &str, text: &str, max: usize, required: bool) -> Option<FieldIssue> {
+    let chars = text.trim().chars().count();
+    ((required && chars == 0) || chars > max).then(|| {
+        FieldIssue::new(
+            field,
+            "invalid_length",
+            format!("must be {}–{max} characters", usize::from(required)),
+            format!("harus {}–{max} karakter", usize::from(required)),
+        )
+    })
+}
+
+fn focus_issue(focus: &[String]) -> Option<FieldIssue> {
+    let bad = focus.len() > 20
+        || focus
+            .iter()
+            .any(|tag| tag.trim().is_empty() || tag.chars().count() > 50);
+    bad.then(|| {
+        FieldIssue::new(
+            "focus",
+            "invalid_focus",
+            "up to 20 tags of 1–50 characters",
+            "maksimal 20 tag, masing-masing 1–50 karakter",
+        )
+    })
+}
+
+fn date_issue(field: &str, date: Option<NaiveDate>) -> Option<FieldIssue> {
+    date.filter(|date| *date > chrono::Utc::now().date_naive())
+        .map(|_| {
+            FieldIssue::new(
+                field,
+                "in_the_future",
+                "cannot be in the future",
+                "tidak boleh di masa depan",
+            )
+        })
+}
+
+fn optional_trimmed(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Checks a kelurahan code; returns it with its kecamatan.
+fn kelurahan(conn: &mut DbConnection, code: &str) -> Result<(String, String), ApiError> {
+    let found: Option<(String, Option<String>)> = regions::table
+        .filter(regions::code.eq(code))
+        .filter(regions::level.eq("kelurahan"))
+        .select((regions::code, regions::parent_code))
+        .first(conn)
+        .optional()?;
+    match found {
+        Some((code, Some(kecamatan))) => Ok((code, kecamatan)),
+        _ => Err(ApiError::Validation(vec![FieldIssue::new(
+            "kelurahan_code",
+            "unknown_kelurahan",
+            "no kelurahan has this code (see GET /api/v1/regions?level=kelurahan)",
+            "tidak ada kelurahan dengan kode ini (lihat GET /api/v1/regions?level=kelurahan)",
+        )])),
+    }
+}
+
+/// Lists KIMs in id order.
+///
+/// Anonymous callers and other KIMs' users see active KIMs only, without contact
+/// details; a KIM user also sees its own KIM whatever its status; government roles
+/// see all. Integration clients need `kims:read`.
+#[utoipa::path(
+    tag = "kims",
+    params(KimFilter, PageParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of KIMs", body = Page<Kim>),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/kims")]
+pub async fn list_kims(
+    caller: MaybeCaller,
+    db: web::Data<Db>,
+    query: ListQuery<KimFilter>,
+) -> Result<web::Json<Page<Kim>>, ApiError> {
+    let MaybeCaller(caller) = caller;
+    if let Some(caller) = &caller
+        && caller.role == Role::Integration
+        && !caller.has_scope(Scope::KimsRead)
+    {
+        return Err(ApiError::Forbidden);
+    }
+    let sees_all = caller
+        .as_ref()
+        .is_some_and(|c| c.is_gov() || c.role == Role::Integration);
+    let own_kim = caller.as_ref().and_then(|c| c.kim_id);
+    let ListQuery { page, filter } = query;
+    let after: Option<i64> = page.after()?;
+    let fetch_limit = page.fetch_limit();
+    let kims = db
+        .read(move |conn| {
+            let mut select = kims::table
+                .select(KimRow::as_select())
+                .order(kims::id)
+                .limit(fetch_limit)
+                .into_boxed();
+            if !sees_all {
+                let active = KimStatus::Active.as_str();
+                select = match own_kim {
+                    Some(own) => select.filter(kims::status.eq(active).or(kims::id.eq(own))),
+                    None => select.filter(kims::status.eq(active)),
+                };
+            }
+            if let Some(status) = filter.status {
+                select = select.filter(kims::status.eq(status.as_str()));
+            }
+            if let Some(code) = filter.kecamatan_code {
+                select = select.filter(kims::kecamatan_code.eq(code));
+            }
+            if let Some(code) = filter.kelurahan_code {
+                select = select.filter(kims::kelurahan_code.eq(code));
+            }
+            if let Some(area) = filter.area_type {
+                select = select.filter(kims::area_type.eq(area.as_str()));
+            }
+            if let Some(q) = filter
+                .q
+                .map(|q| q.trim().to_lowercase())
+                .filter(|q| !q.is_empty())
+            {
+                let pattern: String = q
+                    .chars()
+                    .filter(|c| !matches!(c, '%' | '_' | '\\'))
+                    .take(100)
+                    .collect();
+                select = select.filter(kims::name_key.like(format!("%{pattern}%")));
+            }
+            if let Some(after) = after {
+                select = select.filter(kims::id.gt(after));
+            }
+            let rows = select.load(conn)?;
+            model::present(conn, rows, |row| {
+                if sees_all || own_kim == Some(row.id) {
+                    Visibility::Full
+                } else {
+                    Visibility::Public
+                }
+            })
+        })
+        .await?;
+    Ok(web::Json(Page::from_rows(kims, &page, |kim| kim.id)))
+}
+
+/// Registers a KIM (status `proposed`) and assigns its registration code.
+///
+/// Role: gov_admin.
+#[utoipa::path(
+    tag = "kims",
+    params(IdempotencyKeyParam),
+    request_body = NewKimRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Kim, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/kims")]
+pub async fn create_kim(
+    req: HttpRequest,
+    caller: Authorized<GovAdminOnly>,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
+    body: ApiJson<NewKimRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ApiJson(request) = body;
+    let mut issues: Vec<FieldIssue> = [
+        text_issue("name", &request.name, 200, true),
+        request
+            .address
+            .as_deref()
+            .and_then(|a| text_issue("address", a, 500, false)),
+        request
+            .description
+            .as_deref()
+            .and_then(|d| text_issue("description", d, 4000, false)),
+        focus_issue(&request.focus),
+        date_issue("established_on", request.established_on),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let phone = request
+        .contact_phone
+        .as_deref()
+        .map(|p| PhoneNumber::parse("contact_phone", p))
+        .transpose()
+        .map_err(|issue| issues.push(issue))
+        .ok()
+        .flatten();
+    let email = request
+        .contact_email
+        .as_deref()
+        .map(|e| EmailAddress::parse("contact_email", e))
+        .transpose()
+        .map_err(|issue| issues.push(issue))
+        .ok()
+        .flatten();
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
+    }
+    let actor = Actor::from(&caller.caller);
+    let name = request.name.trim().to_owned();
+    let focus = serde_json::to_string(&request.focus.iter().map(|t| t.trim()).collect::<Vec<_>>())
+        .map_err(ApiError::internal)?;
+    let (address, description) = (
+        optional_trimmed(request.address),
+        optional_trimmed(request.description),
+    );
+    let (area_type, established_on, kelurahan_code) = (
+        request.area_type,
+        request.established_on,
+        request.kelurahan_code,
+    );
+    let (phone, email) = (
+        phone.map(PhoneNumber::into_string),
+        email.map(EmailAddress::into_string),
+    );
+    create_once(
+        &req,
+        &db,
+        cipher,
+        idempotency_key,
+        caller.owner_key(),
+        move |conn| {
+            let (kelurahan_code, kecamatan_code) = kelurahan(conn, &kelurahan_code)?;
+            let registration_code = model::next_registration_code(conn, &kelurahan_code)?;
+            let now = now();
+            let row: KimRow = diesel::insert_into(kims::table)
+                .values((
+                    kims::registration_code.eq(&registration_code),
+                    kims::name.eq(&name),
+                    kims::name_key.eq(name.to_lowercase()),
+                    kims::kelurahan_code.eq(&kelurahan_code),
+                    kims::kecamatan_code.eq(&kecamatan_code),
+                    kims::area_type.eq(area_type.as_str()),
+                    kims::address.eq(&address),
+                    kims::description.eq(&description),
+                    kims::focus.eq(&focus),
+                    kims::contact_phone.eq(&phone),
+                    kims::contact_email.eq(&email),
+                    kims::established_on.eq(established_on),
+                    kims::created_at.eq(now),
+                    kims::updated_at.eq(now),
+                ))
+                .returning(kims::all_columns)
+                .get_result(conn)?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor: actor.clone(),
+                    action: "kim.created",
+                    target: Some(("kim", row.id.to_string())),
+                    origin: &origin,
+                    detail: Some(format!("registration_code={registration_code}")),
+                },
+            )?;
+            let kim = Kim::from_row(row, false, Visibility::Full)?;
+            CreatedResponse::created(&kim, format!("/api/v1/kims/{}", kim.id), kim.version)
+        },
+    )
+    .await
+}
+
+/// One KIM, with its version as `ETag`.
+///
+/// Anonymous callers see an active KIM without contact details; other statuses are
+/// 404 to them and to other KIMs' users. Integration clients need `kims:read`.
+#[utoipa::path(
+    tag = "kims",
+    params(("id" = i64, Path, description = "KIM id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The KIM", body = Kim, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/kims/{id}")]
+pub async fn get_kim(
+    caller: MaybeCaller,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let MaybeCaller(caller) = caller;
+    let kim = db
+        .read(move |conn| load_visible(conn, caller.as_ref(), id))
+        .await?;
+    Ok(ok_with_etag(kim.version, &kim))
+}
+
+/// Edits a KIM's profile.
+///
+/// Roles: gov_admin (every field here), the KIM's own kim_admin (name, address,
+/// description, focus, contacts; not location, SK or status). Status moves go through
+/// `POST /api/v1/kims/{id}/status`. Honours `If-Match`.
+#[utoipa::path(
+    tag = "kims",
+    params(
+        ("id" = i64, Path, description = "KIM id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    request_body = KimChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed KIM", body = Kim, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[patch("/kims/{id}")]
+pub async fn update_kim(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+    body: ApiJson<KimChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let ApiJson(changes) = body;
+    if !matches!(caller.role, Role::GovAdmin | Role::KimAdmin) {
+        return Err(ApiError::Forbidden);
+    }
+    if caller.role != Role::GovAdmin && changes.touches_government_fields() {
+        return Err(ApiError::Forbidden);
+    }
+    let mut issues: Vec<FieldIssue> = [
+        changes
+            .name
+            .as_deref()
+            .and_then(|n| text_issue("name", n, 200, true)),
+        changes
+            .address
+            .clone()
+            .flatten()
+            .as_deref()
+            .and_then(|a| text_issue("address", a, 500, false)),
+        changes
+            .description
+            .clone()
+            .flatten()
+            .as_deref()
+            .and_then(|d| text_issue("description", d, 4000, false)),
+        changes.focus.as_deref().and_then(focus_issue),
+        changes
+            .established_on
+            .flatten()
+            .and_then(|d| date_issue("established_on", Some(d))),
+        changes
+            .sk_date
+            .flatten()
+            .and_then(|d| date_issue("sk_date", Some(d))),
+        changes
+            .sk_number
+            .clone()
+            .flatten()
+            .as_deref()
+            .and_then(|s| text_issue("sk_number", s, 100, true)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let phone = match &changes.contact_phone {
+        Some(Some(text)) => match PhoneNumber::parse("contact_phone", text) {
+            Ok(phone) => Some(Some(phone.into_string())),
+            Err(issue) => {
+                issues.push(issue);
+                None
+            }
+        },
+        Some(None) => Some(None),
+        None => None,
+    };
+    let email = match &changes.contact_email {
+        Some(Some(text)) => match EmailAddress::parse("contact_email", text) {
+            Ok(email) => Some(Some(email.into_string())),
+            Err(issue) => {
+                issues.push(issue);
+                None
+            }
+        },
+        Some(None) => Some(None),
+        None => None,
+    };
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
+    }
+    let focus = changes
+        .focus
+        .as_ref()
+        .map(|focus| serde_json::to_string(&focus.iter().map(|t| t.trim()).collect::<Vec<_>>()))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let actor = Actor::from(&caller);
+    let kim = db
+        .write(move |conn| {
+            let current = model::find(conn, id)?.ok_or(ApiError::NotFound)?;
+            // A KIM the caller may not see is 404; one it sees but does not run, 403.
+            visibility(Some(&caller), &current)?;
+            if !caller.can_manage_kim(id) {
+                return Err(ApiError::Forbidden);
+            }
+            if_match.check(current.version)?;
+            let (kelurahan_code, kecamatan_code) = match &changes.kelurahan_code {
+                Some(code) if *code != current.kelurahan_code => kelurahan(conn, code)?,
+                _ => (
+                    current.kelurahan_code.clone(),
+                    current.kecamatan_code.clone(),
+                ),
+            };
+            let name = changes
+                .name
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or(&current.name)
+                .to_owned();
+            let updated: KimRow = diesel::update(
+                kims::table
+                    .filter(kims::id.eq(id))
+                    .filter(kims::version.eq(current.version)),
+            )
+            .set((
+                kims::name_key.eq(name.to_lowercase()),
+                kims::name.eq(&name),
+                kims::address.eq(changes
+                    .address
+                    .map_or(current.address.clone(), optional_trimmed)),
+                kims::description.eq(changes
+                    .description
+                    .map_or(current.description.clone(), optional_trimmed)),
+                kims::focus.eq(focus.as_deref().unwrap_or(&current.focus)),
+                kims::contact_phone.eq(phone.unwrap_or(current.contact_phone.clone())),
+                kims::contact_email.eq(email.unwrap_or(current.contact_email.clone())),
+                kims::kelurahan_code.eq(&kelurahan_code),
+                kims::kecamatan_code.eq(&kecamatan_code),
+                kims::area_type.eq(changes
+                    .area_type
+                    .map_or(current.area_type.clone(), |a| a.as_str().to_owned())),
+                kims::established_on.eq(changes.established_on.unwrap_or(current.established_on)),
+                kims::sk_number.eq(changes
+                    .sk_number
+                    .map_or(current.sk_number.clone(), optional_trimmed)),
+                kims::sk_date.eq(changes.sk_date.unwrap_or(current.sk_date)),
+                kims::updated_at.eq(now()),
+                kims::version.eq(current.version + 1),
+            ))
+            .returning(kims::all_columns)
+            .get_result(conn)
+            .optional()?
+            .ok_or(ApiError::PreconditionFailed)?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor,
+                    action: "kim.updated",
+                    target: Some(("kim", id.to_string())),
+                    origin: &origin,
+                    detail: None,
+                },
+            )?;
+            let has_ketua = model::with_ketua(conn, &[id])?.contains(&id);
+            Kim::from_row(updated, has_ketua, Visibility::Full)
+        })
+        .await?;
+    Ok(ok_with_etag(kim.version, &kim))
+}

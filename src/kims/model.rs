@@ -1,0 +1,355 @@
+//! KIMs as stored and as shown, their compliance with the formation rules, and the
+//! queries the handlers share.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::{kim_members, kims};
+use crate::db::{DbConnection, utc};
+use crate::error::ApiError;
+
+pub const MIN_MEMBERS: i32 = 3;
+pub const MAX_MEMBERS: i32 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KimStatus {
+    Proposed,
+    Active,
+    Inactive,
+    Dissolved,
+}
+
+impl KimStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KimStatus::Proposed => "proposed",
+            KimStatus::Active => "active",
+            KimStatus::Inactive => "inactive",
+            KimStatus::Dissolved => "dissolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<KimStatus> {
+        [
+            KimStatus::Proposed,
+            KimStatus::Active,
+            KimStatus::Inactive,
+            KimStatus::Dissolved,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+
+    /// `proposed → active → inactive → active …`; anything but `dissolved` → `dissolved`.
+    pub fn can_move_to(self, next: KimStatus) -> bool {
+        use KimStatus::*;
+        matches!(
+            (self, next),
+            (Proposed, Active)
+                | (Active, Inactive)
+                | (Inactive, Active)
+                | (Proposed | Active | Inactive, Dissolved)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AreaType {
+    /// Perkotaan.
+    Urban,
+    /// Pedesaan.
+    Rural,
+}
+
+impl AreaType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AreaType::Urban => "urban",
+            AreaType::Rural => "rural",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = kims)]
+pub struct KimRow {
+    pub id: i64,
+    pub registration_code: String,
+    pub name: String,
+    pub name_key: String,
+    pub kelurahan_code: String,
+    pub kecamatan_code: String,
+    pub area_type: String,
+    pub address: Option<String>,
+    pub description: Option<String>,
+    pub focus: String,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub status: String,
+    pub sk_number: Option<String>,
+    pub sk_date: Option<NaiveDate>,
+    pub established_on: Option<NaiveDate>,
+    pub active_member_count: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl KimRow {
+    pub fn status(&self) -> Result<KimStatus, ApiError> {
+        KimStatus::parse(&self.status)
+            .ok_or_else(|| ApiError::internal(format!("KIM {} has an unknown status", self.id)))
+    }
+}
+
+/// A rule of KIM formation that a KIM does not meet right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplianceProblem {
+    /// Fewer than 3 active members.
+    TooFewMembers,
+    /// More than 30 active members.
+    TooManyMembers,
+    /// No active member holds the `ketua` position.
+    NoKetua,
+    /// No SK (decree) number and date.
+    MissingSk,
+}
+
+impl ComplianceProblem {
+    pub const fn code(self) -> &'static str {
+        match self {
+            ComplianceProblem::TooFewMembers => "too_few_members",
+            ComplianceProblem::TooManyMembers => "too_many_members",
+            ComplianceProblem::NoKetua => "no_ketua",
+            ComplianceProblem::MissingSk => "missing_sk",
+        }
+    }
+}
+
+/// Whether the KIM meets the formation rules now (3–30 active members, one ketua, an SK).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Compliance {
+    pub ok: bool,
+    pub problems: Vec<ComplianceProblem>,
+}
+
+impl Compliance {
+    pub fn evaluate(active_members: i32, has_ketua: bool, has_sk: bool) -> Compliance {
+        let mut problems = Vec::new();
+        if active_members < MIN_MEMBERS {
+            problems.push(ComplianceProblem::TooFewMembers);
+        }
+        if active_members > MAX_MEMBERS {
+            problems.push(ComplianceProblem::TooManyMembers);
+        }
+        if !has_ketua {
+            problems.push(ComplianceProblem::NoKetua);
+        }
+        if !has_sk {
+            problems.push(ComplianceProblem::MissingSk);
+        }
+        Compliance {
+            ok: problems.is_empty(),
+            problems,
+        }
+    }
+}
+
+/// A KIM as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Kim {
+    pub id: i64,
+    /// Assigned on creation; unique and stable.
+    #[schema(example = "KIM-1872-0001")]
+    pub registration_code: String,
+    #[schema(example = "KIM Mulyojati Bersatu")]
+    pub name: String,
+    #[schema(example = "18.72.03.1001")]
+    pub kelurahan_code: String,
+    /// Derived from the kelurahan.
+    #[schema(example = "18.72.03")]
+    pub kecamatan_code: String,
+    pub area_type: AreaType,
+    pub address: Option<String>,
+    pub description: Option<String>,
+    /// Topic tags.
+    #[schema(example = json!(["kesehatan", "umkm"]))]
+    pub focus: Vec<String>,
+    /// `null` for callers outside government and the KIM itself.
+    pub contact_phone: Option<String>,
+    /// `null` for callers outside government and the KIM itself.
+    pub contact_email: Option<String>,
+    pub status: KimStatus,
+    /// The decree (SK) that made the KIM official.
+    pub sk_number: Option<String>,
+    pub sk_date: Option<NaiveDate>,
+    pub established_on: Option<NaiveDate>,
+    pub active_member_count: i32,
+    pub compliance: Compliance,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// How much of a KIM a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Government, integration clients with `kims:read`, and the KIM's own users.
+    Full,
+    /// The public directory: no contact details.
+    Public,
+}
+
+impl Kim {
+    pub fn from_row(row: KimRow, has_ketua: bool, visibility: Visibility) -> Result<Kim, ApiError> {
+        let status = row.status()?;
+        let area_type = match row.area_type.as_str() {
+            "rural" => AreaType::Rural,
+            _ => AreaType::Urban,
+        };
+        let focus: Vec<String> = serde_json::from_str(&row.focus).map_err(ApiError::internal)?;
+        let compliance = Compliance::evaluate(
+            row.active_member_count,
+            has_ketua,
+            row.sk_number.is_some() && row.sk_date.is_some(),
+        );
+        let full = visibility == Visibility::Full;
+        Ok(Kim {
+            id: row.id,
+            registration_code: row.registration_code,
+            name: row.name,
+            kelurahan_code: row.kelurahan_code,
+            kecamatan_code: row.kecamatan_code,
+            area_type,
+            address: row.address,
+            description: row.description,
+            focus,
+            contact_phone: row.contact_phone.filter(|_| full),
+            contact_email: row.contact_email.filter(|_| full),
+            status,
+            sk_number: row.sk_number,
+            sk_date: row.sk_date,
+            established_on: row.established_on,
+            active_member_count: row.active_member_count,
+            compliance,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            version: row.version,
+        })
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<KimRow>, ApiError> {
+    Ok(kims::table
+        .find(id)
+        .select(KimRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Which of `kim_ids` have an active ketua.
+pub fn with_ketua(conn: &mut DbConnection, kim_ids: &[i64]) -> Result<HashSet<i64>, ApiError> {
+    if kim_ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<i64> = kim_members::table
+        .filter(kim_members::kim_id.eq_any(kim_ids))
+        .filter(kim_members::status.eq("active"))
+        .filter(kim_members::position.eq("ketua"))
+        .select(kim_members::kim_id)
+        .load(conn)?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Rows as API values, with their compliance, for one caller.
+pub fn present(
+    conn: &mut DbConnection,
+    rows: Vec<KimRow>,
+    visibility: impl Fn(&KimRow) -> Visibility,
+) -> Result<Vec<Kim>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let ketua = with_ketua(conn, &ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let view = visibility(&row);
+            let has_ketua = ketua.contains(&row.id);
+            Kim::from_row(row, has_ketua, view)
+        })
+        .collect()
+}
+
+#[derive(QueryableByName)]
+struct Counter {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    last_value: i32,
+}
+
+/// The next registration code for a KIM in `kelurahan_code`'s kota, e.g.
+/// `KIM-1872-0001`. The counter row is updated in the caller's transaction, so
+/// concurrent creations get distinct numbers.
+pub fn next_registration_code(
+    conn: &mut DbConnection,
+    kelurahan_code: &str,
+) -> Result<String, ApiError> {
+    let prefix: String = kelurahan_code.split('.').take(2).collect();
+    let counter: Counter = diesel::sql_query(
+        "INSERT INTO registration_counters (prefix, last_value) VALUES ($1, 1) \
+         ON CONFLICT (prefix) DO UPDATE SET last_value = registration_counters.last_value + 1 \
+         RETURNING last_value",
+    )
+    .bind::<diesel::sql_types::Text, _>(&prefix)
+    .get_result(conn)?;
+    Ok(format!("KIM-{prefix}-{:04}", counter.last_value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_lifecycle_moves_are_allowed() {
+        use KimStatus::*;
+        let allowed = [
+            (Proposed, Active),
+            (Active, Inactive),
+            (Inactive, Active),
+            (Proposed, Dissolved),
+            (Active, Dissolved),
+            (Inactive, Dissolved),
+        ];
+        for from in [Proposed, Active, Inactive, Dissolved] {
+            for to in [Proposed, Active, Inactive, Dissolved] {
+                assert_eq!(
+                    from.can_move_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn compliance_lists_every_failing_rule() {
+        assert_eq!(
+            Compliance::evaluate(2, false, false).problems,
+            vec![
+                ComplianceProblem::TooFewMembers,
+                ComplianceProblem::NoKetua,
+                ComplianceProblem::MissingSk
+            ]
+        );
+        assert!(Compliance::evaluate(3, true, true).ok);
+        assert!(Compliance::evaluate(30, true, true).ok);
+        assert_eq!(
+            Compliance::evaluate(31, true, true).problems,
+            vec![ComplianceProblem::TooManyMembers]
+        );
+    }
+}
