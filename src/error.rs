@@ -506,8 +506,13 @@ impl From<DieselError> for ApiError {
         match error {
             DieselError::NotFound => ApiError::NotFound,
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                // PostgreSQL names the constraint; SQLite only says which columns
+                // ("UNIQUE constraint failed: kim_members.nik_hash").
                 ApiError::Conflict {
-                    constraint: info.constraint_name().map(str::to_owned),
+                    constraint: Some(
+                        info.constraint_name()
+                            .map_or_else(|| info.message().to_owned(), str::to_owned),
+                    ),
                 }
             }
             DieselError::DatabaseError(

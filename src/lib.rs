@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod idempotency;
 pub mod integration_clients;
 pub mod kims;
+pub mod members;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;

@@ -29,6 +29,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "users", description = "Accounts of government staff and KIM boards and members"),
         (name = "integration clients", description = "Machine clients of other Pemda systems"),
         (name = "kims", description = "The KIM registry and lifecycle"),
+        (name = "members", description = "KIM members; personal data protected as UU 27/2022 requires"),
     ),
     components(
         schemas(Problem, FieldError),

@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::{
-    auth, extract, health, integration_clients, kims, metrics, regions, report_categories,
+    auth, extract, health, integration_clients, kims, members, metrics, regions, report_categories,
     telemetry, users,
 };
 
@@ -72,6 +72,11 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(kims::update_kim)
                 .service(kims::change_status)
                 .service(kims::history)
+                .service(members::list_members)
+                .service(members::add_member)
+                .service(members::get_member)
+                .service(members::update_member)
+                .service(members::remove_member)
                 .service(regions::list_regions)
                 .service(report_categories::list_categories),
         );

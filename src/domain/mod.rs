@@ -2,5 +2,7 @@
 //! ("parse, don't validate"): each `parse` returns the value or a field problem.
 
 mod contact;
+mod nik;
 
 pub use contact::{EmailAddress, PhoneNumber};
+pub use nik::{Gender, Nik};

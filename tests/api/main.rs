@@ -8,6 +8,7 @@ mod helpers;
 mod idempotency;
 mod kims;
 mod logs;
+mod members;
 mod migrations;
 mod openapi;
 mod reference_data;

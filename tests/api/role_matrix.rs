@@ -42,6 +42,13 @@ fn expected(route: &str, who: Who) -> u16 {
         ("GET /api/v1/kims/{kim}", Anonymous) => 404,
         (_, Anonymous) => 401,
         ("GET /api/v1/kims/{kim}" | "GET /api/v1/kims/{kim}/history", _) => 200,
+        (
+            "GET /api/v1/kims/{kim}/members" | "GET /api/v1/kims/{kim}/members/{m}",
+            GovAdmin | GovOfficer | KimAdmin | KimMember | IntegrationAllScopes,
+        ) => 200,
+        ("POST /api/v1/kims/{kim}/members", GovAdmin | KimAdmin) => 201,
+        ("PATCH /api/v1/kims/{kim}/members/{m}", GovAdmin | KimAdmin) => 200,
+        ("DELETE /api/v1/kims/{kim}/members/{m}", GovAdmin | KimAdmin) => 204,
         ("POST /api/v1/kims", GovAdmin) => 201,
         ("PATCH /api/v1/kims/{kim}", GovAdmin | KimAdmin) => 200,
         // Allowed to try; the move itself is illegal for a proposed KIM.
@@ -84,6 +91,16 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             app.integration_client(&admin, &all_scopes).await;
         let (one_id, one_secret, _) = app.integration_client(&admin, &["kims:read"]).await;
         let full_token = app.client_token(&full_id, &full_secret).await;
+        let added = app
+            .post_as(
+                &format!("/api/v1/kims/{kim}/members"),
+                &board.session.access_token,
+                &json!({"full_name": "Anggota Matriks", "nik": "1872011708900999", "gender": "male", "birth_date": "1990-08-17", "position": "ketua"}),
+            )
+            .await;
+        assert_eq!(added.status().as_u16(), 201);
+        let kim_member = added.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+        let mut serial = 0;
         let one_token = app.client_token(&one_id, &one_secret).await;
 
         let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
@@ -161,6 +178,11 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("PATCH /api/v1/kims/{kim}", Method::PATCH, format!("/api/v1/kims/{kim}"), Some(json!({"description": "Matriks"}))),
             ("POST /api/v1/kims/{kim}/status", Method::POST, format!("/api/v1/kims/{kim}/status"), Some(json!({"status": "inactive", "reason": "Matriks"}))),
             ("GET /api/v1/kims/{kim}/history", Method::GET, format!("/api/v1/kims/{kim}/history"), None),
+            ("GET /api/v1/kims/{kim}/members", Method::GET, format!("/api/v1/kims/{kim}/members"), None),
+            ("POST /api/v1/kims/{kim}/members", Method::POST, format!("/api/v1/kims/{kim}/members"), Some(json!({"full_name": "Warga", "gender": "male", "birth_date": "1990-08-17", "position": "anggota"}))),
+            ("GET /api/v1/kims/{kim}/members/{m}", Method::GET, format!("/api/v1/kims/{kim}/members/{kim_member}"), None),
+            ("PATCH /api/v1/kims/{kim}/members/{m}", Method::PATCH, format!("/api/v1/kims/{kim}/members/{kim_member}"), Some(json!({"profession": "Guru"}))),
+            ("DELETE /api/v1/kims/{kim}/members/{m}", Method::DELETE, format!("/api/v1/kims/{kim}/members/{kim_member}"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",
@@ -181,9 +203,13 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                     Who::IntegrationAllScopes => Some(full_token.as_str()),
                     Who::IntegrationOneScope => Some(one_token.as_str()),
                 };
+                serial += 1;
                 let body = body.clone().map(|mut body| {
                     if *name == "POST /api/v1/users" {
                         body["username"] = json!(format!("m-{}", uuid::Uuid::new_v4().simple()));
+                    }
+                    if *name == "POST /api/v1/kims/{kim}/members" {
+                        body["nik"] = json!(format!("1872011708900{serial:03}"));
                     }
                     body
                 });

@@ -1,0 +1,818 @@
+//! Members of a KIM (SPEC §5): 3–30 active members, one active ketua, one active
+//! membership per person across all KIMs. NIK and phone are encrypted at rest; the NIK
+//! is shown whole only to gov_admin and the KIM's own kim_admin, and each answer that
+//! shows one is audited. Members are never visible anonymously.
+
+pub mod model;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
+
+pub use model::{GenderValue, Member, MemberRow, MemberStatus, MemberView, Position};
+
+use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::auth::{Caller, Role, Scope};
+use crate::concurrency::{IfMatch, ok_with_etag};
+use crate::crypto::PersonalDataCipher;
+use crate::db::schema::{kim_members, kims};
+use crate::db::{Db, DbConnection, now};
+use crate::domain::{EmailAddress, Nik, PhoneNumber};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
+use crate::kims::model::{KimRow, KimStatus, MAX_MEMBERS};
+use crate::openapi::{
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
+};
+use crate::pagination::{Page, PageParams};
+
+/// What `caller` may see of `kim`'s members; `Err` when nothing.
+fn member_view(caller: &Caller, kim: &KimRow) -> Result<MemberView, ApiError> {
+    let own = caller.kim_id == Some(kim.id);
+    match caller.role {
+        Role::GovAdmin => Ok(MemberView {
+            whole_nik: true,
+            contacts: true,
+        }),
+        Role::GovOfficer => Ok(MemberView {
+            whole_nik: false,
+            contacts: true,
+        }),
+        Role::KimAdmin if own => Ok(MemberView {
+            whole_nik: true,
+            contacts: true,
+        }),
+        Role::KimMember if own => Ok(MemberView {
+            whole_nik: false,
+            contacts: false,
+        }),
+        Role::Integration if caller.has_scope(Scope::MembersRead) => Ok(MemberView {
+            whole_nik: false,
+            contacts: false,
+        }),
+        Role::Integration => Err(ApiError::Forbidden),
+        // Another KIM's members: not revealed.
+        Role::KimAdmin | Role::KimMember => Err(ApiError::NotFound),
+    }
+}
+
+/// The KIM `kim_id` if `caller` may see its members, with the view it gets.
+fn visible_kim(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    kim_id: i64,
+) -> Result<(KimRow, MemberView), ApiError> {
+    let kim = crate::kims::model::find(conn, kim_id)?.ok_or(ApiError::NotFound)?;
+    let view = member_view(caller, &kim)?;
+    Ok((kim, view))
+}
+
+/// Like [`visible_kim`], for changes: gov_admin and the KIM's own kim_admin.
+fn managed_kim(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    kim_id: i64,
+) -> Result<(KimRow, MemberView), ApiError> {
+    let (kim, view) = visible_kim(conn, caller, kim_id)?;
+    if !caller.can_manage_kim(kim_id) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok((kim, view))
+}
+
+fn find_member(
+    conn: &mut DbConnection,
+    kim_id: i64,
+    member_id: i64,
+) -> Result<MemberRow, ApiError> {
+    kim_members::table
+        .filter(kim_members::id.eq(member_id))
+        .filter(kim_members::kim_id.eq(kim_id))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Writes the audit record owed for showing whole NIKs of `members`.
+fn audit_nik_reads(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    origin: &RequestOrigin,
+    kim_id: i64,
+    members: &[Member],
+) -> Result<(), ApiError> {
+    let ids: Vec<String> = members
+        .iter()
+        .filter(|m| !m.nik_masked)
+        .map(|m| m.id.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        AuditEvent {
+            actor: Actor::from(caller),
+            action: "member.nik_viewed",
+            target: Some(("kim", kim_id.to_string())),
+            origin,
+            detail: Some(format!("members={}", ids.join(","))),
+        },
+    )
+}
+
+fn rule(code: &'static str, en: &str, id: &str) -> ApiError {
+    ApiError::conflict(code, en, id)
+}
+
+fn limit_reached() -> ApiError {
+    rule(
+        "member_limit_reached",
+        "The KIM already has 30 active members.",
+        "KIM sudah memiliki 30 anggota aktif.",
+    )
+}
+
+fn position_taken() -> ApiError {
+    rule(
+        "position_taken",
+        "The KIM already has an active ketua.",
+        "KIM sudah memiliki ketua aktif.",
+    )
+}
+
+fn nik_already_member() -> ApiError {
+    rule(
+        "nik_already_member",
+        "This person is already an active member of a KIM.",
+        "Orang ini sudah menjadi anggota aktif sebuah KIM.",
+    )
+}
+
+/// Names the rule behind a unique-index violation (the race the pre-checks can miss).
+fn unique_rule(error: ApiError) -> ApiError {
+    match &error {
+        ApiError::Conflict {
+            constraint: Some(constraint),
+        } if constraint.contains("nik") => nik_already_member(),
+        ApiError::Conflict {
+            constraint: Some(constraint),
+        } if constraint.contains("ketua") || constraint.contains("kim_members.kim_id") => {
+            position_taken()
+        }
+        _ => error,
+    }
+}
+
+fn active_nik_exists(
+    conn: &mut DbConnection,
+    nik_hash: &str,
+    except: Option<i64>,
+) -> Result<bool, ApiError> {
+    let mut query = kim_members::table
+        .filter(kim_members::nik_hash.eq(nik_hash))
+        .filter(kim_members::status.eq("active"))
+        .select(kim_members::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(kim_members::id.ne(id));
+    }
+    Ok(query.first::<i64>(conn).optional()?.is_some())
+}
+
+fn active_ketua_exists(
+    conn: &mut DbConnection,
+    kim_id: i64,
+    except: Option<i64>,
+) -> Result<bool, ApiError> {
+    let mut query = kim_members::table
+        .filter(kim_members::kim_id.eq(kim_id))
+        .filter(kim_members::position.eq(Position::Ketua.as_str()))
+        .filter(kim_members::status.eq("active"))
+        .select(kim_members::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(kim_members::id.ne(id));
+    }
+    Ok(query.first::<i64>(conn).optional()?.is_some())
+}
+
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMemberRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    full_name: String,
+    /// 16 digits, consistent with `birth_date` and `gender` (women add 40 to the day).
+    #[schema(example = "1872011708900001", min_length = 16, max_length = 16)]
+    nik: String,
+    gender: GenderValue,
+    birth_date: NaiveDate,
+    #[schema(max_length = 100)]
+    profession: Option<String>,
+    position: Position,
+    /// Indonesian number; stored encrypted as `+62…`.
+    phone: Option<String>,
+    email: Option<String>,
+    /// Default: today.
+    joined_on: Option<NaiveDate>,
+}
+
+/// Changes to a member; absent fields stay, `null` clears an optional one.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChanges {
+    #[schema(min_length = 1, max_length = 200)]
+    full_name: Option<String>,
+    nik: Option<String>,
+    gender: Option<GenderValue>,
+    birth_date: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    profession: Option<Option<String>>,
+    position: Option<Position>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    email: Option<Option<String>>,
+    joined_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MemberFilter {
+    status: Option<MemberStatus>,
+    position: Option<Position>,
+}
+
+struct Issues(Vec<FieldIssue>);
+
+impl Issues {
+    fn text(&mut self, field: &str, text: &str, max: usize, required: bool) {
+        let chars = text.trim().chars().count();
+        if (required && chars == 0) || chars > max {
+            self.0.push(FieldIssue::new(
+                field,
+                "invalid_length",
+                format!("must be {}–{max} characters", usize::from(required)),
+                format!("harus {}–{max} karakter", usize::from(required)),
+            ));
+        }
+    }
+
+    fn past(&mut self, field: &str, date: NaiveDate) {
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+        if date > chrono::Utc::now().date_naive() || date < earliest {
+            self.0.push(FieldIssue::new(
+                field,
+                "invalid_date",
+                "must be between 1900-01-01 and today",
+                "harus antara 1900-01-01 dan hari ini",
+            ));
+        }
+    }
+
+    fn take<T>(&mut self, result: Result<T, FieldIssue>) -> Option<T> {
+        result.map_err(|issue| self.0.push(issue)).ok()
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+/// Lists a KIM's members in id order.
+///
+/// Roles: gov_admin and the KIM's own kim_admin (whole NIK, audited), gov_officer (NIK
+/// masked), the KIM's own kim_member (masked, no contacts), integration clients with
+/// `members:read` (masked, no contacts). Other KIMs' users get 404.
+#[utoipa::path(
+    tag = "members",
+    params(("id" = i64, Path, description = "KIM id"), MemberFilter, PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of members", body = Page<Member>),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/kims/{id}/members")]
+pub async fn list_members(
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    kim_id: web::Path<i64>,
+    query: ListQuery<MemberFilter>,
+) -> Result<web::Json<Page<Member>>, ApiError> {
+    let kim_id = kim_id.into_inner();
+    let ListQuery { page, filter } = query;
+    let after: Option<i64> = page.after()?;
+    let fetch_limit = page.fetch_limit();
+    let (rows, view) = db
+        .read({
+            let caller = caller.clone();
+            move |conn| {
+                let (_, view) = visible_kim(conn, &caller, kim_id)?;
+                let mut select = kim_members::table
+                    .filter(kim_members::kim_id.eq(kim_id))
+                    .select(MemberRow::as_select())
+                    .order(kim_members::id)
+                    .limit(fetch_limit)
+                    .into_boxed();
+                if let Some(status) = filter.status {
+                    select =
+                        select.filter(kim_members::status.eq(if status == MemberStatus::Left {
+                            "left"
+                        } else {
+                            "active"
+                        }));
+                }
+                if let Some(position) = filter.position {
+                    select = select.filter(kim_members::position.eq(position.as_str()));
+                }
+                if let Some(after) = after {
+                    select = select.filter(kim_members::id.gt(after));
+                }
+                Ok((select.load(conn)?, view))
+            }
+        })
+        .await?;
+    let members = rows
+        .into_iter()
+        .map(|row| Member::from_row(row, view, &cipher))
+        .collect::<Result<Vec<_>, _>>()?;
+    let page = Page::from_rows(members, &page, |member| member.id);
+    if view.whole_nik && !page.data.is_empty() {
+        let shown = page.data.clone();
+        db.write(move |conn| audit_nik_reads(conn, &caller, &origin, kim_id, &shown))
+            .await?;
+    }
+    Ok(web::Json(page))
+}
+
+/// Adds a member to a KIM.
+///
+/// Roles: gov_admin, the KIM's own kim_admin. Refused with `409 member_limit_reached`
+/// (30 active members), `409 position_taken` (a second active ketua),
+/// `409 nik_already_member` (active in any KIM) or `409 kim_dissolved`.
+#[utoipa::path(
+    tag = "members",
+    params(("id" = i64, Path, description = "KIM id"), IdempotencyKeyParam),
+    request_body = NewMemberRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Added", body = Member, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`member_limit_reached`, `position_taken`, `nik_already_member`, `kim_dissolved`",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/kims/{id}/members")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "actix extractors, one per concern"
+)]
+pub async fn add_member(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
+    kim_id: web::Path<i64>,
+    body: ApiJson<NewMemberRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let kim_id = kim_id.into_inner();
+    let ApiJson(request) = body;
+    if !matches!(caller.role, Role::GovAdmin | Role::KimAdmin) {
+        return Err(
+            if caller.role == Role::KimMember && caller.kim_id != Some(kim_id) {
+                ApiError::NotFound
+            } else {
+                ApiError::Forbidden
+            },
+        );
+    }
+    let mut issues = Issues(Vec::new());
+    issues.text("full_name", &request.full_name, 200, true);
+    if let Some(profession) = &request.profession {
+        issues.text("profession", profession, 100, false);
+    }
+    issues.past("birth_date", request.birth_date);
+    let joined_on = request
+        .joined_on
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    issues.past("joined_on", joined_on);
+    let nik = issues.take(Nik::parse("nik", &request.nik));
+    if let Some(nik) = &nik {
+        issues.take(nik.check_person("nik", request.birth_date, request.gender.domain()));
+    }
+    let phone = request
+        .phone
+        .as_deref()
+        .and_then(|p| issues.take(PhoneNumber::parse("phone", p)));
+    let email = request
+        .email
+        .as_deref()
+        .and_then(|e| issues.take(EmailAddress::parse("email", e)));
+    issues.finish()?;
+    let Some(nik) = nik else {
+        return Err(ApiError::internal("a validated NIK is missing"));
+    };
+    let nik_hash = cipher.keyed_hash("nik", nik.expose().as_bytes());
+    let nik_ciphertext = cipher.encrypt(nik.expose()).map_err(ApiError::internal)?;
+    let phone_ciphertext = phone
+        .map(|p| cipher.encrypt(p.as_str()))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let nik_masked = nik.masked();
+    let email = email.map(EmailAddress::into_string);
+    let full_name = request.full_name.trim().to_owned();
+    let profession = request
+        .profession
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty());
+    let (gender, birth_date, position) = (request.gender, request.birth_date, request.position);
+    let owner = caller.owner_key();
+    let cipher_for_view = cipher.clone();
+    create_once(&req, &db, cipher, idempotency_key, owner, move |conn| {
+        let (kim, view) = managed_kim(conn, &caller, kim_id)?;
+        if kim.status == KimStatus::Dissolved.as_str() {
+            return Err(rule(
+                "kim_dissolved",
+                "A dissolved KIM takes no members.",
+                "KIM yang dibubarkan tidak menerima anggota.",
+            ));
+        }
+        if active_nik_exists(conn, &nik_hash, None)? {
+            return Err(nik_already_member());
+        }
+        if position == Position::Ketua && active_ketua_exists(conn, kim_id, None)? {
+            return Err(position_taken());
+        }
+        // Counting and checking in one conditional UPDATE takes the KIM's row lock, so
+        // concurrent additions queue here and the 31st finds the KIM full.
+        let counted = diesel::update(
+            kims::table
+                .filter(kims::id.eq(kim_id))
+                .filter(kims::active_member_count.lt(MAX_MEMBERS)),
+        )
+        .set((
+            kims::active_member_count.eq(kims::active_member_count + 1),
+            kims::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if counted == 0 {
+            return Err(limit_reached());
+        }
+        let now = now();
+        let row: MemberRow = diesel::insert_into(kim_members::table)
+            .values((
+                kim_members::kim_id.eq(kim_id),
+                kim_members::full_name.eq(&full_name),
+                kim_members::nik_ciphertext.eq(&nik_ciphertext),
+                kim_members::nik_hash.eq(&nik_hash),
+                kim_members::nik_masked.eq(&nik_masked),
+                kim_members::gender.eq(gender.as_str()),
+                kim_members::birth_date.eq(birth_date),
+                kim_members::profession.eq(&profession),
+                kim_members::position.eq(position.as_str()),
+                kim_members::phone_ciphertext.eq(&phone_ciphertext),
+                kim_members::email.eq(&email),
+                kim_members::joined_on.eq(joined_on),
+                kim_members::created_at.eq(now),
+                kim_members::updated_at.eq(now),
+            ))
+            .returning(kim_members::all_columns)
+            .get_result(conn)
+            .map_err(|error| unique_rule(error.into()))?;
+        audit::record(
+            conn,
+            AuditEvent {
+                actor: Actor::from(&caller),
+                action: "member.added",
+                target: Some(("member", row.id.to_string())),
+                origin: &origin,
+                detail: Some(format!("kim={kim_id}")),
+            },
+        )?;
+        let member = Member::from_row(row, view, &cipher_for_view)?;
+        audit_nik_reads(
+            conn,
+            &caller,
+            &origin,
+            kim_id,
+            std::slice::from_ref(&member),
+        )?;
+        CreatedResponse::created(
+            &member,
+            format!("/api/v1/kims/{kim_id}/members/{}", member.id),
+            member.version,
+        )
+    })
+    .await
+}
+
+/// One member, with its version as `ETag`. Same roles and views as the list.
+#[utoipa::path(
+    tag = "members",
+    params(("id" = i64, Path, description = "KIM id"), ("member_id" = i64, Path, description = "Member id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The member", body = Member, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/kims/{id}/members/{member_id}")]
+pub async fn get_member(
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (kim_id, member_id) = path.into_inner();
+    let (row, view) = db
+        .read({
+            let caller = caller.clone();
+            move |conn| {
+                let (_, view) = visible_kim(conn, &caller, kim_id)?;
+                Ok((find_member(conn, kim_id, member_id)?, view))
+            }
+        })
+        .await?;
+    let member = Member::from_row(row, view, &cipher)?;
+    if view.whole_nik {
+        let shown = member.clone();
+        db.write(move |conn| audit_nik_reads(conn, &caller, &origin, kim_id, &[shown]))
+            .await?;
+    }
+    Ok(ok_with_etag(member.version, &member))
+}
+
+/// Changes a member's data. Roles: gov_admin, the KIM's own kim_admin. Honours
+/// `If-Match`. Making a member ketua while another is active is `409 position_taken`.
+#[utoipa::path(
+    tag = "members",
+    params(
+        ("id" = i64, Path, description = "KIM id"),
+        ("member_id" = i64, Path, description = "Member id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    request_body = MemberChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed member", body = Member, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`position_taken`, `nik_already_member`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[patch("/kims/{id}/members/{member_id}")]
+pub async fn update_member(
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    path: web::Path<(i64, i64)>,
+    if_match: IfMatch,
+    body: ApiJson<MemberChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let (kim_id, member_id) = path.into_inner();
+    let ApiJson(changes) = body;
+    let mut issues = Issues(Vec::new());
+    if let Some(name) = &changes.full_name {
+        issues.text("full_name", name, 200, true);
+    }
+    if let Some(Some(profession)) = &changes.profession {
+        issues.text("profession", profession, 100, false);
+    }
+    if let Some(date) = changes.birth_date {
+        issues.past("birth_date", date);
+    }
+    if let Some(date) = changes.joined_on {
+        issues.past("joined_on", date);
+    }
+    let new_nik = changes
+        .nik
+        .as_deref()
+        .and_then(|n| issues.take(Nik::parse("nik", n)));
+    let phone = match &changes.phone {
+        Some(Some(text)) => issues.take(PhoneNumber::parse("phone", text)).map(Some),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let email = match &changes.email {
+        Some(Some(text)) => issues
+            .take(EmailAddress::parse("email", text))
+            .map(|e| Some(e.into_string())),
+        Some(None) => Some(None),
+        None => None,
+    };
+    issues.finish()?;
+    let member = db
+        .write(move |conn| {
+            let (_, view) = managed_kim(conn, &caller, kim_id)?;
+            let current = find_member(conn, kim_id, member_id)?;
+            if_match.check(current.version)?;
+            let gender = changes
+                .gender
+                .map_or(current.gender.clone(), |g| g.as_str().to_owned());
+            let birth_date = changes.birth_date.unwrap_or(current.birth_date);
+            // The NIK must agree with the person as changed, whichever part changed.
+            let nik = match &new_nik {
+                Some(nik) => nik.clone(),
+                None => {
+                    let plain = cipher
+                        .decrypt(&current.nik_ciphertext)
+                        .map_err(ApiError::internal)?;
+                    Nik::parse("nik", &plain)
+                        .map_err(|_| ApiError::internal("a stored NIK no longer parses"))?
+                }
+            };
+            let gender_value = if gender == "female" {
+                GenderValue::Female
+            } else {
+                GenderValue::Male
+            };
+            nik.check_person("nik", birth_date, gender_value.domain())
+                .map_err(|issue| ApiError::Validation(vec![issue]))?;
+            let nik_hash = cipher.keyed_hash("nik", nik.expose().as_bytes());
+            let active = current.status == "active";
+            if active
+                && nik_hash != current.nik_hash
+                && active_nik_exists(conn, &nik_hash, Some(member_id))?
+            {
+                return Err(nik_already_member());
+            }
+            let position = changes
+                .position
+                .map_or(current.position.clone(), |p| p.as_str().to_owned());
+            if active
+                && position == Position::Ketua.as_str()
+                && active_ketua_exists(conn, kim_id, Some(member_id))?
+            {
+                return Err(position_taken());
+            }
+            let nik_ciphertext = if new_nik.is_some() {
+                cipher.encrypt(nik.expose()).map_err(ApiError::internal)?
+            } else {
+                current.nik_ciphertext.clone()
+            };
+            let phone_ciphertext = match &phone {
+                Some(Some(phone)) => {
+                    Some(cipher.encrypt(phone.as_str()).map_err(ApiError::internal)?)
+                }
+                Some(None) => None,
+                None => current.phone_ciphertext.clone(),
+            };
+            let updated: MemberRow = diesel::update(
+                kim_members::table
+                    .filter(kim_members::id.eq(member_id))
+                    .filter(kim_members::version.eq(current.version)),
+            )
+            .set((
+                kim_members::full_name.eq(changes
+                    .full_name
+                    .as_deref()
+                    .map_or(current.full_name.clone(), |n| n.trim().to_owned())),
+                kim_members::nik_ciphertext.eq(nik_ciphertext),
+                kim_members::nik_hash.eq(&nik_hash),
+                kim_members::nik_masked.eq(nik.masked()),
+                kim_members::gender.eq(&gender),
+                kim_members::birth_date.eq(birth_date),
+                kim_members::profession.eq(changes
+                    .profession
+                    .clone()
+                    .unwrap_or(current.profession.clone())),
+                kim_members::position.eq(&position),
+                kim_members::phone_ciphertext.eq(phone_ciphertext),
+                kim_members::email.eq(email.clone().unwrap_or(current.email.clone())),
+                kim_members::joined_on.eq(changes.joined_on.unwrap_or(current.joined_on)),
+                kim_members::updated_at.eq(now()),
+                kim_members::version.eq(current.version + 1),
+            ))
+            .returning(kim_members::all_columns)
+            .get_result(conn)
+            .optional()
+            .map_err(|error| unique_rule(error.into()))?
+            .ok_or(ApiError::PreconditionFailed)?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor: Actor::from(&caller),
+                    action: "member.updated",
+                    target: Some(("member", member_id.to_string())),
+                    origin: &origin,
+                    detail: None,
+                },
+            )?;
+            let member = Member::from_row(updated, view, &cipher)?;
+            audit_nik_reads(
+                conn,
+                &caller,
+                &origin,
+                kim_id,
+                std::slice::from_ref(&member),
+            )?;
+            Ok(member)
+        })
+        .await?;
+    Ok(ok_with_etag(member.version, &member))
+}
+
+/// Records that a member left (`left_on` today, `status: left`); the record stays.
+///
+/// Roles: gov_admin, the KIM's own kim_admin. Leaving may take an active KIM below 3
+/// members; its `compliance` then reports `too_few_members`. Repeating it is harmless.
+#[utoipa::path(
+    tag = "members",
+    params(("id" = i64, Path, description = "KIM id"), ("member_id" = i64, Path, description = "Member id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The member has left"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[delete("/kims/{id}/members/{member_id}")]
+pub async fn remove_member(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (kim_id, member_id) = path.into_inner();
+    db.write(move |conn| {
+        managed_kim(conn, &caller, kim_id)?;
+        let current = find_member(conn, kim_id, member_id)?;
+        if current.status != "active" {
+            return Ok(());
+        }
+        let today = chrono::Utc::now().date_naive();
+        diesel::update(kim_members::table.filter(kim_members::id.eq(member_id)))
+            .set((
+                kim_members::status.eq("left"),
+                kim_members::left_on.eq(today),
+                kim_members::updated_at.eq(now()),
+                kim_members::version.eq(current.version + 1),
+            ))
+            .execute(conn)?;
+        diesel::update(kims::table.filter(kims::id.eq(kim_id)))
+            .set((
+                kims::active_member_count.eq(kims::active_member_count - 1),
+                kims::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            AuditEvent {
+                actor: Actor::from(&caller),
+                action: "member.left",
+                target: Some(("member", member_id.to_string())),
+                origin: &origin,
+                detail: Some(format!("kim={kim_id}")),
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
