@@ -2,7 +2,7 @@
 # Load benchmark, run by hand: bash benches/load.sh
 # Builds a release binary, starts it on SQLite and on PostgreSQL, drives it with wrk
 # from a second process on loopback and prints requests/s, p50/p99 latency and the
-# server's peak memory. Knobs: DURATION (10s), CONNECTIONS (64), HTTP_WORKERS (1),
+# server's peak memory. Knobs: DURATION (10s), CONNECTIONS (64), HTTP_WORKERS (1), KIMS (10000),
 # PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 WORKERS=${HTTP_WORKERS:-1}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${PORT:-18080}
+KIMS=${KIMS:-10000}
 BASE="http://127.0.0.1:${PORT}"
 
 if ! command -v wrk >/dev/null; then
@@ -83,6 +84,15 @@ run_backend() { # $1 = label, $2 = DATABASE_URL
   measure "$1" "/api/v1/regions" "$CONNECTIONS"
   measure "$1" "/api/v1/regions?level=kelurahan&parent=18.72.01" "$CONNECTIONS"
   measure "$1" "/api/v1/regions" 1000
+  # The KIM registry: reads on a small table, then on 10 000 KIMs.
+  python3 benches/seed_kims.py "$BASE" "$token" 22
+  measure "$1" /api/v1/kims/1 "$CONNECTIONS" "$token"
+  measure "$1" "/api/v1/kims?kecamatan_code=18.72.03&area_type=urban" "$CONNECTIONS" "$token"
+  local seeded=$SECONDS
+  python3 benches/seed_kims.py "$BASE" "$token" "$((KIMS - 22))"
+  echo "          (registered $((KIMS - 22)) more KIMs through the API in $((SECONDS - seeded)) s)"
+  measure "$1" /api/v1/kims/1 "$CONNECTIONS" "$token"
+  measure "$1" "/api/v1/kims?kecamatan_code=18.72.03&area_type=urban" "$CONNECTIONS" "$token"
   stop_server
 }
 
