@@ -64,6 +64,29 @@ async fn no_password_token_or_secret_is_logged() {
     assert_eq!(reset.status().as_u16(), 200);
     let (client_id, secret, _) = app.integration_client(&admin, &["kims:read"]).await;
     let client_token = app.client_token(&client_id, &secret).await;
+    let added = app
+        .post_as(
+            &format!("/api/v1/kims/{kim}/members"),
+            &admin.session.access_token,
+            &json!({"full_name": "Warga Rahasia", "nik": "1872015708900042", "gender": "female",
+                    "birth_date": "1990-08-17", "position": "anggota", "phone": "0813-9876-5432"}),
+        )
+        .await;
+    assert_eq!(added.status().as_u16(), 201);
+    let member_id = added.json::<serde_json::Value>().await.expect("json")["id"].clone();
+    let read = app
+        .get_as(&format!("/api/v1/kims/{kim}/members/{member_id}"), &admin.session.access_token)
+        .await;
+    assert_eq!(read.status().as_u16(), 200);
+    let bad_nik = app
+        .post_as(
+            &format!("/api/v1/kims/{kim}/members"),
+            &admin.session.access_token,
+            &json!({"full_name": "Warga", "nik": "1872015708900043", "gender": "male",
+                    "birth_date": "1990-08-17", "position": "anggota"}),
+        )
+        .await;
+    assert_eq!(bad_nik.status().as_u16(), 422);
     let forged = format!("{}x", admin.session.access_token);
     assert_eq!(
         app.get_as("/api/v1/me", &forged).await.status().as_u16(),
@@ -86,6 +109,9 @@ async fn no_password_token_or_secret_is_logged() {
         secret.as_str(),
         client_token.as_str(),
         "test-secret-that-is-long-enough-for-hs256",
+        "1872015708900042",
+        "1872015708900043",
+        "6281398765432",
     ];
     for secret in secrets {
         // Any 16-character piece would do to recognise a leak.
