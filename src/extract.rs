@@ -14,6 +14,16 @@ use serde::de::DeserializeOwned;
 use crate::error::{ApiError, FieldIssue};
 use crate::pagination::PageParams;
 
+/// For `#[serde(default, deserialize_with = "nullable")]` on an `Option<Option<T>>`
+/// field of a PATCH body: absent → `None` (leave as is), `null` → `Some(None)` (clear).
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// Largest JSON body accepted (SPEC §1).
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 

@@ -139,8 +139,12 @@ where
                         })?;
                     return Ok((response, true));
                 }
+                // Claim the key before doing the work: a concurrent first attempt with
+                // the same key waits here on the unique index, then fails and replays,
+                // instead of colliding with this one on the record's own constraints.
+                let claim = claim(conn, &owner, &key, &fingerprint)?;
                 let created = create(conn)?;
-                store(conn, &cipher, &owner, &key, &fingerprint, &created)?;
+                store(conn, &cipher, claim, &created)?;
                 Ok((created, false))
             })
             .await;
@@ -189,29 +193,44 @@ fn find(conn: &mut DbConnection, owner: &str, key: &str) -> Result<Option<Stored
     }))
 }
 
-fn store(
+/// Inserts the key's row, still without its answer; returns the row id. The row only
+/// becomes visible, complete, when the creating transaction commits.
+fn claim(
     conn: &mut DbConnection,
-    cipher: &PersonalDataCipher,
     owner: &str,
     key: &str,
     fingerprint: &str,
-    response: &CreatedResponse,
-) -> Result<(), ApiError> {
+) -> Result<i64, ApiError> {
     let now = now();
     // Expired keys go as new ones come; the index on expires_at keeps this cheap.
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::expires_at.le(now)))
         .execute(conn)?;
-    let json = serde_json::to_string(response).map_err(ApiError::internal)?;
-    let sealed = cipher.encrypt(&json).map_err(ApiError::internal)?;
-    diesel::insert_into(idempotency_keys::table)
+    Ok(diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::owner.eq(owner),
             idempotency_keys::idempotency_key.eq(key),
             idempotency_keys::request_hash.eq(fingerprint),
-            idempotency_keys::status_code.eq(i32::from(response.status)),
-            idempotency_keys::response.eq(sealed),
+            idempotency_keys::status_code.eq(0),
+            idempotency_keys::response.eq(""),
             idempotency_keys::created_at.eq(now),
             idempotency_keys::expires_at.eq(now + Duration::hours(KEPT_HOURS)),
+        ))
+        .returning(idempotency_keys::id)
+        .get_result(conn)?)
+}
+
+fn store(
+    conn: &mut DbConnection,
+    cipher: &PersonalDataCipher,
+    claim: i64,
+    response: &CreatedResponse,
+) -> Result<(), ApiError> {
+    let json = serde_json::to_string(response).map_err(ApiError::internal)?;
+    let sealed = cipher.encrypt(&json).map_err(ApiError::internal)?;
+    diesel::update(idempotency_keys::table.filter(idempotency_keys::id.eq(claim)))
+        .set((
+            idempotency_keys::status_code.eq(i32::from(response.status)),
+            idempotency_keys::response.eq(sealed),
         ))
         .execute(conn)?;
     Ok(())

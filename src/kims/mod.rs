@@ -9,7 +9,7 @@ pub mod model;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 pub use lifecycle::{change_status, history};
@@ -59,14 +59,6 @@ pub fn load_visible(
     Kim::from_row(row, has_ketua, view)
 }
 
-fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKimRequest {
@@ -97,17 +89,17 @@ pub struct NewKimRequest {
 pub struct KimChanges {
     #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>, max_length = 500)]
     address: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>, max_length = 4000)]
     description: Option<Option<String>>,
     focus: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     contact_phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     contact_email: Option<Option<String>>,
     /// gov_admin only.
@@ -115,15 +107,15 @@ pub struct KimChanges {
     /// gov_admin only.
     area_type: Option<AreaType>,
     /// gov_admin only.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     established_on: Option<Option<NaiveDate>>,
     /// gov_admin only (the lifecycle endpoint also records an SK).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>, max_length = 100)]
     sk_number: Option<Option<String>>,
     /// gov_admin only.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     sk_date: Option<Option<NaiveDate>>,
 }

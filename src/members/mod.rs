@@ -8,7 +8,7 @@ pub mod model;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 pub use model::{GenderValue, Member, MemberRow, MemberStatus, MemberView, Position};
@@ -202,14 +202,6 @@ fn active_ketua_exists(
     Ok(query.first::<i64>(conn).optional()?.is_some())
 }
 
-fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMemberRequest {
@@ -239,14 +231,14 @@ pub struct MemberChanges {
     nik: Option<String>,
     gender: Option<GenderValue>,
     birth_date: Option<NaiveDate>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>, max_length = 100)]
     profession: Option<Option<String>>,
     position: Option<Position>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     email: Option<Option<String>>,
     joined_on: Option<NaiveDate>,

@@ -27,15 +27,6 @@ use crate::openapi::{
 use crate::pagination::{Page, PageParams};
 pub use model::{User, UserRow, Username};
 
-/// A field that may be set to `null`: absent → `None`, `null` → `Some(None)`.
-fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
     String::deserialize(deserializer).map(SecretString::from)
 }
@@ -68,7 +59,7 @@ pub struct NewUserRequest {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UserChanges {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>, max_length = 200)]
     display_name: Option<Option<String>>,
     /// Disabling ends the account's sessions (its refresh tokens are revoked).
@@ -80,7 +71,7 @@ pub struct UserChanges {
     /// A new role (gov_admin only); ends the account's sessions.
     role: Option<Role>,
     /// The KIM of a KIM role (gov_admin only).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<i64>)]
     kim_id: Option<Option<i64>>,
 }

@@ -75,7 +75,10 @@ async fn no_password_token_or_secret_is_logged() {
     assert_eq!(added.status().as_u16(), 201);
     let member_id = added.json::<serde_json::Value>().await.expect("json")["id"].clone();
     let read = app
-        .get_as(&format!("/api/v1/kims/{kim}/members/{member_id}"), &admin.session.access_token)
+        .get_as(
+            &format!("/api/v1/kims/{kim}/members/{member_id}"),
+            &admin.session.access_token,
+        )
         .await;
     assert_eq!(read.status().as_u16(), 200);
     let bad_nik = app
