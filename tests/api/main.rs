@@ -6,6 +6,7 @@ mod errors;
 mod health;
 mod helpers;
 mod idempotency;
+mod integration_clients;
 mod kims;
 mod logs;
 mod members;
