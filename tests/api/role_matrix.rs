@@ -15,9 +15,11 @@ enum Who {
     KimMember,
     IntegrationAllScopes,
     IntegrationOneScope,
+    /// A correctly signed token that has expired.
+    Expired,
 }
 
-const EVERYONE: [Who; 7] = [
+const EVERYONE: [Who; 8] = [
     Who::Anonymous,
     Who::GovAdmin,
     Who::GovOfficer,
@@ -25,19 +27,16 @@ const EVERYONE: [Who; 7] = [
     Who::KimMember,
     Who::IntegrationAllScopes,
     Who::IntegrationOneScope,
+    Who::Expired,
 ];
 
 fn expected(route: &str, who: Who) -> u16 {
     use Who::*;
     match (route, who) {
-        (
-            "GET /health/live"
-            | "GET /api/v1/regions"
-            | "GET /api/v1/report-categories"
-            | "GET /.well-known/jwks.json"
-            | "GET /api/v1/kims",
-            _,
-        ) => 200,
+        // Probes and public keys do not look at tokens; everything else refuses a bad one.
+        ("GET /health/live" | "GET /.well-known/jwks.json", _) => 200,
+        (_, Expired) => 401,
+        ("GET /api/v1/regions" | "GET /api/v1/report-categories" | "GET /api/v1/kims", _) => 200,
         // The matrix KIM is `proposed`: not in the public directory.
         ("GET /api/v1/kims/{kim}", Anonymous) => 404,
         (_, Anonymous) => 401,
@@ -101,6 +100,14 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
         assert_eq!(added.status().as_u16(), 201);
         let kim_member = added.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
         let mut serial = 0;
+        let now = chrono::Utc::now().timestamp();
+        let expired = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &json!({"sub": admin.id.to_string(), "role": "gov_admin", "iss": "kim-api", "aud": "kim-api",
+                    "iat": now - 3600, "nbf": now - 3600, "exp": now - 600, "jti": "old"}),
+            &jsonwebtoken::EncodingKey::from_secret(b"test-secret-that-is-long-enough-for-hs256").expect("key"),
+        )
+        .expect("token");
         let one_token = app.client_token(&one_id, &one_secret).await;
 
         let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
@@ -202,6 +209,7 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                     Who::KimMember => Some(member.session.access_token.as_str()),
                     Who::IntegrationAllScopes => Some(full_token.as_str()),
                     Who::IntegrationOneScope => Some(one_token.as_str()),
+                    Who::Expired => Some(expired.as_str()),
                 };
                 serial += 1;
                 let body = body.clone().map(|mut body| {
