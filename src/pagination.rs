@@ -81,6 +81,19 @@ impl PageParams {
     }
 }
 
+/// `text` as a literal inside a `LIKE` pattern escaped with `\\`: `%`, `_` and `\\`
+/// match only themselves, and at most `max_chars` characters are kept.
+pub fn like_literal(text: &str, max_chars: usize) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars().take(max_chars) {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
@@ -132,6 +145,12 @@ mod tests {
     fn the_last_page_has_no_cursor() {
         let page = Page::from_rows(vec![1, 2], &PageParams::first(2), |n| *n);
         assert!(page.next_cursor.is_none());
+    }
+
+    #[test]
+    fn like_literals_escape_wildcards() {
+        assert_eq!(like_literal("siti_r%", 100), "siti\\_r\\%");
+        assert_eq!(like_literal("abc", 2), "ab");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
-use crate::pagination::{Page, PageParams};
+use crate::pagination::{Page, PageParams, like_literal};
 
 /// How much of `row` the caller may see; `Err` when it may not see it at all.
 pub fn visibility(caller: Option<&Caller>, row: &KimRow) -> Result<Visibility, ApiError> {
@@ -275,12 +275,8 @@ pub async fn list_kims(
                 .map(|q| q.trim().to_lowercase())
                 .filter(|q| !q.is_empty())
             {
-                let pattern: String = q
-                    .chars()
-                    .filter(|c| !matches!(c, '%' | '_' | '\\'))
-                    .take(100)
-                    .collect();
-                select = select.filter(kims::name_key.like(format!("%{pattern}%")));
+                let literal = like_literal(&q, 100);
+                select = select.filter(kims::name_key.like(format!("%{literal}%")).escape('\\'));
             }
             if let Some(after) = after {
                 select = select.filter(kims::id.gt(after));

@@ -24,7 +24,7 @@ use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
-use crate::pagination::{Page, PageParams};
+use crate::pagination::{Page, PageParams, like_literal};
 pub use model::{User, UserRow, Username};
 
 fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
@@ -163,8 +163,9 @@ pub async fn list_users(
                 select = select.filter(users::disabled.eq(disabled));
             }
             if let Some(prefix) = filter.q {
-                let escaped = prefix.to_ascii_lowercase().replace(['%', '_', '\\'], "");
-                select = select.filter(users::username_key.like(format!("{escaped}%")));
+                let literal = like_literal(&prefix.to_ascii_lowercase(), 64);
+                select =
+                    select.filter(users::username_key.like(format!("{literal}%")).escape('\\'));
             }
             if let Some(after) = after {
                 select = select.filter(users::id.gt(after));

@@ -46,6 +46,13 @@ async fn gov_admin_creates_reads_and_lists_accounts() {
         assert_eq!(officers["data"].as_array().map(Vec::len), Some(3));
         let by_name: Value = app.get_as("/api/v1/users?q=SITI", token).await.json().await.expect("json");
         assert_eq!(by_name["data"][0]["username"], "Siti.Rahma");
+        app.post_as("/api/v1/users", token, &json!({"username": "budi_s", "password": USER_PASSWORD, "role": "gov_officer"})).await;
+        app.post_as("/api/v1/users", token, &json!({"username": "budixs", "password": USER_PASSWORD, "role": "gov_officer"})).await;
+        let underscore: Value = app.get_as("/api/v1/users?q=budi_", token).await.json().await.expect("json");
+        let names: Vec<&str> = underscore["data"].as_array().expect("data").iter().filter_map(|u| u["username"].as_str()).collect();
+        assert_eq!(names, ["budi_s"], "`_` is a literal, not a wildcard");
+        let wildcard: Value = app.get_as("/api/v1/users?q=%25", token).await.json().await.expect("json");
+        assert_eq!(wildcard["data"], json!([]), "`%` is a literal too");
         let bad = app.get_as("/api/v1/users?role=superuser", token).await;
         assert_eq!(problem(bad, 400).await["errors"][0]["field"], "role");
     })
