@@ -693,8 +693,20 @@ async fn throttling_is_shared_by_instances_on_one_database() {
 
 #[tokio::test]
 async fn an_asymmetric_key_signs_tokens_and_is_published() {
-    let key_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ed25519-test-key.pem");
+    // A fresh Ed25519 key for this test: PKCS#8 = a fixed 16-byte header + the 32-byte seed.
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend(uuid::Uuid::new_v4().as_bytes());
+    der.extend(uuid::Uuid::new_v4().as_bytes());
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &der)
+    );
+    let key_dir = tempfile::TempDir::new().expect("dir");
+    let key_file = key_dir.path().join("signing-key.pem");
+    std::fs::write(&key_file, pem).expect("write key");
     let app = spawn_app_with(Backend::Sqlite, |config| {
         config.jwt_signing_key_file = Some(key_file);
         config.jwt_key_id = "metro-2026".into();
