@@ -182,10 +182,10 @@ fn run(
         addr: settings.bind_addr,
         source,
     })?;
-    // Database work is gated to one task per connection (see `db::Gate`), so a
-    // worker needs no more blocking threads than that; tokio's default of 512 lets
-    // a burst of requests park hundreds of idle thread stacks.
-    server = server.worker_max_blocking_threads(settings.db_pool.max_size as usize + 2);
+    // Database work has threads of its own (`db::workers`); the blocking pool only
+    // hashes passwords, which is CPU-bound. Tokio's default of 512 threads would let a
+    // burst of sign-ins park hundreds of thread stacks.
+    server = server.worker_max_blocking_threads(4);
     if let Some(workers) = settings.http_workers {
         server = server.workers(workers);
     }

@@ -2,21 +2,19 @@
 //!
 //! Queries are written once against [`DbConnection`], diesel's `MultiConnection` over
 //! PostgreSQL and SQLite. [`Db`] owns the pools and runs every piece of blocking
-//! database work on actix's blocking thread pool, never on an async worker.
+//! database work on its own database threads (`workers`), never on an async worker.
 
 mod migrations;
 mod pool;
 pub mod schema;
+mod workers;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use actix_web::web;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
-use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
@@ -73,6 +71,8 @@ pub enum DbSetupError {
     },
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] diesel::r2d2::PoolError),
+    #[error("cannot start database threads: {0}")]
+    Threads(std::io::Error),
     #[error("migrations failed: {0}")]
     Migrations(String),
 }
@@ -87,23 +87,27 @@ pub struct Db {
     location: DatabaseLocation,
 }
 
-/// A pool behind an async semaphore with one permit per connection: requests beyond
-/// the pool's size wait as cheap futures instead of each parking a blocking thread
-/// (and its stack) on the pool.
+/// A pool and the threads that use it: blocking database work never runs on an async
+/// worker, and requests beyond the pool's size wait in a queue, not on threads.
 #[derive(Clone)]
 struct Gate {
     pool: Pool,
-    permits: Arc<Semaphore>,
-    wait: Duration,
+    workers: Arc<workers::DbWorkers>,
 }
 
 impl Gate {
-    fn new(pool: Pool, settings: PoolSettings) -> Self {
-        Gate {
+    fn new(name: &str, pool: Pool, settings: PoolSettings) -> Result<Self, DbSetupError> {
+        let workers = workers::DbWorkers::start(
+            name,
+            pool.clone(),
+            settings.max_size,
+            settings.connection_timeout,
+        )
+        .map_err(DbSetupError::Threads)?;
+        Ok(Gate {
             pool,
-            permits: Arc::new(Semaphore::new(settings.max_size as usize)),
-            wait: settings.connection_timeout,
-        }
+            workers: Arc::new(workers),
+        })
     }
 
     async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
@@ -111,19 +115,7 @@ impl Gate {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = actix_web::rt::time::timeout(self.wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                ApiError::Unavailable("timed out waiting for a database connection".into())
-            })?
-            .map_err(ApiError::internal)?;
-        let pool = self.pool.clone();
-        web::block(move || {
-            let _permit = permit;
-            let mut conn = pool.get()?;
-            work(&mut conn)
-        })
-        .await?
+        self.workers.run(work).await
     }
 }
 
@@ -141,7 +133,7 @@ impl Db {
         }
         let db = match &location {
             DatabaseLocation::Postgres(_) => {
-                let gate = Gate::new(Pool::open(&location, settings, false)?, settings);
+                let gate = Gate::new("main", Pool::open(&location, settings, false)?, settings)?;
                 Db {
                     readers: gate.clone(),
                     writer: gate,
@@ -157,8 +149,8 @@ impl Db {
                 let writer = Pool::open(&location, writer_settings, false)?;
                 let readers = Pool::open(&location, settings, true)?;
                 Db {
-                    readers: Gate::new(readers, settings),
-                    writer: Gate::new(writer, writer_settings),
+                    readers: Gate::new("reader", readers, settings)?,
+                    writer: Gate::new("writer", writer, writer_settings)?,
                     location,
                 }
             }

@@ -1,0 +1,106 @@
+//! Dedicated database threads, one per pooled connection, fed from a queue.
+//!
+//! Under load a thread takes the next job as soon as it finishes one, so a busy service
+//! does not pay a thread wake-up for every query (as a fresh `spawn_blocking` task
+//! does); the async workers only await a oneshot answer.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::{DbConnection, Pool};
+use crate::error::ApiError;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+pub struct DbWorkers {
+    queue: Sender<Job>,
+    pool: Pool,
+    wait: Duration,
+}
+
+impl DbWorkers {
+    /// Starts `threads` threads serving `pool`. They end when the last handle is
+    /// dropped. Only queued jobs hold the pool, so dropping the service drops the pool
+    /// and its background connection attempts too.
+    pub fn start(name: &str, pool: Pool, threads: u32, wait: Duration) -> std::io::Result<Self> {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for index in 0..threads {
+            let jobs = Arc::clone(&jobs);
+            thread::Builder::new()
+                .name(format!("kim-db-{name}-{index}"))
+                .spawn(move || serve(&jobs))?;
+        }
+        Ok(DbWorkers { queue, pool, wait })
+    }
+
+    /// Runs `work` on a database thread with a pooled connection. A job still queued
+    /// after the pool's wait is abandoned and answered 503; once started, it is awaited
+    /// to the end, so a write is never reported as failed after it committed.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (answer, mut answered) = oneshot::channel();
+        let state = Arc::new(AtomicU8::new(QUEUED));
+        let job_state = Arc::clone(&state);
+        let pool = self.pool.clone();
+        let job: Job = Box::new(move || {
+            if job_state
+                .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                return;
+            }
+            let result = pool
+                .get()
+                .map_err(ApiError::from)
+                .and_then(|mut conn| work(&mut conn));
+            let _ = answer.send(result);
+        });
+        self.queue
+            .send(job)
+            .map_err(|_| ApiError::internal("the database threads have stopped"))?;
+        let lost = |_| ApiError::internal("a database job ended without an answer");
+        match actix_web::rt::time::timeout(self.wait, &mut answered).await {
+            Ok(result) => result.map_err(lost)?,
+            Err(_) => {
+                let abandoned =
+                    state.compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire);
+                if abandoned.is_ok() {
+                    Err(ApiError::Unavailable(
+                        "timed out waiting for a database connection".into(),
+                    ))
+                } else {
+                    answered.await.map_err(lost)?
+                }
+            }
+        }
+    }
+}
+
+const QUEUED: u8 = 0;
+const STARTED: u8 = 1;
+const ABANDONED: u8 = 2;
+
+fn serve(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        match job {
+            // A panicking job must not take the thread with it.
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+            Err(_) => return,
+        }
+    }
+}
