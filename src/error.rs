@@ -46,6 +46,34 @@ impl FieldIssue {
         }
     }
 
+    /// `invalid_length` unless `text`, trimmed, has at most `max` characters (and at
+    /// least one when `required`).
+    pub fn check_length(field: &str, text: &str, max: usize, required: bool) -> Option<FieldIssue> {
+        let chars = text.trim().chars().count();
+        ((required && chars == 0) || chars > max).then(|| {
+            let min = usize::from(required);
+            FieldIssue::new(
+                field,
+                "invalid_length",
+                format!("must be {min}–{max} characters"),
+                format!("harus {min}–{max} karakter"),
+            )
+        })
+    }
+
+    /// `in_the_future` when `date` is after today (UTC).
+    pub fn check_not_future(field: &str, date: Option<chrono::NaiveDate>) -> Option<FieldIssue> {
+        date.filter(|date| *date > chrono::Utc::now().date_naive())
+            .map(|_| {
+                FieldIssue::new(
+                    field,
+                    "in_the_future",
+                    "cannot be in the future",
+                    "tidak boleh di masa depan",
+                )
+            })
+    }
+
     fn render(&self, lang: Lang) -> FieldError {
         FieldError {
             field: self.field.clone(),
@@ -498,6 +526,25 @@ impl ResponseError for ApiError {
     /// the request id and the caller's language.
     fn error_response(&self) -> HttpResponse {
         problem_response(self, Lang::En, None)
+    }
+}
+
+impl ApiError {
+    /// The problem for an error raised by actix or a middleware rather than our code.
+    pub(crate) fn from_foreign_status(status: StatusCode) -> ApiError {
+        match status {
+            StatusCode::NOT_FOUND => ApiError::RouteNotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed {
+                allow: String::new(),
+            },
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                limit: crate::extract::JSON_BODY_LIMIT,
+            },
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable("unavailable".into()),
+            status if status.is_client_error() => ApiError::InvalidBody(Vec::new()),
+            _ => ApiError::internal(format!("unhandled error with status {status}")),
+        }
     }
 }
 

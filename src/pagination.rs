@@ -30,7 +30,8 @@ pub struct PageParams {
 impl PageParams {
     pub const NAMES: [&'static str; 2] = ["limit", "cursor"];
 
-    pub fn first(limit: u32) -> Self {
+    #[cfg(test)]
+    fn first(limit: u32) -> Self {
         PageParams {
             limit: Some(limit),
             cursor: None,

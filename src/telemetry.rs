@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, web};
@@ -152,23 +151,4 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-impl ApiError {
-    /// The problem for an error raised by actix or a middleware rather than our code.
-    fn from_foreign_status(status: StatusCode) -> ApiError {
-        match status {
-            StatusCode::NOT_FOUND => ApiError::RouteNotFound,
-            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed {
-                allow: String::new(),
-            },
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
-                limit: crate::extract::JSON_BODY_LIMIT,
-            },
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
-            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable("unavailable".into()),
-            status if status.is_client_error() => ApiError::InvalidBody(Vec::new()),
-            _ => ApiError::internal(format!("unhandled error with status {status}")),
-        }
-    }
 }

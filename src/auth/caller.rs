@@ -232,15 +232,14 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let invalid = ApiError::Unauthorized(AuthFailure::InvalidToken);
-    let text = value
+    // Anything present that is not `Bearer <token>` is a bad credential, not anonymity.
+    value
         .to_str()
-        .map_err(|_| ApiError::Unauthorized(AuthFailure::InvalidToken))?;
-    let (scheme, token) = text.split_once(' ').ok_or(invalid)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized(AuthFailure::InvalidToken));
-    }
-    Ok(Some(token.trim()))
+        .ok()
+        .and_then(|text| text.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .map(|(_, token)| Some(token.trim()))
+        .ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))
 }
 
 fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {

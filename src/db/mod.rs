@@ -164,10 +164,6 @@ impl Db {
         self.location.kind()
     }
 
-    pub fn location(&self) -> &DatabaseLocation {
-        &self.location
-    }
-
     /// Pool gauges for `/metrics`: (pool name, connections, idle connections).
     pub fn pool_states(&self) -> Vec<(&'static str, u32, u32)> {
         let state = |name, pool: &Pool| {

@@ -127,17 +127,6 @@ pub struct ClientFilter {
     disabled: Option<bool>,
 }
 
-fn name_issue(name: &str) -> Option<FieldIssue> {
-    (name.trim().is_empty() || name.chars().count() > 200).then(|| {
-        FieldIssue::new(
-            "name",
-            "invalid_length",
-            "must be 1–200 characters",
-            "harus 1–200 karakter",
-        )
-    })
-}
-
 fn scopes_issue(scopes: &[Scope]) -> Option<FieldIssue> {
     scopes.is_empty().then(|| {
         FieldIssue::new(
@@ -240,10 +229,13 @@ pub async fn create_client(
     body: ApiJson<NewClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
-    let issues: Vec<FieldIssue> = [name_issue(&request.name), scopes_issue(&request.scopes)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let issues: Vec<FieldIssue> = [
+        FieldIssue::check_length("name", &request.name, 200, true),
+        scopes_issue(&request.scopes),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if !issues.is_empty() {
         return Err(ApiError::Validation(issues));
     }
@@ -367,7 +359,10 @@ pub async fn update_client(
     let id = id.into_inner();
     let ApiJson(changes) = body;
     let issues: Vec<FieldIssue> = [
-        changes.name.as_deref().and_then(name_issue),
+        changes
+            .name
+            .as_deref()
+            .and_then(|name| FieldIssue::check_length("name", name, 200, true)),
         changes.scopes.as_deref().and_then(scopes_issue),
     ]
     .into_iter()

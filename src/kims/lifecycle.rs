@@ -149,34 +149,16 @@ pub async fn change_status(
         .sk_number
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    let mut issues = Vec::new();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        issues.push(FieldIssue::new(
-            "reason",
-            "invalid_length",
-            "must be 1–500 characters",
-            "harus 1–500 karakter",
-        ));
-    }
-    if sk_number.as_ref().is_some_and(|s| s.chars().count() > 100) {
-        issues.push(FieldIssue::new(
-            "sk_number",
-            "invalid_length",
-            "must be 1–100 characters",
-            "harus 1–100 karakter",
-        ));
-    }
-    if request
-        .sk_date
-        .is_some_and(|date| date > Utc::now().date_naive())
-    {
-        issues.push(FieldIssue::new(
-            "sk_date",
-            "in_the_future",
-            "cannot be in the future",
-            "tidak boleh di masa depan",
-        ));
-    }
+    let issues: Vec<FieldIssue> = [
+        FieldIssue::check_length("reason", &reason, 500, true),
+        sk_number
+            .as_deref()
+            .and_then(|sk| FieldIssue::check_length("sk_number", sk, 100, true)),
+        FieldIssue::check_not_future("sk_date", request.sk_date),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if !issues.is_empty() {
         return Err(ApiError::Validation(issues));
     }

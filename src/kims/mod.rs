@@ -145,18 +145,6 @@ pub struct KimFilter {
     q: Option<String>,
 }
 
-fn text_issue(field: &str, text: &str, max: usize, required: bool) -> Option<FieldIssue> {
-    let chars = text.trim().chars().count();
-    ((required && chars == 0) || chars > max).then(|| {
-        FieldIssue::new(
-            field,
-            "invalid_length",
-            format!("must be {}–{max} characters", usize::from(required)),
-            format!("harus {}–{max} karakter", usize::from(required)),
-        )
-    })
-}
-
 fn focus_issue(focus: &[String]) -> Option<FieldIssue> {
     let bad = focus.len() > 20
         || focus
@@ -170,18 +158,6 @@ fn focus_issue(focus: &[String]) -> Option<FieldIssue> {
             "maksimal 20 tag, masing-masing 1–50 karakter",
         )
     })
-}
-
-fn date_issue(field: &str, date: Option<NaiveDate>) -> Option<FieldIssue> {
-    date.filter(|date| *date > chrono::Utc::now().date_naive())
-        .map(|_| {
-            FieldIssue::new(
-                field,
-                "in_the_future",
-                "cannot be in the future",
-                "tidak boleh di masa depan",
-            )
-        })
 }
 
 fn optional_trimmed(text: Option<String>) -> Option<String> {
@@ -323,17 +299,17 @@ pub async fn create_kim(
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let mut issues: Vec<FieldIssue> = [
-        text_issue("name", &request.name, 200, true),
+        FieldIssue::check_length("name", &request.name, 200, true),
         request
             .address
             .as_deref()
-            .and_then(|a| text_issue("address", a, 500, false)),
+            .and_then(|a| FieldIssue::check_length("address", a, 500, false)),
         request
             .description
             .as_deref()
-            .and_then(|d| text_issue("description", d, 4000, false)),
+            .and_then(|d| FieldIssue::check_length("description", d, 4000, false)),
         focus_issue(&request.focus),
-        date_issue("established_on", request.established_on),
+        FieldIssue::check_not_future("established_on", request.established_on),
     ]
     .into_iter()
     .flatten()
@@ -495,34 +471,34 @@ pub async fn update_kim(
         changes
             .name
             .as_deref()
-            .and_then(|n| text_issue("name", n, 200, true)),
+            .and_then(|n| FieldIssue::check_length("name", n, 200, true)),
         changes
             .address
             .clone()
             .flatten()
             .as_deref()
-            .and_then(|a| text_issue("address", a, 500, false)),
+            .and_then(|a| FieldIssue::check_length("address", a, 500, false)),
         changes
             .description
             .clone()
             .flatten()
             .as_deref()
-            .and_then(|d| text_issue("description", d, 4000, false)),
+            .and_then(|d| FieldIssue::check_length("description", d, 4000, false)),
         changes.focus.as_deref().and_then(focus_issue),
         changes
             .established_on
             .flatten()
-            .and_then(|d| date_issue("established_on", Some(d))),
+            .and_then(|d| FieldIssue::check_not_future("established_on", Some(d))),
         changes
             .sk_date
             .flatten()
-            .and_then(|d| date_issue("sk_date", Some(d))),
+            .and_then(|d| FieldIssue::check_not_future("sk_date", Some(d))),
         changes
             .sk_number
             .clone()
             .flatten()
             .as_deref()
-            .and_then(|s| text_issue("sk_number", s, 100, true)),
+            .and_then(|s| FieldIssue::check_length("sk_number", s, 100, true)),
     ]
     .into_iter()
     .flatten()

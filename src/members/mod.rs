@@ -256,15 +256,8 @@ struct Issues(Vec<FieldIssue>);
 
 impl Issues {
     fn text(&mut self, field: &str, text: &str, max: usize, required: bool) {
-        let chars = text.trim().chars().count();
-        if (required && chars == 0) || chars > max {
-            self.0.push(FieldIssue::new(
-                field,
-                "invalid_length",
-                format!("must be {}–{max} characters", usize::from(required)),
-                format!("harus {}–{max} karakter", usize::from(required)),
-            ));
-        }
+        self.0
+            .extend(FieldIssue::check_length(field, text, max, required));
     }
 
     fn past(&mut self, field: &str, date: NaiveDate) {

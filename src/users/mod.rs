@@ -87,17 +87,6 @@ pub struct UserFilter {
     q: Option<String>,
 }
 
-fn display_name_issue(name: &str) -> Option<FieldIssue> {
-    (name.trim().is_empty() || name.chars().count() > 200).then(|| {
-        FieldIssue::new(
-            "display_name",
-            "invalid_length",
-            "must be 1–200 characters",
-            "harus 1–200 karakter",
-        )
-    })
-}
-
 fn not_found_unless(visible: bool) -> Result<(), ApiError> {
     if visible {
         Ok(())
@@ -230,7 +219,11 @@ pub async fn create_user(
     {
         issues.push(issue);
     }
-    if let Some(issue) = request.display_name.as_deref().and_then(display_name_issue) {
+    if let Some(issue) = request
+        .display_name
+        .as_deref()
+        .and_then(|name| FieldIssue::check_length("display_name", name, 200, true))
+    {
         issues.push(issue);
     }
     if request.role == Role::Integration {
@@ -400,7 +393,7 @@ pub async fn update_user(
     }
     let mut issues = Vec::new();
     if let Some(Some(name)) = &changes.display_name
-        && let Some(issue) = display_name_issue(name)
+        && let Some(issue) = FieldIssue::check_length("display_name", name, 200, true)
     {
         issues.push(issue);
     }
@@ -414,8 +407,6 @@ pub async fn update_user(
     }
     let password_hash = match changes.password {
         Some(password) => {
-            // The username is checked against inside the transaction's row; here the
-            // strength rule alone.
             if let Err(issue) = password::check_strength("password", &password, &[]) {
                 issues.push(issue);
                 None
