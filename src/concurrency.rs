@@ -35,9 +35,8 @@ impl IfMatch {
             return Ok(());
         };
         let current = etag(version);
-        let matches = tags
-            .iter()
-            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == current);
+        // If-Match uses the strong comparison (RFC 9110 §13.1.1): a weak tag never matches.
+        let matches = tags.iter().any(|tag| tag == "*" || *tag == current);
         if matches {
             Ok(())
         } else {
@@ -51,16 +50,39 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let values: Vec<String> = req
-            .headers()
-            .get_all(header::IF_MATCH)
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(|tag| tag.trim().to_owned())
-            .filter(|tag| !tag.is_empty())
-            .collect();
-        ready(Ok(IfMatch((!values.is_empty()).then_some(values))))
+        ready(parse_if_match(req))
     }
+}
+
+/// A present `If-Match` must name at least one entity tag (`"3"`, `W/"3"` or `*`): an
+/// empty or garbled header is refused rather than read as "no precondition".
+fn parse_if_match(req: &HttpRequest) -> Result<IfMatch, ApiError> {
+    let headers: Vec<_> = req.headers().get_all(header::IF_MATCH).collect();
+    if headers.is_empty() {
+        return Ok(IfMatch(None));
+    }
+    let invalid = || {
+        ApiError::InvalidHeader(vec![crate::error::FieldIssue::new(
+            "If-Match",
+            "invalid_entity_tag",
+            "must be `*` or a list of entity tags such as \"3\"",
+            "harus `*` atau daftar entity tag seperti \"3\"",
+        )])
+    };
+    let mut tags = Vec::new();
+    for value in headers {
+        let text = value.to_str().map_err(|_| invalid())?;
+        for tag in text.split(',').map(str::trim) {
+            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+            let well_formed = tag == "*"
+                || (opaque.len() >= 2 && opaque.starts_with('"') && opaque.ends_with('"'));
+            if !well_formed {
+                return Err(invalid());
+            }
+            tags.push(tag.to_owned());
+        }
+    }
+    Ok(IfMatch(Some(tags)))
 }
 
 #[cfg(test)]
@@ -71,7 +93,7 @@ mod tests {
     fn if_match_accepts_the_current_version_only() {
         assert!(IfMatch(None).check(3).is_ok());
         assert!(IfMatch(Some(vec!["\"3\"".into()])).check(3).is_ok());
-        assert!(IfMatch(Some(vec!["W/\"3\"".into()])).check(3).is_ok());
+        assert!(IfMatch(Some(vec!["W/\"3\"".into()])).check(3).is_err());
         assert!(IfMatch(Some(vec!["*".into()])).check(3).is_ok());
         assert!(IfMatch(Some(vec!["\"2\"".into()])).check(3).is_err());
     }

@@ -567,14 +567,78 @@ impl From<DieselError> for ApiError {
                 _,
             )
             | DieselError::BrokenTransactionManager => ApiError::Unavailable(Box::new(error)),
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                ApiError::Unavailable(Box::new(TransientConflict))
+            }
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if is_sqlite_busy(info.message()) =>
+                if is_deadlock(info.message()) =>
+            {
+                ApiError::Unavailable(Box::new(TransientConflict))
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if is_sqlite_busy(info.message()) || is_pg_timeout(info.message()) =>
             {
                 ApiError::Unavailable(Box::new(error))
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::CheckViolation, _) => ApiError::conflict(
+                "constraint_violated",
+                "The change would break a rule of the stored data; read the record again.",
+                "Perubahan akan melanggar aturan data tersimpan; baca ulang datanya.",
+            ),
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ApiError::unprocessable(
+                    "invalid_reference",
+                    "The request refers to a record that does not exist (or is still referred to).",
+                    "Permintaan merujuk data yang tidak ada (atau masih dirujuk).",
+                    Vec::new(),
+                )
+            }
+            // Validation keeps every value within its column; these are the last guard,
+            // so a gap there is a clear 422, never a 500.
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if is_value_refused(info.message()) =>
+            {
+                tracing::error!(
+                    message = info.message(),
+                    "a value passed validation but not the database"
+                );
+                ApiError::unprocessable(
+                    "value_not_storable",
+                    "A value is too long or holds characters that cannot be stored.",
+                    "Ada nilai yang terlalu panjang atau memuat karakter yang tidak dapat disimpan.",
+                    Vec::new(),
+                )
             }
             other => ApiError::internal(other),
         }
     }
+}
+
+/// A transaction lost a race it can win on a second try (PostgreSQL 40001, 40P01).
+#[derive(Debug, thiserror::Error)]
+#[error("the transaction conflicted with a concurrent one")]
+pub struct TransientConflict;
+
+impl ApiError {
+    /// A failure that the same transaction, run again, may not meet.
+    pub fn is_transient_conflict(&self) -> bool {
+        matches!(self, ApiError::Unavailable(cause) if cause.is::<TransientConflict>())
+    }
+}
+
+fn is_deadlock(message: &str) -> bool {
+    message.contains("deadlock detected")
+}
+
+fn is_pg_timeout(message: &str) -> bool {
+    message.contains("canceling statement due to")
+        || message.contains("terminating connection due to idle-in-transaction timeout")
+}
+
+fn is_value_refused(message: &str) -> bool {
+    message.contains("value too long for type")
+        || message.contains("invalid byte sequence for encoding")
+        || message.contains("out of range for type")
 }
 
 fn is_sqlite_busy(message: &str) -> bool {

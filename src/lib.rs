@@ -25,4 +25,5 @@ pub mod regions;
 pub mod report_categories;
 pub mod startup;
 pub mod telemetry;
+pub mod unit_of_work;
 pub mod users;

@@ -66,9 +66,13 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.location {
-            DatabaseLocation::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseLocation::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(POSTGRES_SESSION_SETTINGS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Postgres(conn))
+            }
             DatabaseLocation::SqliteFile(path) => {
                 let path = path.to_str().ok_or_else(|| {
                     r2d2::Error::ConnectionError(ConnectionError::InvalidConnectionUrl(
@@ -92,6 +96,13 @@ impl ManageConnection for Manager {
         conn.is_broken()
     }
 }
+
+/// A stuck query, a lock held by a forgotten transaction or a client that went away
+/// mid-transaction must not hold a connection (and the rows it locked) for ever: each
+/// ends with an error the service answers as `503` with `Retry-After`.
+const POSTGRES_SESSION_SETTINGS: &str = "SET statement_timeout = '30s';
+     SET lock_timeout = '5s';
+     SET idle_in_transaction_session_timeout = '60s';";
 
 /// busy_timeout comes first: the other pragmas may need a lock that another
 /// connection holds. `synchronous=FULL` makes an acknowledged commit survive a power

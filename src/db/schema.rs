@@ -83,6 +83,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        security_stamp -> BigInt,
     }
 }
 
@@ -110,6 +111,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        security_stamp -> BigInt,
     }
 }
 
@@ -173,6 +175,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_events (id) {
+        id -> BigInt,
+        event_type -> Text,
+        aggregate_type -> Text,
+        aggregate_id -> Text,
+        payload -> Text,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    known_sign_ins (account_key, client_ip) {
+        account_key -> Text,
+        client_ip -> Text,
+        last_success_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> kims (kim_id));
 diesel::joinable!(kim_members -> kims (kim_id));
 diesel::joinable!(kim_status_changes -> kims (kim_id));
@@ -191,4 +214,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     audit_log,
     idempotency_keys,
+    outbox_events,
+    known_sign_ins,
 );

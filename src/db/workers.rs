@@ -4,7 +4,7 @@
 //! does not pay a thread wake-up for every query (as a fresh `spawn_blocking` task
 //! does); the async workers only await a oneshot answer.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -19,9 +19,17 @@ type Job = Box<dyn FnOnce() + Send>;
 
 pub struct DbWorkers {
     queue: Sender<Job>,
+    /// Jobs sent and not yet taken by a thread.
+    queued: Arc<AtomicUsize>,
+    /// Beyond this many queued jobs a request is refused at once with `503`: a backlog
+    /// that cannot be served within the wait only holds memory and sockets.
+    queue_limit: usize,
     pool: Pool,
     wait: Duration,
 }
+
+/// Queued jobs allowed per database thread before load is shed.
+const QUEUED_JOBS_PER_THREAD: usize = 64;
 
 impl DbWorkers {
     /// Starts `threads` threads serving `pool`. They end when the last handle is
@@ -36,7 +44,13 @@ impl DbWorkers {
                 .name(format!("kim-db-{name}-{index}"))
                 .spawn(move || serve(&jobs))?;
         }
-        Ok(DbWorkers { queue, pool, wait })
+        Ok(DbWorkers {
+            queue,
+            queued: Arc::new(AtomicUsize::new(0)),
+            queue_limit: threads as usize * QUEUED_JOBS_PER_THREAD,
+            pool,
+            wait,
+        })
     }
 
     /// Runs `work` on a database thread with a pooled connection. A job still queued
@@ -47,11 +61,19 @@ impl DbWorkers {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.queue_limit {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(ApiError::Unavailable(
+                "too many database requests are waiting".into(),
+            ));
+        }
         let (answer, mut answered) = oneshot::channel();
         let state = Arc::new(AtomicU8::new(QUEUED));
         let job_state = Arc::clone(&state);
         let pool = self.pool.clone();
+        let queued = Arc::clone(&self.queued);
         let job: Job = Box::new(move || {
+            queued.fetch_sub(1, Ordering::AcqRel);
             if job_state
                 .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
                 .is_err()
@@ -64,9 +86,10 @@ impl DbWorkers {
                 .and_then(|mut conn| work(&mut conn));
             let _ = answer.send(result);
         });
-        self.queue
-            .send(job)
-            .map_err(|_| ApiError::internal("the database threads have stopped"))?;
+        if self.queue.send(job).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(ApiError::internal("the database threads have stopped"));
+        }
         let lost = |_| ApiError::internal("a database job ended without an answer");
         match actix_web::rt::time::timeout(self.wait, &mut answered).await {
             Ok(result) => result.map_err(lost)?,

@@ -37,6 +37,7 @@ pub struct ClientRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub security_stamp: i64,
 }
 
 impl ClientRow {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::model::{self, Compliance, Kim, KimRow, KimStatus, Visibility};
-use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovAdminOnly};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::db::schema::{kim_status_changes, kims};
@@ -19,6 +19,7 @@ use crate::openapi::{
     Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams};
+use crate::unit_of_work::{Event, Target};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -166,16 +167,19 @@ pub async fn change_status(
     let actor = Actor::from(&caller.caller);
     let changed_by = caller.user_id();
     let kim = db
-        .write(move |conn| {
-            let current = model::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        .unit_of_work(actor, origin, move |uow| {
+            // Status moves and member changes of one KIM queue here, so compliance is
+            // judged on the members as they are when the move commits.
+            crate::unit_of_work::lock_kim(uow.conn, id)?;
+            let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(current.version)?;
             let from = current.status()?;
             if !from.can_move_to(to) {
                 return Err(invalid_transition(from, to));
             }
-            let sk_number = sk_number.or(current.sk_number.clone());
+            let sk_number = sk_number.clone().or(current.sk_number.clone());
             let sk_date = request.sk_date.or(current.sk_date);
-            let has_ketua = model::with_ketua(conn, &[id])?.contains(&id);
+            let has_ketua = model::with_ketua(uow.conn, &[id])?.contains(&id);
             if to == KimStatus::Active {
                 let compliance = Compliance::evaluate(
                     current.active_member_count,
@@ -200,7 +204,7 @@ pub async fn change_status(
                 kims::version.eq(current.version + 1),
             ))
             .returning(kims::all_columns)
-            .get_result(conn)
+            .get_result(uow.conn)
             .optional()?
             .ok_or(ApiError::PreconditionFailed)?;
             diesel::insert_into(kim_status_changes::table)
@@ -213,19 +217,20 @@ pub async fn change_status(
                     kim_status_changes::sk_date.eq(sk_date),
                     kim_status_changes::changed_by.eq(changed_by),
                     kim_status_changes::changed_at.eq(now),
-                    kim_status_changes::request_id.eq(origin.request_id.as_deref()),
+                    kim_status_changes::request_id.eq(uow.origin().request_id.clone()),
                 ))
-                .execute(conn)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor,
-                    action: "kim.status_changed",
-                    target: Some(("kim", id.to_string())),
-                    origin: &origin,
-                    detail: Some(format!("{}->{}", from.as_str(), to.as_str())),
-                },
+                .execute(uow.conn)?;
+            let target = Target::new("kim", id);
+            uow.audit(
+                "kim.status_changed",
+                Some(target.clone()),
+                Some(format!("{}->{}", from.as_str(), to.as_str())),
             )?;
+            uow.emit(Event::new(
+                "kim.status_changed",
+                target,
+                serde_json::json!({"id": id, "from": from, "to": to, "reason": &reason}),
+            ))?;
             Kim::from_row(updated, has_ketua, Visibility::Full)
         })
         .await?;

@@ -29,6 +29,7 @@ use crate::openapi::{
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams};
+use crate::unit_of_work::{Event, Target, lock_kim};
 
 /// What `caller` may see of `kim`'s members; `Err` when nothing.
 fn member_view(caller: &Caller, kim: &KimRow) -> Result<MemberView, ApiError> {
@@ -449,6 +450,7 @@ pub async fn add_member(
     let owner = caller.owner_key();
     let cipher_for_view = cipher.clone();
     create_once(&req, &db, cipher, idempotency_key, owner, move |conn| {
+        lock_kim(conn, kim_id)?;
         let (kim, view) = managed_kim(conn, &caller, kim_id)?;
         if kim.status == KimStatus::Dissolved.as_str() {
             return Err(rule(
@@ -633,6 +635,7 @@ pub async fn update_member(
     issues.finish()?;
     let member = db
         .write(move |conn| {
+            lock_kim(conn, kim_id)?;
             let (_, view) = managed_kim(conn, &caller, kim_id)?;
             let current = find_member(conn, kim_id, member_id)?;
             if_match.check(current.version)?;
@@ -766,37 +769,45 @@ pub async fn remove_member(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (kim_id, member_id) = path.into_inner();
-    db.write(move |conn| {
-        managed_kim(conn, &caller, kim_id)?;
-        let current = find_member(conn, kim_id, member_id)?;
-        if current.status != "active" {
+    db.unit_of_work(Actor::from(&caller), origin, move |uow| {
+        uow.lock_kim(kim_id)?;
+        managed_kim(uow.conn, &caller, kim_id)?;
+        find_member(uow.conn, kim_id, member_id)?;
+        // Conditional on still being active: a retried or concurrent DELETE finds
+        // nothing to change and must not count the departure twice.
+        let today = chrono::Utc::now().date_naive();
+        let left = diesel::update(
+            kim_members::table
+                .filter(kim_members::id.eq(member_id))
+                .filter(kim_members::status.eq("active")),
+        )
+        .set((
+            kim_members::status.eq("left"),
+            kim_members::left_on.eq(today),
+            kim_members::updated_at.eq(now()),
+            kim_members::version.eq(kim_members::version + 1),
+        ))
+        .execute(uow.conn)?;
+        if left == 0 {
             return Ok(());
         }
-        let today = chrono::Utc::now().date_naive();
-        diesel::update(kim_members::table.filter(kim_members::id.eq(member_id)))
-            .set((
-                kim_members::status.eq("left"),
-                kim_members::left_on.eq(today),
-                kim_members::updated_at.eq(now()),
-                kim_members::version.eq(current.version + 1),
-            ))
-            .execute(conn)?;
         diesel::update(kims::table.filter(kims::id.eq(kim_id)))
             .set((
                 kims::active_member_count.eq(kims::active_member_count - 1),
                 kims::updated_at.eq(now()),
             ))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            AuditEvent {
-                actor: Actor::from(&caller),
-                action: "member.left",
-                target: Some(("member", member_id.to_string())),
-                origin: &origin,
-                detail: Some(format!("kim={kim_id}")),
-            },
-        )
+            .execute(uow.conn)?;
+        let target = Target::new("member", member_id);
+        uow.audit(
+            "member.left",
+            Some(target.clone()),
+            Some(format!("kim={kim_id}")),
+        )?;
+        uow.emit(Event::new(
+            "member.left",
+            target,
+            serde_json::json!({"id": member_id, "kim_id": kim_id, "left_on": today}),
+        ))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -25,6 +25,7 @@ use crate::openapi::{
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams, like_literal};
+use crate::unit_of_work::{Event, Target, UnitOfWork};
 pub use model::{User, UserRow, Username};
 
 fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
@@ -388,7 +389,11 @@ pub async fn update_user(
         || changes.password.is_some()
         || changes.role.is_some()
         || changes.kim_id.is_some();
-    if caller.role != Role::GovAdmin && touches_more_than_disabled {
+    // SPEC §2 lets a kim_admin create and disable its members' accounts; enabling one
+    // again (perhaps disabled by a gov_admin) is gov_admin's call.
+    if caller.role != Role::GovAdmin
+        && (touches_more_than_disabled || changes.disabled == Some(false))
+    {
         return Err(ApiError::Forbidden);
     }
     let mut issues = Vec::new();
@@ -422,22 +427,23 @@ pub async fn update_user(
         return Err(ApiError::Validation(issues));
     }
     let caller = caller.caller;
+    let changes = AccountChanges {
+        display_name: changes.display_name,
+        disabled: changes.disabled,
+        password_hash,
+        role: changes.role,
+        kim_id: changes.kim_id,
+    };
     let row = db
-        .write(move |conn| {
-            let current = model::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            uow.lock_user(id)?;
+            let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             not_found_unless(can_see(&caller, &current))?;
             if caller.role != Role::GovAdmin && current.role != Role::KimMember.as_str() {
                 return Err(ApiError::Forbidden);
             }
             if_match.check(current.version)?;
-            let changes = AccountChanges {
-                display_name: changes.display_name,
-                disabled: changes.disabled,
-                password_hash,
-                role: changes.role,
-                kim_id: changes.kim_id,
-            };
-            apply_changes(conn, &caller, &origin, current, changes)
+            apply_changes(uow, current, changes.clone())
         })
         .await?;
     let user = User::try_from(row)?;
@@ -445,6 +451,7 @@ pub async fn update_user(
 }
 
 /// [`UserChanges`] once checked, with the new password already hashed.
+#[derive(Clone)]
 struct AccountChanges {
     display_name: Option<Option<String>>,
     disabled: Option<bool>,
@@ -454,9 +461,7 @@ struct AccountChanges {
 }
 
 fn apply_changes(
-    conn: &mut crate::db::DbConnection,
-    caller: &Caller,
-    origin: &RequestOrigin,
+    uow: &mut UnitOfWork<'_>,
     current: UserRow,
     changes: AccountChanges,
 ) -> Result<UserRow, ApiError> {
@@ -480,7 +485,7 @@ fn apply_changes(
     }
     if let Some(kim) = new_kim
         && Some(kim) != current.kim_id
-        && !model::kim_exists(conn, kim)?
+        && !model::kim_exists(uow.conn, kim)?
     {
         return Err(unknown_kim());
     }
@@ -488,7 +493,12 @@ fn apply_changes(
     let loses_admin = current_role == Role::GovAdmin
         && !current.disabled
         && (new_disabled || new_role != Role::GovAdmin);
-    if loses_admin && model::other_active_admins(conn, current.id)? == 0 {
+    if loses_admin
+        && uow
+            .lock_active_gov_admins()?
+            .iter()
+            .all(|admin| *admin == current.id)
+    {
         return Err(ApiError::conflict(
             "last_admin",
             "This is the last active gov_admin; create another one first.",
@@ -518,6 +528,10 @@ fn apply_changes(
     if changed.is_empty() {
         return Ok(current);
     }
+    // What an access token says about its holder stops being true: end those tokens.
+    let ends_sessions = changed
+        .iter()
+        .any(|field| matches!(*field, "disabled" | "password" | "role" | "kim_id"));
 
     let updated = diesel::update(
         users::table
@@ -532,37 +546,30 @@ fn apply_changes(
         users::kim_id.eq(new_kim),
         users::updated_at.eq(now()),
         users::version.eq(current.version + 1),
+        users::security_stamp.eq(current.security_stamp + i64::from(ends_sessions)),
     ))
     .returning(users::all_columns)
-    .get_result::<UserRow>(conn)
+    .get_result::<UserRow>(uow.conn)
     .optional()?
     .ok_or(ApiError::PreconditionFailed)?;
 
-    let actor = Actor::from(caller);
-    audit::record(
-        conn,
-        AuditEvent {
-            actor: actor.clone(),
-            action: "user.updated",
-            target: Some(("user", current.id.to_string())),
-            origin,
-            detail: Some(format!("changed={}", changed.join(","))),
-        },
+    let target = Target::new("user", current.id);
+    uow.audit(
+        "user.updated",
+        Some(target.clone()),
+        Some(format!("changed={}", changed.join(","))),
     )?;
-    let ends_sessions = changed
-        .iter()
-        .any(|field| matches!(*field, "disabled" | "password" | "role" | "kim_id"));
+    uow.emit(Event::new(
+        "user.updated",
+        target.clone(),
+        serde_json::json!({"id": current.id, "changed": changed}),
+    ))?;
     if ends_sessions {
-        let revoked = refresh::revoke_user(conn, current.id)?;
-        audit::record(
-            conn,
-            AuditEvent {
-                actor,
-                action: "auth.sessions_revoked",
-                target: Some(("user", current.id.to_string())),
-                origin,
-                detail: Some(format!("refresh_tokens={revoked}")),
-            },
+        let revoked = refresh::revoke_user(uow.conn, current.id)?;
+        uow.audit(
+            "auth.sessions_revoked",
+            Some(target),
+            Some(format!("refresh_tokens={revoked}")),
         )?;
     }
     Ok(updated)

@@ -24,6 +24,7 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub security_stamp: i64,
 }
 
 impl UserRow {
@@ -122,16 +123,6 @@ pub fn kim_exists(conn: &mut DbConnection, kim_id: i64) -> Result<bool, ApiError
         .first::<i64>(conn)
         .optional()?
         .is_some())
-}
-
-/// Active government administrators other than `except`.
-pub fn other_active_admins(conn: &mut DbConnection, except: i64) -> Result<i64, ApiError> {
-    Ok(users::table
-        .filter(users::role.eq(Role::GovAdmin.as_str()))
-        .filter(users::disabled.eq(false))
-        .filter(users::id.ne(except))
-        .count()
-        .get_result(conn)?)
 }
 
 pub struct NewUser<'a> {

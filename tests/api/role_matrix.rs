@@ -153,7 +153,7 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                 "PATCH /api/v1/users/{member}",
                 Method::PATCH,
                 format!("/api/v1/users/{}", member.id),
-                Some(json!({"disabled": false})),
+                Some(json!({})),
             ),
             (
                 "GET /api/v1/integration-clients",

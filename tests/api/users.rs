@@ -299,3 +299,60 @@ async fn security_events_are_audited_without_secrets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_kim_admin_disables_its_members_but_only_gov_admin_enables_them() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let kim = app.create_kim("KIM Akun").await;
+        let board = app.user(&admin, "kim_admin", Some(kim)).await;
+        let member = app.user(&admin, "kim_member", Some(kim)).await;
+        let path = format!("/api/v1/users/{}", member.id);
+        let disable = app
+            .patch_as(
+                &path,
+                &board.session.access_token,
+                &json!({"disabled": true}),
+            )
+            .await;
+        assert_eq!(disable.status().as_u16(), 200);
+        let enable = app
+            .patch_as(
+                &path,
+                &board.session.access_token,
+                &json!({"disabled": false}),
+            )
+            .await;
+        problem(enable, 403).await;
+        let enable = app
+            .patch_as(
+                &path,
+                &admin.session.access_token,
+                &json!({"disabled": false}),
+            )
+            .await;
+        assert_eq!(enable.status().as_u16(), 200);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn if_match_needs_a_strong_well_formed_entity_tag() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let path = format!("/api/v1/users/{}", admin.id);
+        for (if_match, status) in [("W/\"1\"", 412), ("", 400), ("1", 400), ("\"1\"", 200)] {
+            let response = app
+                .client
+                .patch(app.url(&path))
+                .bearer_auth(&admin.session.access_token)
+                .header("If-Match", if_match)
+                .json(&json!({"display_name": "Admin"}))
+                .send()
+                .await
+                .expect("PATCH");
+            assert_eq!(response.status().as_u16(), status, "If-Match: {if_match:?}");
+        }
+    })
+    .await;
+}

@@ -1,0 +1,4 @@
+DROP TABLE known_sign_ins;
+ALTER TABLE integration_clients DROP COLUMN security_stamp;
+ALTER TABLE users DROP COLUMN security_stamp;
+DROP TABLE outbox_events;

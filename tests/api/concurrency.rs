@@ -1,0 +1,184 @@
+//! Rules that are read and then written, raced by simultaneous requests — against one
+//! server and against two servers on one database. SQLite's single writer serialises
+//! these anyway; PostgreSQL's READ COMMITTED is where they would break.
+
+use diesel::prelude::*;
+use futures_util::future::join_all;
+use kim_api::db::schema::{kim_members, kim_status_changes, kims, outbox_events, users};
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestUser, USER_PASSWORD, on_each_backend, spawn_instance};
+
+async fn active_gov_admins(app: &TestApp) -> i64 {
+    app.db
+        .read(|conn| {
+            Ok(users::table
+                .filter(users::role.eq("gov_admin"))
+                .filter(users::disabled.eq(false))
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+        .expect("count admins")
+}
+
+/// Two gov_admins, the only two, disable each other at the same moment, several times
+/// over: one wins, the other is told it would leave no administrator.
+async fn mutual_disable_rounds(first: &TestApp, second: &TestApp) {
+    let mut survivor = first.bootstrap_admin().await;
+    for round in 0..6 {
+        let rival = first.user(&survivor, "gov_admin", None).await;
+        let (rival_path, survivor_path) = (
+            format!("/api/v1/users/{}", rival.id),
+            format!("/api/v1/users/{}", survivor.id),
+        );
+        let disable = json!({"disabled": true});
+        let (a, b) = tokio::join!(
+            first.patch_as(&rival_path, &survivor.session.access_token, &disable),
+            second.patch_as(&survivor_path, &rival.session.access_token, &disable),
+        );
+        let statuses = [a.status().as_u16(), b.status().as_u16()];
+        assert_eq!(
+            statuses.iter().filter(|status| **status == 200).count(),
+            1,
+            "round {round}: exactly one disable succeeds, got {statuses:?}"
+        );
+        assert_eq!(active_gov_admins(first).await, 1, "round {round}");
+        if statuses[1] == 200 {
+            survivor = TestUser {
+                session: first.session(&rival.username, USER_PASSWORD).await,
+                ..rival
+            };
+        }
+    }
+}
+
+#[tokio::test]
+async fn mutually_disabling_admins_leave_one_on_one_server() {
+    on_each_backend(async |app| mutual_disable_rounds(&app, &app).await).await;
+}
+
+#[tokio::test]
+async fn mutually_disabling_admins_leave_one_across_two_servers() {
+    on_each_backend(async |app| {
+        let other = spawn_instance(&app, |_| {}).await;
+        mutual_disable_rounds(&app, &other).await;
+    })
+    .await;
+}
+
+fn member_body(serial: u32, position: &str) -> serde_json::Value {
+    json!({
+        "full_name": format!("Warga {serial}"), "nik": format!("1872011708900{serial:03}"),
+        "gender": "male", "birth_date": "1990-08-17", "position": position,
+    })
+}
+
+#[tokio::test]
+async fn simultaneous_deletes_of_one_member_count_once() {
+    on_each_backend(async |app| {
+        let other = spawn_instance(&app, |_| {}).await;
+        let admin = app.bootstrap_admin().await;
+        let kim = app.create_kim("KIM Balapan").await;
+        let mut members = Vec::new();
+        for serial in 1..=4 {
+            let response = app
+                .post_as(
+                    &format!("/api/v1/kims/{kim}/members"),
+                    &admin.session.access_token,
+                    &member_body(serial, if serial == 1 { "ketua" } else { "anggota" }),
+                )
+                .await;
+            assert_eq!(response.status().as_u16(), 201);
+            let created: serde_json::Value = response.json().await.expect("json");
+            members.push(created["id"].as_i64().expect("id"));
+        }
+        let leaving = members[3];
+        let path = format!("/api/v1/kims/{kim}/members/{leaving}");
+        let deletes = (0..12).map(|i| {
+            let server = if i % 2 == 0 { &app } else { &other };
+            server.send(
+                reqwest::Method::DELETE,
+                &path,
+                Some(&admin.session.access_token),
+                None,
+            )
+        });
+        for response in join_all(deletes).await {
+            assert_eq!(response.status().as_u16(), 204);
+        }
+        let (count, active): (i32, i64) = app
+            .db
+            .read(move |conn| {
+                let count = kims::table
+                    .find(kim)
+                    .select(kims::active_member_count)
+                    .first(conn)?;
+                let active = kim_members::table
+                    .filter(kim_members::kim_id.eq(kim))
+                    .filter(kim_members::status.eq("active"))
+                    .count()
+                    .get_result(conn)?;
+                Ok((count, active))
+            })
+            .await
+            .expect("counts");
+        assert_eq!((count, active), (3, 3), "one departure, counted once");
+        let left_events: i64 = app
+            .db
+            .read(|conn| {
+                Ok(outbox_events::table
+                    .filter(outbox_events::event_type.eq("member.left"))
+                    .count()
+                    .get_result(conn)?)
+            })
+            .await
+            .expect("events");
+        assert_eq!(left_events, 1, "one member.left event in the outbox");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn simultaneous_status_changes_of_one_kim_serialise() {
+    on_each_backend(async |app| {
+        let other = spawn_instance(&app, |_| {}).await;
+        let admin = app.bootstrap_admin().await;
+        let kim = app.create_kim("KIM Bubar").await;
+        let path = format!("/api/v1/kims/{kim}/status");
+        let body = json!({"status": "dissolved", "reason": "Tidak aktif lagi"});
+        let moves = (0..10).map(|i| {
+            let server = if i % 2 == 0 { &app } else { &other };
+            server.post_as(&path, &admin.session.access_token, &body)
+        });
+        let mut statuses: Vec<u16> = join_all(moves)
+            .await
+            .iter()
+            .map(|response| response.status().as_u16())
+            .collect();
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [200, 409, 409, 409, 409, 409, 409, 409, 409, 409],
+            "one move wins; the others see a dissolved KIM, not a stale version"
+        );
+        let (history, events): (i64, i64) = app
+            .db
+            .read(move |conn| {
+                let history = kim_status_changes::table
+                    .filter(kim_status_changes::kim_id.eq(kim))
+                    .filter(kim_status_changes::to_status.eq("dissolved"))
+                    .count()
+                    .get_result(conn)?;
+                let events = outbox_events::table
+                    .filter(outbox_events::event_type.eq("kim.status_changed"))
+                    .count()
+                    .get_result(conn)?;
+                Ok((history, events))
+            })
+            .await
+            .expect("history");
+        assert_eq!((history, events), (1, 1));
+    })
+    .await;
+}
