@@ -6,6 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use diesel::prelude::*;
 use std::future::{Ready, ready};
+use std::net::IpAddr;
 
 use crate::auth::Caller;
 use crate::db::schema::audit_log;
@@ -41,10 +42,54 @@ impl From<&Caller> for Actor {
     }
 }
 
-/// Whether to believe `Forwarded`/`X-Forwarded-For` for the client address.
-#[derive(Debug, Clone, Copy)]
+/// Which reverse proxies' `X-Forwarded-For` to believe for the client address.
+#[derive(Debug, Clone, Default)]
 pub struct ClientAddressPolicy {
-    pub trust_forwarded_for: bool,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl ClientAddressPolicy {
+    fn is_trusted(&self, address: IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .any(|net| net.contains(&address))
+    }
+
+    /// The client: the peer, unless the peer is a trusted proxy; then the rightmost
+    /// `X-Forwarded-For` hop that is not a trusted proxy. Hops left of it were written
+    /// by the client (or whoever it pretends to be) and are never believed.
+    pub fn client_address(&self, peer: Option<IpAddr>, forwarded_for: &[&str]) -> Option<IpAddr> {
+        let peer = peer?;
+        if !self.is_trusted(peer) {
+            return Some(peer);
+        }
+        let mut client = peer;
+        let hops = forwarded_for
+            .iter()
+            .flat_map(|value| value.split(','))
+            .map(|hop| hop.trim())
+            .collect::<Vec<_>>();
+        for hop in hops.into_iter().rev() {
+            // A garbled hop: nothing left of it can be believed either.
+            let Some(address) = parse_hop(hop) else {
+                break;
+            };
+            client = address;
+            if !self.is_trusted(address) {
+                break;
+            }
+        }
+        Some(client)
+    }
+}
+
+/// `203.0.113.5`, `203.0.113.5:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>().ok().or_else(|| {
+        hop.parse::<std::net::SocketAddr>()
+            .ok()
+            .map(|addr| addr.ip())
+    })
 }
 
 /// Where a request came from, for the audit log and throttling.
@@ -56,31 +101,19 @@ pub struct RequestOrigin {
 
 impl RequestOrigin {
     pub fn of(req: &HttpRequest) -> Self {
-        let trust_forwarded = req
-            .app_data::<web::Data<ClientAddressPolicy>>()
-            .is_some_and(|policy| policy.trust_forwarded_for);
-        let info = req.connection_info();
-        let address = if trust_forwarded {
-            info.realip_remote_addr().map(str::to_owned)
-        } else {
-            info.peer_addr().map(str::to_owned)
+        let forwarded_for: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        let address = match req.app_data::<web::Data<ClientAddressPolicy>>() {
+            Some(policy) => policy.client_address(req.peer_addr().map(|a| a.ip()), &forwarded_for),
+            None => req.peer_addr().map(|a| a.ip()),
         };
         RequestOrigin {
             request_id: RequestId::of(req),
-            client_ip: address.map(|addr| strip_port(&addr).chars().take(64).collect()),
+            client_ip: address.map(|ip| ip.to_canonical().to_string()),
         }
-    }
-}
-
-fn strip_port(address: &str) -> &str {
-    if let Some(rest) = address.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match address.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => {
-            host
-        }
-        _ => address,
     }
 }
 
@@ -128,13 +161,37 @@ pub fn record(conn: &mut DbConnection, event: AuditEvent<'_>) -> Result<(), ApiE
 
 #[cfg(test)]
 mod tests {
-    use super::strip_port;
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
 
     #[test]
-    fn ports_are_stripped_from_addresses() {
-        assert_eq!(strip_port("127.0.0.1:5000"), "127.0.0.1");
-        assert_eq!(strip_port("[::1]:5000"), "::1");
-        assert_eq!(strip_port("::1"), "::1");
-        assert_eq!(strip_port("10.0.0.1"), "10.0.0.1");
+    fn the_client_is_the_rightmost_untrusted_hop() {
+        let policy = ClientAddressPolicy {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap_or_default()],
+        };
+        let from = |peer: &str, xff: &[&str]| policy.client_address(Some(ip(peer)), xff);
+        // Not through a trusted proxy: the header is the client's own words.
+        assert_eq!(from("203.0.113.9", &["1.2.3.4"]), Some(ip("203.0.113.9")));
+        // Through the proxy: the address it saw, not what the client wrote before it.
+        assert_eq!(
+            from("10.0.0.2", &["6.6.6.6, 203.0.113.9"]),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            from("10.0.0.2", &["6.6.6.6", "203.0.113.9, 10.1.1.1"]),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(from("10.0.0.2", &[]), Some(ip("10.0.0.2")));
+        assert_eq!(
+            from("10.0.0.2", &["garbage, [2001:db8::1]:443"]),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(
+            from("10.0.0.2", &["6.6.6.6, garbage"]),
+            Some(ip("10.0.0.2"))
+        );
     }
 }

@@ -95,10 +95,15 @@ pub struct ConfigArgs {
     /// Refresh-token lifetime in days (each rotation starts a new one).
     #[arg(long, env = "REFRESH_TOKEN_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=365))]
     pub refresh_token_ttl_days: u64,
-    /// Take the client address from `X-Forwarded-For`/`Forwarded` (only behind a proxy
-    /// that sets them), for login throttling and the audit log.
-    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies (addresses or CIDR blocks, comma-separated) whose
+    /// `X-Forwarded-For` is believed: the client address, for sign-in throttling and the
+    /// audit log, is the rightmost hop that is not one of them. None by default.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds a token's holder and session are trusted before the database is asked
+    /// again whether it was disabled, changed or signed out (other instances' changes).
+    #[arg(long, env = "AUTH_RECHECK_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub auth_recheck_secs: u64,
     /// 32 random bytes in base64, used to encrypt personal data at rest.
     #[arg(long, env = "NIK_ENCRYPTION_KEY", hide_env_values = true)]
     pub nik_encryption_key: Option<String>,
@@ -135,7 +140,8 @@ pub struct Settings {
     pub jwt_audience: String,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
-    pub trust_forwarded_for: bool,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub auth_recheck: Duration,
     pub storage_dir: PathBuf,
     pub log_format: LogFormat,
     pub cors_origins: Vec<String>,
@@ -236,7 +242,8 @@ impl Settings {
             jwt_audience: args.jwt_audience,
             access_token_ttl: Duration::from_secs(args.access_token_ttl_secs),
             refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl_days * 86_400),
-            trust_forwarded_for: args.trust_forwarded_for,
+            trusted_proxies: args.trusted_proxies,
+            auth_recheck: Duration::from_secs(args.auth_recheck_secs),
             storage_dir,
             log_format: args.log_format,
             cors_origins,
@@ -252,6 +259,14 @@ impl Settings {
     pub fn jwt_secret_bytes(&self) -> &[u8] {
         self.jwt_secret.expose_secret().as_bytes()
     }
+}
+
+/// `10.0.0.0/8` or a single address (`10.0.0.7`, `::1`).
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))
 }
 
 fn decode_nik_key(text: &str) -> Result<[u8; NIK_KEY_BYTES], ConfigError> {

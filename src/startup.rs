@@ -146,9 +146,14 @@ fn run(
     let refresh_lifetime = web::Data::new(RefreshTokenLifetime::from_settings(settings));
     let cipher = web::Data::new(PersonalDataCipher::new(&settings.nik_encryption_key));
     let address_policy = web::Data::new(ClientAddressPolicy {
-        trust_forwarded_for: settings.trust_forwarded_for,
+        trusted_proxies: settings.trusted_proxies.clone(),
     });
     let metrics = web::Data::new(Metrics::new()?);
+    let passwords = web::Data::new(auth::password::PasswordWork::for_this_machine());
+    let sessions = web::Data::new(auth::SessionCheck::new(
+        db.get_ref().clone(),
+        settings.auth_recheck,
+    ));
     let cors_origins = settings.cors_origins.clone();
     let document = openapi();
     let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));
@@ -163,6 +168,8 @@ fn run(
             .app_data(refresh_lifetime.clone())
             .app_data(address_policy.clone())
             .app_data(cipher.clone())
+            .app_data(passwords.clone())
+            .app_data(sessions.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)

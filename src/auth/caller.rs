@@ -6,7 +6,6 @@
 //! and friends, so every resource applies the same rule.
 
 use std::fmt;
-use std::future::{Ready, ready};
 use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
@@ -15,6 +14,9 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use futures_util::future::LocalBoxFuture;
+
+use super::session::SessionCheck;
 use super::tokens::{Claims, TokenKeys};
 use crate::error::{ApiError, AuthFailure};
 
@@ -242,29 +244,52 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
         .ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
-    let Some(token) = bearer_token(req)? else {
-        return Ok(None);
-    };
-    let keys = req
-        .app_data::<web::Data<TokenKeys>>()
-        .ok_or_else(|| ApiError::internal("token keys are not configured"))?;
-    keys.verify(token)
-        .and_then(Caller::from_claims)
-        .map(Some)
-        .ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))
+/// The caller named by a bearer token, if any: signature and claims checked at once,
+/// then whether the token still speaks for its holder ([`SessionCheck`]).
+fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>, ApiError>> {
+    type Verified = Option<(Caller, i64, web::Data<SessionCheck>)>;
+    let verified = (|| -> Result<Verified, ApiError> {
+        let Some(token) = bearer_token(req)? else {
+            return Ok(None);
+        };
+        let keys = req
+            .app_data::<web::Data<TokenKeys>>()
+            .ok_or_else(|| ApiError::internal("token keys are not configured"))?;
+        let claims = keys
+            .verify(token)
+            .ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))?;
+        let stamp = claims.stm;
+        let caller =
+            Caller::from_claims(claims).ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))?;
+        let sessions = req
+            .app_data::<web::Data<SessionCheck>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("the session check is not configured"))?;
+        Ok(Some((caller, stamp, sessions)))
+    })();
+    Box::pin(async move {
+        let Some((caller, stamp, sessions)) = verified? else {
+            return Ok(None);
+        };
+        if !sessions.is_current(&caller, stamp).await? {
+            return Err(ApiError::Unauthorized(AuthFailure::InvalidToken));
+        }
+        tracing::Span::current().record("caller", tracing::field::display(caller.actor().1));
+        Ok(Some(caller))
+    })
 }
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|caller| {
-            let caller = caller.ok_or(ApiError::Unauthorized(AuthFailure::Missing))?;
-            tracing::Span::current().record("caller", tracing::field::display(caller.actor().1));
-            Ok(caller)
-        }))
+        let caller = authenticate(req);
+        Box::pin(async move {
+            caller
+                .await?
+                .ok_or(ApiError::Unauthorized(AuthFailure::Missing))
+        })
     }
 }
 
@@ -275,10 +300,11 @@ pub struct MaybeCaller(pub Option<Caller>);
 
 impl FromRequest for MaybeCaller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(MaybeCaller))
+        let caller = authenticate(req);
+        Box::pin(async move { caller.await.map(MaybeCaller) })
     }
 }
 
@@ -321,22 +347,21 @@ impl<P: Policy> std::ops::Deref for Authorized<P> {
 
 impl<P: Policy> FromRequest for Authorized<P> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let result = Caller::from_request(req, payload)
-            .into_inner()
-            .and_then(|caller| {
-                if P::allows(&caller) {
-                    Ok(Authorized {
-                        caller,
-                        policy: PhantomData,
-                    })
-                } else {
-                    Err(ApiError::Forbidden)
-                }
-            });
-        ready(result)
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            if P::allows(&caller) {
+                Ok(Authorized {
+                    caller,
+                    policy: PhantomData,
+                })
+            } else {
+                Err(ApiError::Forbidden)
+            }
+        })
     }
 }
 

@@ -11,9 +11,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::password::PasswordWork;
 use super::refresh::{self, Rotation};
 use super::tokens::{TokenKeys, TokenSubject};
-use super::{Caller, Role, Scopes, Subject, password, throttle};
+use super::{Caller, Role, Scopes, SessionCheck, Subject, password, throttle};
 use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
 use crate::config::Settings;
 use crate::db::Db;
@@ -21,6 +22,7 @@ use crate::error::ApiError;
 use crate::extract::parse_json;
 use crate::integration_clients::{self, IntegrationClient};
 use crate::openapi::{NotFound, ServiceUnavailable, TooManyRequests, Unauthorized};
+use crate::unit_of_work::Target;
 use crate::users::{self, User};
 
 /// Refresh-token lifetime, from the settings, shared with the handlers.
@@ -172,6 +174,7 @@ pub async fn token(
     db: web::Data<Db>,
     keys: web::Data<TokenKeys>,
     refresh_lifetime: web::Data<RefreshTokenLifetime>,
+    passwords: web::Data<PasswordWork>,
     origin: RequestOrigin,
 ) -> Result<HttpResponse, ApiError> {
     let TokenForm(request) = form;
@@ -197,6 +200,7 @@ pub async fn token(
             password_grant(
                 &db,
                 &keys,
+                &passwords,
                 refresh_lifetime.0,
                 origin,
                 username,
@@ -272,6 +276,7 @@ fn client_address(origin: &RequestOrigin) -> String {
 async fn password_grant(
     db: &Db,
     keys: &TokenKeys,
+    passwords: &PasswordWork,
     refresh_lifetime: std::time::Duration,
     origin: RequestOrigin,
     username: String,
@@ -279,56 +284,41 @@ async fn password_grant(
 ) -> Result<TokenResponse, ApiError> {
     let account = throttle::user_key(&username);
     let address = client_address(&origin);
-    let (check_account, check_address) = (account.clone(), address.clone());
-    let lookup_name = username.clone();
-    let user = db
-        .read(move |conn| {
-            throttle::check(conn, &check_account, &check_address)?;
-            users::model::find_by_username(conn, &lookup_name)
+    // A name no account can have is not looked up (nor sent to the database).
+    let lookup = users::Username::parse("username", &username).ok();
+    let (claim, user) = db
+        .unit_of_work(Actor::Anonymous, origin.clone(), move |uow| {
+            let claim = throttle::claim(uow, &account, &address)?;
+            let user = match &lookup {
+                Some(name) => users::model::find_by_username(uow.conn, &name.key)?,
+                None => None,
+            };
+            Ok((claim, user))
         })
         .await?;
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
-    let verified =
-        web::block(move || password::verify_password(&password, stored_hash.as_deref())).await?;
+    let verified = passwords.verify(password, stored_hash).await?;
     let user = user.filter(|user| verified && !user.disabled);
 
     let Some(user) = user else {
-        db.write(move |conn| {
-            throttle::record_failure(conn, &account, &address)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: Actor::Anonymous,
-                    action: "auth.login_failed",
-                    target: None,
-                    origin: &origin,
-                    detail: None,
-                },
-            )
+        // The claim already counted this failure.
+        db.unit_of_work(Actor::Anonymous, origin, |uow| {
+            uow.audit("auth.login_failed", None, None)
         })
         .await?;
         return Err(invalid_grant());
     };
     let role = user.role()?;
-    let (user_id, kim_id) = (user.id, user.kim_id);
+    let (user_id, kim_id, stamp) = (user.id, user.kim_id, user.security_stamp);
     let issued = db
-        .write(move |conn| {
-            throttle::clear(conn, &account, &address)?;
-            let issued = refresh::start_family(conn, user_id, refresh_lifetime)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: Actor::User(user_id),
-                    action: "auth.login",
-                    target: Some(("user", user_id.to_string())),
-                    origin: &origin,
-                    detail: None,
-                },
-            )?;
+        .unit_of_work(Actor::User(user_id), origin, move |uow| {
+            claim.clone().succeeded(uow.conn)?;
+            let issued = refresh::start_family(uow.conn, user_id, refresh_lifetime)?;
+            uow.audit("auth.login", Some(Target::new("user", user_id)), None)?;
             Ok(issued)
         })
         .await?;
-    user_tokens(keys, user_id, role, kim_id, issued)
+    user_tokens(keys, user_id, role, kim_id, stamp, issued)
 }
 
 fn user_tokens(
@@ -336,6 +326,7 @@ fn user_tokens(
     user_id: i64,
     role: Role,
     kim_id: Option<i64>,
+    stamp: i64,
     refresh: refresh::IssuedRefreshToken,
 ) -> Result<TokenResponse, ApiError> {
     let access_token = keys
@@ -345,6 +336,7 @@ fn user_tokens(
             kim_id,
             scopes: None,
             session: Some(refresh.family),
+            stamp,
         })
         .map_err(ApiError::internal)?;
     Ok(TokenResponse {
@@ -395,7 +387,14 @@ async fn refresh_grant(
         )
         .await?;
     match outcome {
-        Some((user, next)) => user_tokens(keys, user.id, user.role()?, user.kim_id, next),
+        Some((user, next)) => user_tokens(
+            keys,
+            user.id,
+            user.role()?,
+            user.kim_id,
+            user.security_stamp,
+            next,
+        ),
         None => Err(invalid_grant()),
     }
 }
@@ -410,29 +409,23 @@ async fn client_grant(
 ) -> Result<TokenResponse, ApiError> {
     let account = throttle::client_key(&client_id);
     let address = client_address(&origin);
-    let (check_account, check_address, lookup_id) =
-        (account.clone(), address.clone(), client_id.clone());
-    let client = db
-        .read(move |conn| {
-            throttle::check(conn, &check_account, &check_address)?;
-            integration_clients::find_by_client_id(conn, &lookup_id)
+    let lookup = (client_id.len() <= 64 && !client_id.chars().any(char::is_control))
+        .then(|| client_id.clone());
+    let (claim, client) = db
+        .unit_of_work(Actor::Anonymous, origin.clone(), move |uow| {
+            let claim = throttle::claim(uow, &account, &address)?;
+            let client = match &lookup {
+                Some(id) => integration_clients::find_by_client_id(uow.conn, id)?,
+                None => None,
+            };
+            Ok((claim, client))
         })
         .await?;
     let client =
         client.filter(|client| !client.disabled && client.secret_matches(secret.expose_secret()));
     let Some(client) = client else {
-        db.write(move |conn| {
-            throttle::record_failure(conn, &account, &address)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: Actor::Anonymous,
-                    action: "auth.client_failed",
-                    target: None,
-                    origin: &origin,
-                    detail: None,
-                },
-            )
+        db.unit_of_work(Actor::Anonymous, origin, |uow| {
+            uow.audit("auth.client_failed", None, None)
         })
         .await?;
         return Err(oauth(
@@ -460,17 +453,12 @@ async fn client_grant(
         }
     };
     let client_row_id = client.id;
-    db.write(move |conn| {
-        throttle::clear(conn, &account, &address)?;
-        audit::record(
-            conn,
-            AuditEvent {
-                actor: Actor::Client(client_id),
-                action: "auth.client_token",
-                target: Some(("integration_client", client_row_id.to_string())),
-                origin: &origin,
-                detail: None,
-            },
+    db.unit_of_work(Actor::Client(client_id), origin, move |uow| {
+        claim.clone().succeeded(uow.conn)?;
+        uow.audit(
+            "auth.client_token",
+            Some(Target::new("integration_client", client_row_id)),
+            None,
         )
     })
     .await?;
@@ -481,6 +469,7 @@ async fn client_grant(
             kim_id: None,
             scopes: Some(scopes.clone()),
             session: None,
+            stamp: client.security_stamp,
         })
         .map_err(ApiError::internal)?;
     Ok(TokenResponse {
@@ -495,7 +484,8 @@ async fn client_grant(
 /// Signs out: revokes the refresh-token family of the caller's sign-in.
 ///
 /// Any authenticated caller; for integration clients (no refresh tokens) it changes
-/// nothing. The access token itself stays valid until it expires.
+/// nothing. Access tokens of the session stop working too: at once on the instance that
+/// answered, within `AUTH_RECHECK_SECS` (default 5 s) on the others.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
@@ -509,25 +499,21 @@ async fn client_grant(
 pub async fn logout(
     caller: Caller,
     db: web::Data<Db>,
+    sessions: web::Data<SessionCheck>,
     origin: RequestOrigin,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(family) = caller.session.clone() {
-        let actor = Actor::from(&caller);
-        let target = caller.user_id().map(|id| ("user", id.to_string()));
-        db.write(move |conn| {
-            let revoked = refresh::revoke_family(conn, &family)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor,
-                    action: "auth.logout",
-                    target,
-                    origin: &origin,
-                    detail: Some(format!("refresh_tokens={revoked}")),
-                },
+        let target = caller.user_id().map(|id| Target::new("user", id));
+        db.unit_of_work(Actor::from(&caller), origin, move |uow| {
+            let revoked = refresh::revoke_family(uow.conn, &family)?;
+            uow.audit(
+                "auth.logout",
+                target.clone(),
+                Some(format!("refresh_tokens={revoked}")),
             )
         })
         .await?;
+        sessions.changed();
     }
     Ok(HttpResponse::NoContent().finish())
 }

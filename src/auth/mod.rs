@@ -5,6 +5,7 @@ mod caller;
 pub mod handlers;
 pub mod password;
 pub mod refresh;
+pub mod session;
 pub mod throttle;
 pub mod tokens;
 
@@ -12,4 +13,5 @@ pub use caller::{
     Authorized, Caller, GovAdminOnly, MaybeCaller, Policy, Role, Scope, Scopes, Subject,
     UserManagers,
 };
+pub use session::SessionCheck;
 pub use tokens::TokenKeys;

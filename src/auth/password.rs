@@ -1,15 +1,19 @@
 //! Password hashing (Argon2id) and the strength rule for new passwords.
 //!
-//! Hashing and verifying take tens of milliseconds of CPU on purpose; callers run
-//! them on the blocking pool, never on an async worker.
+//! Hashing and verifying take tens of milliseconds of CPU and 19 MiB of memory on
+//! purpose. Requests reach them only through [`PasswordWork`], which runs them on the
+//! blocking pool, a few at a time: a burst of sign-ins queues (briefly) instead of
+//! taking the memory of the machine, and past a short queue is told to come back.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::FieldIssue;
+use crate::error::{ApiError, FieldIssue};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -45,6 +49,66 @@ pub fn verify_password(password: &SecretString, stored_hash: Option<&str>) -> bo
         .verify_password(password.expose_secret().as_bytes(), &parsed)
         .is_ok();
     matches && stored_hash.is_some()
+}
+
+/// The gate in front of Argon2 for request handlers.
+pub struct PasswordWork {
+    permits: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+    max_wait: Duration,
+}
+
+impl PasswordWork {
+    /// `concurrency` hashes at a time (one per core is all the CPU there is); up to
+    /// `max_waiting` more wait at most `max_wait`; beyond that, `503` with `Retry-After`.
+    pub fn new(concurrency: usize, max_waiting: usize, max_wait: Duration) -> Self {
+        PasswordWork {
+            permits: tokio::sync::Semaphore::new(concurrency.max(1)),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+            max_wait,
+        }
+    }
+
+    /// Sized for this machine: one hash per core, 16 waiting per core, 5 s of waiting.
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        PasswordWork::new(cores, 16 * cores, Duration::from_secs(5))
+    }
+
+    pub async fn hash(&self, password: SecretString) -> Result<String, ApiError> {
+        self.run(move || hash_password(&password))
+            .await?
+            .map_err(|error| ApiError::internal(error.to_string()))
+    }
+
+    /// `stored_hash: None` (no such account) takes as long as a wrong password.
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored_hash: Option<String>,
+    ) -> Result<bool, ApiError> {
+        self.run(move || verify_password(&password, stored_hash.as_deref()))
+            .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let busy = || ApiError::Unavailable("too many password checks at once".into());
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(busy());
+        }
+        let permit = tokio::time::timeout(self.max_wait, self.permits.acquire()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit
+            .map_err(|_| busy())?
+            .map_err(|_| ApiError::internal("the password gate is closed"))?;
+        Ok(actix_web::web::block(work).await?)
+    }
 }
 
 /// Checks a new password: 12–128 characters and not guessable (zxcvbn score ≥ 2,

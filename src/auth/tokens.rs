@@ -28,6 +28,10 @@ pub struct Claims {
     /// The refresh-token family (sign-in session) the token belongs to, for logout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The holder's security stamp when the token was issued; a token whose stamp is
+    /// no longer current (disabled, new role, KIM, password or scopes) is refused.
+    #[serde(default)]
+    pub stm: i64,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -44,6 +48,7 @@ pub struct TokenSubject {
     pub kim_id: Option<i64>,
     pub scopes: Option<Scopes>,
     pub session: Option<String>,
+    pub stamp: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +154,7 @@ impl TokenKeys {
             kim_id: subject.kim_id,
             scope: subject.scopes.map(|scopes| scopes.to_string()),
             sid: subject.session,
+            stm: subject.stamp,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now,

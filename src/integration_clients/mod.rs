@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
 use crate::auth::refresh::{hash_token, random_token};
-use crate::auth::{Authorized, GovAdminOnly, Scope, Scopes};
+use crate::auth::{Authorized, GovAdminOnly, Scope, Scopes, SessionCheck};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::integration_clients;
@@ -69,7 +69,7 @@ pub struct IntegrationClient {
     #[schema(example = "SP4N-LAPOR! connector")]
     pub name: String,
     pub scopes: Vec<Scope>,
-    /// A disabled client cannot get tokens; tokens already issued expire on their own.
+    /// A disabled client cannot get tokens, and its tokens already issued stop working.
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -352,6 +352,7 @@ pub async fn get_client(
 pub async fn update_client(
     caller: Authorized<GovAdminOnly>,
     db: web::Data<Db>,
+    sessions: web::Data<SessionCheck>,
     origin: RequestOrigin,
     id: web::Path<i64>,
     if_match: IfMatch,
@@ -419,6 +420,10 @@ pub async fn update_client(
             if changed.is_empty() {
                 return Ok(current);
             }
+            // Tokens issued before a change of access or of the secret stop working.
+            let ends_tokens = changed
+                .iter()
+                .any(|field| matches!(*field, "scopes" | "disabled" | "secret"));
             let row: ClientRow = diesel::update(
                 integration_clients::table
                     .filter(integration_clients::id.eq(id))
@@ -435,6 +440,8 @@ pub async fn update_client(
                     .eq(secret_hash.as_deref().unwrap_or(&current.secret_hash)),
                 integration_clients::updated_at.eq(now()),
                 integration_clients::version.eq(current.version + 1),
+                integration_clients::security_stamp
+                    .eq(current.security_stamp + i64::from(ends_tokens)),
             ))
             .returning(integration_clients::all_columns)
             .get_result(conn)
@@ -453,6 +460,7 @@ pub async fn update_client(
             Ok(row)
         })
         .await?;
+    sessions.changed();
     let client = IntegrationClient::from(row);
     let version = client.version;
     match new_secret {

@@ -12,7 +12,8 @@ use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
-use crate::auth::{Authorized, Caller, Role, UserManagers, password, refresh};
+use crate::auth::password::PasswordWork;
+use crate::auth::{Authorized, Caller, Role, SessionCheck, UserManagers, password, refresh};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::users;
@@ -190,11 +191,16 @@ pub async fn list_users(
     ),
 )]
 #[post("/users")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "actix extractors, one per concern"
+)]
 pub async fn create_user(
     req: HttpRequest,
     caller: Authorized<UserManagers>,
     db: web::Data<Db>,
     cipher: web::Data<PersonalDataCipher>,
+    passwords: web::Data<PasswordWork>,
     origin: RequestOrigin,
     idempotency_key: IdempotencyKey,
     body: ApiJson<NewUserRequest>,
@@ -241,7 +247,7 @@ pub async fn create_user(
     let Some(username) = username.filter(|_| issues.is_empty()) else {
         return Err(ApiError::Validation(issues));
     };
-    let password_hash = hash_off_thread(request.password).await?;
+    let password_hash = passwords.hash(request.password).await?;
     let actor = Actor::from(&caller.caller);
     let (display_name, role) = (request.display_name, request.role);
     create_once(
@@ -281,13 +287,6 @@ pub async fn create_user(
         },
     )
     .await
-}
-
-/// Hashes a password on the blocking pool: Argon2 takes tens of milliseconds.
-pub async fn hash_off_thread(password: SecretString) -> Result<String, ApiError> {
-    web::block(move || password::hash_password(&password))
-        .await?
-        .map_err(|error| ApiError::internal(error.to_string()))
 }
 
 fn kim_role_issue(role: Role, kim_id: Option<i64>) -> Option<FieldIssue> {
@@ -375,9 +374,15 @@ pub async fn get_user(
     ),
 )]
 #[patch("/users/{id}")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "actix extractors, one per concern"
+)]
 pub async fn update_user(
     caller: Authorized<UserManagers>,
     db: web::Data<Db>,
+    passwords: web::Data<PasswordWork>,
+    sessions: web::Data<SessionCheck>,
     origin: RequestOrigin,
     id: web::Path<i64>,
     if_match: IfMatch,
@@ -416,7 +421,7 @@ pub async fn update_user(
                 issues.push(issue);
                 None
             } else if issues.is_empty() {
-                Some(hash_off_thread(password).await?)
+                Some(passwords.hash(password).await?)
             } else {
                 None
             }
@@ -446,6 +451,7 @@ pub async fn update_user(
             apply_changes(uow, current, changes.clone())
         })
         .await?;
+    sessions.changed();
     let user = User::try_from(row)?;
     Ok(ok_with_etag(user.version, &user))
 }

@@ -583,7 +583,10 @@ async fn client_credentials_grant_issues_scoped_integration_tokens() {
 #[tokio::test]
 async fn failed_logins_are_throttled_per_account_and_address() {
     for backend in crate::helpers::backends() {
-        let app = spawn_app_with(backend, |config| config.trust_forwarded_for = true).await;
+        let app = spawn_app_with(backend, |config| {
+            config.trusted_proxies = vec![crate::helpers::loopback()]
+        })
+        .await;
         app.bootstrap_admin().await;
         let attempt = |address: &'static str, username: &'static str, password: &'static str| {
             app.client
@@ -653,10 +656,15 @@ async fn failed_logins_are_throttled_per_account_and_address() {
 #[tokio::test]
 async fn throttling_is_shared_by_instances_on_one_database() {
     for backend in crate::helpers::backends() {
-        let app = spawn_app_with(backend, |config| config.trust_forwarded_for = true).await;
+        let app = spawn_app_with(backend, |config| {
+            config.trusted_proxies = vec![crate::helpers::loopback()]
+        })
+        .await;
         app.bootstrap_admin().await;
-        let second =
-            crate::helpers::spawn_instance(&app, |config| config.trust_forwarded_for = true).await;
+        let second = crate::helpers::spawn_instance(&app, |config| {
+            config.trusted_proxies = vec![crate::helpers::loopback()]
+        })
+        .await;
         for i in 0..10 {
             let instance = if i % 2 == 0 { &app } else { &second };
             let response = instance

@@ -164,7 +164,8 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         jwt_key_id: "kim-api-1".into(),
         access_token_ttl_secs: 900,
         refresh_token_ttl_days: 30,
-        trust_forwarded_for: false,
+        trusted_proxies: vec![],
+        auth_recheck_secs: 5,
         nik_encryption_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
         storage_dir: None,
         log_format: LogFormat::Pretty,
@@ -459,4 +460,9 @@ pub async fn spawn_instance(app: &TestApp, adjust: impl FnOnce(&mut ConfigArgs))
         db,
         _data_dir: data_dir,
     }
+}
+
+/// The tests' own address, as a trusted proxy: their `X-Forwarded-For` is believed.
+pub fn loopback() -> ipnet::IpNet {
+    "127.0.0.1/32".parse().expect("CIDR")
 }

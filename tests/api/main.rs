@@ -14,6 +14,8 @@ mod members;
 mod migrations;
 mod openapi;
 mod reference_data;
+mod revocation;
 mod role_matrix;
+mod sign_in_throttling;
 mod startup_modes;
 mod users;
