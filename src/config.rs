@@ -100,6 +100,9 @@ pub struct ConfigArgs {
     /// audit log, is the rightmost hop that is not one of them. None by default.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// When set, `/metrics` answers only requests that send it as a bearer token.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Seconds a token's holder and session are trusted before the database is asked
     /// again whether it was disabled, changed or signed out (other instances' changes).
     #[arg(long, env = "AUTH_RECHECK_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
@@ -142,6 +145,7 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub auth_recheck: Duration,
+    pub metrics_token: Option<SecretString>,
     pub storage_dir: PathBuf,
     pub log_format: LogFormat,
     pub cors_origins: Vec<String>,
@@ -244,6 +248,7 @@ impl Settings {
             refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl_days * 86_400),
             trusted_proxies: args.trusted_proxies,
             auth_recheck: Duration::from_secs(args.auth_recheck_secs),
+            metrics_token: args.metrics_token.map(SecretString::from),
             storage_dir,
             log_format: args.log_format,
             cors_origins,

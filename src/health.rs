@@ -18,7 +18,10 @@ pub struct HealthStatus {
 }
 
 /// The process is up and serving HTTP; it does not touch the database.
-#[utoipa::path(tag = "operations", responses((status = 200, body = HealthStatus)))]
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Alive", body = HealthStatus)),
+)]
 #[get("/health/live")]
 pub async fn live() -> web::Json<HealthStatus> {
     web::Json(HealthStatus { status: "ok" })
@@ -27,7 +30,10 @@ pub async fn live() -> web::Json<HealthStatus> {
 /// The service can serve requests: the database answers within 2 seconds.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, body = HealthStatus), (status = 503, response = ServiceUnavailable)),
+    responses(
+        (status = 200, description = "Ready to serve", body = HealthStatus),
+        (status = 503, response = ServiceUnavailable),
+    ),
 )]
 #[get("/health/ready")]
 pub async fn ready(db: web::Data<Db>) -> Result<web::Json<HealthStatus>, ApiError> {

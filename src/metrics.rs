@@ -5,14 +5,14 @@
 
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::db::Db;
-use crate::error::ApiError;
+use crate::error::{ApiError, AuthFailure};
 
 pub struct Metrics {
     registry: Registry,
@@ -64,13 +64,26 @@ impl Metrics {
         })
     }
 
+    /// Every label has a bounded set of values, whatever clients send: methods outside
+    /// the standard ones count as `other`, routes are patterns (or `unmatched`), statuses
+    /// are three digits.
     pub fn observe_request(
         &self,
-        method: &str,
+        method: &Method,
         route: &str,
         status: StatusCode,
         latency: Duration,
     ) {
+        let method = match *method {
+            Method::GET => "GET",
+            Method::HEAD => "HEAD",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
+            Method::OPTIONS => "OPTIONS",
+            _ => "other",
+        };
         self.requests
             .with_label_values(&[method, route, status.as_str()])
             .inc();
@@ -96,18 +109,53 @@ impl Metrics {
     }
 }
 
+/// Who may read `/metrics`: anyone who reaches it, or only scrapers that send
+/// `Authorization: Bearer <METRICS_TOKEN>` when one is configured.
+pub struct MetricsAccess(pub Option<secrecy::SecretString>);
+
+impl MetricsAccess {
+    fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        use secrecy::ExposeSecret;
+        use subtle::ConstantTimeEq;
+        let Some(expected) = &self.0 else {
+            return Ok(());
+        };
+        let presented = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized(AuthFailure::Missing))?;
+        let matches: bool = presented
+            .as_bytes()
+            .ct_eq(expected.expose_secret().as_bytes())
+            .into();
+        if matches {
+            Ok(())
+        } else {
+            Err(ApiError::Unauthorized(AuthFailure::InvalidToken))
+        }
+    }
+}
+
 /// Prometheus text exposition.
+///
+/// Anonymous unless `METRICS_TOKEN` is set; then the scraper sends it as a bearer token.
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 401, response = crate::openapi::Unauthorized),
     ),
 )]
 #[get("/metrics")]
 pub async fn metrics(
+    req: HttpRequest,
     metrics: web::Data<Metrics>,
+    access: web::Data<MetricsAccess>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
+    access.check(&req)?;
     let body = metrics.render(&db)?;
     Ok(HttpResponse::Ok()
         .content_type(prometheus::TEXT_FORMAT)

@@ -43,6 +43,10 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
             Unprocessable,
             TooManyRequests,
             ServiceUnavailable,
+            BadRequest,
+            InvalidPath,
+            PayloadTooLarge,
+            UnsupportedMediaType,
         ),
     ),
     modifiers(&SecuritySchemes),
@@ -151,6 +155,92 @@ pub struct NotFound(Problem);
 #[response(content_type = "application/problem+json")]
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct ServiceUnavailable(Problem);
+
+/// The path, query, body or a header is malformed: `invalid_path`, `invalid_query`,
+/// `invalid_body` or `invalid_header` (`errors` names the culprit).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct BadRequest(Problem);
+
+/// A path parameter is not valid, e.g. an id that is not a 64-bit integer (`invalid_path`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct InvalidPath(Problem);
+
+/// The body is larger than the limit (1 MiB for JSON).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct PayloadTooLarge(Problem);
+
+/// The body is not in a media type the operation takes (`Content-Type`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct UnsupportedMediaType(Problem);
+
+/// Adds the answers every operation of a kind can give, so that no handler has to
+/// list them and none can forget one: 400 where there is input, 401 where a token is
+/// read, 404 where a path names a record, 413 and 415 where there is a body, 503
+/// wherever the database or a bounded queue is involved.
+pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Ref, RefOr};
+
+    /// Operations that touch neither the database nor a bounded queue.
+    const NEVER_UNAVAILABLE: [&str; 3] = ["/health/live", "/metrics", "/.well-known/jwks.json"];
+    /// Anonymous operations that still refuse an invalid token.
+    const READS_OPTIONAL_TOKEN: [&str; 4] = [
+        "/api/v1/kims",
+        "/api/v1/kims/{id}",
+        "/api/v1/regions",
+        "/api/v1/report-categories",
+    ];
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let parameters = operation.parameters.as_deref().unwrap_or_default();
+            let has_path_parameter = parameters.iter().any(
+                |parameter| matches!(parameter, RefOr::T(p) if p.parameter_in == ParameterIn::Path),
+            );
+            let has_input = !parameters.is_empty() || operation.request_body.is_some();
+            let has_body = operation.request_body.is_some();
+            let reads_token =
+                operation.security.is_some() || READS_OPTIONAL_TOKEN.contains(&path.as_str());
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, name: &str| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            };
+            if has_path_parameter {
+                add("400", "InvalidPath");
+                add("404", "NotFound");
+            }
+            if has_input {
+                add("400", "BadRequest");
+            }
+            if reads_token {
+                add("401", "Unauthorized");
+            }
+            if has_body {
+                add("413", "PayloadTooLarge");
+                add("415", "UnsupportedMediaType");
+            }
+            if !NEVER_UNAVAILABLE.contains(&path.as_str()) {
+                add("503", "ServiceUnavailable");
+            }
+        }
+    }
+}
 
 /// The `Idempotency-Key` header of creating POSTs.
 #[derive(utoipa::IntoParams)]

@@ -89,6 +89,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(api_routes)
         .split_for_parts();
+    let mut document = document;
+    crate::openapi::add_shared_responses(&mut document);
     document
 }
 
@@ -149,6 +151,7 @@ fn run(
         trusted_proxies: settings.trusted_proxies.clone(),
     });
     let metrics = web::Data::new(Metrics::new()?);
+    let metrics_access = web::Data::new(metrics::MetricsAccess(settings.metrics_token.clone()));
     let passwords = web::Data::new(auth::password::PasswordWork::for_this_machine());
     let sessions = web::Data::new(auth::SessionCheck::new(
         db.get_ref().clone(),
@@ -163,6 +166,7 @@ fn run(
             .openapi(ApiDoc::openapi())
             .app_data(db.clone())
             .app_data(metrics.clone())
+            .app_data(metrics_access.clone())
             .app_data(allowed_methods.clone())
             .app_data(keys.clone())
             .app_data(refresh_lifetime.clone())

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, web};
 use tracing::Instrument;
@@ -64,10 +65,16 @@ impl RequestId {
 }
 
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
+    // HEAD is GET without the body (RFC 9110 §9.3.2): routed as GET; the connection
+    // still knows the request was HEAD and sends the headers only.
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let request_id = RequestId::from_header(req.headers().get(&REQUEST_ID_HEADER));
     req.extensions_mut().insert(request_id.clone());
     let span = tracing::info_span!(
@@ -92,6 +99,13 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    // What a caller sees with its token (whole NIKs, phone numbers, secrets) is for it
+    // alone: no shared or browser cache may keep it.
+    if authenticated && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 
     let route = response
         .request()
@@ -100,12 +114,7 @@ pub async fn request_context(
     let status = response.status();
     let latency = started.elapsed();
     if let Some(metrics) = response.request().app_data::<web::Data<Metrics>>() {
-        metrics.observe_request(
-            response.request().method().as_str(),
-            &route,
-            status,
-            latency,
-        );
+        metrics.observe_request(response.request().method(), &route, status, latency);
     }
     span.record("route", route.as_str());
     span.record("status", status.as_u16());
@@ -121,17 +130,25 @@ fn render_error(
     request_id: &RequestId,
     span: &tracing::Span,
 ) -> ServiceResponse<BoxBody> {
-    let Some(error) = response.response().error() else {
-        return response;
-    };
     let status = response.status();
     let foreign;
-    let api_error = match error.as_error::<ApiError>() {
-        Some(api_error) => api_error,
-        None => {
+    let api_error = match response.response().error() {
+        Some(error) => match error.as_error::<ApiError>() {
+            Some(api_error) => api_error,
+            None => {
+                foreign = ApiError::from_foreign_status(status);
+                &foreign
+            }
+        },
+        // A bare error answer from a service we mount (the docs page's files): it
+        // gets the problem shape too.
+        None if (status.is_client_error() || status.is_server_error())
+            && !response.headers().contains_key(header::CONTENT_TYPE) =>
+        {
             foreign = ApiError::from_foreign_status(status);
             &foreign
         }
+        None => return response,
     };
     if api_error.status().is_server_error() {
         span.in_scope(|| tracing::error!(error = %error_chain(api_error), "request failed"));

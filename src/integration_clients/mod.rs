@@ -91,6 +91,16 @@ impl From<ClientRow> for IntegrationClient {
     }
 }
 
+/// A client after a change: with its new secret only when the change rotated it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangedIntegrationClient {
+    #[serde(flatten)]
+    pub client: IntegrationClient,
+    /// Present only when the change rotated the secret; shown only in this answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
 /// A client with its secret: answered once, when created or when the secret rotates.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IntegrationClientWithSecret {
@@ -337,7 +347,7 @@ pub async fn get_client(
     request_body = ClientChanges,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The changed client; `client_secret` only after a rotation", body = IntegrationClientWithSecret,
+        (status = 200, description = "The changed client; `client_secret` only after a rotation", body = ChangedIntegrationClient,
             headers(("ETag" = String))),
         (status = 400, response = InvalidBody),
         (status = 401, response = Unauthorized),
@@ -463,14 +473,11 @@ pub async fn update_client(
     sessions.changed();
     let client = IntegrationClient::from(row);
     let version = client.version;
-    match new_secret {
-        Some(client_secret) => Ok(ok_with_etag(
-            version,
-            &IntegrationClientWithSecret {
-                client,
-                client_secret,
-            },
-        )),
-        None => Ok(ok_with_etag(version, &client)),
-    }
+    Ok(ok_with_etag(
+        version,
+        &ChangedIntegrationClient {
+            client,
+            client_secret: new_secret,
+        },
+    ))
 }

@@ -6,6 +6,7 @@ mod database;
 mod errors;
 mod health;
 mod helpers;
+mod http_semantics;
 mod idempotency;
 mod integration_clients;
 mod kims;
