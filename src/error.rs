@@ -46,21 +46,6 @@ impl FieldIssue {
         }
     }
 
-    /// `invalid_length` unless `text`, trimmed, has at most `max` characters (and at
-    /// least one when `required`).
-    pub fn check_length(field: &str, text: &str, max: usize, required: bool) -> Option<FieldIssue> {
-        let chars = text.trim().chars().count();
-        ((required && chars == 0) || chars > max).then(|| {
-            let min = usize::from(required);
-            FieldIssue::new(
-                field,
-                "invalid_length",
-                format!("must be {min}–{max} characters"),
-                format!("harus {min}–{max} karakter"),
-            )
-        })
-    }
-
     /// `in_the_future` when `date` is after today (UTC).
     pub fn check_not_future(field: &str, date: Option<chrono::NaiveDate>) -> Option<FieldIssue> {
         date.filter(|date| *date > chrono::Utc::now().date_naive())
@@ -72,6 +57,11 @@ impl FieldIssue {
                     "tidak boleh di masa depan",
                 )
             })
+    }
+
+    #[cfg(test)]
+    pub fn render_en(&self) -> String {
+        self.message_en.clone()
     }
 
     fn render(&self, lang: Lang) -> FieldError {

@@ -11,6 +11,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use crate::domain::text::is_acceptable_anywhere;
 use crate::error::{ApiError, FieldIssue};
 use crate::pagination::PageParams;
 
@@ -22,6 +23,46 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// A calendar date exactly as SPEC §1 writes it, `YYYY-MM-DD`, in years 1900–9999:
+/// chrono alone also takes `2026-1-1`, `+002026-01-01` and year 1.
+fn parse_strict_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    let shape_ok = text.len() == 10
+        && text.bytes().enumerate().all(|(index, byte)| match index {
+            4 | 7 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
+    let date = shape_ok
+        .then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .filter(|date| chrono::Datelike::year(date) >= 1900);
+    date.ok_or_else(|| format!("`{text}` is not a date written YYYY-MM-DD from 1900 on"))
+}
+
+/// `#[serde(deserialize_with = "crate::extract::date")]` on a `NaiveDate`.
+pub fn date<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<chrono::NaiveDate, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    parse_strict_date(&text).map_err(serde::de::Error::custom)
+}
+
+/// [`date`] for an `Option<NaiveDate>` (with `#[serde(default)]`).
+pub fn optional_date<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    let text = <Option<String> as serde::Deserialize>::deserialize(deserializer)?;
+    text.map(|text| parse_strict_date(&text))
+        .transpose()
+        .map_err(serde::de::Error::custom)
+}
+
+/// [`date`] for a PATCH field (`Option<Option<NaiveDate>>`, with `#[serde(default)]`).
+pub fn nullable_date<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<chrono::NaiveDate>>, D::Error> {
+    optional_date(deserializer).map(Some)
 }
 
 /// Largest JSON body accepted (SPEC §1).
@@ -78,34 +119,94 @@ fn payload_error(error: &actix_web::Error) -> ApiError {
     }
 }
 
-/// Parses a JSON document, reporting the path of the first bad field.
+/// Parses a JSON document, reporting the path of the first bad field. Text anywhere
+/// in it must pass the text policy's character rule (no NUL or other control
+/// characters but tab and line breaks, no direction overrides).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|error| ApiError::InvalidBody(vec![json_issue(&error)]))?;
-    deserializer.end().map_err(|error| {
+    let document: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
+        let message = error.to_string();
         ApiError::InvalidBody(vec![FieldIssue::new(
-            "",
-            "malformed_json",
-            format!("trailing characters after the JSON document: {error}"),
-            format!("ada karakter setelah dokumen JSON: {error}"),
-        )])
-    })?;
-    Ok(value)
-}
-
-fn json_issue(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldIssue {
-    let inner = error.inner();
-    let message = inner.to_string();
-    if inner.is_syntax() || inner.is_eof() {
-        return FieldIssue::new(
             "",
             "malformed_json",
             format!("the body is not valid JSON: {message}"),
             format!("isi permintaan bukan JSON yang valid: {message}"),
-        );
+        )])
+    })?;
+    if let Some(path) = first_unacceptable_text(&document, String::new()) {
+        return Err(ApiError::InvalidBody(vec![invalid_character(path)]));
     }
-    serde_issue(&error.path().to_string(), &message)
+    serde_path_to_error::deserialize(document)
+        .map_err(|error| ApiError::InvalidBody(vec![json_issue(&error)]))
+}
+
+fn invalid_character(field: String) -> FieldIssue {
+    FieldIssue::new(
+        field,
+        "invalid_character",
+        "must not contain NUL, control characters or direction overrides",
+        "tidak boleh memuat NUL, karakter kendali, atau penimpa arah teks",
+    )
+}
+
+/// The path of the first string (or key) holding a character no text may hold.
+fn first_unacceptable_text(value: &serde_json::Value, path: String) -> Option<String> {
+    let acceptable = |text: &str| text.chars().all(is_acceptable_anywhere);
+    match value {
+        serde_json::Value::String(text) => (!acceptable(text)).then_some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| first_unacceptable_text(item, format!("{path}[{index}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let field = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if acceptable(key) {
+                first_unacceptable_text(item, field)
+            } else {
+                Some(field)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn json_issue(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldIssue {
+    serde_issue(&error.path().to_string(), &error.inner().to_string())
+}
+
+/// serde's message in the client's terms: the Rust type names it quotes
+/// (`expected struct KimChanges with 11 elements`, `expected u8`) say nothing to a
+/// client and expose the implementation.
+fn plain_message(message: &str) -> String {
+    let Some(at) = message.find("expected ") else {
+        return message.to_owned();
+    };
+    let (head, expected) = message.split_at(at);
+    let what = &expected["expected ".len()..];
+    let plain = if what.starts_with("struct ") || what.starts_with("a map") {
+        "an object"
+    } else if what.starts_with("enum ") || what.starts_with("variant ") {
+        "one of the documented values"
+    } else if what.starts_with("a sequence") || what.starts_with("tuple") {
+        "an array"
+    } else if what.starts_with("i64")
+        || what.starts_with("i32")
+        || what.starts_with("u64")
+        || what.starts_with("u32")
+        || what.starts_with("u16")
+        || what.starts_with("u8")
+        || what.starts_with("usize")
+    {
+        "a whole number in the documented range"
+    } else if what.starts_with("f64") || what.starts_with("f32") {
+        "a number"
+    } else {
+        return message.to_owned();
+    };
+    format!("{head}expected {plain}")
 }
 
 /// Names the field and kind of a serde data error ("unknown field", "missing field", …).
@@ -148,10 +249,11 @@ fn serde_issue(path: &str, message: &str) -> FieldIssue {
             format!("nilai tidak dikenal: {message}"),
         );
     }
+    let message = plain_message(message);
     FieldIssue::new(
         field,
         "invalid_type",
-        message,
+        message.clone(),
         format!("nilai tidak valid: {message}"),
     )
 }
@@ -182,6 +284,16 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
 }
 
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    // No control character belongs in a query parameter, line breaks included.
+    if let Some((key, _)) = form_urlencoded::parse(query.as_bytes()).find(|(key, value)| {
+        key.chars()
+            .chain(value.chars())
+            .any(|c| !is_acceptable_anywhere(c) || matches!(c, '\n' | '\r' | '\t'))
+    }) {
+        return Err(ApiError::InvalidQuery(vec![invalid_character(
+            key.into_owned(),
+        )]));
+    }
     let deserializer =
         serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -249,8 +361,14 @@ pub fn configure_builtin_extractors(config: &mut web::ServiceConfig) {
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
             ApiError::InvalidQuery(vec![serde_issue("", &error.to_string())]).into()
         }))
-        .app_data(web::PathConfig::default().error_handler(|error, _| {
-            ApiError::InvalidPath(vec![serde_issue("", &error.to_string())]).into()
+        .app_data(web::PathConfig::default().error_handler(|_, _| {
+            ApiError::InvalidPath(vec![FieldIssue::new(
+                "",
+                "invalid_id",
+                "ids are whole numbers from 1 to 9223372036854775807",
+                "id berupa bilangan bulat dari 1 sampai 9223372036854775807",
+            )])
+            .into()
         }));
 }
 
@@ -303,6 +421,43 @@ mod tests {
         assert_eq!(
             issue(parse_json(br#"{"name":"a"} x"#)),
             ("".into(), "malformed_json".into())
+        );
+        assert_eq!(
+            issue(parse_json(br#"{"name":"a\u0000b"}"#)),
+            ("name".into(), "invalid_character".into())
+        );
+        assert_eq!(
+            issue(parse_json(br#"{"name":"a","inner":[{"k\u001b":1}]}"#)),
+            ("inner[0].k\u{1b}".into(), "invalid_character".into())
+        );
+    }
+
+    #[test]
+    fn dates_are_written_one_way() {
+        assert!(parse_strict_date("2026-01-31").is_ok());
+        for bad in [
+            "2026-1-1",
+            "0001-01-01",
+            "-0001-01-01",
+            "+02026-01-01",
+            "2026-02-30",
+            "20260101",
+        ] {
+            assert!(parse_strict_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_do_not_name_rust_types() {
+        let message = match parse_json::<Body>(br#"[1]"#) {
+            Err(ApiError::InvalidBody(issues)) => issues[0].render_en(),
+            other => panic!("expected invalid body, got {other:?}"),
+        };
+        assert!(!message.contains("struct"), "{message}");
+        assert!(!message.contains("Body"), "{message}");
+        assert_eq!(
+            plain_message("invalid value: integer `300`, expected u8"),
+            "invalid value: integer `300`, expected a whole number in the documented range"
         );
     }
 }

@@ -242,6 +242,142 @@ pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// What the document says about one text property: its bounds from
+/// [`crate::domain::text::limits`] (the constants validation uses) and, where the
+/// value has a fixed shape, its pattern.
+struct TextRule {
+    schema: &'static str,
+    property: &'static str,
+    min: usize,
+    max: usize,
+    pattern: Option<&'static str>,
+}
+
+const fn rule(schema: &'static str, property: &'static str, min: usize, max: usize) -> TextRule {
+    TextRule {
+        schema,
+        property,
+        min,
+        max,
+        pattern: None,
+    }
+}
+
+const fn shaped(
+    schema: &'static str,
+    property: &'static str,
+    min: usize,
+    max: usize,
+    pattern: &'static str,
+) -> TextRule {
+    TextRule {
+        schema,
+        property,
+        min,
+        max,
+        pattern: Some(pattern),
+    }
+}
+
+const KELURAHAN_CODE_PATTERN: &str = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$";
+const USERNAME_PATTERN: &str = "^[A-Za-z0-9._-]+$";
+const NIK_PATTERN: &str = "^[0-9]{16}$";
+const PHONE_PATTERN: &str = r"^\+?[0-9 ().-]{6,24}$";
+const EMAIL_PATTERN: &str = "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$";
+
+fn text_rules() -> Vec<TextRule> {
+    use crate::domain::text::limits::*;
+    let mut rules = Vec::new();
+    for schema in ["NewKimRequest", "KimChanges"] {
+        rules.extend([
+            rule(schema, "name", 1, KIM_NAME),
+            rule(schema, "address", 0, KIM_ADDRESS),
+            rule(schema, "description", 0, KIM_DESCRIPTION),
+            shaped(schema, "kelurahan_code", 13, 13, KELURAHAN_CODE_PATTERN),
+            shaped(schema, "contact_email", 3, EMAIL, EMAIL_PATTERN),
+            shaped(schema, "contact_phone", 6, 24, PHONE_PATTERN),
+        ]);
+    }
+    rules.push(rule("KimChanges", "sk_number", 0, SK_NUMBER));
+    rules.extend([
+        rule("StatusChangeRequest", "reason", 1, STATUS_REASON),
+        rule("StatusChangeRequest", "sk_number", 0, SK_NUMBER),
+        shaped("NewUserRequest", "username", 3, USERNAME, USERNAME_PATTERN),
+        rule("NewUserRequest", "display_name", 0, DISPLAY_NAME),
+        rule("UserChanges", "display_name", 0, DISPLAY_NAME),
+        rule("NewUserRequest", "password", MIN_PASSWORD, MAX_PASSWORD),
+        rule("UserChanges", "password", MIN_PASSWORD, MAX_PASSWORD),
+        rule("NewClientRequest", "name", 1, CLIENT_NAME),
+        rule("ClientChanges", "name", 1, CLIENT_NAME),
+    ]);
+    for schema in ["NewMemberRequest", "MemberChanges"] {
+        rules.extend([
+            rule(schema, "full_name", 1, MEMBER_NAME),
+            rule(schema, "profession", 0, PROFESSION),
+            shaped(schema, "nik", 16, 16, NIK_PATTERN),
+            shaped(schema, "email", 3, EMAIL, EMAIL_PATTERN),
+            shaped(schema, "phone", 6, 24, PHONE_PATTERN),
+        ]);
+    }
+    rules
+}
+
+const MIN_PASSWORD: usize = crate::auth::password::MIN_PASSWORD_CHARS;
+const MAX_PASSWORD: usize = crate::auth::password::MAX_PASSWORD_CHARS;
+
+/// Writes the real bounds into the schemas: lengths from the constants validation
+/// uses, shapes of codes and numbers, the tag limits of `focus`, and the search limit
+/// of `q`. A rule naming a property the document lacks is a bug: it panics in tests.
+pub fn add_text_limits(document: &mut utoipa::openapi::OpenApi) {
+    use crate::domain::text::limits;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+
+    let Some(components) = document.components.as_mut() else {
+        return;
+    };
+    for rule in text_rules() {
+        let property = match components.schemas.get_mut(rule.schema) {
+            Some(RefOr::T(Schema::Object(object))) => object.properties.get_mut(rule.property),
+            _ => None,
+        };
+        let Some(RefOr::T(Schema::Object(property))) = property else {
+            panic!(
+                "no text property {}.{} to bound",
+                rule.schema, rule.property
+            );
+        };
+        property.max_length = Some(rule.max);
+        property.min_length = (rule.min > 0).then_some(rule.min);
+        property.pattern = rule.pattern.map(str::to_owned);
+    }
+    for schema in ["NewKimRequest", "KimChanges"] {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema)
+            && let Some(RefOr::T(Schema::Array(focus))) = object.properties.get_mut("focus")
+        {
+            focus.max_items = Some(limits::FOCUS_TAGS);
+            if let ArrayItems::RefOrSchema(item) = &mut focus.items
+                && let RefOr::T(Schema::Object(tag)) = item.as_mut()
+            {
+                tag.min_length = Some(1);
+                tag.max_length = Some(limits::FOCUS_TAG);
+            }
+        }
+    }
+    for item in document.paths.paths.values_mut() {
+        for operation in [&mut item.get].into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter
+                    && parameter.name == "q"
+                    && let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut()
+                {
+                    schema.max_length = Some(limits::SEARCH);
+                }
+            }
+        }
+    }
+}
+
 /// The `Idempotency-Key` header of creating POSTs.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]

@@ -91,6 +91,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     let mut document = document;
     crate::openapi::add_shared_responses(&mut document);
+    crate::openapi::add_text_limits(&mut document);
     document
 }
 

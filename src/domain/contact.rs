@@ -66,7 +66,7 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn parse(field: &str, text: &str) -> Result<EmailAddress, FieldIssue> {
         let text = text.trim();
-        let valid = text.len() <= 254
+        let valid = text.len() <= super::text::limits::EMAIL
             && !text.chars().any(|c| c.is_whitespace() || c.is_control())
             && text.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()

@@ -16,6 +16,8 @@ use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::integration_clients;
 use crate::db::{Db, DbConnection, now, utc};
+use crate::domain::Checks;
+use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
@@ -113,7 +115,7 @@ pub struct IntegrationClientWithSecret {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClientRequest {
-    #[schema(example = "SP4N-LAPOR! connector", min_length = 1, max_length = 200)]
+    #[schema(example = "SP4N-LAPOR! connector")]
     name: String,
     #[schema(min_items = 1)]
     scopes: Vec<Scope>,
@@ -122,7 +124,6 @@ pub struct NewClientRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientChanges {
-    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
     scopes: Option<Vec<Scope>>,
     disabled: Option<bool>,
@@ -240,21 +241,19 @@ pub async fn create_client(
     body: ApiJson<NewClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
-    let issues: Vec<FieldIssue> = [
-        FieldIssue::check_length("name", &request.name, 200, true),
-        scopes_issue(&request.scopes),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
+    let mut checks = Checks::new();
+    let name = checks.text("name", &request.name, limits::CLIENT_NAME, Lines::Single);
+    if let Some(issue) = scopes_issue(&request.scopes) {
+        checks.push(issue);
     }
+    checks.finish()?;
+    let Some(name) = name else {
+        return Err(ApiError::internal("a checked client name is missing"));
+    };
     let secret = format!("kims_{}", random_token()?);
     let secret_hash = hash_token(&secret);
     let client_id = new_client_id()?;
     let actor = Actor::from(&caller.caller);
-    let name = request.name.trim().to_owned();
     let scopes = Scopes::new(request.scopes).to_string();
     create_once(
         &req,
@@ -370,19 +369,16 @@ pub async fn update_client(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(changes) = body;
-    let issues: Vec<FieldIssue> = [
-        changes
-            .name
-            .as_deref()
-            .and_then(|name| FieldIssue::check_length("name", name, 200, true)),
-        changes.scopes.as_deref().and_then(scopes_issue),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
+    let mut checks = Checks::new();
+    let name = changes
+        .name
+        .as_deref()
+        .and_then(|name| checks.text("name", name, limits::CLIENT_NAME, Lines::Single));
+    if let Some(issue) = changes.scopes.as_deref().and_then(scopes_issue) {
+        checks.push(issue);
     }
+    checks.finish()?;
+    let changes = ClientChanges { name, ..changes };
     let new_secret = if changes.rotate_secret {
         Some(format!("kims_{}", random_token()?))
     } else {

@@ -12,6 +12,8 @@ use crate::auth::{Authorized, Caller, GovAdminOnly};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::db::schema::{kim_status_changes, kims};
 use crate::db::{Db, now, utc};
+use crate::domain::Checks;
+use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
 use crate::openapi::{
@@ -26,11 +28,10 @@ use crate::unit_of_work::{Event, Target};
 pub struct StatusChangeRequest {
     status: KimStatus,
     /// Why; kept in the history.
-    #[schema(min_length = 1, max_length = 500)]
     reason: String,
     /// The decree; required to activate unless the KIM already has one.
-    #[schema(max_length = 100)]
     sk_number: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
     sk_date: Option<NaiveDate>,
 }
 
@@ -145,24 +146,24 @@ pub async fn change_status(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(request) = body;
-    let reason = request.reason.trim().to_owned();
-    let sk_number = request
-        .sk_number
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    let issues: Vec<FieldIssue> = [
-        FieldIssue::check_length("reason", &reason, 500, true),
-        sk_number
-            .as_deref()
-            .and_then(|sk| FieldIssue::check_length("sk_number", sk, 100, true)),
-        FieldIssue::check_not_future("sk_date", request.sk_date),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
-    }
+    let mut checks = Checks::new();
+    let reason = checks.text(
+        "reason",
+        &request.reason,
+        limits::STATUS_REASON,
+        Lines::Multi,
+    );
+    let sk_number = checks.optional_text(
+        "sk_number",
+        request.sk_number.as_deref(),
+        limits::SK_NUMBER,
+        Lines::Single,
+    );
+    checks.not_future("sk_date", request.sk_date);
+    checks.finish()?;
+    let Some(reason) = reason else {
+        return Err(ApiError::internal("a checked reason is missing"));
+    };
     let to = request.status;
     let actor = Actor::from(&caller.caller);
     let changed_by = caller.user_id();

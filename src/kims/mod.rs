@@ -21,7 +21,8 @@ use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{kims, regions};
 use crate::db::{Db, DbConnection, now};
-use crate::domain::{EmailAddress, PhoneNumber};
+use crate::domain::text::{Lines, limits};
+use crate::domain::{Checks, EmailAddress, PhoneNumber};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
@@ -62,15 +63,13 @@ pub fn load_visible(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKimRequest {
-    #[schema(min_length = 1, max_length = 200, example = "KIM Mulyojati Bersatu")]
+    #[schema(example = "KIM Mulyojati Bersatu")]
     name: String,
     /// An existing kelurahan code; the kecamatan is derived from it.
     #[schema(example = "18.72.03.1001")]
     kelurahan_code: String,
     area_type: AreaType,
-    #[schema(max_length = 500)]
     address: Option<String>,
-    #[schema(max_length = 4000)]
     description: Option<String>,
     /// Up to 20 topic tags of 1–50 characters.
     #[serde(default)]
@@ -80,6 +79,7 @@ pub struct NewKimRequest {
     contact_phone: Option<String>,
     contact_email: Option<String>,
     /// Not in the future.
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
     established_on: Option<NaiveDate>,
 }
 
@@ -87,13 +87,12 @@ pub struct NewKimRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KimChanges {
-    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>)]
     address: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>, max_length = 4000)]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
     focus: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
@@ -107,15 +106,15 @@ pub struct KimChanges {
     /// gov_admin only.
     area_type: Option<AreaType>,
     /// gov_admin only.
-    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable_date")]
     #[schema(value_type = Option<NaiveDate>)]
     established_on: Option<Option<NaiveDate>>,
     /// gov_admin only (the lifecycle endpoint also records an SK).
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>)]
     sk_number: Option<Option<String>>,
     /// gov_admin only.
-    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable_date")]
     #[schema(value_type = Option<NaiveDate>)]
     sk_date: Option<Option<NaiveDate>>,
 }
@@ -141,27 +140,36 @@ pub struct KimFilter {
     kelurahan_code: Option<String>,
     area_type: Option<AreaType>,
     /// Part of the name, case-insensitive.
-    #[param(max_length = 100)]
     q: Option<String>,
 }
 
-fn focus_issue(focus: &[String]) -> Option<FieldIssue> {
-    let bad = focus.len() > 20
-        || focus
-            .iter()
-            .any(|tag| tag.trim().is_empty() || tag.chars().count() > 50);
-    bad.then(|| {
-        FieldIssue::new(
+/// The focus tags as stored (a JSON array), each cleaned; at most
+/// [`limits::FOCUS_TAGS`] of at most [`limits::FOCUS_TAG`] characters.
+fn focus_tags(checks: &mut Checks, tags: &[String]) -> Option<String> {
+    if tags.len() > limits::FOCUS_TAGS {
+        checks.push(FieldIssue::new(
             "focus",
-            "invalid_focus",
-            "up to 20 tags of 1–50 characters",
-            "maksimal 20 tag, masing-masing 1–50 karakter",
-        )
-    })
-}
-
-fn optional_trimmed(text: Option<String>) -> Option<String> {
-    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+            "too_many_tags",
+            format!("at most {} tags", limits::FOCUS_TAGS),
+            format!("maksimal {} tag", limits::FOCUS_TAGS),
+        ));
+        return None;
+    }
+    let cleaned: Vec<String> = tags
+        .iter()
+        .enumerate()
+        .filter_map(|(index, tag)| {
+            checks.text(
+                &format!("focus[{index}]"),
+                tag,
+                limits::FOCUS_TAG,
+                Lines::Single,
+            )
+        })
+        .collect();
+    (cleaned.len() == tags.len())
+        .then(|| serde_json::to_string(&cleaned).ok())
+        .flatten()
 }
 
 /// Checks a kelurahan code; returns it with its kecamatan.
@@ -298,54 +306,42 @@ pub async fn create_kim(
     body: ApiJson<NewKimRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
-    let mut issues: Vec<FieldIssue> = [
-        FieldIssue::check_length("name", &request.name, 200, true),
-        request
-            .address
-            .as_deref()
-            .and_then(|a| FieldIssue::check_length("address", a, 500, false)),
-        request
-            .description
-            .as_deref()
-            .and_then(|d| FieldIssue::check_length("description", d, 4000, false)),
-        focus_issue(&request.focus),
-        FieldIssue::check_not_future("established_on", request.established_on),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut checks = Checks::new();
+    let name = checks.text("name", &request.name, limits::KIM_NAME, Lines::Single);
+    let kelurahan_code = checks.text(
+        "kelurahan_code",
+        &request.kelurahan_code,
+        limits::REGION_CODE,
+        Lines::Single,
+    );
+    let address = checks.optional_text(
+        "address",
+        request.address.as_deref(),
+        limits::KIM_ADDRESS,
+        Lines::Multi,
+    );
+    let description = checks.optional_text(
+        "description",
+        request.description.as_deref(),
+        limits::KIM_DESCRIPTION,
+        Lines::Multi,
+    );
+    let focus = focus_tags(&mut checks, &request.focus);
+    checks.not_future("established_on", request.established_on);
     let phone = request
         .contact_phone
         .as_deref()
-        .map(|p| PhoneNumber::parse("contact_phone", p))
-        .transpose()
-        .map_err(|issue| issues.push(issue))
-        .ok()
-        .flatten();
+        .and_then(|p| checks.take(PhoneNumber::parse("contact_phone", p)));
     let email = request
         .contact_email
         .as_deref()
-        .map(|e| EmailAddress::parse("contact_email", e))
-        .transpose()
-        .map_err(|issue| issues.push(issue))
-        .ok()
-        .flatten();
-    if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
-    }
+        .and_then(|e| checks.take(EmailAddress::parse("contact_email", e)));
+    checks.finish()?;
+    let (Some(name), Some(kelurahan_code), Some(focus)) = (name, kelurahan_code, focus) else {
+        return Err(ApiError::internal("a checked KIM field is missing"));
+    };
     let actor = Actor::from(&caller.caller);
-    let name = request.name.trim().to_owned();
-    let focus = serde_json::to_string(&request.focus.iter().map(|t| t.trim()).collect::<Vec<_>>())
-        .map_err(ApiError::internal)?;
-    let (address, description) = (
-        optional_trimmed(request.address),
-        optional_trimmed(request.description),
-    );
-    let (area_type, established_on, kelurahan_code) = (
-        request.area_type,
-        request.established_on,
-        request.kelurahan_code,
-    );
+    let (area_type, established_on) = (request.area_type, request.established_on);
     let (phone, email) = (
         phone.map(PhoneNumber::into_string),
         email.map(EmailAddress::into_string),
@@ -467,73 +463,62 @@ pub async fn update_kim(
     if caller.role != Role::GovAdmin && changes.touches_government_fields() {
         return Err(ApiError::Forbidden);
     }
-    let mut issues: Vec<FieldIssue> = [
-        changes
-            .name
-            .as_deref()
-            .and_then(|n| FieldIssue::check_length("name", n, 200, true)),
-        changes
-            .address
-            .clone()
-            .flatten()
-            .as_deref()
-            .and_then(|a| FieldIssue::check_length("address", a, 500, false)),
-        changes
-            .description
-            .clone()
-            .flatten()
-            .as_deref()
-            .and_then(|d| FieldIssue::check_length("description", d, 4000, false)),
-        changes.focus.as_deref().and_then(focus_issue),
-        changes
-            .established_on
-            .flatten()
-            .and_then(|d| FieldIssue::check_not_future("established_on", Some(d))),
-        changes
-            .sk_date
-            .flatten()
-            .and_then(|d| FieldIssue::check_not_future("sk_date", Some(d))),
-        changes
-            .sk_number
-            .clone()
-            .flatten()
-            .as_deref()
-            .and_then(|s| FieldIssue::check_length("sk_number", s, 100, true)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut checks = Checks::new();
+    let name = changes
+        .name
+        .as_deref()
+        .and_then(|n| checks.text("name", n, limits::KIM_NAME, Lines::Single));
+    let address = checks.changed_text(
+        "address",
+        changes.address.as_ref().map(Option::as_deref),
+        limits::KIM_ADDRESS,
+        Lines::Multi,
+    );
+    let description = checks.changed_text(
+        "description",
+        changes.description.as_ref().map(Option::as_deref),
+        limits::KIM_DESCRIPTION,
+        Lines::Multi,
+    );
+    let sk_number = checks.changed_text(
+        "sk_number",
+        changes.sk_number.as_ref().map(Option::as_deref),
+        limits::SK_NUMBER,
+        Lines::Single,
+    );
+    let kelurahan_code = changes
+        .kelurahan_code
+        .as_deref()
+        .and_then(|code| checks.text("kelurahan_code", code, limits::REGION_CODE, Lines::Single));
+    let focus = changes
+        .focus
+        .as_deref()
+        .and_then(|tags| focus_tags(&mut checks, tags));
+    checks.not_future("established_on", changes.established_on.flatten());
+    checks.not_future("sk_date", changes.sk_date.flatten());
     let phone = match &changes.contact_phone {
-        Some(Some(text)) => match PhoneNumber::parse("contact_phone", text) {
-            Ok(phone) => Some(Some(phone.into_string())),
-            Err(issue) => {
-                issues.push(issue);
-                None
-            }
-        },
+        Some(Some(text)) => checks
+            .take(PhoneNumber::parse("contact_phone", text))
+            .map(|phone| Some(phone.into_string())),
         Some(None) => Some(None),
         None => None,
     };
     let email = match &changes.contact_email {
-        Some(Some(text)) => match EmailAddress::parse("contact_email", text) {
-            Ok(email) => Some(Some(email.into_string())),
-            Err(issue) => {
-                issues.push(issue);
-                None
-            }
-        },
+        Some(Some(text)) => checks
+            .take(EmailAddress::parse("contact_email", text))
+            .map(|email| Some(email.into_string())),
         Some(None) => Some(None),
         None => None,
     };
-    if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
-    }
-    let focus = changes
-        .focus
-        .as_ref()
-        .map(|focus| serde_json::to_string(&focus.iter().map(|t| t.trim()).collect::<Vec<_>>()))
-        .transpose()
-        .map_err(ApiError::internal)?;
+    checks.finish()?;
+    let changes = KimChanges {
+        name,
+        address,
+        description,
+        sk_number,
+        kelurahan_code,
+        ..changes
+    };
     let actor = Actor::from(&caller);
     let kim = db
         .write(move |conn| {
@@ -551,12 +536,7 @@ pub async fn update_kim(
                     current.kecamatan_code.clone(),
                 ),
             };
-            let name = changes
-                .name
-                .as_deref()
-                .map(str::trim)
-                .unwrap_or(&current.name)
-                .to_owned();
+            let name = changes.name.clone().unwrap_or(current.name.clone());
             let updated: KimRow = diesel::update(
                 kims::table
                     .filter(kims::id.eq(id))
@@ -565,12 +545,8 @@ pub async fn update_kim(
             .set((
                 kims::name_key.eq(name.to_lowercase()),
                 kims::name.eq(&name),
-                kims::address.eq(changes
-                    .address
-                    .map_or(current.address.clone(), optional_trimmed)),
-                kims::description.eq(changes
-                    .description
-                    .map_or(current.description.clone(), optional_trimmed)),
+                kims::address.eq(changes.address.unwrap_or(current.address.clone())),
+                kims::description.eq(changes.description.unwrap_or(current.description.clone())),
                 kims::focus.eq(focus.as_deref().unwrap_or(&current.focus)),
                 kims::contact_phone.eq(phone.unwrap_or(current.contact_phone.clone())),
                 kims::contact_email.eq(email.unwrap_or(current.contact_email.clone())),
@@ -580,9 +556,7 @@ pub async fn update_kim(
                     .area_type
                     .map_or(current.area_type.clone(), |a| a.as_str().to_owned())),
                 kims::established_on.eq(changes.established_on.unwrap_or(current.established_on)),
-                kims::sk_number.eq(changes
-                    .sk_number
-                    .map_or(current.sk_number.clone(), optional_trimmed)),
+                kims::sk_number.eq(changes.sk_number.unwrap_or(current.sk_number.clone())),
                 kims::sk_date.eq(changes.sk_date.unwrap_or(current.sk_date)),
                 kims::updated_at.eq(now()),
                 kims::version.eq(current.version + 1),

@@ -19,8 +19,9 @@ use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{kim_members, kims};
 use crate::db::{Db, DbConnection, now};
-use crate::domain::{EmailAddress, Nik, PhoneNumber};
-use crate::error::{ApiError, FieldIssue};
+use crate::domain::text::{Lines, limits};
+use crate::domain::{Checks, EmailAddress, Nik, PhoneNumber};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
 use crate::kims::model::{KimRow, KimStatus, MAX_MEMBERS};
@@ -206,20 +207,20 @@ fn active_ketua_exists(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMemberRequest {
-    #[schema(min_length = 1, max_length = 200)]
     full_name: String,
     /// 16 digits, consistent with `birth_date` and `gender` (women add 40 to the day).
-    #[schema(example = "1872011708900001", min_length = 16, max_length = 16)]
+    #[schema(example = "1872011708900001")]
     nik: String,
     gender: GenderValue,
+    #[serde(deserialize_with = "crate::extract::date")]
     birth_date: NaiveDate,
-    #[schema(max_length = 100)]
     profession: Option<String>,
     position: Position,
     /// Indonesian number; stored encrypted as `+62…`.
     phone: Option<String>,
     email: Option<String>,
     /// Default: today.
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
     joined_on: Option<NaiveDate>,
 }
 
@@ -227,13 +228,13 @@ pub struct NewMemberRequest {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct MemberChanges {
-    #[schema(min_length = 1, max_length = 200)]
     full_name: Option<String>,
     nik: Option<String>,
     gender: Option<GenderValue>,
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
     birth_date: Option<NaiveDate>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>)]
     profession: Option<Option<String>>,
     position: Option<Position>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
@@ -242,6 +243,7 @@ pub struct MemberChanges {
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
     joined_on: Option<NaiveDate>,
 }
 
@@ -251,39 +253,6 @@ pub struct MemberChanges {
 pub struct MemberFilter {
     status: Option<MemberStatus>,
     position: Option<Position>,
-}
-
-struct Issues(Vec<FieldIssue>);
-
-impl Issues {
-    fn text(&mut self, field: &str, text: &str, max: usize, required: bool) {
-        self.0
-            .extend(FieldIssue::check_length(field, text, max, required));
-    }
-
-    fn past(&mut self, field: &str, date: NaiveDate) {
-        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
-        if date > chrono::Utc::now().date_naive() || date < earliest {
-            self.0.push(FieldIssue::new(
-                field,
-                "invalid_date",
-                "must be between 1900-01-01 and today",
-                "harus antara 1900-01-01 dan hari ini",
-            ));
-        }
-    }
-
-    fn take<T>(&mut self, result: Result<T, FieldIssue>) -> Option<T> {
-        result.map_err(|issue| self.0.push(issue)).ok()
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.0))
-        }
-    }
 }
 
 /// Lists a KIM's members in id order.
@@ -407,16 +376,24 @@ pub async fn add_member(
             },
         );
     }
-    let mut issues = Issues(Vec::new());
-    issues.text("full_name", &request.full_name, 200, true);
-    if let Some(profession) = &request.profession {
-        issues.text("profession", profession, 100, false);
-    }
-    issues.past("birth_date", request.birth_date);
+    let mut issues = Checks::new();
+    let full_name = issues.text(
+        "full_name",
+        &request.full_name,
+        limits::MEMBER_NAME,
+        Lines::Single,
+    );
+    let profession = issues.optional_text(
+        "profession",
+        request.profession.as_deref(),
+        limits::PROFESSION,
+        Lines::Single,
+    );
+    issues.past_date("birth_date", request.birth_date);
     let joined_on = request
         .joined_on
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
-    issues.past("joined_on", joined_on);
+    issues.past_date("joined_on", joined_on);
     let nik = issues.take(Nik::parse("nik", &request.nik));
     if let Some(nik) = &nik {
         issues.take(nik.check_person("nik", request.birth_date, request.gender.domain()));
@@ -441,11 +418,9 @@ pub async fn add_member(
         .map_err(ApiError::internal)?;
     let nik_masked = nik.masked();
     let email = email.map(EmailAddress::into_string);
-    let full_name = request.full_name.trim().to_owned();
-    let profession = request
-        .profession
-        .map(|p| p.trim().to_owned())
-        .filter(|p| !p.is_empty());
+    let Some(full_name) = full_name else {
+        return Err(ApiError::internal("a checked name is missing"));
+    };
     let (gender, birth_date, position) = (request.gender, request.birth_date, request.position);
     let owner = caller.owner_key();
     let cipher_for_view = cipher.clone();
@@ -603,18 +578,22 @@ pub async fn update_member(
 ) -> Result<HttpResponse, ApiError> {
     let (kim_id, member_id) = path.into_inner();
     let ApiJson(changes) = body;
-    let mut issues = Issues(Vec::new());
-    if let Some(name) = &changes.full_name {
-        issues.text("full_name", name, 200, true);
-    }
-    if let Some(Some(profession)) = &changes.profession {
-        issues.text("profession", profession, 100, false);
-    }
+    let mut issues = Checks::new();
+    let full_name = changes
+        .full_name
+        .as_deref()
+        .and_then(|name| issues.text("full_name", name, limits::MEMBER_NAME, Lines::Single));
+    let profession = issues.changed_text(
+        "profession",
+        changes.profession.as_ref().map(Option::as_deref),
+        limits::PROFESSION,
+        Lines::Single,
+    );
     if let Some(date) = changes.birth_date {
-        issues.past("birth_date", date);
+        issues.past_date("birth_date", date);
     }
     if let Some(date) = changes.joined_on {
-        issues.past("joined_on", date);
+        issues.past_date("joined_on", date);
     }
     let new_nik = changes
         .nik
@@ -633,6 +612,11 @@ pub async fn update_member(
         None => None,
     };
     issues.finish()?;
+    let changes = MemberChanges {
+        full_name,
+        profession,
+        ..changes
+    };
     let member = db
         .write(move |conn| {
             lock_kim(conn, kim_id)?;
@@ -699,7 +683,7 @@ pub async fn update_member(
                 kim_members::full_name.eq(changes
                     .full_name
                     .as_deref()
-                    .map_or(current.full_name.clone(), |n| n.trim().to_owned())),
+                    .map_or(current.full_name.clone(), str::to_owned)),
                 kim_members::nik_ciphertext.eq(nik_ciphertext),
                 kim_members::nik_hash.eq(&nik_hash),
                 kim_members::nik_masked.eq(nik.masked()),

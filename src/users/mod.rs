@@ -18,6 +18,7 @@ use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::users;
 use crate::db::{Db, now};
+use crate::domain::text::{self, Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
@@ -47,13 +48,12 @@ pub struct NewUserRequest {
     username: String,
     /// 12–128 characters, not easy to guess. Never returned.
     #[serde(deserialize_with = "secret")]
-    #[schema(value_type = String, format = Password, min_length = 12, max_length = 128)]
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
     role: Role,
     /// Required for `kim_admin`/`kim_member`, absent otherwise. A kim_admin may omit it
     /// (its own KIM is used).
     kim_id: Option<i64>,
-    #[schema(max_length = 200)]
     display_name: Option<String>,
 }
 
@@ -62,13 +62,13 @@ pub struct NewUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct UserChanges {
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>, max_length = 200)]
+    #[schema(value_type = Option<String>)]
     display_name: Option<Option<String>>,
     /// Disabling ends the account's sessions (its refresh tokens are revoked).
     disabled: Option<bool>,
     /// A new password (gov_admin only); ends the account's sessions.
     #[serde(default, deserialize_with = "optional_secret")]
-    #[schema(value_type = Option<String>, format = Password, min_length = 12, max_length = 128)]
+    #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
     /// A new role (gov_admin only); ends the account's sessions.
     role: Option<Role>,
@@ -226,13 +226,18 @@ pub async fn create_user(
     {
         issues.push(issue);
     }
-    if let Some(issue) = request
-        .display_name
-        .as_deref()
-        .and_then(|name| FieldIssue::check_length("display_name", name, 200, true))
-    {
-        issues.push(issue);
-    }
+    let display_name = match text::clean_optional(
+        "display_name",
+        request.display_name.as_deref(),
+        limits::DISPLAY_NAME,
+        Lines::Single,
+    ) {
+        Ok(name) => name,
+        Err(issue) => {
+            issues.push(issue);
+            None
+        }
+    };
     if request.role == Role::Integration {
         issues.push(FieldIssue::new(
             "role",
@@ -249,7 +254,7 @@ pub async fn create_user(
     };
     let password_hash = passwords.hash(request.password).await?;
     let actor = Actor::from(&caller.caller);
-    let (display_name, role) = (request.display_name, request.role);
+    let role = request.role;
     create_once(
         &req,
         &db,
@@ -402,11 +407,21 @@ pub async fn update_user(
         return Err(ApiError::Forbidden);
     }
     let mut issues = Vec::new();
-    if let Some(Some(name)) = &changes.display_name
-        && let Some(issue) = FieldIssue::check_length("display_name", name, 200, true)
-    {
-        issues.push(issue);
-    }
+    let display_name = match &changes.display_name {
+        Some(raw) => match text::clean_optional(
+            "display_name",
+            raw.as_deref(),
+            limits::DISPLAY_NAME,
+            Lines::Single,
+        ) {
+            Ok(name) => Some(name),
+            Err(issue) => {
+                issues.push(issue);
+                None
+            }
+        },
+        None => None,
+    };
     if changes.role == Some(Role::Integration) {
         issues.push(FieldIssue::new(
             "role",
@@ -433,7 +448,7 @@ pub async fn update_user(
     }
     let caller = caller.caller;
     let changes = AccountChanges {
-        display_name: changes.display_name,
+        display_name,
         disabled: changes.disabled,
         password_hash,
         role: changes.role,

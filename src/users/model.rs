@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::Role;
 use crate::db::schema::{kims, users};
 use crate::db::{DbConnection, utc};
+use crate::domain::text::limits;
 use crate::error::{ApiError, FieldIssue};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -82,7 +83,7 @@ impl Username {
         let valid_chars = text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !(3..=64).contains(&text.len()) || !valid_chars {
+        if !(3..=limits::USERNAME).contains(&text.len()) || !valid_chars {
             return Err(FieldIssue::new(
                 field,
                 "invalid_username",

@@ -91,3 +91,45 @@ async fn missing_docs_files_answer_a_problem() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn control_characters_in_queries_and_bad_ids_are_clean_400s() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let token = &admin.session.access_token;
+        for path in [
+            "/api/v1/kims?q=%00",
+            "/api/v1/kims?kecamatan_code=18.72%00",
+            "/api/v1/users?q=a%1b%5b31m",
+            "/api/v1/regions?parent=%00",
+            "/api/v1/kims?cursor=%00",
+        ] {
+            let body = problem(app.get_as(path, token).await, 400).await;
+            assert_eq!(body["code"], "invalid_query", "{path}");
+        }
+        let anonymous = problem(app.get("/api/v1/kims?q=%00").await, 400).await;
+        assert_eq!(anonymous["errors"][0]["code"], "invalid_character");
+        let body = problem(
+            app.get_as("/api/v1/users/99999999999999999999", token)
+                .await,
+            400,
+        )
+        .await;
+        assert_eq!(body["code"], "invalid_path");
+        let text = body.to_string();
+        assert!(
+            !text.contains("i64") && !text.contains("deserialize"),
+            "{text}"
+        );
+        let basic = app
+            .client
+            .post(app.url("/api/v1/auth/token"))
+            .basic_auth("client\u{0}id", Some("secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(problem(basic, 401).await["error"], "invalid_client");
+    })
+    .await;
+}

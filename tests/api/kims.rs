@@ -117,7 +117,9 @@ async fn invalid_kims_are_refused_field_by_field() {
             (with(json!({"name": "x".repeat(201)})), "name", "invalid_length"),
             (with(json!({"contact_phone": "12345"})), "contact_phone", "invalid_phone"),
             (with(json!({"contact_email": "not-an-email"})), "contact_email", "invalid_email"),
-            (with(json!({"focus": vec!["tag"; 21]})), "focus", "invalid_focus"),
+            (with(json!({"focus": vec!["tag"; 21]})), "focus", "too_many_tags"),
+            (with(json!({"focus": ["ok", " "]})), "focus[1]", "invalid_length"),
+            (with(json!({"name": "KIM\nDua Baris"})), "name", "invalid_character"),
             (with(json!({"established_on": "2999-01-01"})), "established_on", "in_the_future"),
         ];
         for (body, field, code) in cases {
@@ -131,6 +133,13 @@ async fn invalid_kims_are_refused_field_by_field() {
             (with(json!({"area_type": "suburban"})), "area_type"),
             (with(json!({"status": "active"})), "status"),
             (with(json!({"established_on": "17-08-2025"})), "established_on"),
+            (with(json!({"established_on": "2025-8-17"})), "established_on"),
+            (with(json!({"established_on": "0001-01-01"})), "established_on"),
+            (with(json!({"established_on": "-0001-01-01"})), "established_on"),
+            (with(json!({"name": "KIM \u{0}"})), "name"),
+            (with(json!({"address": "Jl. \u{1b}[31mMerah"})), "address"),
+            (with(json!({"name": "KIM \u{202E}abc"})), "name"),
+            (with(json!({"focus": ["ok", "\u{0}"]})), "focus[1]"),
         ] {
             assert_eq!(problem(app.post_as("/api/v1/kims", token, &body).await, 400).await["errors"][0]["field"], field);
         }

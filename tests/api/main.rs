@@ -10,6 +10,7 @@ mod http_semantics;
 mod idempotency;
 mod integration_clients;
 mod kims;
+mod limits;
 mod logs;
 mod members;
 mod migrations;

@@ -1,5 +1,9 @@
 use diesel::prelude::*;
-use kim_api::db::schema::{regions, report_categories};
+use kim_api::db::schema::{
+    audit_log, idempotency_keys, integration_clients, kim_members, kim_status_changes, kims,
+    known_sign_ins, login_failures, outbox_events, refresh_tokens, regions, registration_counters,
+    report_categories, users,
+};
 use kim_api::db::{DbConnection, revert_all_migrations, run_pending_migrations};
 
 use crate::helpers::on_each_backend;
@@ -26,6 +30,35 @@ fn check_schema_matches(conn: &mut DbConnection) {
         .load(conn)
         .expect("report_categories match schema.rs");
     assert!(categories.len() >= 9);
+    // Every column of every table `schema.rs` declares exists (a query naming a missing
+    // one fails), whatever rows there are.
+    macro_rules! every_column_of {
+        ($($table:ident),* $(,)?) => {
+            $(
+                $table::table
+                    .select($table::all_columns)
+                    .limit(1)
+                    .execute(conn)
+                    .unwrap_or_else(|error| panic!("{} matches schema.rs: {error}", stringify!($table)));
+            )*
+        };
+    }
+    every_column_of!(
+        regions,
+        report_categories,
+        kims,
+        registration_counters,
+        kim_status_changes,
+        users,
+        refresh_tokens,
+        integration_clients,
+        login_failures,
+        audit_log,
+        idempotency_keys,
+        kim_members,
+        outbox_events,
+        known_sign_ins,
+    );
 }
 
 #[tokio::test]

@@ -27,3 +27,10 @@ CREATE TABLE known_sign_ins (
   last_success_at TIMESTAMP NOT NULL,
   PRIMARY KEY (account_key, client_ip)
 );
+
+-- Lower-casing can lengthen a name (İ becomes i + a combining dot): the search key gets
+-- three characters for each of the name's 200. Focus tags are checked one by one
+-- (20 of at most 50 characters); their JSON array, quotes and escapes included, is
+-- stored unbounded rather than risk a column that is shorter than what passed.
+ALTER TABLE kims ALTER COLUMN name_key TYPE VARCHAR(600);
+ALTER TABLE kims ALTER COLUMN focus TYPE TEXT;

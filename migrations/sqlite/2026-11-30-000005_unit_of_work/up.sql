@@ -27,3 +27,6 @@ CREATE TABLE known_sign_ins (
   last_success_at TIMESTAMP NOT NULL,
   PRIMARY KEY (account_key, client_ip)
 );
+
+-- (PostgreSQL widens kims.name_key and kims.focus here; SQLite does not enforce
+-- declared lengths.)

@@ -1,0 +1,144 @@
+//! One text policy for every free-text field: Unicode normalised (NFC), trimmed,
+//! without NUL or other control characters (line breaks and tabs only where a field is
+//! multi-line), without the invisible direction overrides that make text read other
+//! than it is stored (U+202A–U+202E, U+2066–U+2069), and bounded in characters.
+//!
+//! The bounds live in [`limits`]: one constant per field, used by validation here, by
+//! the OpenAPI document (`openapi::text_limits`) and checked against the database
+//! columns by the tests.
+
+use std::borrow::Cow;
+
+use crate::error::FieldIssue;
+
+/// Character limits of the stored text fields. Each is also the size of its column.
+pub mod limits {
+    pub const USERNAME: usize = 64;
+    pub const DISPLAY_NAME: usize = 200;
+    pub const CLIENT_NAME: usize = 200;
+    pub const KIM_NAME: usize = 200;
+    pub const KIM_ADDRESS: usize = 500;
+    pub const KIM_DESCRIPTION: usize = 4000;
+    pub const FOCUS_TAG: usize = 50;
+    pub const FOCUS_TAGS: usize = 20;
+    pub const SK_NUMBER: usize = 100;
+    pub const STATUS_REASON: usize = 500;
+    pub const MEMBER_NAME: usize = 200;
+    pub const PROFESSION: usize = 100;
+    pub const EMAIL: usize = 254;
+    pub const REGION_CODE: usize = 32;
+    /// Search text in list filters.
+    pub const SEARCH: usize = 100;
+}
+
+/// Whether a field may hold line breaks and tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    Single,
+    Multi,
+}
+
+/// `raw` cleaned by the policy; `Err` names the field and the broken rule. Empty
+/// (after trimming) is refused: optional fields treat empty as absent before this.
+pub fn clean(field: &str, raw: &str, max: usize, lines: Lines) -> Result<String, FieldIssue> {
+    if let Some(bad) = raw.chars().find(|c| !allowed(*c, lines)) {
+        return Err(FieldIssue::new(
+            field,
+            "invalid_character",
+            format!(
+                "must not contain the control character U+{:04X}",
+                u32::from(bad)
+            ),
+            format!(
+                "tidak boleh memuat karakter kendali U+{:04X}",
+                u32::from(bad)
+            ),
+        ));
+    }
+    let normalised: Cow<'_, str> =
+        icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(raw);
+    let text = normalised.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > max {
+        return Err(FieldIssue::new(
+            field,
+            "invalid_length",
+            format!("must be 1–{max} characters"),
+            format!("harus 1–{max} karakter"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// [`clean`] for an optional field: `None`, or only spaces, is absent.
+pub fn clean_optional(
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+    lines: Lines,
+) -> Result<Option<String>, FieldIssue> {
+    match raw {
+        Some(text) if !text.trim().is_empty() => clean(field, text, max, lines).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Whether `c` may appear in any text the service takes (also query parameters and
+/// identifiers): no C0/C1 controls but tab and line breaks, no direction overrides.
+pub fn is_acceptable_anywhere(c: char) -> bool {
+    allowed(c, Lines::Multi)
+}
+
+fn allowed(c: char, lines: Lines) -> bool {
+    let line_break_or_tab = matches!(c, '\n' | '\r' | '\t');
+    if line_break_or_tab {
+        return lines == Lines::Multi;
+    }
+    !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_normalised_trimmed_and_bounded() {
+        // "é" as e + combining acute becomes one character.
+        assert_eq!(
+            clean("name", "  Kafe\u{301} Warga ", 10, Lines::Single).ok(),
+            Some("Kafé Warga".to_owned())
+        );
+        assert!(clean("name", "   ", 10, Lines::Single).is_err());
+        assert!(clean("name", &"a".repeat(11), 10, Lines::Single).is_err());
+        assert!(clean("name", &"é".repeat(10), 10, Lines::Single).is_ok());
+    }
+
+    #[test]
+    fn control_characters_and_direction_overrides_are_refused() {
+        for bad in [
+            "a\u{0}b",
+            "a\u{1b}[31mb",
+            "a\u{202E}b",
+            "a\u{2066}b",
+            "a\u{85}b",
+        ] {
+            let issue = clean("name", bad, 50, Lines::Multi).err();
+            assert_eq!(
+                issue.map(|i| i.code.to_string()),
+                Some("invalid_character".into())
+            );
+        }
+        assert!(clean("name", "baris satu\nbaris dua", 50, Lines::Single).is_err());
+        assert!(clean("description", "baris satu\nbaris dua\tx", 50, Lines::Multi).is_ok());
+    }
+
+    #[test]
+    fn optional_text_treats_blank_as_absent() {
+        assert_eq!(clean_optional("a", Some("  "), 5, Lines::Single), Ok(None));
+        assert_eq!(clean_optional("a", None, 5, Lines::Single), Ok(None));
+        assert_eq!(
+            clean_optional("a", Some(" x "), 5, Lines::Single),
+            Ok(Some("x".into()))
+        );
+    }
+}
