@@ -97,8 +97,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             let bytes = body.await.map_err(|error| payload_error(&error))?;
             let value = parse_json(&bytes)?;
             // Kept for idempotency fingerprints; `Bytes` clones share the buffer.
-            req.extensions_mut()
-                .insert(crate::idempotency::RawJsonBody(bytes));
+            req.extensions_mut().insert(crate::idempotency::RawBody {
+                bytes,
+                is_json: true,
+            });
             Ok(ApiJson(value))
         })
     }

@@ -27,9 +27,16 @@ pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 const KEPT_HOURS: i64 = 24;
 const UNIQUE_CONSTRAINT: &str = "idempotency_keys_owner_key";
 
-/// The raw JSON body of the request, kept by the JSON extractor for fingerprinting.
+/// The raw body of the request, kept by the extractor that read it, for fingerprinting.
 #[derive(Clone)]
-pub struct RawJsonBody(pub web::Bytes);
+pub struct RawBody {
+    pub bytes: web::Bytes,
+    /// JSON is compared in canonical form (key order and whitespace do not count).
+    pub is_json: bool,
+}
+
+/// Longest `Idempotency-Key` accepted (and the width of its column).
+pub const MAX_KEY_LENGTH: usize = 255;
 
 /// The `Idempotency-Key` header: 1–255 visible ASCII characters, or absent.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +51,7 @@ impl FromRequest for IdempotencyKey {
             return ready(Ok(IdempotencyKey(None)));
         };
         let key = value.to_str().ok().filter(|key| {
-            (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+            (1..=MAX_KEY_LENGTH).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
         });
         ready(match key {
             Some(key) => Ok(IdempotencyKey(Some(key.to_owned()))),
@@ -97,18 +104,27 @@ impl CreatedResponse {
     }
 }
 
+/// For resources whose replays owe nothing beyond the handler's own role checks.
+pub fn nothing_owed(_: &mut DbConnection, _: &CreatedResponse) -> Result<(), ApiError> {
+    Ok(())
+}
+
 /// Runs `create` in a write transaction once per (caller, key): a retry with the same
-/// key and request gets the stored answer.
-pub async fn create_once<F>(
+/// key and request gets the stored answer. Before a stored answer is replayed,
+/// `replay` runs in the same transaction: it checks that the caller may still see
+/// what the answer shows and writes the audit records showing it owes (a whole NIK).
+pub async fn create_once<F, R>(
     req: &HttpRequest,
     db: &Db,
     cipher: web::Data<PersonalDataCipher>,
     key: IdempotencyKey,
     owner: String,
     create: F,
+    replay: R,
 ) -> Result<HttpResponse, ApiError>
 where
     F: Fn(&mut DbConnection) -> Result<CreatedResponse, ApiError> + Clone + Send + 'static,
+    R: Fn(&mut DbConnection, &CreatedResponse) -> Result<(), ApiError> + Clone + Send + 'static,
 {
     let Some(key) = key.0 else {
         let created = db.write(move |conn| create(conn)).await?;
@@ -117,12 +133,13 @@ where
     let fingerprint = fingerprint(req, &cipher);
     // One retry: a concurrent first attempt may have taken the key meanwhile.
     for attempt in 0..2 {
-        let (cipher, key, owner, fingerprint, create) = (
+        let (cipher, key, owner, fingerprint, create, replay) = (
             cipher.clone(),
             key.clone(),
             owner.clone(),
             fingerprint.clone(),
             create.clone(),
+            replay.clone(),
         );
         let outcome = db
             .write(move |conn| {
@@ -137,6 +154,7 @@ where
                         .ok_or_else(|| {
                             ApiError::internal("a stored idempotent response is unreadable")
                         })?;
+                    replay(conn, &response)?;
                     return Ok((response, true));
                 }
                 // Claim the key before doing the work: a concurrent first attempt with
@@ -161,17 +179,35 @@ where
     Err(ApiError::internal("idempotent creation did not settle"))
 }
 
+/// What makes two requests "the same": method, path, query, content type and body.
 fn fingerprint(req: &HttpRequest, cipher: &PersonalDataCipher) -> String {
+    let raw = req.extensions().get::<RawBody>().cloned();
     // Canonical JSON (serde_json sorts object keys), so whitespace and key order do not
-    // make a retry look like another request.
-    let body = req
-        .extensions()
-        .get::<RawJsonBody>()
-        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw.0).ok())
-        .map(|value| value.to_string())
+    // make a retry look like another request; any other body counts byte for byte.
+    let body: Vec<u8> = match raw {
+        Some(RawBody {
+            bytes,
+            is_json: true,
+        }) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map(|value| value.to_string().into_bytes())
+            .unwrap_or_else(|_| bytes.to_vec()),
+        Some(RawBody { bytes, .. }) => bytes.to_vec(),
+        None => Vec::new(),
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    let text = format!("{} {}\n{body}", req.method(), req.path());
-    cipher.keyed_hash("idempotency", text.as_bytes())
+    let mut text = format!(
+        "{} {}?{}\n{content_type}\n",
+        req.method(),
+        req.path(),
+        req.query_string()
+    )
+    .into_bytes();
+    text.extend_from_slice(&body);
+    cipher.keyed_hash("idempotency", &text)
 }
 
 struct StoredKey {

@@ -281,6 +281,8 @@ const fn shaped(
 
 const KELURAHAN_CODE_PATTERN: &str = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$";
 const USERNAME_PATTERN: &str = "^[A-Za-z0-9._-]+$";
+/// `*` or entity tags, strong or weak (a weak one never matches: RFC 9110 §13.1.1).
+const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#;
 const NIK_PATTERN: &str = "^[0-9]{16}$";
 const PHONE_PATTERN: &str = r"^\+?[0-9 ().-]{6,24}$";
 const EMAIL_PATTERN: &str = "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$";
@@ -365,13 +367,30 @@ pub fn add_text_limits(document: &mut utoipa::openapi::OpenApi) {
         }
     }
     for item in document.paths.paths.values_mut() {
-        for operation in [&mut item.get].into_iter().flatten() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
             for parameter in operation.parameters.iter_mut().flatten() {
-                if let RefOr::T(parameter) = parameter
-                    && parameter.name == "q"
-                    && let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut()
-                {
-                    schema.max_length = Some(limits::SEARCH);
+                let RefOr::T(parameter) = parameter else {
+                    continue;
+                };
+                let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() else {
+                    continue;
+                };
+                match parameter.name.as_str() {
+                    "q" => schema.max_length = Some(limits::SEARCH),
+                    "If-Match" => schema.pattern = Some(IF_MATCH_PATTERN.to_owned()),
+                    "Idempotency-Key" => {
+                        schema.min_length = Some(1);
+                        schema.max_length = Some(crate::idempotency::MAX_KEY_LENGTH);
+                        schema.pattern = Some("^[!-~]+$".to_owned());
+                    }
+                    _ => {}
                 }
             }
         }

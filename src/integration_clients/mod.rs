@@ -296,6 +296,7 @@ pub async fn create_client(
                 version,
             )
         },
+        crate::idempotency::nothing_owed,
     )
     .await
 }

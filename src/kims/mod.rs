@@ -388,6 +388,7 @@ pub async fn create_kim(
             let kim = Kim::from_row(row, false, Visibility::Full)?;
             CreatedResponse::created(&kim, format!("/api/v1/kims/{}", kim.id), kim.version)
         },
+        crate::idempotency::nothing_owed,
     )
     .await
 }

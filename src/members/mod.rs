@@ -424,82 +424,112 @@ pub async fn add_member(
     let (gender, birth_date, position) = (request.gender, request.birth_date, request.position);
     let owner = caller.owner_key();
     let cipher_for_view = cipher.clone();
-    create_once(&req, &db, cipher, idempotency_key, owner, move |conn| {
-        lock_kim(conn, kim_id)?;
-        let (kim, view) = managed_kim(conn, &caller, kim_id)?;
-        if kim.status == KimStatus::Dissolved.as_str() {
-            return Err(rule(
-                "kim_dissolved",
-                "A dissolved KIM takes no members.",
-                "KIM yang dibubarkan tidak menerima anggota.",
-            ));
+    let (replay_caller, replay_origin) = (caller.clone(), origin.clone());
+    let replay = move |conn: &mut DbConnection, stored: &CreatedResponse| {
+        // The caller must still manage the KIM, and a whole NIK shown again is a read
+        // the audit log owes.
+        managed_kim(conn, &replay_caller, kim_id)?;
+        let shows_whole_nik =
+            stored.body.get("nik_masked") == Some(&serde_json::Value::Bool(false));
+        let member_id = stored.body.get("id").and_then(serde_json::Value::as_i64);
+        if shows_whole_nik && let Some(member_id) = member_id {
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor: Actor::from(&replay_caller),
+                    action: "member.nik_viewed",
+                    target: Some(("kim", kim_id.to_string())),
+                    origin: &replay_origin,
+                    detail: Some(format!("members={member_id} replayed")),
+                },
+            )?;
         }
-        if active_nik_exists(conn, &nik_hash, None)? {
-            return Err(nik_already_member());
-        }
-        if position == Position::Ketua && active_ketua_exists(conn, kim_id, None)? {
-            return Err(position_taken());
-        }
-        // Counting and checking in one conditional UPDATE takes the KIM's row lock, so
-        // concurrent additions queue here and the 31st finds the KIM full.
-        let counted = diesel::update(
-            kims::table
-                .filter(kims::id.eq(kim_id))
-                .filter(kims::active_member_count.lt(MAX_MEMBERS)),
-        )
-        .set((
-            kims::active_member_count.eq(kims::active_member_count + 1),
-            kims::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if counted == 0 {
-            return Err(limit_reached());
-        }
-        let now = now();
-        let row: MemberRow = diesel::insert_into(kim_members::table)
-            .values((
-                kim_members::kim_id.eq(kim_id),
-                kim_members::full_name.eq(&full_name),
-                kim_members::nik_ciphertext.eq(&nik_ciphertext),
-                kim_members::nik_hash.eq(&nik_hash),
-                kim_members::nik_masked.eq(&nik_masked),
-                kim_members::gender.eq(gender.as_str()),
-                kim_members::birth_date.eq(birth_date),
-                kim_members::profession.eq(&profession),
-                kim_members::position.eq(position.as_str()),
-                kim_members::phone_ciphertext.eq(&phone_ciphertext),
-                kim_members::email.eq(&email),
-                kim_members::joined_on.eq(joined_on),
-                kim_members::created_at.eq(now),
-                kim_members::updated_at.eq(now),
+        Ok(())
+    };
+    create_once(
+        &req,
+        &db,
+        cipher,
+        idempotency_key,
+        owner,
+        move |conn| {
+            lock_kim(conn, kim_id)?;
+            let (kim, view) = managed_kim(conn, &caller, kim_id)?;
+            if kim.status == KimStatus::Dissolved.as_str() {
+                return Err(rule(
+                    "kim_dissolved",
+                    "A dissolved KIM takes no members.",
+                    "KIM yang dibubarkan tidak menerima anggota.",
+                ));
+            }
+            if active_nik_exists(conn, &nik_hash, None)? {
+                return Err(nik_already_member());
+            }
+            if position == Position::Ketua && active_ketua_exists(conn, kim_id, None)? {
+                return Err(position_taken());
+            }
+            // Counting and checking in one conditional UPDATE takes the KIM's row lock, so
+            // concurrent additions queue here and the 31st finds the KIM full.
+            let counted = diesel::update(
+                kims::table
+                    .filter(kims::id.eq(kim_id))
+                    .filter(kims::active_member_count.lt(MAX_MEMBERS)),
+            )
+            .set((
+                kims::active_member_count.eq(kims::active_member_count + 1),
+                kims::updated_at.eq(now()),
             ))
-            .returning(kim_members::all_columns)
-            .get_result(conn)
-            .map_err(|error| unique_rule(error.into()))?;
-        audit::record(
-            conn,
-            AuditEvent {
-                actor: Actor::from(&caller),
-                action: "member.added",
-                target: Some(("member", row.id.to_string())),
-                origin: &origin,
-                detail: Some(format!("kim={kim_id}")),
-            },
-        )?;
-        let member = Member::from_row(row, view, &cipher_for_view)?;
-        audit_nik_reads(
-            conn,
-            &caller,
-            &origin,
-            kim_id,
-            std::slice::from_ref(&member),
-        )?;
-        CreatedResponse::created(
-            &member,
-            format!("/api/v1/kims/{kim_id}/members/{}", member.id),
-            member.version,
-        )
-    })
+            .execute(conn)?;
+            if counted == 0 {
+                return Err(limit_reached());
+            }
+            let now = now();
+            let row: MemberRow = diesel::insert_into(kim_members::table)
+                .values((
+                    kim_members::kim_id.eq(kim_id),
+                    kim_members::full_name.eq(&full_name),
+                    kim_members::nik_ciphertext.eq(&nik_ciphertext),
+                    kim_members::nik_hash.eq(&nik_hash),
+                    kim_members::nik_masked.eq(&nik_masked),
+                    kim_members::gender.eq(gender.as_str()),
+                    kim_members::birth_date.eq(birth_date),
+                    kim_members::profession.eq(&profession),
+                    kim_members::position.eq(position.as_str()),
+                    kim_members::phone_ciphertext.eq(&phone_ciphertext),
+                    kim_members::email.eq(&email),
+                    kim_members::joined_on.eq(joined_on),
+                    kim_members::created_at.eq(now),
+                    kim_members::updated_at.eq(now),
+                ))
+                .returning(kim_members::all_columns)
+                .get_result(conn)
+                .map_err(|error| unique_rule(error.into()))?;
+            audit::record(
+                conn,
+                AuditEvent {
+                    actor: Actor::from(&caller),
+                    action: "member.added",
+                    target: Some(("member", row.id.to_string())),
+                    origin: &origin,
+                    detail: Some(format!("kim={kim_id}")),
+                },
+            )?;
+            let member = Member::from_row(row, view, &cipher_for_view)?;
+            audit_nik_reads(
+                conn,
+                &caller,
+                &origin,
+                kim_id,
+                std::slice::from_ref(&member),
+            )?;
+            CreatedResponse::created(
+                &member,
+                format!("/api/v1/kims/{kim_id}/members/{}", member.id),
+                member.version,
+            )
+        },
+        replay,
+    )
     .await
 }
 

@@ -255,6 +255,7 @@ pub async fn create_user(
     let password_hash = passwords.hash(request.password).await?;
     let actor = Actor::from(&caller.caller);
     let role = request.role;
+    let replay_caller = caller.caller.clone();
     create_once(
         &req,
         &db,
@@ -290,8 +291,23 @@ pub async fn create_user(
             let user = User::try_from(row)?;
             CreatedResponse::created(&user, format!("/api/v1/users/{}", user.id), user.version)
         },
+        move |_: &mut crate::db::DbConnection, stored: &CreatedResponse| {
+            replay_visible(&replay_caller, stored)
+        },
     )
     .await
+}
+
+/// A replayed creation shows the account only to a caller who may still see it (a
+/// kim_admin moved to another KIM may not).
+fn replay_visible(caller: &Caller, stored: &CreatedResponse) -> Result<(), ApiError> {
+    let kim_id = stored
+        .body
+        .get("kim_id")
+        .and_then(serde_json::Value::as_i64);
+    let visible =
+        caller.role == Role::GovAdmin || kim_id.is_some_and(|kim| caller.can_manage_kim(kim));
+    not_found_unless(visible)
 }
 
 fn kim_role_issue(role: Role, kim_id: Option<i64>) -> Option<FieldIssue> {

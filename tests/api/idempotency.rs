@@ -154,3 +154,58 @@ async fn a_replayed_client_secret_is_stored_encrypted() {
     })
     .await;
 }
+
+async fn nik_reads(app: &TestApp) -> i64 {
+    use kim_api::db::schema::audit_log;
+    app.db
+        .read(|conn| {
+            Ok(audit_log::table
+                .filter(audit_log::action.eq("member.nik_viewed"))
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn a_replay_is_authorised_again_and_audited_like_the_first_answer() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let kim = app.create_kim("KIM Ulang").await;
+        let other_kim = app.create_kim("KIM Lain").await;
+        let board = app.user(&admin, "kim_admin", Some(kim)).await;
+        let path = format!("/api/v1/kims/{kim}/members");
+        let body = json!({"full_name": "Warga Ulang", "nik": "1872011708900001",
+                          "gender": "male", "birth_date": "1990-08-17", "position": "anggota"});
+        let token = &board.session.access_token;
+        let first = post_with_key(&app, token, "member-retry-1", &path, &body).await;
+        assert_eq!(first.status().as_u16(), 201);
+        assert_eq!(nik_reads(&app).await, 1);
+        let replay = post_with_key(&app, token, "member-retry-1", &path, &body).await;
+        assert_eq!(replay.headers()["idempotent-replayed"], "true");
+        let replayed: Value = replay.json().await.expect("json");
+        assert_eq!(replayed["nik"], "1872011708900001");
+        assert_eq!(
+            nik_reads(&app).await,
+            2,
+            "showing the whole NIK again is audited"
+        );
+
+        // Moved to another KIM, the same account may no longer see the first answer.
+        let moved = app
+            .patch_as(
+                &format!("/api/v1/users/{}", board.id),
+                &admin.session.access_token,
+                &json!({"kim_id": other_kim}),
+            )
+            .await;
+        assert_eq!(moved.status().as_u16(), 200);
+        let session = app.session(&board.username, USER_PASSWORD).await;
+        let refused =
+            post_with_key(&app, &session.access_token, "member-retry-1", &path, &body).await;
+        problem(refused, 404).await;
+        assert_eq!(nik_reads(&app).await, 2);
+    })
+    .await;
+}

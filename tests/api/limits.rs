@@ -178,6 +178,11 @@ async fn postgres_columns_are_exactly_as_wide_as_the_limits() {
         ("kim_members", "full_name", limits::MEMBER_NAME),
         ("kim_members", "profession", limits::PROFESSION),
         ("kim_members", "email", limits::EMAIL),
+        (
+            "idempotency_keys",
+            "idempotency_key",
+            kim_api::idempotency::MAX_KEY_LENGTH,
+        ),
     ] {
         assert_eq!(width(table, column), Some(limit), "{table}.{column}");
     }
