@@ -433,7 +433,7 @@ async fn client_grant(
             "The client credentials are not valid.",
         ));
     };
-    let granted = client.granted_scopes();
+    let granted = client.granted_scopes()?;
     let scopes = match requested_scope
         .as_deref()
         .map(str::trim)
@@ -552,7 +552,7 @@ pub async fn me(caller: Caller, db: web::Data<Db>) -> Result<web::Json<Me>, ApiE
                 .read(move |conn| integration_clients::find_by_client_id(conn, &client_id))
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            Me::Integration(IntegrationClient::from(row))
+            Me::Integration(IntegrationClient::try_from(row)?)
         }
     };
     Ok(web::Json(me))

@@ -224,6 +224,15 @@ impl Db {
     }
 }
 
+/// A stored enum value that does not parse is a corrupt row, never a silent default.
+pub fn stored<T>(
+    parsed: Option<T>,
+    column: &'static str,
+    id: impl std::fmt::Display,
+) -> Result<T, ApiError> {
+    parsed.ok_or_else(|| ApiError::internal(format!("{column} of row {id} holds an unknown value")))
+}
+
 /// The current UTC time as stored: microsecond precision, as both backends keep it.
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();

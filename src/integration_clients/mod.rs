@@ -43,13 +43,13 @@ pub struct ClientRow {
 }
 
 impl ClientRow {
-    pub fn granted_scopes(&self) -> Scopes {
-        // Stored scopes were validated on the way in; an unknown one grants nothing.
-        Scopes::new(
-            self.scopes
-                .split_whitespace()
-                .filter_map(Scope::parse)
-                .collect(),
+    /// The stored scopes; one this version does not know is a corrupt row, not a
+    /// scope to drop silently.
+    pub fn granted_scopes(&self) -> Result<Scopes, ApiError> {
+        crate::db::stored(
+            Scopes::parse(&self.scopes).ok(),
+            "integration_clients.scopes",
+            self.id,
         )
     }
 
@@ -78,10 +78,12 @@ pub struct IntegrationClient {
     pub version: i64,
 }
 
-impl From<ClientRow> for IntegrationClient {
-    fn from(row: ClientRow) -> Self {
-        IntegrationClient {
-            scopes: row.granted_scopes().as_slice().to_vec(),
+impl TryFrom<ClientRow> for IntegrationClient {
+    type Error = ApiError;
+
+    fn try_from(row: ClientRow) -> Result<Self, ApiError> {
+        Ok(IntegrationClient {
+            scopes: row.granted_scopes()?.as_slice().to_vec(),
             id: row.id,
             client_id: row.client_id,
             name: row.name,
@@ -89,7 +91,7 @@ impl From<ClientRow> for IntegrationClient {
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             version: row.version,
-        }
+        })
     }
 }
 
@@ -206,7 +208,10 @@ pub async fn list_clients(
             Ok(select.load(conn)?)
         })
         .await?;
-    let clients = rows.into_iter().map(IntegrationClient::from).collect();
+    let clients = rows
+        .into_iter()
+        .map(IntegrationClient::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(web::Json(Page::from_rows(
         clients,
         &page,
@@ -284,7 +289,7 @@ pub async fn create_client(
                     detail: Some(format!("scopes={}", row.scopes)),
                 },
             )?;
-            let client = IntegrationClient::from(row);
+            let client = IntegrationClient::try_from(row)?;
             let location = format!("/api/v1/integration-clients/{}", client.id);
             let version = client.version;
             CreatedResponse::created(
@@ -331,7 +336,7 @@ pub async fn get_client(
         })
         .await?
         .ok_or(ApiError::NotFound)?;
-    let client = IntegrationClient::from(row);
+    let client = IntegrationClient::try_from(row)?;
     Ok(ok_with_etag(client.version, &client))
 }
 
@@ -468,7 +473,7 @@ pub async fn update_client(
         })
         .await?;
     sessions.changed();
-    let client = IntegrationClient::from(row);
+    let client = IntegrationClient::try_from(row)?;
     let version = client.version;
     Ok(ok_with_etag(
         version,

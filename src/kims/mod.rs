@@ -420,7 +420,9 @@ pub async fn get_kim(
     let kim = db
         .read(move |conn| load_visible(conn, caller.as_ref(), id))
         .await?;
-    Ok(ok_with_etag(kim.version, &kim))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, kim.etag()))
+        .json(&kim))
 }
 
 /// Edits a KIM's profile.
@@ -442,6 +444,7 @@ pub async fn get_kim(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, description = "`kim_dissolved`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, response = PreconditionFailed),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
@@ -530,6 +533,7 @@ pub async fn update_kim(
                 return Err(ApiError::Forbidden);
             }
             if_match.check(current.version)?;
+            current.ensure_not_dissolved()?;
             let (kelurahan_code, kecamatan_code) = match &changes.kelurahan_code {
                 Some(code) if *code != current.kelurahan_code => kelurahan(conn, code)?,
                 _ => (

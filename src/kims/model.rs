@@ -196,6 +196,19 @@ pub struct Kim {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// Which view this is; views of one version differ, so their entity tags do too.
+    #[serde(skip)]
+    pub view: Visibility,
+}
+
+impl Kim {
+    /// `"7"` for the full view, `"7-public"` for the public directory's.
+    pub fn etag(&self) -> String {
+        match self.view {
+            Visibility::Full => crate::concurrency::etag(self.version),
+            Visibility::Public => format!("\"{}-public\"", self.version),
+        }
+    }
 }
 
 /// How much of a KIM a caller may see.
@@ -211,9 +224,11 @@ impl Kim {
     pub fn from_row(row: KimRow, has_ketua: bool, visibility: Visibility) -> Result<Kim, ApiError> {
         let status = row.status()?;
         let area_type = match row.area_type.as_str() {
-            "rural" => AreaType::Rural,
-            _ => AreaType::Urban,
+            "rural" => Some(AreaType::Rural),
+            "urban" => Some(AreaType::Urban),
+            _ => None,
         };
+        let area_type = crate::db::stored(area_type, "kims.area_type", row.id)?;
         let focus: Vec<String> = serde_json::from_str(&row.focus).map_err(ApiError::internal)?;
         let compliance = Compliance::evaluate(
             row.active_member_count,
@@ -242,7 +257,27 @@ impl Kim {
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             version: row.version,
+            view: visibility,
         })
+    }
+}
+
+/// `409 kim_dissolved`: dissolution is final, nothing of the KIM changes after it.
+pub fn dissolved() -> ApiError {
+    ApiError::conflict(
+        "kim_dissolved",
+        "The KIM is dissolved; its profile, members and accounts no longer change.",
+        "KIM sudah dibubarkan; profil, anggota, dan akunnya tidak dapat diubah lagi.",
+    )
+}
+
+impl KimRow {
+    pub fn ensure_not_dissolved(&self) -> Result<(), ApiError> {
+        if self.status == KimStatus::Dissolved.as_str() {
+            Err(dissolved())
+        } else {
+            Ok(())
+        }
     }
 }
 

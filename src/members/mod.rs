@@ -24,7 +24,7 @@ use crate::domain::{Checks, EmailAddress, Nik, PhoneNumber};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
-use crate::kims::model::{KimRow, KimStatus, MAX_MEMBERS};
+use crate::kims::model::{KimRow, MAX_MEMBERS};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -455,13 +455,7 @@ pub async fn add_member(
         move |conn| {
             lock_kim(conn, kim_id)?;
             let (kim, view) = managed_kim(conn, &caller, kim_id)?;
-            if kim.status == KimStatus::Dissolved.as_str() {
-                return Err(rule(
-                    "kim_dissolved",
-                    "A dissolved KIM takes no members.",
-                    "KIM yang dibubarkan tidak menerima anggota.",
-                ));
-            }
+            kim.ensure_not_dissolved()?;
             if active_nik_exists(conn, &nik_hash, None)? {
                 return Err(nik_already_member());
             }
@@ -590,7 +584,7 @@ pub async fn get_member(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`position_taken`, `nik_already_member`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`position_taken`, `nik_already_member`, `kim_dissolved`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, response = PreconditionFailed),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
@@ -650,7 +644,8 @@ pub async fn update_member(
     let member = db
         .write(move |conn| {
             lock_kim(conn, kim_id)?;
-            let (_, view) = managed_kim(conn, &caller, kim_id)?;
+            let (kim, view) = managed_kim(conn, &caller, kim_id)?;
+            kim.ensure_not_dissolved()?;
             let current = find_member(conn, kim_id, member_id)?;
             if_match.check(current.version)?;
             let gender = changes
@@ -668,11 +663,8 @@ pub async fn update_member(
                         .map_err(|_| ApiError::internal("a stored NIK no longer parses"))?
                 }
             };
-            let gender_value = if gender == "female" {
-                GenderValue::Female
-            } else {
-                GenderValue::Male
-            };
+            let gender_value =
+                crate::db::stored(GenderValue::parse(&gender), "kim_members.gender", member_id)?;
             nik.check_person("nik", birth_date, gender_value.domain())
                 .map_err(|issue| ApiError::Validation(vec![issue]))?;
             let nik_hash = cipher.keyed_hash("nik", nik.expose().as_bytes());

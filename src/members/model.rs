@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::kim_members;
-use crate::db::utc;
+use crate::db::{stored, utc};
 use crate::domain::Gender;
 use crate::error::ApiError;
 
@@ -24,6 +24,12 @@ impl GenderValue {
             GenderValue::Male => "male",
             GenderValue::Female => "female",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<GenderValue> {
+        [GenderValue::Male, GenderValue::Female]
+            .into_iter()
+            .find(|gender| gender.as_str() == text)
     }
 
     pub const fn domain(self) -> Gender {
@@ -162,23 +168,31 @@ impl Member {
             full_name: row.full_name,
             nik,
             nik_masked: !view.whole_nik,
-            gender: if row.gender == "female" {
-                GenderValue::Female
-            } else {
-                GenderValue::Male
-            },
+            gender: stored(
+                GenderValue::parse(&row.gender),
+                "kim_members.gender",
+                row.id,
+            )?,
             birth_date: row.birth_date,
             profession: row.profession,
-            position: Position::parse(&row.position).unwrap_or(Position::Anggota),
+            position: stored(
+                Position::parse(&row.position),
+                "kim_members.position",
+                row.id,
+            )?,
             phone,
             email: row.email.filter(|_| view.contacts),
             joined_on: row.joined_on,
             left_on: row.left_on,
-            status: if row.status == "left" {
-                MemberStatus::Left
-            } else {
-                MemberStatus::Active
-            },
+            status: stored(
+                match row.status.as_str() {
+                    "active" => Some(MemberStatus::Active),
+                    "left" => Some(MemberStatus::Left),
+                    _ => None,
+                },
+                "kim_members.status",
+                row.id,
+            )?,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             version: row.version,

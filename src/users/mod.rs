@@ -185,7 +185,7 @@ pub async fn list_users(
         (status = 400, response = InvalidBody),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 409, description = "`username_taken`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`username_taken`, `kim_dissolved`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
     ),

@@ -117,13 +117,20 @@ pub fn find_by_username(
         .optional()?)
 }
 
+/// Whether the KIM exists; a dissolved one takes no accounts (`409 kim_dissolved`).
 pub fn kim_exists(conn: &mut DbConnection, kim_id: i64) -> Result<bool, ApiError> {
-    Ok(kims::table
+    let status = kims::table
         .find(kim_id)
-        .select(kims::id)
-        .first::<i64>(conn)
-        .optional()?
-        .is_some())
+        .select(kims::status)
+        .first::<String>(conn)
+        .optional()?;
+    match status {
+        Some(status) if status == crate::kims::model::KimStatus::Dissolved.as_str() => {
+            Err(crate::kims::model::dissolved())
+        }
+        Some(_) => Ok(true),
+        None => Ok(false),
+    }
 }
 
 pub struct NewUser<'a> {

@@ -413,3 +413,62 @@ async fn profiles_are_edited_by_gov_admin_and_the_kims_own_board() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn each_view_of_a_kim_has_its_own_entity_tag() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let kim = create(&app, &admin, &new_kim("KIM Dua Wajah", "18.72.03.1001")).await;
+        let id = kim["id"].as_i64().expect("id");
+        force_status(&app, id, "active").await;
+        let path = format!("/api/v1/kims/{id}");
+        let full = app.get_as(&path, &admin.session.access_token).await;
+        let public = app.get(&path).await;
+        let (full_tag, public_tag) = (
+            full.headers()["etag"].to_str().expect("ascii").to_owned(),
+            public.headers()["etag"].to_str().expect("ascii").to_owned(),
+        );
+        assert_ne!(full_tag, public_tag);
+        // The public view's tag is no precondition for a change.
+        let stale = app
+            .client
+            .patch(app.url(&path))
+            .bearer_auth(&admin.session.access_token)
+            .header("If-Match", public_tag)
+            .json(&json!({"description": "Baru"}))
+            .send()
+            .await
+            .expect("PATCH");
+        problem(stale, 412).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dissolved_kim_changes_no_more() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let kim = create(&app, &admin, &new_kim("KIM Bubar", "18.72.03.1001")).await;
+        let id = kim["id"].as_i64().expect("id");
+        let board = app.user(&admin, "kim_admin", Some(id)).await;
+        force_status(&app, id, "dissolved").await;
+        let edit = app
+            .patch_as(
+                &format!("/api/v1/kims/{id}"),
+                &board.session.access_token,
+                &json!({"description": "Masih ada"}),
+            )
+            .await;
+        assert_eq!(problem(edit, 409).await["code"], "kim_dissolved");
+        let account = app
+            .post_as(
+                "/api/v1/users",
+                &board.session.access_token,
+                &json!({"username": "anggota.baru", "password": crate::helpers::USER_PASSWORD,
+                        "role": "kim_member"}),
+            )
+            .await;
+        assert_eq!(problem(account, 409).await["code"], "kim_dissolved");
+    })
+    .await;
+}
