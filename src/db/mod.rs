@@ -263,9 +263,13 @@ where
             DbConnection::commit_transaction(conn)?;
             Ok(value)
         }
-        Err(error) => match DbConnection::rollback_transaction(conn) {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback_error) => Err(rollback_error.into()),
-        },
+        Err(error) => {
+            // The work's own error is the answer; a failed rollback (the connection is
+            // then dropped by the pool as broken) is only logged beside it.
+            if let Err(rollback_error) = DbConnection::rollback_transaction(conn) {
+                tracing::error!(%rollback_error, "rollback failed after a refused write");
+            }
+            Err(error)
+        }
     }
 }

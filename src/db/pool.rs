@@ -23,12 +23,31 @@ pub struct PoolSettings {
 #[derive(Clone)]
 pub struct Pool(r2d2::Pool<Manager>);
 
+/// SQLite's process-wide settings, applied once before its first connection:
+/// no global memory statistics (their mutex is taken on every allocation), and no
+/// per-connection mutex (a pooled connection is only ever used by one thread at a time).
+fn configure_sqlite_once() {
+    static CONFIGURED: std::sync::Once = std::sync::Once::new();
+    CONFIGURED.call_once(|| {
+        // SAFETY: sqlite3_config is only valid before SQLite initialises, which is what
+        // this Once guarantees for this process (no connection is opened elsewhere
+        // first); called later it returns SQLITE_MISUSE and changes nothing.
+        unsafe {
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0);
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD);
+        }
+    });
+}
+
 impl Pool {
     pub fn open(
         location: &DatabaseLocation,
         settings: PoolSettings,
         read_only: bool,
     ) -> Result<Self, r2d2::PoolError> {
+        if matches!(location, DatabaseLocation::SqliteFile(_)) {
+            configure_sqlite_once();
+        }
         let manager = Manager {
             location: location.clone(),
             read_only,

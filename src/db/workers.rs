@@ -3,19 +3,68 @@
 //! Under load a thread takes the next job as soon as it finishes one, so a busy service
 //! does not pay a thread wake-up for every query (as a fresh `spawn_blocking` task
 //! does); the async workers only await a oneshot answer.
+//!
+//! Each thread keeps its connection between jobs instead of checking one out of the
+//! pool per job: a check-out of a PostgreSQL connection costs a `SELECT 1` round trip.
+//! A kept connection is checked only after it sat idle (when a server restart or a
+//! firewall may have ended it), and dropped as soon as it reports itself broken.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use diesel::r2d2::R2D2Connection;
+
+use super::pool::PooledConnection;
 use super::{DbConnection, Pool};
 use crate::error::ApiError;
 
-type Job = Box<dyn FnOnce() + Send>;
+type Job = Box<dyn FnOnce(&mut KeptConnection) + Send>;
+
+/// A kept connection idle longer than this is pinged before its next job.
+const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(10);
+
+/// The connection a database thread keeps between jobs.
+struct KeptConnection {
+    pool: Pool,
+    conn: Option<(PooledConnection, Instant)>,
+}
+
+impl KeptConnection {
+    fn get(&mut self) -> Result<&mut DbConnection, ApiError> {
+        let stale = self.conn.as_mut().is_some_and(|(conn, last_used)| {
+            last_used.elapsed() > IDLE_BEFORE_CHECK && conn.ping().is_err()
+        });
+        if stale {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            self.conn = Some((self.pool.get()?, Instant::now()));
+        }
+        match self.conn.as_mut() {
+            Some((conn, _)) => Ok(conn),
+            None => Err(ApiError::internal(
+                "no database connection after a check-out",
+            )),
+        }
+    }
+
+    /// After a job: note the use, and let a broken connection go back to the pool
+    /// (which discards it) instead of serving the next job.
+    fn release_if_broken(&mut self) {
+        if let Some((conn, last_used)) = self.conn.as_mut() {
+            if conn.is_broken() {
+                self.conn = None;
+            } else {
+                *last_used = Instant::now();
+            }
+        }
+    }
+}
 
 pub struct DbWorkers {
     queue: Sender<Job>,
@@ -24,7 +73,6 @@ pub struct DbWorkers {
     /// Beyond this many queued jobs a request is refused at once with `503`: a backlog
     /// that cannot be served within the wait only holds memory and sockets.
     queue_limit: usize,
-    pool: Pool,
     wait: Duration,
 }
 
@@ -32,23 +80,26 @@ pub struct DbWorkers {
 const QUEUED_JOBS_PER_THREAD: usize = 64;
 
 impl DbWorkers {
-    /// Starts `threads` threads serving `pool`. They end when the last handle is
-    /// dropped. Only queued jobs hold the pool, so dropping the service drops the pool
-    /// and its background connection attempts too.
+    /// Starts `threads` threads serving `pool`, each keeping one of its connections.
+    /// They end, releasing their connections and the pool, when the last handle is
+    /// dropped.
     pub fn start(name: &str, pool: Pool, threads: u32, wait: Duration) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
         for index in 0..threads {
             let jobs = Arc::clone(&jobs);
+            let kept = KeptConnection {
+                pool: pool.clone(),
+                conn: None,
+            };
             thread::Builder::new()
                 .name(format!("kim-db-{name}-{index}"))
-                .spawn(move || serve(&jobs))?;
+                .spawn(move || serve(&jobs, kept))?;
         }
         Ok(DbWorkers {
             queue,
             queued: Arc::new(AtomicUsize::new(0)),
             queue_limit: threads as usize * QUEUED_JOBS_PER_THREAD,
-            pool,
             wait,
         })
     }
@@ -70,9 +121,8 @@ impl DbWorkers {
         let (answer, mut answered) = oneshot::channel();
         let state = Arc::new(AtomicU8::new(QUEUED));
         let job_state = Arc::clone(&state);
-        let pool = self.pool.clone();
         let queued = Arc::clone(&self.queued);
-        let job: Job = Box::new(move || {
+        let job: Job = Box::new(move |kept: &mut KeptConnection| {
             queued.fetch_sub(1, Ordering::AcqRel);
             if job_state
                 .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
@@ -80,10 +130,8 @@ impl DbWorkers {
             {
                 return;
             }
-            let result = pool
-                .get()
-                .map_err(ApiError::from)
-                .and_then(|mut conn| work(&mut conn));
+            let result = kept.get().and_then(work);
+            kept.release_if_broken();
             let _ = answer.send(result);
         });
         if self.queue.send(job).is_err() {
@@ -112,16 +160,21 @@ const QUEUED: u8 = 0;
 const STARTED: u8 = 1;
 const ABANDONED: u8 = 2;
 
-fn serve(jobs: &Mutex<Receiver<Job>>) {
+fn serve(jobs: &Mutex<Receiver<Job>>, mut kept: KeptConnection) {
     loop {
         let job = match jobs.lock() {
             Ok(receiver) => receiver.recv(),
             Err(_) => return,
         };
         match job {
-            // A panicking job must not take the thread with it.
+            // A panicking job must not take the thread with it, nor leave it a
+            // connection in an unknown state.
             Ok(job) => {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut kept)));
+                if outcome.is_err() {
+                    kept.conn = None;
+                }
             }
             Err(_) => return,
         }

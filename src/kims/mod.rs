@@ -54,9 +54,8 @@ pub fn load_visible(
     caller: Option<&Caller>,
     id: i64,
 ) -> Result<Kim, ApiError> {
-    let row = model::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let (row, has_ketua) = model::find_with_ketua(conn, id)?.ok_or(ApiError::NotFound)?;
     let view = visibility(caller, &row)?;
-    let has_ketua = model::with_ketua(conn, &[row.id])?.contains(&row.id);
     Kim::from_row(row, has_ketua, view)
 }
 

@@ -289,6 +289,25 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<KimRow>, ApiError
         .optional()?)
 }
 
+/// The KIM `id` and whether it has an active ketua, in one statement: one round trip,
+/// and a fixed SQL text that the prepared-statement cache keeps.
+pub fn find_with_ketua(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Option<(KimRow, bool)>, ApiError> {
+    let has_ketua = diesel::dsl::exists(
+        kim_members::table
+            .filter(kim_members::kim_id.eq(kims::id))
+            .filter(kim_members::status.eq("active"))
+            .filter(kim_members::position.eq("ketua")),
+    );
+    Ok(kims::table
+        .find(id)
+        .select((KimRow::as_select(), has_ketua))
+        .first(conn)
+        .optional()?)
+}
+
 /// Which of `kim_ids` have an active ketua.
 pub fn with_ketua(conn: &mut DbConnection, kim_ids: &[i64]) -> Result<HashSet<i64>, ApiError> {
     if kim_ids.is_empty() {
