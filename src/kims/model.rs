@@ -295,17 +295,19 @@ pub fn find_with_ketua(
     conn: &mut DbConnection,
     id: i64,
 ) -> Result<Option<(KimRow, bool)>, ApiError> {
-    let has_ketua = diesel::dsl::exists(
-        kim_members::table
-            .filter(kim_members::kim_id.eq(kims::id))
-            .filter(kim_members::status.eq("active"))
-            .filter(kim_members::position.eq("ketua")),
-    );
-    Ok(kims::table
-        .find(id)
-        .select((KimRow::as_select(), has_ketua))
-        .first(conn)
-        .optional()?)
+    Ok(crate::on_backend!(conn, |c| {
+        let has_ketua = diesel::dsl::exists(
+            kim_members::table
+                .filter(kim_members::kim_id.eq(kims::id))
+                .filter(kim_members::status.eq("active"))
+                .filter(kim_members::position.eq("ketua")),
+        );
+        kims::table
+            .find(id)
+            .select((KimRow::as_select(), has_ketua))
+            .first(c)
+            .optional()
+    })?)
 }
 
 /// Which of `kim_ids` have an active ketua.
