@@ -6,7 +6,7 @@
 # `wrk -t2 -c64`: `/health/live` (no database, no token) and an authenticated
 # `GET /api/v1/kims/{id}` (token check, revocation check, one KIM). Prints both rates,
 # their ratio, and the peak resident memory with 1 000 keep-alive connections.
-# Knobs: DURATION (10s), CONNECTIONS (64), PG_ADMIN_URL, PORT (18380).
+# Knobs: DURATION (10s), CONNECTIONS (64), PG_ADMIN_URL, PORT (18380), DB_POOL_SIZE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -187,3 +187,42 @@ mod tests {
         assert_eq!(code("kopi-tubruk-di-metro"), None);
     }
 }
+
+#[cfg(test)]
+mod gate_tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn checks_beyond_the_queue_are_told_to_come_back() {
+        let gate = std::sync::Arc::new(PasswordWork::new(1, 1, Duration::from_millis(200)));
+        let hash = hash_password(&SecretString::from("kopi-tubruk-di-metro".to_owned()))
+            .unwrap_or_default();
+        let attempts = (0..6).map(|_| {
+            let gate = std::sync::Arc::clone(&gate);
+            let hash = hash.clone();
+            async move {
+                gate.verify(
+                    SecretString::from("bukan-kata-sandinya".to_owned()),
+                    Some(hash),
+                )
+                .await
+            }
+        });
+        let outcomes = futures_util::future::join_all(attempts).await;
+        let refused = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Err(ApiError::Unavailable(_))))
+            .count();
+        let checked = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Ok(false)))
+            .count();
+        assert!(
+            refused >= 4,
+            "one running and one waiting at most: {refused} refused"
+        );
+        assert!(checked >= 1);
+    }
+}

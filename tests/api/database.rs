@@ -228,3 +228,33 @@ async fn a_lost_postgres_database_answers_503() {
         "no internal text leaks: {body}"
     );
 }
+
+/// A row held by a forgotten transaction does not hold a request for ever: PostgreSQL's
+/// lock_timeout ends the wait and the caller is told to retry.
+#[tokio::test]
+async fn a_lock_held_elsewhere_times_out_as_503() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+    if !crate::helpers::backends().contains(&crate::helpers::Backend::Postgres) {
+        return;
+    }
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await;
+    let admin = app.bootstrap_admin().await;
+    let kim = app.create_kim("KIM Terkunci").await;
+    let mut holder = PgConnection::establish(&app.database.url()).expect("connect");
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM kims WHERE id = {kim} FOR UPDATE;"
+        ))
+        .expect("hold the row");
+    let response = app
+        .post_as(
+            &format!("/api/v1/kims/{kim}/status"),
+            &admin.session.access_token,
+            &serde_json::json!({"status": "dissolved", "reason": "Uji kunci"}),
+        )
+        .await;
+    assert_eq!(response.headers()["retry-after"], "5");
+    crate::helpers::problem(response, 503).await;
+    holder.batch_execute("ROLLBACK").expect("release");
+}

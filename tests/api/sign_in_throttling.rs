@@ -146,3 +146,45 @@ async fn over_long_and_nul_account_names_are_refused_cleanly() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_client_address_is_the_rightmost_hop_not_a_trusted_proxy() {
+    use diesel::prelude::*;
+    use kim_api::db::schema::audit_log;
+    for (trusted, expected) in [(true, "203.0.113.9"), (false, "127.0.0.1")] {
+        let app = spawn_app_with(backends()[0], |config| {
+            if trusted {
+                config.trusted_proxies = vec![loopback()];
+            }
+        })
+        .await;
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/token"))
+            .header("x-forwarded-for", "6.6.6.6, 203.0.113.9")
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "nobody"),
+                ("password", "not-a-password"),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(response.status().as_u16(), 400);
+        let recorded: Option<String> = app
+            .db
+            .read(|conn| {
+                Ok(audit_log::table
+                    .filter(audit_log::action.eq("auth.login_failed"))
+                    .select(audit_log::client_ip)
+                    .first(conn)?)
+            })
+            .await
+            .expect("audit row");
+        assert_eq!(
+            recorded.as_deref(),
+            Some(expected),
+            "trusted proxy: {trusted}"
+        );
+    }
+}
