@@ -521,15 +521,14 @@ impl ResponseError for ApiError {
 
 impl ApiError {
     /// The problem for an error raised by actix or a middleware rather than our code.
-    pub(crate) fn from_foreign_status(status: StatusCode) -> ApiError {
+    /// `body_limit`: the request body limit a 413 from actix was about.
+    pub(crate) fn from_foreign_status(status: StatusCode, body_limit: usize) -> ApiError {
         match status {
             StatusCode::NOT_FOUND => ApiError::RouteNotFound,
             StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed {
                 allow: String::new(),
             },
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
-                limit: crate::extract::JSON_BODY_LIMIT,
-            },
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: body_limit },
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
             StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable("unavailable".into()),
             status if status.is_client_error() => ApiError::InvalidBody(Vec::new()),

@@ -23,6 +23,8 @@ pub mod openapi;
 pub mod pagination;
 pub mod regions;
 pub mod report_categories;
+pub mod routes;
+pub mod sessions;
 pub mod startup;
 pub mod telemetry;
 pub mod unit_of_work;

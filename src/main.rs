@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use kim_api::config::{ConfigArgs, Mode, Settings};
 use kim_api::db::Db;
 use kim_api::startup::Application;
-use kim_api::{openapi, telemetry};
+use kim_api::{routes, telemetry};
 use secrecy::SecretString;
 
 /// KIM API: the service behind the Kelompok Informasi Masyarakat of Kota Metro.
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
-            print!("{}", openapi::openapi_json());
+            print!("{}", routes::openapi_json());
             ExitCode::SUCCESS
         }
         Command::Migrate => migrate(cli.config),
@@ -118,7 +118,7 @@ fn create_admin(args: ConfigArgs, username: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match kim_api::auth::handlers::create_admin(&db, username, password) {
+    match kim_api::sessions::create_admin(&db, username, password) {
         Ok(user) => {
             println!("created gov_admin {} (id {})", user.username, user.id);
             ExitCode::SUCCESS

@@ -1,6 +1,6 @@
 //! The OpenAPI document: its header, the shared error responses, and generation.
 //!
-//! Paths are not listed here: `startup::api_routes` registers each handler together
+//! Paths are not listed here: `routes::api_routes` registers each handler together
 //! with its `#[utoipa::path]` documentation, so no route can be left out.
 
 use utoipa::openapi::security::{
@@ -408,14 +408,4 @@ pub struct IdempotencyKeyParam {
     #[param(rename = "Idempotency-Key")]
     #[expect(dead_code, reason = "read only by the OpenAPI derive")]
     idempotency_key: Option<String>,
-}
-
-/// The OpenAPI document the service serves, as pretty JSON with a final newline.
-pub fn openapi_json() -> String {
-    let document = crate::startup::openapi();
-    let mut json = document
-        .to_pretty_json()
-        .unwrap_or_else(|error| panic!("the OpenAPI document cannot be serialised: {error}"));
-    json.push('\n');
-    json
 }

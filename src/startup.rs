@@ -10,23 +10,20 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::{Compress, Condition, DefaultHeaders, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use utoipa::OpenApi;
-use utoipa_actix_web::service_config::ServiceConfig;
-use utoipa_actix_web::{AppExt, scope};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::audit::ClientAddressPolicy;
 use crate::auth::TokenKeys;
-use crate::auth::handlers::RefreshTokenLifetime;
 use crate::config::Settings;
 use crate::crypto::PersonalDataCipher;
 use crate::db::{Db, DbSetupError};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
-use crate::{
-    auth, extract, health, integration_clients, kims, members, metrics, regions, report_categories,
-    telemetry, users,
-};
+use crate::routes::api_routes;
+use crate::sessions::RefreshTokenLifetime;
+use crate::{auth, extract, metrics, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -43,56 +40,6 @@ pub enum StartupError {
     Keys(#[from] auth::tokens::KeyError),
     #[error("cannot start the database setup task: {0}")]
     Blocking(String),
-}
-
-/// Every documented route. Handlers are registered with `.service(...)` so that
-/// utoipa-actix-web records their documentation at the same time.
-pub fn api_routes(config: &mut ServiceConfig) {
-    config
-        .service(health::live)
-        .service(health::ready)
-        .service(metrics::metrics)
-        .service(auth::handlers::jwks)
-        .service(
-            scope::scope("/api/v1")
-                .service(auth::handlers::token)
-                .service(auth::handlers::logout)
-                .service(auth::handlers::me)
-                .service(users::list_users)
-                .service(users::create_user)
-                .service(users::get_user)
-                .service(users::update_user)
-                .service(integration_clients::list_clients)
-                .service(integration_clients::create_client)
-                .service(integration_clients::get_client)
-                .service(integration_clients::update_client)
-                .service(kims::list_kims)
-                .service(kims::create_kim)
-                .service(kims::get_kim)
-                .service(kims::update_kim)
-                .service(kims::change_status)
-                .service(kims::history)
-                .service(members::list_members)
-                .service(members::add_member)
-                .service(members::get_member)
-                .service(members::update_member)
-                .service(members::remove_member)
-                .service(regions::list_regions)
-                .service(report_categories::list_categories),
-        );
-}
-
-/// The OpenAPI document for [`api_routes`].
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, document) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .configure(api_routes)
-        .split_for_parts();
-    let mut document = document;
-    crate::openapi::add_shared_responses(&mut document);
-    crate::openapi::add_text_limits(&mut document);
-    document
 }
 
 pub struct Application {
@@ -159,7 +106,7 @@ fn run(
         settings.auth_recheck,
     ));
     let cors_origins = settings.cors_origins.clone();
-    let document = openapi();
+    let document = crate::routes::openapi();
     let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()

@@ -136,7 +136,7 @@ fn render_error(
         Some(error) => match error.as_error::<ApiError>() {
             Some(api_error) => api_error,
             None => {
-                foreign = ApiError::from_foreign_status(status);
+                foreign = ApiError::from_foreign_status(status, crate::extract::JSON_BODY_LIMIT);
                 &foreign
             }
         },
@@ -145,7 +145,7 @@ fn render_error(
         None if (status.is_client_error() || status.is_server_error())
             && !response.headers().contains_key(header::CONTENT_TYPE) =>
         {
-            foreign = ApiError::from_foreign_status(status);
+            foreign = ApiError::from_foreign_status(status, crate::extract::JSON_BODY_LIMIT);
             &foreign
         }
         None => return response,

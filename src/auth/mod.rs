@@ -2,7 +2,6 @@
 //! [`Caller`] extractors every handler uses to state who may call it.
 
 mod caller;
-pub mod handlers;
 pub mod password;
 pub mod refresh;
 pub mod session;

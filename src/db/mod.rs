@@ -42,6 +42,9 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// The backend type of [`DbConnection`], for boxed query fragments.
+pub type Backend = <DbConnection as diesel::Connection>::Backend;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
     Postgres,

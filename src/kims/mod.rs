@@ -5,6 +5,7 @@
 
 mod lifecycle;
 pub mod model;
+pub mod policy;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
@@ -14,9 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 
 pub use lifecycle::{change_status, history};
 pub use model::{AreaType, Compliance, ComplianceProblem, Kim, KimRow, KimStatus, Visibility};
+use policy::KimAccess;
 
 use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
-use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller, Role, Scope};
+use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller, Role};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{kims, regions};
@@ -34,18 +36,7 @@ use crate::pagination::{Page, PageParams, like_literal};
 
 /// How much of `row` the caller may see; `Err` when it may not see it at all.
 pub fn visibility(caller: Option<&Caller>, row: &KimRow) -> Result<Visibility, ApiError> {
-    match caller {
-        Some(caller) if caller.role == Role::Integration => {
-            if caller.has_scope(Scope::KimsRead) {
-                Ok(Visibility::Full)
-            } else {
-                Err(ApiError::Forbidden)
-            }
-        }
-        Some(caller) if caller.can_see_kim(row.id) => Ok(Visibility::Full),
-        _ if row.status == KimStatus::Active.as_str() => Ok(Visibility::Public),
-        _ => Err(ApiError::NotFound),
-    }
+    KimAccess::of(caller)?.view(row)
 }
 
 /// Reads the KIM `id` as `caller` may see it.
@@ -214,16 +205,7 @@ pub async fn list_kims(
     query: ListQuery<KimFilter>,
 ) -> Result<web::Json<Page<Kim>>, ApiError> {
     let MaybeCaller(caller) = caller;
-    if let Some(caller) = &caller
-        && caller.role == Role::Integration
-        && !caller.has_scope(Scope::KimsRead)
-    {
-        return Err(ApiError::Forbidden);
-    }
-    let sees_all = caller
-        .as_ref()
-        .is_some_and(|c| c.is_gov() || c.role == Role::Integration);
-    let own_kim = caller.as_ref().and_then(|c| c.kim_id);
+    let access = KimAccess::of(caller.as_ref())?;
     let ListQuery { page, filter } = query;
     let after: Option<i64> = page.after()?;
     let fetch_limit = page.fetch_limit();
@@ -234,12 +216,8 @@ pub async fn list_kims(
                 .order(kims::id)
                 .limit(fetch_limit)
                 .into_boxed();
-            if !sees_all {
-                let active = KimStatus::Active.as_str();
-                select = match own_kim {
-                    Some(own) => select.filter(kims::status.eq(active).or(kims::id.eq(own))),
-                    None => select.filter(kims::status.eq(active)),
-                };
+            if let Some(condition) = access.list_condition() {
+                select = select.filter(condition);
             }
             if let Some(status) = filter.status {
                 select = select.filter(kims::status.eq(status.as_str()));
@@ -266,11 +244,7 @@ pub async fn list_kims(
             }
             let rows = select.load(conn)?;
             model::present(conn, rows, |row| {
-                if sees_all || own_kim == Some(row.id) {
-                    Visibility::Full
-                } else {
-                    Visibility::Public
-                }
+                access.view(row).unwrap_or(Visibility::Public)
             })
         })
         .await?;
@@ -526,11 +500,7 @@ pub async fn update_kim(
     let kim = db
         .write(move |conn| {
             let current = model::find(conn, id)?.ok_or(ApiError::NotFound)?;
-            // A KIM the caller may not see is 404; one it sees but does not run, 403.
-            visibility(Some(&caller), &current)?;
-            if !caller.can_manage_kim(id) {
-                return Err(ApiError::Forbidden);
-            }
+            policy::may_change(&caller, &current)?;
             if_match.check(current.version)?;
             current.ensure_not_dissolved()?;
             let (kelurahan_code, kecamatan_code) = match &changes.kelurahan_code {

@@ -4,6 +4,7 @@
 //! shows one is audited. Members are never visible anonymously.
 
 pub mod model;
+pub mod policy;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
@@ -14,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 pub use model::{GenderValue, Member, MemberRow, MemberStatus, MemberView, Position};
 
 use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
-use crate::auth::{Caller, Role, Scope};
+use crate::auth::{Caller, Role};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{kim_members, kims};
@@ -24,67 +25,14 @@ use crate::domain::{Checks, EmailAddress, Nik, PhoneNumber};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
-use crate::kims::model::{KimRow, MAX_MEMBERS};
+use crate::kims::model::MAX_MEMBERS;
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams};
 use crate::unit_of_work::{Event, Target, lock_kim};
-
-/// What `caller` may see of `kim`'s members; `Err` when nothing.
-fn member_view(caller: &Caller, kim: &KimRow) -> Result<MemberView, ApiError> {
-    let own = caller.kim_id == Some(kim.id);
-    match caller.role {
-        Role::GovAdmin => Ok(MemberView {
-            whole_nik: true,
-            contacts: true,
-        }),
-        Role::GovOfficer => Ok(MemberView {
-            whole_nik: false,
-            contacts: true,
-        }),
-        Role::KimAdmin if own => Ok(MemberView {
-            whole_nik: true,
-            contacts: true,
-        }),
-        Role::KimMember if own => Ok(MemberView {
-            whole_nik: false,
-            contacts: false,
-        }),
-        Role::Integration if caller.has_scope(Scope::MembersRead) => Ok(MemberView {
-            whole_nik: false,
-            contacts: false,
-        }),
-        Role::Integration => Err(ApiError::Forbidden),
-        // Another KIM's members: not revealed.
-        Role::KimAdmin | Role::KimMember => Err(ApiError::NotFound),
-    }
-}
-
-/// The KIM `kim_id` if `caller` may see its members, with the view it gets.
-fn visible_kim(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    kim_id: i64,
-) -> Result<(KimRow, MemberView), ApiError> {
-    let kim = crate::kims::model::find(conn, kim_id)?.ok_or(ApiError::NotFound)?;
-    let view = member_view(caller, &kim)?;
-    Ok((kim, view))
-}
-
-/// Like [`visible_kim`], for changes: gov_admin and the KIM's own kim_admin.
-fn managed_kim(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    kim_id: i64,
-) -> Result<(KimRow, MemberView), ApiError> {
-    let (kim, view) = visible_kim(conn, caller, kim_id)?;
-    if !caller.can_manage_kim(kim_id) {
-        return Err(ApiError::Forbidden);
-    }
-    Ok((kim, view))
-}
+use policy::{managed_kim, visible_kim};
 
 fn find_member(
     conn: &mut DbConnection,

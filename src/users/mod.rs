@@ -4,6 +4,7 @@
 //! accounts of its own KIM and sees only its KIM's accounts (others are 404).
 
 pub mod model;
+pub mod policy;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use diesel::prelude::*;
@@ -89,22 +90,6 @@ pub struct UserFilter {
     q: Option<String>,
 }
 
-fn not_found_unless(visible: bool) -> Result<(), ApiError> {
-    if visible {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
-
-/// May `caller` see this account? kim_admins see only their KIM's accounts.
-fn can_see(caller: &Caller, row: &UserRow) -> bool {
-    caller.role == Role::GovAdmin
-        || row
-            .kim_id
-            .is_some_and(|kim_id| caller.can_manage_kim(kim_id))
-}
-
 /// Lists accounts in id order.
 ///
 /// Roles: gov_admin (all accounts), kim_admin (its KIM's accounts).
@@ -129,11 +114,7 @@ pub async fn list_users(
     let ListQuery { page, filter } = query;
     let after: Option<i64> = page.after()?;
     let fetch_limit = page.fetch_limit();
-    let own_kim = if caller.role == Role::GovAdmin {
-        None
-    } else {
-        caller.kim_id
-    };
+    let caller = caller.caller;
     let rows = db
         .read(move |conn| {
             let mut select = users::table
@@ -141,8 +122,8 @@ pub async fn list_users(
                 .order(users::id)
                 .limit(fetch_limit)
                 .into_boxed();
-            if let Some(kim_id) = own_kim {
-                select = select.filter(users::kim_id.eq(kim_id));
+            if let Some(condition) = policy::list_condition(&caller) {
+                select = select.filter(condition);
             }
             if let Some(role) = filter.role {
                 select = select.filter(users::role.eq(role.as_str()));
@@ -206,17 +187,7 @@ pub async fn create_user(
     body: ApiJson<NewUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
-    let kim_id = match caller.role {
-        Role::GovAdmin => request.kim_id,
-        _ => {
-            if request.role != Role::KimMember
-                || request.kim_id.is_some_and(|id| Some(id) != caller.kim_id)
-            {
-                return Err(ApiError::Forbidden);
-            }
-            caller.kim_id
-        }
-    };
+    let kim_id = policy::may_create(&caller, request.role, request.kim_id)?;
     let mut issues = Vec::new();
     let username = Username::parse("username", &request.username)
         .map_err(|issue| issues.push(issue))
@@ -305,9 +276,7 @@ fn replay_visible(caller: &Caller, stored: &CreatedResponse) -> Result<(), ApiEr
         .body
         .get("kim_id")
         .and_then(serde_json::Value::as_i64);
-    let visible =
-        caller.role == Role::GovAdmin || kim_id.is_some_and(|kim| caller.can_manage_kim(kim));
-    not_found_unless(visible)
+    policy::may_see_account_of(caller, kim_id)
 }
 
 fn kim_role_issue(role: Role, kim_id: Option<i64>) -> Option<FieldIssue> {
@@ -363,7 +332,7 @@ pub async fn get_user(
         .read(move |conn| model::find(conn, id))
         .await?
         .ok_or(ApiError::NotFound)?;
-    not_found_unless(can_see(&caller, &row))?;
+    policy::may_see(&caller, &row)?;
     let user = User::try_from(row)?;
     Ok(ok_with_etag(user.version, &user))
 }
@@ -474,10 +443,7 @@ pub async fn update_user(
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             uow.lock_user(id)?;
             let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
-            not_found_unless(can_see(&caller, &current))?;
-            if caller.role != Role::GovAdmin && current.role != Role::KimMember.as_str() {
-                return Err(ApiError::Forbidden);
-            }
+            policy::may_change(&caller, &current)?;
             if_match.check(current.version)?;
             apply_changes(uow, current, changes.clone())
         })

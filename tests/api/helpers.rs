@@ -356,7 +356,7 @@ impl TestApp {
     pub async fn bootstrap_admin(&self) -> TestUser {
         let db = self.db.clone();
         let user = tokio::task::spawn_blocking(move || {
-            kim_api::auth::handlers::create_admin(
+            kim_api::sessions::create_admin(
                 &db,
                 ADMIN_USERNAME,
                 secrecy::SecretString::from(ADMIN_PASSWORD.to_owned()),

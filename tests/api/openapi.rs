@@ -4,7 +4,7 @@ const COMMITTED: &str = include_str!("../../openapi/openapi.json");
 
 #[test]
 fn committed_openapi_matches_the_code() {
-    let generated = kim_api::openapi::openapi_json();
+    let generated = kim_api::routes::openapi_json();
     assert!(
         generated == COMMITTED,
         "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"

@@ -1,5 +1,7 @@
-//! The token endpoint (OAuth 2.0 password, refresh-token and client-credentials
-//! grants), sign-out, the caller's identity and the public keys.
+//! Sign-in sessions as a resource: the token endpoint (OAuth 2.0 password,
+//! refresh-token and client-credentials grants), sign-out, the caller's identity and
+//! the public keys. The mechanisms it uses (tokens, passwords, throttling, the caller
+//! extractors) live in `auth`.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, ContentType};
@@ -11,11 +13,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::password::PasswordWork;
-use super::refresh::{self, Rotation};
-use super::tokens::{TokenKeys, TokenSubject};
-use super::{Caller, Role, Scopes, SessionCheck, Subject, password, throttle};
 use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::auth::password::PasswordWork;
+use crate::auth::refresh::{self, Rotation};
+use crate::auth::tokens::{TokenKeys, TokenSubject};
+use crate::auth::{Caller, Role, Scopes, SessionCheck, Subject, password, throttle};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;

@@ -1,0 +1,74 @@
+//! The route table: every endpoint, registered together with its documentation, and
+//! the OpenAPI document assembled from it. `startup` serves these routes; `openapi`
+//! holds the document's header and the answers every operation shares.
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::openapi::ApiDoc;
+use crate::{
+    health, integration_clients, kims, members, metrics, regions, report_categories, sessions,
+    users,
+};
+
+/// Every documented route. Handlers are registered with `.service(...)` so that
+/// utoipa-actix-web records their documentation at the same time.
+pub fn api_routes(config: &mut ServiceConfig) {
+    config
+        .service(health::live)
+        .service(health::ready)
+        .service(metrics::metrics)
+        .service(sessions::jwks)
+        .service(
+            scope::scope("/api/v1")
+                .service(sessions::token)
+                .service(sessions::logout)
+                .service(sessions::me)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(integration_clients::list_clients)
+                .service(integration_clients::create_client)
+                .service(integration_clients::get_client)
+                .service(integration_clients::update_client)
+                .service(kims::list_kims)
+                .service(kims::create_kim)
+                .service(kims::get_kim)
+                .service(kims::update_kim)
+                .service(kims::change_status)
+                .service(kims::history)
+                .service(members::list_members)
+                .service(members::add_member)
+                .service(members::get_member)
+                .service(members::update_member)
+                .service(members::remove_member)
+                .service(regions::list_regions)
+                .service(report_categories::list_categories),
+        );
+}
+
+/// The OpenAPI document for [`api_routes`], with the shared answers and real text
+/// limits written in.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(api_routes)
+        .split_for_parts();
+    let mut document = document;
+    crate::openapi::add_shared_responses(&mut document);
+    crate::openapi::add_text_limits(&mut document);
+    document
+}
+
+/// The OpenAPI document the service serves, as pretty JSON with a final newline.
+pub fn openapi_json() -> String {
+    let mut json = openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|error| panic!("the OpenAPI document cannot be serialised: {error}"));
+    json.push('\n');
+    json
+}
