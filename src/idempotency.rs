@@ -18,10 +18,13 @@ use chrono::Duration;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{Actor, RequestOrigin};
+use crate::auth::Caller;
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::idempotency_keys;
 use crate::db::{Db, DbConnection, now};
 use crate::error::{ApiError, FieldIssue};
+use crate::unit_of_work::UnitOfWork;
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 const KEPT_HOURS: i64 = 24;
@@ -105,8 +108,16 @@ impl CreatedResponse {
 }
 
 /// For resources whose replays owe nothing beyond the handler's own role checks.
-pub fn nothing_owed(_: &mut DbConnection, _: &CreatedResponse) -> Result<(), ApiError> {
+pub fn nothing_owed(_: &mut UnitOfWork<'_>, _: &CreatedResponse) -> Result<(), ApiError> {
     Ok(())
+}
+
+/// Who creates, under which key, from where.
+pub struct Creation<'a> {
+    pub request: &'a HttpRequest,
+    pub key: IdempotencyKey,
+    pub caller: &'a Caller,
+    pub origin: RequestOrigin,
 }
 
 /// Runs `create` in a write transaction once per (caller, key): a retry with the same
@@ -114,20 +125,28 @@ pub fn nothing_owed(_: &mut DbConnection, _: &CreatedResponse) -> Result<(), Api
 /// `replay` runs in the same transaction: it checks that the caller may still see
 /// what the answer shows and writes the audit records showing it owes (a whole NIK).
 pub async fn create_once<F, R>(
-    req: &HttpRequest,
+    creation: Creation<'_>,
     db: &Db,
     cipher: web::Data<PersonalDataCipher>,
-    key: IdempotencyKey,
-    owner: String,
     create: F,
     replay: R,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: Fn(&mut DbConnection) -> Result<CreatedResponse, ApiError> + Clone + Send + 'static,
-    R: Fn(&mut DbConnection, &CreatedResponse) -> Result<(), ApiError> + Clone + Send + 'static,
+    F: Fn(&mut UnitOfWork<'_>) -> Result<CreatedResponse, ApiError> + Clone + Send + 'static,
+    R: Fn(&mut UnitOfWork<'_>, &CreatedResponse) -> Result<(), ApiError> + Clone + Send + 'static,
 {
+    let Creation {
+        request: req,
+        key,
+        caller,
+        origin,
+    } = creation;
+    let owner = caller.owner_key();
+    let actor = Actor::from(caller);
     let Some(key) = key.0 else {
-        let created = db.write(move |conn| create(conn)).await?;
+        let created = db
+            .unit_of_work(actor, origin, move |uow| create(uow))
+            .await?;
         return Ok(created.into_http(false));
     };
     let fingerprint = fingerprint(req, &cipher);
@@ -141,9 +160,11 @@ where
             create.clone(),
             replay.clone(),
         );
+        let (actor, origin) = (actor.clone(), origin.clone());
         let outcome = db
             .write(move |conn| {
-                if let Some(stored) = find(conn, &owner, &key)? {
+                let mut uow = UnitOfWork::within(conn, &actor, &origin);
+                if let Some(stored) = find(uow.conn, &owner, &key)? {
                     if stored.request_hash != fingerprint {
                         return Err(key_reused());
                     }
@@ -154,15 +175,15 @@ where
                         .ok_or_else(|| {
                             ApiError::internal("a stored idempotent response is unreadable")
                         })?;
-                    replay(conn, &response)?;
+                    replay(&mut uow, &response)?;
                     return Ok((response, true));
                 }
                 // Claim the key before doing the work: a concurrent first attempt with
                 // the same key waits here on the unique index, then fails and replays,
                 // instead of colliding with this one on the record's own constraints.
-                let claim = claim(conn, &owner, &key, &fingerprint)?;
-                let created = create(conn)?;
-                store(conn, &cipher, claim, &created)?;
+                let claim = claim(uow.conn, &owner, &key, &fingerprint)?;
+                let created = create(&mut uow)?;
+                store(uow.conn, &cipher, claim, &created)?;
                 Ok((created, false))
             })
             .await;

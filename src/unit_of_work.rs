@@ -68,7 +68,21 @@ pub struct UnitOfWork<'c> {
     origin: &'c RequestOrigin,
 }
 
-impl UnitOfWork<'_> {
+impl<'c> UnitOfWork<'c> {
+    /// A unit of work on a transaction already open on `conn` (for helpers such as
+    /// idempotent creation that manage the transaction themselves).
+    pub(crate) fn within(
+        conn: &'c mut DbConnection,
+        actor: &'c Actor,
+        origin: &'c RequestOrigin,
+    ) -> Self {
+        UnitOfWork {
+            conn,
+            actor,
+            origin,
+        }
+    }
+
     pub fn actor(&self) -> &Actor {
         self.actor
     }

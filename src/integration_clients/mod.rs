@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::audit::{Actor, RequestOrigin};
 use crate::auth::refresh::{hash_token, random_token};
 use crate::auth::{Authorized, GovAdminOnly, Scope, Scopes, SessionCheck};
 use crate::concurrency::{IfMatch, ok_with_etag};
@@ -20,12 +20,13 @@ use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams};
+use crate::unit_of_work::Target;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = integration_clients)]
@@ -258,15 +259,18 @@ pub async fn create_client(
     let secret = format!("kims_{}", random_token()?);
     let secret_hash = hash_token(&secret);
     let client_id = new_client_id()?;
-    let actor = Actor::from(&caller.caller);
     let scopes = Scopes::new(request.scopes).to_string();
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
     create_once(
-        &req,
+        creation,
         &db,
         cipher,
-        idempotency_key,
-        caller.owner_key(),
-        move |conn| {
+        move |uow| {
             let now = now();
             let row: ClientRow = diesel::insert_into(integration_clients::table)
                 .values((
@@ -278,16 +282,11 @@ pub async fn create_client(
                     integration_clients::updated_at.eq(now),
                 ))
                 .returning(integration_clients::all_columns)
-                .get_result(conn)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: actor.clone(),
-                    action: "integration_client.created",
-                    target: Some(("integration_client", row.id.to_string())),
-                    origin: &origin,
-                    detail: Some(format!("scopes={}", row.scopes)),
-                },
+                .get_result(uow.conn)?;
+            uow.audit(
+                "integration_client.created",
+                Some(Target::new("integration_client", row.id)),
+                Some(format!("scopes={}", row.scopes)),
             )?;
             let client = IntegrationClient::try_from(row)?;
             let location = format!("/api/v1/integration-clients/{}", client.id);
@@ -391,17 +390,19 @@ pub async fn update_client(
         None
     };
     let secret_hash = new_secret.as_deref().map(hash_token);
-    let actor = Actor::from(&caller.caller);
     let row = db
-        .write(move |conn| {
+        .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
             let current: ClientRow = integration_clients::table
                 .find(id)
                 .select(ClientRow::as_select())
-                .first(conn)
+                .first(uow.conn)
                 .optional()?
                 .ok_or(ApiError::NotFound)?;
             if_match.check(current.version)?;
-            let scopes = changes.scopes.map(|scopes| Scopes::new(scopes).to_string());
+            let scopes = changes
+                .scopes
+                .clone()
+                .map(|scopes| Scopes::new(scopes).to_string());
             let mut changed = Vec::new();
             if changes
                 .name
@@ -456,18 +457,13 @@ pub async fn update_client(
                     .eq(current.security_stamp + i64::from(ends_tokens)),
             ))
             .returning(integration_clients::all_columns)
-            .get_result(conn)
+            .get_result(uow.conn)
             .optional()?
             .ok_or(ApiError::PreconditionFailed)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor,
-                    action: "integration_client.updated",
-                    target: Some(("integration_client", id.to_string())),
-                    origin: &origin,
-                    detail: Some(format!("changed={}", changed.join(","))),
-                },
+            uow.audit(
+                "integration_client.updated",
+                Some(Target::new("integration_client", id)),
+                Some(format!("changed={}", changed.join(","))),
             )?;
             Ok(row)
         })

@@ -17,7 +17,7 @@ pub use lifecycle::{change_status, history};
 pub use model::{AreaType, Compliance, ComplianceProblem, Kim, KimRow, KimStatus, Visibility};
 use policy::KimAccess;
 
-use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller, Role};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
@@ -27,12 +27,13 @@ use crate::domain::text::{Lines, limits};
 use crate::domain::{Checks, EmailAddress, PhoneNumber};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams, like_literal};
+use crate::unit_of_work::{Event, Target};
 
 /// How much of `row` the caller may see; `Err` when it may not see it at all.
 pub fn visibility(caller: Option<&Caller>, row: &KimRow) -> Result<Visibility, ApiError> {
@@ -313,21 +314,24 @@ pub async fn create_kim(
     let (Some(name), Some(kelurahan_code), Some(focus)) = (name, kelurahan_code, focus) else {
         return Err(ApiError::internal("a checked KIM field is missing"));
     };
-    let actor = Actor::from(&caller.caller);
     let (area_type, established_on) = (request.area_type, request.established_on);
     let (phone, email) = (
         phone.map(PhoneNumber::into_string),
         email.map(EmailAddress::into_string),
     );
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
     create_once(
-        &req,
+        creation,
         &db,
         cipher,
-        idempotency_key,
-        caller.owner_key(),
-        move |conn| {
-            let (kelurahan_code, kecamatan_code) = kelurahan(conn, &kelurahan_code)?;
-            let registration_code = model::next_registration_code(conn, &kelurahan_code)?;
+        move |uow| {
+            let (kelurahan_code, kecamatan_code) = kelurahan(uow.conn, &kelurahan_code)?;
+            let registration_code = model::next_registration_code(uow.conn, &kelurahan_code)?;
             let now = now();
             let row: KimRow = diesel::insert_into(kims::table)
                 .values((
@@ -347,17 +351,18 @@ pub async fn create_kim(
                     kims::updated_at.eq(now),
                 ))
                 .returning(kims::all_columns)
-                .get_result(conn)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: actor.clone(),
-                    action: "kim.created",
-                    target: Some(("kim", row.id.to_string())),
-                    origin: &origin,
-                    detail: Some(format!("registration_code={registration_code}")),
-                },
+                .get_result(uow.conn)?;
+            let target = Target::new("kim", row.id);
+            uow.audit(
+                "kim.created",
+                Some(target.clone()),
+                Some(format!("registration_code={registration_code}")),
             )?;
+            uow.emit(Event::new(
+                "kim.created",
+                target,
+                serde_json::json!({"id": row.id, "registration_code": &registration_code}),
+            ))?;
             let kim = Kim::from_row(row, false, Visibility::Full)?;
             CreatedResponse::created(&kim, format!("/api/v1/kims/{}", kim.id), kim.version)
         },
@@ -496,15 +501,16 @@ pub async fn update_kim(
         kelurahan_code,
         ..changes
     };
-    let actor = Actor::from(&caller);
     let kim = db
-        .write(move |conn| {
-            let current = model::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            // Status moves and member changes of this KIM wait for this change.
+            uow.lock_kim(id)?;
+            let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             policy::may_change(&caller, &current)?;
             if_match.check(current.version)?;
             current.ensure_not_dissolved()?;
             let (kelurahan_code, kecamatan_code) = match &changes.kelurahan_code {
-                Some(code) if *code != current.kelurahan_code => kelurahan(conn, code)?,
+                Some(code) if *code != current.kelurahan_code => kelurahan(uow.conn, code)?,
                 _ => (
                     current.kelurahan_code.clone(),
                     current.kecamatan_code.clone(),
@@ -519,37 +525,40 @@ pub async fn update_kim(
             .set((
                 kims::name_key.eq(name.to_lowercase()),
                 kims::name.eq(&name),
-                kims::address.eq(changes.address.unwrap_or(current.address.clone())),
-                kims::description.eq(changes.description.unwrap_or(current.description.clone())),
+                kims::address.eq(changes.address.clone().unwrap_or(current.address.clone())),
+                kims::description.eq(changes
+                    .description
+                    .clone()
+                    .unwrap_or(current.description.clone())),
                 kims::focus.eq(focus.as_deref().unwrap_or(&current.focus)),
-                kims::contact_phone.eq(phone.unwrap_or(current.contact_phone.clone())),
-                kims::contact_email.eq(email.unwrap_or(current.contact_email.clone())),
+                kims::contact_phone.eq(phone.clone().unwrap_or(current.contact_phone.clone())),
+                kims::contact_email.eq(email.clone().unwrap_or(current.contact_email.clone())),
                 kims::kelurahan_code.eq(&kelurahan_code),
                 kims::kecamatan_code.eq(&kecamatan_code),
                 kims::area_type.eq(changes
                     .area_type
                     .map_or(current.area_type.clone(), |a| a.as_str().to_owned())),
                 kims::established_on.eq(changes.established_on.unwrap_or(current.established_on)),
-                kims::sk_number.eq(changes.sk_number.unwrap_or(current.sk_number.clone())),
+                kims::sk_number.eq(changes
+                    .sk_number
+                    .clone()
+                    .unwrap_or(current.sk_number.clone())),
                 kims::sk_date.eq(changes.sk_date.unwrap_or(current.sk_date)),
                 kims::updated_at.eq(now()),
                 kims::version.eq(current.version + 1),
             ))
             .returning(kims::all_columns)
-            .get_result(conn)
+            .get_result(uow.conn)
             .optional()?
             .ok_or(ApiError::PreconditionFailed)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor,
-                    action: "kim.updated",
-                    target: Some(("kim", id.to_string())),
-                    origin: &origin,
-                    detail: None,
-                },
-            )?;
-            let has_ketua = model::with_ketua(conn, &[id])?.contains(&id);
+            let target = Target::new("kim", id);
+            uow.audit("kim.updated", Some(target.clone()), None)?;
+            uow.emit(Event::new(
+                "kim.updated",
+                target,
+                serde_json::json!({"id": id, "version": updated.version}),
+            ))?;
+            let has_ketua = model::with_ketua(uow.conn, &[id])?.contains(&id);
             Kim::from_row(updated, has_ketua, Visibility::Full)
         })
         .await?;

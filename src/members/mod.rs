@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 pub use model::{GenderValue, Member, MemberRow, MemberStatus, MemberView, Position};
 
-use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, Role};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
@@ -24,14 +24,14 @@ use crate::domain::text::{Lines, limits};
 use crate::domain::{Checks, EmailAddress, Nik, PhoneNumber};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::kims::model::MAX_MEMBERS;
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams};
-use crate::unit_of_work::{Event, Target, lock_kim};
+use crate::unit_of_work::{Event, Target, UnitOfWork};
 use policy::{managed_kim, visible_kim};
 
 fn find_member(
@@ -50,9 +50,7 @@ fn find_member(
 
 /// Writes the audit record owed for showing whole NIKs of `members`.
 fn audit_nik_reads(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    origin: &RequestOrigin,
+    uow: &mut UnitOfWork<'_>,
     kim_id: i64,
     members: &[Member],
 ) -> Result<(), ApiError> {
@@ -64,15 +62,10 @@ fn audit_nik_reads(
     if ids.is_empty() {
         return Ok(());
     }
-    audit::record(
-        conn,
-        AuditEvent {
-            actor: Actor::from(caller),
-            action: "member.nik_viewed",
-            target: Some(("kim", kim_id.to_string())),
-            origin,
-            detail: Some(format!("members={}", ids.join(","))),
-        },
+    uow.audit(
+        "member.nik_viewed",
+        Some(Target::new("kim", kim_id)),
+        Some(format!("members={}", ids.join(","))),
     )
 }
 
@@ -270,8 +263,10 @@ pub async fn list_members(
     let page = Page::from_rows(members, &page, |member| member.id);
     if view.whole_nik && !page.data.is_empty() {
         let shown = page.data.clone();
-        db.write(move |conn| audit_nik_reads(conn, &caller, &origin, kim_id, &shown))
-            .await?;
+        db.unit_of_work(Actor::from(&caller), origin, move |uow| {
+            audit_nik_reads(uow, kim_id, &shown)
+        })
+        .await?;
     }
     Ok(web::Json(page))
 }
@@ -370,44 +365,43 @@ pub async fn add_member(
         return Err(ApiError::internal("a checked name is missing"));
     };
     let (gender, birth_date, position) = (request.gender, request.birth_date, request.position);
-    let owner = caller.owner_key();
     let cipher_for_view = cipher.clone();
-    let (replay_caller, replay_origin) = (caller.clone(), origin.clone());
-    let replay = move |conn: &mut DbConnection, stored: &CreatedResponse| {
+    let replay_caller = caller.clone();
+    let replay = move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
         // The caller must still manage the KIM, and a whole NIK shown again is a read
         // the audit log owes.
-        managed_kim(conn, &replay_caller, kim_id)?;
+        managed_kim(uow.conn, &replay_caller, kim_id)?;
         let shows_whole_nik =
             stored.body.get("nik_masked") == Some(&serde_json::Value::Bool(false));
         let member_id = stored.body.get("id").and_then(serde_json::Value::as_i64);
         if shows_whole_nik && let Some(member_id) = member_id {
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: Actor::from(&replay_caller),
-                    action: "member.nik_viewed",
-                    target: Some(("kim", kim_id.to_string())),
-                    origin: &replay_origin,
-                    detail: Some(format!("members={member_id} replayed")),
-                },
+            uow.audit(
+                "member.nik_viewed",
+                Some(Target::new("kim", kim_id)),
+                Some(format!("members={member_id} replayed")),
             )?;
         }
         Ok(())
     };
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
+    let caller = caller.clone();
     create_once(
-        &req,
+        creation,
         &db,
         cipher,
-        idempotency_key,
-        owner,
-        move |conn| {
-            lock_kim(conn, kim_id)?;
-            let (kim, view) = managed_kim(conn, &caller, kim_id)?;
+        move |uow| {
+            uow.lock_kim(kim_id)?;
+            let (kim, view) = managed_kim(uow.conn, &caller, kim_id)?;
             kim.ensure_not_dissolved()?;
-            if active_nik_exists(conn, &nik_hash, None)? {
+            if active_nik_exists(uow.conn, &nik_hash, None)? {
                 return Err(nik_already_member());
             }
-            if position == Position::Ketua && active_ketua_exists(conn, kim_id, None)? {
+            if position == Position::Ketua && active_ketua_exists(uow.conn, kim_id, None)? {
                 return Err(position_taken());
             }
             // Counting and checking in one conditional UPDATE takes the KIM's row lock, so
@@ -421,7 +415,7 @@ pub async fn add_member(
                 kims::active_member_count.eq(kims::active_member_count + 1),
                 kims::updated_at.eq(now()),
             ))
-            .execute(conn)?;
+            .execute(uow.conn)?;
             if counted == 0 {
                 return Err(limit_reached());
             }
@@ -444,26 +438,21 @@ pub async fn add_member(
                     kim_members::updated_at.eq(now),
                 ))
                 .returning(kim_members::all_columns)
-                .get_result(conn)
+                .get_result(uow.conn)
                 .map_err(|error| unique_rule(error.into()))?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: Actor::from(&caller),
-                    action: "member.added",
-                    target: Some(("member", row.id.to_string())),
-                    origin: &origin,
-                    detail: Some(format!("kim={kim_id}")),
-                },
+            let target = Target::new("member", row.id);
+            uow.audit(
+                "member.added",
+                Some(target.clone()),
+                Some(format!("kim={kim_id}")),
             )?;
+            uow.emit(Event::new(
+                "member.added",
+                target,
+                serde_json::json!({"id": row.id, "kim_id": kim_id, "position": position}),
+            ))?;
             let member = Member::from_row(row, view, &cipher_for_view)?;
-            audit_nik_reads(
-                conn,
-                &caller,
-                &origin,
-                kim_id,
-                std::slice::from_ref(&member),
-            )?;
+            audit_nik_reads(uow, kim_id, std::slice::from_ref(&member))?;
             CreatedResponse::created(
                 &member,
                 format!("/api/v1/kims/{kim_id}/members/{}", member.id),
@@ -509,8 +498,10 @@ pub async fn get_member(
     let member = Member::from_row(row, view, &cipher)?;
     if view.whole_nik {
         let shown = member.clone();
-        db.write(move |conn| audit_nik_reads(conn, &caller, &origin, kim_id, &[shown]))
-            .await?;
+        db.unit_of_work(Actor::from(&caller), origin, move |uow| {
+            audit_nik_reads(uow, kim_id, std::slice::from_ref(&shown))
+        })
+        .await?;
     }
     Ok(ok_with_etag(member.version, &member))
 }
@@ -590,11 +581,11 @@ pub async fn update_member(
         ..changes
     };
     let member = db
-        .write(move |conn| {
-            lock_kim(conn, kim_id)?;
-            let (kim, view) = managed_kim(conn, &caller, kim_id)?;
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            uow.lock_kim(kim_id)?;
+            let (kim, view) = managed_kim(uow.conn, &caller, kim_id)?;
             kim.ensure_not_dissolved()?;
-            let current = find_member(conn, kim_id, member_id)?;
+            let current = find_member(uow.conn, kim_id, member_id)?;
             if_match.check(current.version)?;
             let gender = changes
                 .gender
@@ -619,7 +610,7 @@ pub async fn update_member(
             let active = current.status == "active";
             if active
                 && nik_hash != current.nik_hash
-                && active_nik_exists(conn, &nik_hash, Some(member_id))?
+                && active_nik_exists(uow.conn, &nik_hash, Some(member_id))?
             {
                 return Err(nik_already_member());
             }
@@ -628,7 +619,7 @@ pub async fn update_member(
                 .map_or(current.position.clone(), |p| p.as_str().to_owned());
             if active
                 && position == Position::Ketua.as_str()
-                && active_ketua_exists(conn, kim_id, Some(member_id))?
+                && active_ketua_exists(uow.conn, kim_id, Some(member_id))?
             {
                 return Err(position_taken());
             }
@@ -671,28 +662,23 @@ pub async fn update_member(
                 kim_members::version.eq(current.version + 1),
             ))
             .returning(kim_members::all_columns)
-            .get_result(conn)
+            .get_result(uow.conn)
             .optional()
             .map_err(|error| unique_rule(error.into()))?
             .ok_or(ApiError::PreconditionFailed)?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: Actor::from(&caller),
-                    action: "member.updated",
-                    target: Some(("member", member_id.to_string())),
-                    origin: &origin,
-                    detail: None,
-                },
+            let target = Target::new("member", member_id);
+            uow.audit(
+                "member.updated",
+                Some(target.clone()),
+                Some(format!("kim={kim_id}")),
             )?;
+            uow.emit(Event::new(
+                "member.updated",
+                target,
+                serde_json::json!({"id": member_id, "kim_id": kim_id, "version": updated.version}),
+            ))?;
             let member = Member::from_row(updated, view, &cipher)?;
-            audit_nik_reads(
-                conn,
-                &caller,
-                &origin,
-                kim_id,
-                std::slice::from_ref(&member),
-            )?;
+            audit_nik_reads(uow, kim_id, std::slice::from_ref(&member))?;
             Ok(member)
         })
         .await?;

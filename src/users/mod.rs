@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::audit::{Actor, RequestOrigin};
 use crate::auth::password::PasswordWork;
 use crate::auth::{Authorized, Caller, Role, SessionCheck, UserManagers, password, refresh};
 use crate::concurrency::{IfMatch, ok_with_etag};
@@ -22,7 +22,7 @@ use crate::db::{Db, now};
 use crate::domain::text::{self, Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -224,23 +224,26 @@ pub async fn create_user(
         return Err(ApiError::Validation(issues));
     };
     let password_hash = passwords.hash(request.password).await?;
-    let actor = Actor::from(&caller.caller);
     let role = request.role;
     let replay_caller = caller.caller.clone();
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
     create_once(
-        &req,
+        creation,
         &db,
         cipher,
-        idempotency_key,
-        caller.owner_key(),
-        move |conn| {
+        move |uow| {
             if let Some(kim_id) = kim_id
-                && !model::kim_exists(conn, kim_id)?
+                && !model::kim_exists(uow.conn, kim_id)?
             {
                 return Err(unknown_kim());
             }
             let row = model::insert(
-                conn,
+                uow.conn,
                 model::NewUser {
                     username: &username,
                     display_name: display_name.as_deref(),
@@ -249,20 +252,21 @@ pub async fn create_user(
                     kim_id,
                 },
             )?;
-            audit::record(
-                conn,
-                AuditEvent {
-                    actor: actor.clone(),
-                    action: "user.created",
-                    target: Some(("user", row.id.to_string())),
-                    origin: &origin,
-                    detail: Some(format!("role={}", row.role)),
-                },
+            let target = Target::new("user", row.id);
+            uow.audit(
+                "user.created",
+                Some(target.clone()),
+                Some(format!("role={}", row.role)),
             )?;
+            uow.emit(Event::new(
+                "user.created",
+                target,
+                serde_json::json!({"id": row.id, "role": &row.role, "kim_id": row.kim_id}),
+            ))?;
             let user = User::try_from(row)?;
             CreatedResponse::created(&user, format!("/api/v1/users/{}", user.id), user.version)
         },
-        move |_: &mut crate::db::DbConnection, stored: &CreatedResponse| {
+        move |_: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
             replay_visible(&replay_caller, stored)
         },
     )
