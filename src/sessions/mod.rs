@@ -170,6 +170,10 @@ fn invalid_grant() -> ApiError {
     ),
 )]
 #[post("/auth/token")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "actix extractors, one per concern"
+)]
 pub async fn token(
     req: HttpRequest,
     form: TokenForm,
@@ -177,6 +181,7 @@ pub async fn token(
     keys: web::Data<TokenKeys>,
     refresh_lifetime: web::Data<RefreshTokenLifetime>,
     passwords: web::Data<PasswordWork>,
+    sessions: web::Data<SessionCheck>,
     origin: RequestOrigin,
 ) -> Result<HttpResponse, ApiError> {
     let TokenForm(request) = form;
@@ -217,7 +222,7 @@ pub async fn token(
                     "The refresh_token grant needs refresh_token.",
                 ));
             };
-            refresh_grant(&db, &keys, refresh_lifetime.0, origin, presented).await?
+            refresh_grant(&db, &keys, &sessions, refresh_lifetime.0, origin, presented).await?
         }
         GrantType::ClientCredentials => {
             let basic = basic_credentials(&req)?;
@@ -353,41 +358,44 @@ fn user_tokens(
 async fn refresh_grant(
     db: &Db,
     keys: &TokenKeys,
+    sessions: &SessionCheck,
     refresh_lifetime: std::time::Duration,
     origin: RequestOrigin,
     presented: String,
 ) -> Result<TokenResponse, ApiError> {
     // `None`: refused. A reuse still commits the family's revocation.
     let outcome = db
-        .write(
-            move |conn| match refresh::rotate(conn, &presented, refresh_lifetime)? {
-                Rotation::Invalid => Ok(None),
-                Rotation::Reused { user_id, family } => {
-                    audit::record(
-                        conn,
-                        AuditEvent {
-                            actor: Actor::Anonymous,
-                            action: "auth.refresh_token_reused",
-                            target: Some(("user", user_id.to_string())),
-                            origin: &origin,
-                            detail: Some(format!("family_revoked={family}")),
-                        },
-                    )?;
-                    Ok(None)
-                }
-                Rotation::Rotated { user_id, next } => {
-                    let user = users::model::find(conn, user_id)?.filter(|user| !user.disabled);
-                    match user {
-                        Some(user) => Ok(Some((user, next))),
-                        None => {
-                            refresh::revoke_family(conn, &next.family)?;
-                            Ok(None)
-                        }
+        .unit_of_work(Actor::Anonymous, origin, move |uow| match refresh::rotate(
+            uow.conn,
+            &presented,
+            refresh_lifetime,
+        )? {
+            Rotation::Invalid => Ok(None),
+            Rotation::Reused { user_id, family } => {
+                uow.audit(
+                    "auth.refresh_token_reused",
+                    Some(Target::new("user", user_id)),
+                    Some(format!("family_revoked={family}")),
+                )?;
+                Ok(None)
+            }
+            Rotation::Rotated { user_id, next } => {
+                let user = users::model::find(uow.conn, user_id)?.filter(|user| !user.disabled);
+                match user {
+                    Some(user) => Ok(Some((user, next))),
+                    None => {
+                        refresh::revoke_family(uow.conn, &next.family)?;
+                        Ok(None)
                     }
                 }
-            },
-        )
+            }
+        })
         .await?;
+    // A refused refresh may have ended a whole sign-in (a spent token presented
+    // again): its access tokens end here at once.
+    if outcome.is_none() {
+        sessions.changed();
+    }
     match outcome {
         Some((user, next)) => user_tokens(
             keys,

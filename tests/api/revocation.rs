@@ -147,3 +147,40 @@ async fn disabling_a_client_or_narrowing_its_scopes_ends_its_tokens() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_reused_refresh_token_ends_the_sign_ins_access_tokens() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let first_refresh = admin.session.refresh_token.clone().expect("refresh token");
+        let rotated = app
+            .token_request(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &first_refresh),
+            ])
+            .await;
+        assert_eq!(rotated.status().as_u16(), 200);
+        let rotated = crate::helpers::session_of(rotated).await;
+        assert_eq!(
+            status_of(&app, "/api/v1/me", &rotated.access_token).await,
+            200
+        );
+        // The spent token again: someone else holds a copy; the whole sign-in ends.
+        let reused = app
+            .token_request(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &first_refresh),
+            ])
+            .await;
+        assert_eq!(reused.status().as_u16(), 400);
+        assert_eq!(
+            status_of(&app, "/api/v1/me", &rotated.access_token).await,
+            401
+        );
+        assert_eq!(
+            status_of(&app, "/api/v1/me", &admin.session.access_token).await,
+            401
+        );
+    })
+    .await;
+}
