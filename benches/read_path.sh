@@ -6,7 +6,8 @@
 # `wrk -t2 -c64`: `/health/live` (no database, no token) and an authenticated
 # `GET /api/v1/kims/{id}` (token check, revocation check, one KIM). Prints both rates,
 # their ratio, and the peak resident memory with 1 000 keep-alive connections.
-# Knobs: DURATION (10s), CONNECTIONS (64), PG_ADMIN_URL, PORT (18380), DB_POOL_SIZE.
+# Knobs: DURATION (10s), CONNECTIONS (64), PG_ADMIN_URL, PORT (18380), DB_POOL_SIZE,
+# AUTH_RECHECK_SECS (0 checks the token holder against the database on every request).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +46,7 @@ run() { # $1 = label, $2 = DATABASE_URL
   printf '%s\n' "$password" | env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
     RUST_LOG=error "$BIN" create-admin --username bench --password-stdin >/dev/null
   env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" BIND_ADDR="127.0.0.1:${PORT}" \
-    RUST_LOG=error ${DB_POOL_SIZE:+DB_POOL_SIZE=$DB_POOL_SIZE} "$BIN" serve >"$work/$label.log" 2>&1 &
+    RUST_LOG=error ${DB_POOL_SIZE:+DB_POOL_SIZE=$DB_POOL_SIZE} ${AUTH_RECHECK_SECS:+AUTH_RECHECK_SECS=$AUTH_RECHECK_SECS} "$BIN" serve >"$work/$label.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
   token=$(curl -fsS "$BASE/api/v1/auth/token" -d grant_type=password -d username=bench \
