@@ -181,6 +181,21 @@ pub struct PayloadTooLarge(Problem);
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct UnsupportedMediaType(Problem);
 
+/// Every operation of a path.
+fn operations_mut(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Adds the answers every operation of a kind can give, so that no handler has to
 /// list them and none can forget one: 400 where there is input, 401 where a token is
 /// read, 404 where a path names a record, 413 and 415 where there is a body, 503
@@ -199,14 +214,7 @@ pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
         "/api/v1/report-categories",
     ];
     for (path, item) in document.paths.paths.iter_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations_mut(item) {
             let parameters = operation.parameters.as_deref().unwrap_or_default();
             let has_path_parameter = parameters.iter().any(
                 |parameter| matches!(parameter, RefOr::T(p) if p.parameter_in == ParameterIn::Path),
@@ -367,14 +375,7 @@ pub fn add_text_limits(document: &mut utoipa::openapi::OpenApi) {
         }
     }
     for item in document.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations_mut(item) {
             for parameter in operation.parameters.iter_mut().flatten() {
                 let RefOr::T(parameter) = parameter else {
                     continue;
