@@ -21,7 +21,7 @@ use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller, Role};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
-use crate::db::schema::{kims, regions};
+use crate::db::schema::kims;
 use crate::db::{Db, DbConnection, now};
 use crate::domain::text::{Lines, limits};
 use crate::domain::{Checks, EmailAddress, PhoneNumber};
@@ -110,6 +110,57 @@ pub struct KimChanges {
     sk_date: Option<Option<NaiveDate>>,
 }
 
+impl NewKimRequest {
+    /// The request as a KIM to register, every field checked (all problems at once).
+    fn check(self) -> Result<model::NewKim, ApiError> {
+        let mut checks = Checks::new();
+        let name = checks.text("name", &self.name, limits::KIM_NAME, Lines::Single);
+        let kelurahan_code = checks.text(
+            "kelurahan_code",
+            &self.kelurahan_code,
+            limits::REGION_CODE,
+            Lines::Single,
+        );
+        let address = checks.optional_text(
+            "address",
+            self.address.as_deref(),
+            limits::KIM_ADDRESS,
+            Lines::Multi,
+        );
+        let description = checks.optional_text(
+            "description",
+            self.description.as_deref(),
+            limits::KIM_DESCRIPTION,
+            Lines::Multi,
+        );
+        let focus = focus_tags(&mut checks, &self.focus);
+        checks.not_future("established_on", self.established_on);
+        let contact_phone = self
+            .contact_phone
+            .as_deref()
+            .and_then(|p| checks.take(PhoneNumber::parse("contact_phone", p)));
+        let contact_email = self
+            .contact_email
+            .as_deref()
+            .and_then(|e| checks.take(EmailAddress::parse("contact_email", e)));
+        checks.finish()?;
+        let (Some(name), Some(kelurahan_code), Some(focus)) = (name, kelurahan_code, focus) else {
+            return Err(ApiError::internal("a checked KIM field is missing"));
+        };
+        Ok(model::NewKim {
+            name,
+            kelurahan_code,
+            area_type: self.area_type,
+            address,
+            description,
+            focus,
+            contact_phone: contact_phone.map(PhoneNumber::into_string),
+            contact_email: contact_email.map(EmailAddress::into_string),
+            established_on: self.established_on,
+        })
+    }
+}
+
 impl KimChanges {
     fn touches_government_fields(&self) -> bool {
         self.kelurahan_code.is_some()
@@ -161,25 +212,6 @@ fn focus_tags(checks: &mut Checks, tags: &[String]) -> Option<String> {
     (cleaned.len() == tags.len())
         .then(|| serde_json::to_string(&cleaned).ok())
         .flatten()
-}
-
-/// Checks a kelurahan code; returns it with its kecamatan.
-fn kelurahan(conn: &mut DbConnection, code: &str) -> Result<(String, String), ApiError> {
-    let found: Option<(String, Option<String>)> = regions::table
-        .filter(regions::code.eq(code))
-        .filter(regions::level.eq("kelurahan"))
-        .select((regions::code, regions::parent_code))
-        .first(conn)
-        .optional()?;
-    match found {
-        Some((code, Some(kecamatan))) => Ok((code, kecamatan)),
-        _ => Err(ApiError::Validation(vec![FieldIssue::new(
-            "kelurahan_code",
-            "unknown_kelurahan",
-            "no kelurahan has this code (see GET /api/v1/regions?level=kelurahan)",
-            "tidak ada kelurahan dengan kode ini (lihat GET /api/v1/regions?level=kelurahan)",
-        )])),
-    }
 }
 
 /// Lists KIMs in id order.
@@ -280,45 +312,7 @@ pub async fn create_kim(
     body: ApiJson<NewKimRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
-    let mut checks = Checks::new();
-    let name = checks.text("name", &request.name, limits::KIM_NAME, Lines::Single);
-    let kelurahan_code = checks.text(
-        "kelurahan_code",
-        &request.kelurahan_code,
-        limits::REGION_CODE,
-        Lines::Single,
-    );
-    let address = checks.optional_text(
-        "address",
-        request.address.as_deref(),
-        limits::KIM_ADDRESS,
-        Lines::Multi,
-    );
-    let description = checks.optional_text(
-        "description",
-        request.description.as_deref(),
-        limits::KIM_DESCRIPTION,
-        Lines::Multi,
-    );
-    let focus = focus_tags(&mut checks, &request.focus);
-    checks.not_future("established_on", request.established_on);
-    let phone = request
-        .contact_phone
-        .as_deref()
-        .and_then(|p| checks.take(PhoneNumber::parse("contact_phone", p)));
-    let email = request
-        .contact_email
-        .as_deref()
-        .and_then(|e| checks.take(EmailAddress::parse("contact_email", e)));
-    checks.finish()?;
-    let (Some(name), Some(kelurahan_code), Some(focus)) = (name, kelurahan_code, focus) else {
-        return Err(ApiError::internal("a checked KIM field is missing"));
-    };
-    let (area_type, established_on) = (request.area_type, request.established_on);
-    let (phone, email) = (
-        phone.map(PhoneNumber::into_string),
-        email.map(EmailAddress::into_string),
-    );
+    let new = request.check()?;
     let creation = Creation {
         request: &req,
         key: idempotency_key,
@@ -330,28 +324,8 @@ pub async fn create_kim(
         &db,
         cipher,
         move |uow| {
-            let (kelurahan_code, kecamatan_code) = kelurahan(uow.conn, &kelurahan_code)?;
-            let registration_code = model::next_registration_code(uow.conn, &kelurahan_code)?;
-            let now = now();
-            let row: KimRow = diesel::insert_into(kims::table)
-                .values((
-                    kims::registration_code.eq(&registration_code),
-                    kims::name.eq(&name),
-                    kims::name_key.eq(name.to_lowercase()),
-                    kims::kelurahan_code.eq(&kelurahan_code),
-                    kims::kecamatan_code.eq(&kecamatan_code),
-                    kims::area_type.eq(area_type.as_str()),
-                    kims::address.eq(&address),
-                    kims::description.eq(&description),
-                    kims::focus.eq(&focus),
-                    kims::contact_phone.eq(&phone),
-                    kims::contact_email.eq(&email),
-                    kims::established_on.eq(established_on),
-                    kims::created_at.eq(now),
-                    kims::updated_at.eq(now),
-                ))
-                .returning(kims::all_columns)
-                .get_result(uow.conn)?;
+            let row = model::insert(uow.conn, &new)?;
+            let registration_code = row.registration_code.clone();
             let target = Target::new("kim", row.id);
             uow.audit(
                 "kim.created",
@@ -510,7 +484,7 @@ pub async fn update_kim(
             if_match.check(current.version)?;
             current.ensure_not_dissolved()?;
             let (kelurahan_code, kecamatan_code) = match &changes.kelurahan_code {
-                Some(code) if *code != current.kelurahan_code => kelurahan(uow.conn, code)?,
+                Some(code) if *code != current.kelurahan_code => model::kelurahan(uow.conn, code)?,
                 _ => (
                     current.kelurahan_code.clone(),
                     current.kecamatan_code.clone(),

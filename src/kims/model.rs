@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::schema::{kim_members, kims};
+use crate::db::schema::{kim_members, kims, regions};
 use crate::db::{DbConnection, utc};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldIssue};
 
 pub const MIN_MEMBERS: i32 = 3;
 pub const MAX_MEMBERS: i32 = 30;
@@ -287,6 +287,66 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<KimRow>, ApiError
         .select(KimRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// A KIM to register, its fields checked.
+#[derive(Debug, Clone)]
+pub struct NewKim {
+    pub name: String,
+    pub kelurahan_code: String,
+    pub area_type: AreaType,
+    pub address: Option<String>,
+    pub description: Option<String>,
+    /// The focus tags as stored: a JSON array.
+    pub focus: String,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub established_on: Option<chrono::NaiveDate>,
+}
+
+/// Registers `new` (status `proposed`) with the next registration code of its kota.
+pub fn insert(conn: &mut DbConnection, new: &NewKim) -> Result<KimRow, ApiError> {
+    let (kelurahan_code, kecamatan_code) = kelurahan(conn, &new.kelurahan_code)?;
+    let registration_code = next_registration_code(conn, &kelurahan_code)?;
+    let now = crate::db::now();
+    Ok(diesel::insert_into(kims::table)
+        .values((
+            kims::registration_code.eq(&registration_code),
+            kims::name.eq(&new.name),
+            kims::name_key.eq(new.name.to_lowercase()),
+            kims::kelurahan_code.eq(&kelurahan_code),
+            kims::kecamatan_code.eq(&kecamatan_code),
+            kims::area_type.eq(new.area_type.as_str()),
+            kims::address.eq(&new.address),
+            kims::description.eq(&new.description),
+            kims::focus.eq(&new.focus),
+            kims::contact_phone.eq(&new.contact_phone),
+            kims::contact_email.eq(&new.contact_email),
+            kims::established_on.eq(new.established_on),
+            kims::created_at.eq(now),
+            kims::updated_at.eq(now),
+        ))
+        .returning(kims::all_columns)
+        .get_result(conn)?)
+}
+
+/// Checks a kelurahan code; returns it with its kecamatan.
+pub fn kelurahan(conn: &mut DbConnection, code: &str) -> Result<(String, String), ApiError> {
+    let found: Option<(String, Option<String>)> = regions::table
+        .filter(regions::code.eq(code))
+        .filter(regions::level.eq("kelurahan"))
+        .select((regions::code, regions::parent_code))
+        .first(conn)
+        .optional()?;
+    match found {
+        Some((code, Some(kecamatan))) => Ok((code, kecamatan)),
+        _ => Err(ApiError::Validation(vec![FieldIssue::new(
+            "kelurahan_code",
+            "unknown_kelurahan",
+            "no kelurahan has this code (see GET /api/v1/regions?level=kelurahan)",
+            "tidak ada kelurahan dengan kode ini (lihat GET /api/v1/regions?level=kelurahan)",
+        )])),
+    }
 }
 
 /// The KIM `id` and whether it has an active ketua, in one statement: one round trip,
