@@ -13,19 +13,22 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 pub use model::{GenderValue, Member, MemberRow, MemberStatus, MemberView, Position};
+use model::{
+    active_ketua_exists, active_nik_exists, find_member, nik_already_member, position_taken,
+    unique_rule,
+};
 
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, Role};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{kim_members, kims};
-use crate::db::{Db, DbConnection, now};
+use crate::db::{Db, now};
 use crate::domain::text::{Lines, limits};
 use crate::domain::{Checks, EmailAddress, Nik, PhoneNumber};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
-use crate::kims::model::MAX_MEMBERS;
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -33,20 +36,6 @@ use crate::openapi::{
 use crate::pagination::{Page, PageParams};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 use policy::{managed_kim, visible_kim};
-
-fn find_member(
-    conn: &mut DbConnection,
-    kim_id: i64,
-    member_id: i64,
-) -> Result<MemberRow, ApiError> {
-    kim_members::table
-        .filter(kim_members::id.eq(member_id))
-        .filter(kim_members::kim_id.eq(kim_id))
-        .select(MemberRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound)
-}
 
 /// Writes the audit record owed for showing whole NIKs of `members`.
 fn audit_nik_reads(
@@ -69,82 +58,6 @@ fn audit_nik_reads(
     )
 }
 
-fn rule(code: &'static str, en: &str, id: &str) -> ApiError {
-    ApiError::conflict(code, en, id)
-}
-
-fn limit_reached() -> ApiError {
-    rule(
-        "member_limit_reached",
-        "The KIM already has 30 active members.",
-        "KIM sudah memiliki 30 anggota aktif.",
-    )
-}
-
-fn position_taken() -> ApiError {
-    rule(
-        "position_taken",
-        "The KIM already has an active ketua.",
-        "KIM sudah memiliki ketua aktif.",
-    )
-}
-
-fn nik_already_member() -> ApiError {
-    rule(
-        "nik_already_member",
-        "This person is already an active member of a KIM.",
-        "Orang ini sudah menjadi anggota aktif sebuah KIM.",
-    )
-}
-
-/// Names the rule behind a unique-index violation (the race the pre-checks can miss).
-fn unique_rule(error: ApiError) -> ApiError {
-    match &error {
-        ApiError::Conflict {
-            constraint: Some(constraint),
-        } if constraint.contains("nik") => nik_already_member(),
-        ApiError::Conflict {
-            constraint: Some(constraint),
-        } if constraint.contains("ketua") || constraint.contains("kim_members.kim_id") => {
-            position_taken()
-        }
-        _ => error,
-    }
-}
-
-fn active_nik_exists(
-    conn: &mut DbConnection,
-    nik_hash: &str,
-    except: Option<i64>,
-) -> Result<bool, ApiError> {
-    let mut query = kim_members::table
-        .filter(kim_members::nik_hash.eq(nik_hash))
-        .filter(kim_members::status.eq("active"))
-        .select(kim_members::id)
-        .into_boxed();
-    if let Some(id) = except {
-        query = query.filter(kim_members::id.ne(id));
-    }
-    Ok(query.first::<i64>(conn).optional()?.is_some())
-}
-
-fn active_ketua_exists(
-    conn: &mut DbConnection,
-    kim_id: i64,
-    except: Option<i64>,
-) -> Result<bool, ApiError> {
-    let mut query = kim_members::table
-        .filter(kim_members::kim_id.eq(kim_id))
-        .filter(kim_members::position.eq(Position::Ketua.as_str()))
-        .filter(kim_members::status.eq("active"))
-        .select(kim_members::id)
-        .into_boxed();
-    if let Some(id) = except {
-        query = query.filter(kim_members::id.ne(id));
-    }
-    Ok(query.first::<i64>(conn).optional()?.is_some())
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMemberRequest {
@@ -163,6 +76,63 @@ pub struct NewMemberRequest {
     /// Default: today.
     #[serde(default, deserialize_with = "crate::extract::optional_date")]
     joined_on: Option<NaiveDate>,
+}
+
+impl NewMemberRequest {
+    /// The request as a member to add: every field checked (all problems at once), the
+    /// NIK and phone sealed with `cipher`.
+    fn check(self, cipher: &PersonalDataCipher) -> Result<model::NewMember, ApiError> {
+        let mut issues = Checks::new();
+        let full_name = issues.text(
+            "full_name",
+            &self.full_name,
+            limits::MEMBER_NAME,
+            Lines::Single,
+        );
+        let profession = issues.optional_text(
+            "profession",
+            self.profession.as_deref(),
+            limits::PROFESSION,
+            Lines::Single,
+        );
+        issues.past_date("birth_date", self.birth_date);
+        let joined_on = self
+            .joined_on
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
+        issues.past_date("joined_on", joined_on);
+        let nik = issues.take(Nik::parse("nik", &self.nik));
+        if let Some(nik) = &nik {
+            issues.take(nik.check_person("nik", self.birth_date, self.gender.domain()));
+        }
+        let phone = self
+            .phone
+            .as_deref()
+            .and_then(|p| issues.take(PhoneNumber::parse("phone", p)));
+        let email = self
+            .email
+            .as_deref()
+            .and_then(|e| issues.take(EmailAddress::parse("email", e)));
+        issues.finish()?;
+        let (Some(nik), Some(full_name)) = (nik, full_name) else {
+            return Err(ApiError::internal("a checked member field is missing"));
+        };
+        Ok(model::NewMember {
+            full_name,
+            nik_ciphertext: cipher.encrypt(nik.expose()).map_err(ApiError::internal)?,
+            nik_hash: cipher.keyed_hash("nik", nik.expose().as_bytes()),
+            nik_masked: nik.masked(),
+            gender: self.gender,
+            birth_date: self.birth_date,
+            profession,
+            position: self.position,
+            phone_ciphertext: phone
+                .map(|p| cipher.encrypt(p.as_str()))
+                .transpose()
+                .map_err(ApiError::internal)?,
+            email: email.map(EmailAddress::into_string),
+            joined_on,
+        })
+    }
 }
 
 /// Changes to a member; absent fields stay, `null` clears an optional one.
@@ -319,52 +289,7 @@ pub async fn add_member(
             },
         );
     }
-    let mut issues = Checks::new();
-    let full_name = issues.text(
-        "full_name",
-        &request.full_name,
-        limits::MEMBER_NAME,
-        Lines::Single,
-    );
-    let profession = issues.optional_text(
-        "profession",
-        request.profession.as_deref(),
-        limits::PROFESSION,
-        Lines::Single,
-    );
-    issues.past_date("birth_date", request.birth_date);
-    let joined_on = request
-        .joined_on
-        .unwrap_or_else(|| chrono::Utc::now().date_naive());
-    issues.past_date("joined_on", joined_on);
-    let nik = issues.take(Nik::parse("nik", &request.nik));
-    if let Some(nik) = &nik {
-        issues.take(nik.check_person("nik", request.birth_date, request.gender.domain()));
-    }
-    let phone = request
-        .phone
-        .as_deref()
-        .and_then(|p| issues.take(PhoneNumber::parse("phone", p)));
-    let email = request
-        .email
-        .as_deref()
-        .and_then(|e| issues.take(EmailAddress::parse("email", e)));
-    issues.finish()?;
-    let Some(nik) = nik else {
-        return Err(ApiError::internal("a validated NIK is missing"));
-    };
-    let nik_hash = cipher.keyed_hash("nik", nik.expose().as_bytes());
-    let nik_ciphertext = cipher.encrypt(nik.expose()).map_err(ApiError::internal)?;
-    let phone_ciphertext = phone
-        .map(|p| cipher.encrypt(p.as_str()))
-        .transpose()
-        .map_err(ApiError::internal)?;
-    let nik_masked = nik.masked();
-    let email = email.map(EmailAddress::into_string);
-    let Some(full_name) = full_name else {
-        return Err(ApiError::internal("a checked name is missing"));
-    };
-    let (gender, birth_date, position) = (request.gender, request.birth_date, request.position);
+    let new = request.check(&cipher)?;
     let cipher_for_view = cipher.clone();
     let replay_caller = caller.clone();
     let replay = move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
@@ -398,48 +323,8 @@ pub async fn add_member(
             uow.lock_kim(kim_id)?;
             let (kim, view) = managed_kim(uow.conn, &caller, kim_id)?;
             kim.ensure_not_dissolved()?;
-            if active_nik_exists(uow.conn, &nik_hash, None)? {
-                return Err(nik_already_member());
-            }
-            if position == Position::Ketua && active_ketua_exists(uow.conn, kim_id, None)? {
-                return Err(position_taken());
-            }
-            // Counting and checking in one conditional UPDATE takes the KIM's row lock, so
-            // concurrent additions queue here and the 31st finds the KIM full.
-            let counted = diesel::update(
-                kims::table
-                    .filter(kims::id.eq(kim_id))
-                    .filter(kims::active_member_count.lt(MAX_MEMBERS)),
-            )
-            .set((
-                kims::active_member_count.eq(kims::active_member_count + 1),
-                kims::updated_at.eq(now()),
-            ))
-            .execute(uow.conn)?;
-            if counted == 0 {
-                return Err(limit_reached());
-            }
-            let now = now();
-            let row: MemberRow = diesel::insert_into(kim_members::table)
-                .values((
-                    kim_members::kim_id.eq(kim_id),
-                    kim_members::full_name.eq(&full_name),
-                    kim_members::nik_ciphertext.eq(&nik_ciphertext),
-                    kim_members::nik_hash.eq(&nik_hash),
-                    kim_members::nik_masked.eq(&nik_masked),
-                    kim_members::gender.eq(gender.as_str()),
-                    kim_members::birth_date.eq(birth_date),
-                    kim_members::profession.eq(&profession),
-                    kim_members::position.eq(position.as_str()),
-                    kim_members::phone_ciphertext.eq(&phone_ciphertext),
-                    kim_members::email.eq(&email),
-                    kim_members::joined_on.eq(joined_on),
-                    kim_members::created_at.eq(now),
-                    kim_members::updated_at.eq(now),
-                ))
-                .returning(kim_members::all_columns)
-                .get_result(uow.conn)
-                .map_err(|error| unique_rule(error.into()))?;
+            let row = model::insert(uow.conn, kim_id, &new)?;
+            let position = new.position;
             let target = Target::new("member", row.id);
             uow.audit(
                 "member.added",

@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::crypto::PersonalDataCipher;
-use crate::db::schema::kim_members;
-use crate::db::{stored, utc};
+use crate::db::schema::{kim_members, kims};
+use crate::db::{DbConnection, now, stored, utc};
 use crate::domain::Gender;
 use crate::error::ApiError;
+use crate::kims::model::MAX_MEMBERS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -198,4 +199,161 @@ impl Member {
             version: row.version,
         })
     }
+}
+
+pub fn find_member(
+    conn: &mut DbConnection,
+    kim_id: i64,
+    member_id: i64,
+) -> Result<MemberRow, ApiError> {
+    kim_members::table
+        .filter(kim_members::id.eq(member_id))
+        .filter(kim_members::kim_id.eq(kim_id))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)
+}
+
+fn rule(code: &'static str, en: &str, id: &str) -> ApiError {
+    ApiError::conflict(code, en, id)
+}
+
+pub fn limit_reached() -> ApiError {
+    rule(
+        "member_limit_reached",
+        "The KIM already has 30 active members.",
+        "KIM sudah memiliki 30 anggota aktif.",
+    )
+}
+
+pub fn position_taken() -> ApiError {
+    rule(
+        "position_taken",
+        "The KIM already has an active ketua.",
+        "KIM sudah memiliki ketua aktif.",
+    )
+}
+
+pub fn nik_already_member() -> ApiError {
+    rule(
+        "nik_already_member",
+        "This person is already an active member of a KIM.",
+        "Orang ini sudah menjadi anggota aktif sebuah KIM.",
+    )
+}
+
+/// Names the rule behind a unique-index violation (the race the pre-checks can miss).
+pub fn unique_rule(error: ApiError) -> ApiError {
+    match &error {
+        ApiError::Conflict {
+            constraint: Some(constraint),
+        } if constraint.contains("nik") => nik_already_member(),
+        ApiError::Conflict {
+            constraint: Some(constraint),
+        } if constraint.contains("ketua") || constraint.contains("kim_members.kim_id") => {
+            position_taken()
+        }
+        _ => error,
+    }
+}
+
+pub fn active_nik_exists(
+    conn: &mut DbConnection,
+    nik_hash: &str,
+    except: Option<i64>,
+) -> Result<bool, ApiError> {
+    let mut query = kim_members::table
+        .filter(kim_members::nik_hash.eq(nik_hash))
+        .filter(kim_members::status.eq("active"))
+        .select(kim_members::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(kim_members::id.ne(id));
+    }
+    Ok(query.first::<i64>(conn).optional()?.is_some())
+}
+
+pub fn active_ketua_exists(
+    conn: &mut DbConnection,
+    kim_id: i64,
+    except: Option<i64>,
+) -> Result<bool, ApiError> {
+    let mut query = kim_members::table
+        .filter(kim_members::kim_id.eq(kim_id))
+        .filter(kim_members::position.eq(Position::Ketua.as_str()))
+        .filter(kim_members::status.eq("active"))
+        .select(kim_members::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(kim_members::id.ne(id));
+    }
+    Ok(query.first::<i64>(conn).optional()?.is_some())
+}
+
+/// A member to add, its personal data already sealed.
+#[derive(Clone)]
+pub struct NewMember {
+    pub full_name: String,
+    pub nik_ciphertext: String,
+    pub nik_hash: String,
+    pub nik_masked: String,
+    pub gender: GenderValue,
+    pub birth_date: NaiveDate,
+    pub profession: Option<String>,
+    pub position: Position,
+    pub phone_ciphertext: Option<String>,
+    pub email: Option<String>,
+    pub joined_on: NaiveDate,
+}
+
+/// Adds `new` to `kim_id` under the member rules: a person active in one KIM only, one
+/// active ketua, at most [`MAX_MEMBERS`]. The caller holds the KIM's lock.
+pub fn insert(
+    conn: &mut DbConnection,
+    kim_id: i64,
+    new: &NewMember,
+) -> Result<MemberRow, ApiError> {
+    if active_nik_exists(conn, &new.nik_hash, None)? {
+        return Err(nik_already_member());
+    }
+    if new.position == Position::Ketua && active_ketua_exists(conn, kim_id, None)? {
+        return Err(position_taken());
+    }
+    // Counting and checking in one conditional UPDATE: the 31st finds the KIM full even
+    // if some future path forgets the lock.
+    let counted = diesel::update(
+        kims::table
+            .filter(kims::id.eq(kim_id))
+            .filter(kims::active_member_count.lt(MAX_MEMBERS)),
+    )
+    .set((
+        kims::active_member_count.eq(kims::active_member_count + 1),
+        kims::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if counted == 0 {
+        return Err(limit_reached());
+    }
+    let now = now();
+    diesel::insert_into(kim_members::table)
+        .values((
+            kim_members::kim_id.eq(kim_id),
+            kim_members::full_name.eq(&new.full_name),
+            kim_members::nik_ciphertext.eq(&new.nik_ciphertext),
+            kim_members::nik_hash.eq(&new.nik_hash),
+            kim_members::nik_masked.eq(&new.nik_masked),
+            kim_members::gender.eq(new.gender.as_str()),
+            kim_members::birth_date.eq(new.birth_date),
+            kim_members::profession.eq(&new.profession),
+            kim_members::position.eq(new.position.as_str()),
+            kim_members::phone_ciphertext.eq(&new.phone_ciphertext),
+            kim_members::email.eq(&new.email),
+            kim_members::joined_on.eq(new.joined_on),
+            kim_members::created_at.eq(now),
+            kim_members::updated_at.eq(now),
+        ))
+        .returning(kim_members::all_columns)
+        .get_result(conn)
+        .map_err(|error| unique_rule(error.into()))
 }
