@@ -22,7 +22,7 @@ use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller, Role};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::kims;
-use crate::db::{Db, DbConnection, now};
+use crate::db::{Db, DbConnection};
 use crate::domain::text::{Lines, limits};
 use crate::domain::{Checks, EmailAddress, PhoneNumber};
 use crate::error::{ApiError, FieldIssue};
@@ -162,6 +162,70 @@ impl NewKimRequest {
 }
 
 impl KimChanges {
+    /// The changes as a checked edit (all field problems at once).
+    fn check(self) -> Result<model::KimEdit, ApiError> {
+        let mut checks = Checks::new();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| checks.text("name", n, limits::KIM_NAME, Lines::Single));
+        let address = checks.changed_text(
+            "address",
+            self.address.as_ref().map(Option::as_deref),
+            limits::KIM_ADDRESS,
+            Lines::Multi,
+        );
+        let description = checks.changed_text(
+            "description",
+            self.description.as_ref().map(Option::as_deref),
+            limits::KIM_DESCRIPTION,
+            Lines::Multi,
+        );
+        let sk_number = checks.changed_text(
+            "sk_number",
+            self.sk_number.as_ref().map(Option::as_deref),
+            limits::SK_NUMBER,
+            Lines::Single,
+        );
+        let kelurahan_code = self.kelurahan_code.as_deref().and_then(|code| {
+            checks.text("kelurahan_code", code, limits::REGION_CODE, Lines::Single)
+        });
+        let focus = self
+            .focus
+            .as_deref()
+            .and_then(|tags| focus_tags(&mut checks, tags));
+        checks.not_future("established_on", self.established_on.flatten());
+        checks.not_future("sk_date", self.sk_date.flatten());
+        let phone = match &self.contact_phone {
+            Some(Some(text)) => checks
+                .take(PhoneNumber::parse("contact_phone", text))
+                .map(|phone| Some(phone.into_string())),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let email = match &self.contact_email {
+            Some(Some(text)) => checks
+                .take(EmailAddress::parse("contact_email", text))
+                .map(|email| Some(email.into_string())),
+            Some(None) => Some(None),
+            None => None,
+        };
+        checks.finish()?;
+        Ok(model::KimEdit {
+            name,
+            address,
+            description,
+            focus,
+            contact_phone: phone,
+            contact_email: email,
+            kelurahan_code,
+            area_type: self.area_type,
+            established_on: self.established_on,
+            sk_number,
+            sk_date: self.sk_date,
+        })
+    }
+
     fn touches_government_fields(&self) -> bool {
         self.kelurahan_code.is_some()
             || self.area_type.is_some()
@@ -419,62 +483,7 @@ pub async fn update_kim(
     if caller.role != Role::GovAdmin && changes.touches_government_fields() {
         return Err(ApiError::Forbidden);
     }
-    let mut checks = Checks::new();
-    let name = changes
-        .name
-        .as_deref()
-        .and_then(|n| checks.text("name", n, limits::KIM_NAME, Lines::Single));
-    let address = checks.changed_text(
-        "address",
-        changes.address.as_ref().map(Option::as_deref),
-        limits::KIM_ADDRESS,
-        Lines::Multi,
-    );
-    let description = checks.changed_text(
-        "description",
-        changes.description.as_ref().map(Option::as_deref),
-        limits::KIM_DESCRIPTION,
-        Lines::Multi,
-    );
-    let sk_number = checks.changed_text(
-        "sk_number",
-        changes.sk_number.as_ref().map(Option::as_deref),
-        limits::SK_NUMBER,
-        Lines::Single,
-    );
-    let kelurahan_code = changes
-        .kelurahan_code
-        .as_deref()
-        .and_then(|code| checks.text("kelurahan_code", code, limits::REGION_CODE, Lines::Single));
-    let focus = changes
-        .focus
-        .as_deref()
-        .and_then(|tags| focus_tags(&mut checks, tags));
-    checks.not_future("established_on", changes.established_on.flatten());
-    checks.not_future("sk_date", changes.sk_date.flatten());
-    let phone = match &changes.contact_phone {
-        Some(Some(text)) => checks
-            .take(PhoneNumber::parse("contact_phone", text))
-            .map(|phone| Some(phone.into_string())),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let email = match &changes.contact_email {
-        Some(Some(text)) => checks
-            .take(EmailAddress::parse("contact_email", text))
-            .map(|email| Some(email.into_string())),
-        Some(None) => Some(None),
-        None => None,
-    };
-    checks.finish()?;
-    let changes = KimChanges {
-        name,
-        address,
-        description,
-        sk_number,
-        kelurahan_code,
-        ..changes
-    };
+    let edit = changes.check()?;
     let kim = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             // Status moves and member changes of this KIM wait for this change.
@@ -483,48 +492,7 @@ pub async fn update_kim(
             policy::may_change(&caller, &current)?;
             if_match.check(current.version)?;
             current.ensure_not_dissolved()?;
-            let (kelurahan_code, kecamatan_code) = match &changes.kelurahan_code {
-                Some(code) if *code != current.kelurahan_code => model::kelurahan(uow.conn, code)?,
-                _ => (
-                    current.kelurahan_code.clone(),
-                    current.kecamatan_code.clone(),
-                ),
-            };
-            let name = changes.name.clone().unwrap_or(current.name.clone());
-            let updated: KimRow = diesel::update(
-                kims::table
-                    .filter(kims::id.eq(id))
-                    .filter(kims::version.eq(current.version)),
-            )
-            .set((
-                kims::name_key.eq(name.to_lowercase()),
-                kims::name.eq(&name),
-                kims::address.eq(changes.address.clone().unwrap_or(current.address.clone())),
-                kims::description.eq(changes
-                    .description
-                    .clone()
-                    .unwrap_or(current.description.clone())),
-                kims::focus.eq(focus.as_deref().unwrap_or(&current.focus)),
-                kims::contact_phone.eq(phone.clone().unwrap_or(current.contact_phone.clone())),
-                kims::contact_email.eq(email.clone().unwrap_or(current.contact_email.clone())),
-                kims::kelurahan_code.eq(&kelurahan_code),
-                kims::kecamatan_code.eq(&kecamatan_code),
-                kims::area_type.eq(changes
-                    .area_type
-                    .map_or(current.area_type.clone(), |a| a.as_str().to_owned())),
-                kims::established_on.eq(changes.established_on.unwrap_or(current.established_on)),
-                kims::sk_number.eq(changes
-                    .sk_number
-                    .clone()
-                    .unwrap_or(current.sk_number.clone())),
-                kims::sk_date.eq(changes.sk_date.unwrap_or(current.sk_date)),
-                kims::updated_at.eq(now()),
-                kims::version.eq(current.version + 1),
-            ))
-            .returning(kims::all_columns)
-            .get_result(uow.conn)
-            .optional()?
-            .ok_or(ApiError::PreconditionFailed)?;
+            let updated = model::update(uow.conn, &current, &edit)?;
             let target = Target::new("kim", id);
             uow.audit("kim.updated", Some(target.clone()), None)?;
             uow.emit(Event::new(

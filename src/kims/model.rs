@@ -304,6 +304,72 @@ pub struct NewKim {
     pub established_on: Option<chrono::NaiveDate>,
 }
 
+/// A checked edit of a KIM's profile: `None` leaves a field, `Some(None)` clears an
+/// optional one.
+#[derive(Debug, Clone)]
+pub struct KimEdit {
+    pub name: Option<String>,
+    pub address: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    /// The focus tags as stored: a JSON array.
+    pub focus: Option<String>,
+    pub contact_phone: Option<Option<String>>,
+    pub contact_email: Option<Option<String>>,
+    pub kelurahan_code: Option<String>,
+    pub area_type: Option<AreaType>,
+    pub established_on: Option<Option<chrono::NaiveDate>>,
+    pub sk_number: Option<Option<String>>,
+    pub sk_date: Option<Option<chrono::NaiveDate>>,
+}
+
+/// Applies `edit` to `current` if it is still the stored version (else 412).
+pub fn update(
+    conn: &mut DbConnection,
+    current: &KimRow,
+    edit: &KimEdit,
+) -> Result<KimRow, ApiError> {
+    let (kelurahan_code, kecamatan_code) = match &edit.kelurahan_code {
+        Some(code) if *code != current.kelurahan_code => kelurahan(conn, code)?,
+        _ => (
+            current.kelurahan_code.clone(),
+            current.kecamatan_code.clone(),
+        ),
+    };
+    let pick = |change: &Option<Option<String>>, stored: &Option<String>| {
+        change.clone().unwrap_or_else(|| stored.clone())
+    };
+    let name = edit.name.clone().unwrap_or_else(|| current.name.clone());
+    diesel::update(
+        kims::table
+            .filter(kims::id.eq(current.id))
+            .filter(kims::version.eq(current.version)),
+    )
+    .set((
+        kims::name_key.eq(name.to_lowercase()),
+        kims::name.eq(&name),
+        kims::address.eq(pick(&edit.address, &current.address)),
+        kims::description.eq(pick(&edit.description, &current.description)),
+        kims::focus.eq(edit.focus.as_deref().unwrap_or(&current.focus)),
+        kims::contact_phone.eq(pick(&edit.contact_phone, &current.contact_phone)),
+        kims::contact_email.eq(pick(&edit.contact_email, &current.contact_email)),
+        kims::kelurahan_code.eq(&kelurahan_code),
+        kims::kecamatan_code.eq(&kecamatan_code),
+        kims::area_type.eq(edit.area_type.map_or_else(
+            || current.area_type.clone(),
+            |area| area.as_str().to_owned(),
+        )),
+        kims::established_on.eq(edit.established_on.unwrap_or(current.established_on)),
+        kims::sk_number.eq(pick(&edit.sk_number, &current.sk_number)),
+        kims::sk_date.eq(edit.sk_date.unwrap_or(current.sk_date)),
+        kims::updated_at.eq(crate::db::now()),
+        kims::version.eq(current.version + 1),
+    ))
+    .returning(kims::all_columns)
+    .get_result(conn)
+    .optional()?
+    .ok_or(ApiError::PreconditionFailed)
+}
+
 /// Registers `new` (status `proposed`) with the next registration code of its kota.
 pub fn insert(conn: &mut DbConnection, new: &NewKim) -> Result<KimRow, ApiError> {
     let (kelurahan_code, kecamatan_code) = kelurahan(conn, &new.kelurahan_code)?;
