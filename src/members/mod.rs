@@ -12,11 +12,8 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use model::find_member;
 pub use model::{GenderValue, Member, MemberRow, MemberStatus, MemberView, Position};
-use model::{
-    active_ketua_exists, active_nik_exists, find_member, nik_already_member, position_taken,
-    unique_rule,
-};
 
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, Role};
@@ -156,6 +153,58 @@ pub struct MemberChanges {
     email: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::extract::optional_date")]
     joined_on: Option<NaiveDate>,
+}
+
+impl MemberChanges {
+    /// The changes as a checked edit (all field problems at once).
+    fn check(self) -> Result<model::MemberEdit, ApiError> {
+        let changes = self;
+        let mut issues = Checks::new();
+        let full_name = changes
+            .full_name
+            .as_deref()
+            .and_then(|name| issues.text("full_name", name, limits::MEMBER_NAME, Lines::Single));
+        let profession = issues.changed_text(
+            "profession",
+            changes.profession.as_ref().map(Option::as_deref),
+            limits::PROFESSION,
+            Lines::Single,
+        );
+        if let Some(date) = changes.birth_date {
+            issues.past_date("birth_date", date);
+        }
+        if let Some(date) = changes.joined_on {
+            issues.past_date("joined_on", date);
+        }
+        let new_nik = changes
+            .nik
+            .as_deref()
+            .and_then(|n| issues.take(Nik::parse("nik", n)));
+        let phone = match &changes.phone {
+            Some(Some(text)) => issues.take(PhoneNumber::parse("phone", text)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let email = match &changes.email {
+            Some(Some(text)) => issues
+                .take(EmailAddress::parse("email", text))
+                .map(|e| Some(e.into_string())),
+            Some(None) => Some(None),
+            None => None,
+        };
+        issues.finish()?;
+        Ok(model::MemberEdit {
+            full_name,
+            nik: new_nik,
+            gender: changes.gender,
+            birth_date: changes.birth_date,
+            profession,
+            position: changes.position,
+            phone,
+            email,
+            joined_on: changes.joined_on,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -426,45 +475,7 @@ pub async fn update_member(
 ) -> Result<HttpResponse, ApiError> {
     let (kim_id, member_id) = path.into_inner();
     let ApiJson(changes) = body;
-    let mut issues = Checks::new();
-    let full_name = changes
-        .full_name
-        .as_deref()
-        .and_then(|name| issues.text("full_name", name, limits::MEMBER_NAME, Lines::Single));
-    let profession = issues.changed_text(
-        "profession",
-        changes.profession.as_ref().map(Option::as_deref),
-        limits::PROFESSION,
-        Lines::Single,
-    );
-    if let Some(date) = changes.birth_date {
-        issues.past_date("birth_date", date);
-    }
-    if let Some(date) = changes.joined_on {
-        issues.past_date("joined_on", date);
-    }
-    let new_nik = changes
-        .nik
-        .as_deref()
-        .and_then(|n| issues.take(Nik::parse("nik", n)));
-    let phone = match &changes.phone {
-        Some(Some(text)) => issues.take(PhoneNumber::parse("phone", text)).map(Some),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let email = match &changes.email {
-        Some(Some(text)) => issues
-            .take(EmailAddress::parse("email", text))
-            .map(|e| Some(e.into_string())),
-        Some(None) => Some(None),
-        None => None,
-    };
-    issues.finish()?;
-    let changes = MemberChanges {
-        full_name,
-        profession,
-        ..changes
-    };
+    let edit = changes.check()?;
     let member = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             uow.lock_kim(kim_id)?;
@@ -472,85 +483,7 @@ pub async fn update_member(
             kim.ensure_not_dissolved()?;
             let current = find_member(uow.conn, kim_id, member_id)?;
             if_match.check(current.version)?;
-            let gender = changes
-                .gender
-                .map_or(current.gender.clone(), |g| g.as_str().to_owned());
-            let birth_date = changes.birth_date.unwrap_or(current.birth_date);
-            // The NIK must agree with the person as changed, whichever part changed.
-            let nik = match &new_nik {
-                Some(nik) => nik.clone(),
-                None => {
-                    let plain = cipher
-                        .decrypt(&current.nik_ciphertext)
-                        .map_err(ApiError::internal)?;
-                    Nik::parse("nik", &plain)
-                        .map_err(|_| ApiError::internal("a stored NIK no longer parses"))?
-                }
-            };
-            let gender_value =
-                crate::db::stored(GenderValue::parse(&gender), "kim_members.gender", member_id)?;
-            nik.check_person("nik", birth_date, gender_value.domain())
-                .map_err(|issue| ApiError::Validation(vec![issue]))?;
-            let nik_hash = cipher.keyed_hash("nik", nik.expose().as_bytes());
-            let active = current.status == "active";
-            if active
-                && nik_hash != current.nik_hash
-                && active_nik_exists(uow.conn, &nik_hash, Some(member_id))?
-            {
-                return Err(nik_already_member());
-            }
-            let position = changes
-                .position
-                .map_or(current.position.clone(), |p| p.as_str().to_owned());
-            if active
-                && position == Position::Ketua.as_str()
-                && active_ketua_exists(uow.conn, kim_id, Some(member_id))?
-            {
-                return Err(position_taken());
-            }
-            let nik_ciphertext = if new_nik.is_some() {
-                cipher.encrypt(nik.expose()).map_err(ApiError::internal)?
-            } else {
-                current.nik_ciphertext.clone()
-            };
-            let phone_ciphertext = match &phone {
-                Some(Some(phone)) => {
-                    Some(cipher.encrypt(phone.as_str()).map_err(ApiError::internal)?)
-                }
-                Some(None) => None,
-                None => current.phone_ciphertext.clone(),
-            };
-            let updated: MemberRow = diesel::update(
-                kim_members::table
-                    .filter(kim_members::id.eq(member_id))
-                    .filter(kim_members::version.eq(current.version)),
-            )
-            .set((
-                kim_members::full_name.eq(changes
-                    .full_name
-                    .as_deref()
-                    .map_or(current.full_name.clone(), str::to_owned)),
-                kim_members::nik_ciphertext.eq(nik_ciphertext),
-                kim_members::nik_hash.eq(&nik_hash),
-                kim_members::nik_masked.eq(nik.masked()),
-                kim_members::gender.eq(&gender),
-                kim_members::birth_date.eq(birth_date),
-                kim_members::profession.eq(changes
-                    .profession
-                    .clone()
-                    .unwrap_or(current.profession.clone())),
-                kim_members::position.eq(&position),
-                kim_members::phone_ciphertext.eq(phone_ciphertext),
-                kim_members::email.eq(email.clone().unwrap_or(current.email.clone())),
-                kim_members::joined_on.eq(changes.joined_on.unwrap_or(current.joined_on)),
-                kim_members::updated_at.eq(now()),
-                kim_members::version.eq(current.version + 1),
-            ))
-            .returning(kim_members::all_columns)
-            .get_result(uow.conn)
-            .optional()
-            .map_err(|error| unique_rule(error.into()))?
-            .ok_or(ApiError::PreconditionFailed)?;
+            let updated = model::update(uow.conn, &cipher, &current, &edit)?;
             let target = Target::new("member", member_id);
             uow.audit(
                 "member.updated",

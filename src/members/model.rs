@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{kim_members, kims};
 use crate::db::{DbConnection, now, stored, utc};
-use crate::domain::Gender;
+use crate::domain::{Gender, Nik, PhoneNumber};
 use crate::error::ApiError;
 use crate::kims::model::MAX_MEMBERS;
 
@@ -356,4 +356,115 @@ pub fn insert(
         .returning(kim_members::all_columns)
         .get_result(conn)
         .map_err(|error| unique_rule(error.into()))
+}
+
+/// A checked change of a member: `None` leaves a field, `Some(None)` clears an optional
+/// one.
+#[derive(Clone)]
+pub struct MemberEdit {
+    pub full_name: Option<String>,
+    pub nik: Option<Nik>,
+    pub gender: Option<GenderValue>,
+    pub birth_date: Option<NaiveDate>,
+    pub profession: Option<Option<String>>,
+    pub position: Option<Position>,
+    pub phone: Option<Option<PhoneNumber>>,
+    pub email: Option<Option<String>>,
+    pub joined_on: Option<NaiveDate>,
+}
+
+/// Applies `edit` to `current` if it is still the stored version (else 412), under the
+/// member rules: the NIK agrees with the person as changed, a person is active in one
+/// KIM only, one active ketua. The caller holds the KIM's lock.
+pub fn update(
+    conn: &mut DbConnection,
+    cipher: &PersonalDataCipher,
+    current: &MemberRow,
+    edit: &MemberEdit,
+) -> Result<MemberRow, ApiError> {
+    let gender = match edit.gender {
+        Some(gender) => gender,
+        None => stored(
+            GenderValue::parse(&current.gender),
+            "kim_members.gender",
+            current.id,
+        )?,
+    };
+    let birth_date = edit.birth_date.unwrap_or(current.birth_date);
+    // The NIK must agree with the person as changed, whichever part changed.
+    let nik = match &edit.nik {
+        Some(nik) => nik.clone(),
+        None => {
+            let plain = cipher
+                .decrypt(&current.nik_ciphertext)
+                .map_err(ApiError::internal)?;
+            Nik::parse("nik", &plain)
+                .map_err(|_| ApiError::internal("a stored NIK no longer parses"))?
+        }
+    };
+    nik.check_person("nik", birth_date, gender.domain())
+        .map_err(|issue| ApiError::Validation(vec![issue]))?;
+    let nik_hash = cipher.keyed_hash("nik", nik.expose().as_bytes());
+    let active = current.status == "active";
+    if active
+        && nik_hash != current.nik_hash
+        && active_nik_exists(conn, &nik_hash, Some(current.id))?
+    {
+        return Err(nik_already_member());
+    }
+    let position = match edit.position {
+        Some(position) => position,
+        None => stored(
+            Position::parse(&current.position),
+            "kim_members.position",
+            current.id,
+        )?,
+    };
+    if active
+        && position == Position::Ketua
+        && active_ketua_exists(conn, current.kim_id, Some(current.id))?
+    {
+        return Err(position_taken());
+    }
+    let nik_ciphertext = if edit.nik.is_some() {
+        cipher.encrypt(nik.expose()).map_err(ApiError::internal)?
+    } else {
+        current.nik_ciphertext.clone()
+    };
+    let phone_ciphertext = match &edit.phone {
+        Some(Some(phone)) => Some(cipher.encrypt(phone.as_str()).map_err(ApiError::internal)?),
+        Some(None) => None,
+        None => current.phone_ciphertext.clone(),
+    };
+    diesel::update(
+        kim_members::table
+            .filter(kim_members::id.eq(current.id))
+            .filter(kim_members::version.eq(current.version)),
+    )
+    .set((
+        kim_members::full_name.eq(edit
+            .full_name
+            .clone()
+            .unwrap_or_else(|| current.full_name.clone())),
+        kim_members::nik_ciphertext.eq(nik_ciphertext),
+        kim_members::nik_hash.eq(&nik_hash),
+        kim_members::nik_masked.eq(nik.masked()),
+        kim_members::gender.eq(gender.as_str()),
+        kim_members::birth_date.eq(birth_date),
+        kim_members::profession.eq(edit
+            .profession
+            .clone()
+            .unwrap_or_else(|| current.profession.clone())),
+        kim_members::position.eq(position.as_str()),
+        kim_members::phone_ciphertext.eq(phone_ciphertext),
+        kim_members::email.eq(edit.email.clone().unwrap_or_else(|| current.email.clone())),
+        kim_members::joined_on.eq(edit.joined_on.unwrap_or(current.joined_on)),
+        kim_members::updated_at.eq(now()),
+        kim_members::version.eq(current.version + 1),
+    ))
+    .returning(kim_members::all_columns)
+    .get_result(conn)
+    .optional()
+    .map_err(|error| unique_rule(error.into()))?
+    .ok_or(ApiError::PreconditionFailed)
 }
