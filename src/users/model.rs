@@ -117,8 +117,9 @@ pub fn find_by_username(
         .optional()?)
 }
 
-/// Whether the KIM exists; a dissolved one takes no accounts (`409 kim_dissolved`).
-pub fn kim_exists(conn: &mut DbConnection, kim_id: i64) -> Result<bool, ApiError> {
+/// Whether the KIM exists (`false`: unknown); a dissolved one takes no accounts
+/// (`409 kim_dissolved`).
+pub fn kim_takes_accounts(conn: &mut DbConnection, kim_id: i64) -> Result<bool, ApiError> {
     let status = kims::table
         .find(kim_id)
         .select(kims::status)

@@ -182,3 +182,63 @@ async fn simultaneous_status_changes_of_one_kim_serialise() {
     })
     .await;
 }
+
+/// Accounts created while the KIM is being dissolved: each creation is decided under the
+/// KIM's lock, so none commits after the dissolution (its outbox event would come later).
+#[tokio::test]
+async fn no_account_joins_a_kim_after_its_dissolution() {
+    on_each_backend(async |app| {
+        let other = spawn_instance(&app, |_| {}).await;
+        let admin = app.bootstrap_admin().await;
+        let kim = app.create_kim("KIM Akhir").await;
+        let token = admin.session.access_token.clone();
+        let creations = (0..10).map(|i| {
+            let server = if i % 2 == 0 { &app } else { &other };
+            let body = json!({"username": format!("anggota-akhir-{i}"),
+                              "password": USER_PASSWORD, "role": "kim_member", "kim_id": kim});
+            let token = token.clone();
+            async move { server.post_as("/api/v1/users", &token, &body).await }
+        });
+        let (status_path, dissolution_body) = (
+            format!("/api/v1/kims/{kim}/status"),
+            json!({"status": "dissolved", "reason": "Bubar"}),
+        );
+        let dissolve = app.post_as(&status_path, &token, &dissolution_body);
+        let (created, dissolved) = tokio::join!(join_all(creations), dissolve);
+        assert_eq!(dissolved.status().as_u16(), 200);
+        for response in created {
+            let status = response.status().as_u16();
+            assert!(status == 201 || status == 409, "got {status}");
+        }
+        let events: Vec<(i64, String, String)> = app
+            .db
+            .read(|conn| {
+                Ok(outbox_events::table
+                    .filter(
+                        outbox_events::event_type
+                            .eq("user.created")
+                            .or(outbox_events::event_type.eq("kim.status_changed")),
+                    )
+                    .select((
+                        outbox_events::id,
+                        outbox_events::event_type,
+                        outbox_events::payload,
+                    ))
+                    .load(conn)?)
+            })
+            .await
+            .expect("events");
+        let dissolution = events
+            .iter()
+            .find(|(_, kind, _)| kind == "kim.status_changed")
+            .map(|(id, _, _)| *id)
+            .expect("a dissolution event");
+        let member_of_kim = format!("\"kim_id\":{kim}");
+        for (id, kind, payload) in &events {
+            if kind == "user.created" && payload.contains(&member_of_kim) {
+                assert!(*id < dissolution, "an account joined after the dissolution");
+            }
+        }
+    })
+    .await;
+}
