@@ -175,8 +175,7 @@ impl<'c> UnitOfWork<'c> {
     }
 }
 
-/// [`UnitOfWork::lock_kim`] for writes that run inside another transaction helper.
-pub fn lock_kim(conn: &mut DbConnection, kim_id: i64) -> Result<(), ApiError> {
+fn lock_kim(conn: &mut DbConnection, kim_id: i64) -> Result<(), ApiError> {
     lock_row(conn, "SELECT id FROM kims WHERE id = $1 FOR UPDATE", kim_id)
 }
 

@@ -171,8 +171,9 @@ pub async fn change_status(
         .unit_of_work(actor, origin, move |uow| {
             // Status moves and member changes of one KIM queue here, so compliance is
             // judged on the members as they are when the move commits.
-            crate::unit_of_work::lock_kim(uow.conn, id)?;
-            let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
+            uow.lock_kim(id)?;
+            let (current, has_ketua) =
+                model::find_with_ketua(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(current.version)?;
             let from = current.status()?;
             if !from.can_move_to(to) {
@@ -180,7 +181,6 @@ pub async fn change_status(
             }
             let sk_number = sk_number.clone().or(current.sk_number.clone());
             let sk_date = request.sk_date.or(current.sk_date);
-            let has_ketua = model::with_ketua(uow.conn, &[id])?.contains(&id);
             if to == KimStatus::Active {
                 let compliance = Compliance::evaluate(
                     current.active_member_count,

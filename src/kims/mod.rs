@@ -488,7 +488,9 @@ pub async fn update_kim(
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             // Status moves and member changes of this KIM wait for this change.
             uow.lock_kim(id)?;
-            let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
+            // A profile edit leaves the members (and so the ketua) as they are.
+            let (current, has_ketua) =
+                model::find_with_ketua(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             policy::may_change(&caller, &current)?;
             if_match.check(current.version)?;
             current.ensure_not_dissolved()?;
@@ -500,7 +502,6 @@ pub async fn update_kim(
                 target,
                 serde_json::json!({"id": id, "version": updated.version}),
             ))?;
-            let has_ketua = model::with_ketua(uow.conn, &[id])?.contains(&id);
             Kim::from_row(updated, has_ketua, Visibility::Full)
         })
         .await?;
