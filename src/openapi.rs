@@ -206,13 +206,6 @@ pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
 
     /// Operations that touch neither the database nor a bounded queue.
     const NEVER_UNAVAILABLE: [&str; 3] = ["/health/live", "/metrics", "/.well-known/jwks.json"];
-    /// Anonymous operations that still refuse an invalid token.
-    const READS_OPTIONAL_TOKEN: [&str; 4] = [
-        "/api/v1/kims",
-        "/api/v1/kims/{id}",
-        "/api/v1/regions",
-        "/api/v1/report-categories",
-    ];
     for (path, item) in document.paths.paths.iter_mut() {
         for operation in operations_mut(item) {
             let parameters = operation.parameters.as_deref().unwrap_or_default();
@@ -221,8 +214,9 @@ pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
             );
             let has_input = !parameters.is_empty() || operation.request_body.is_some();
             let has_body = operation.request_body.is_some();
-            let reads_token =
-                operation.security.is_some() || READS_OPTIONAL_TOKEN.contains(&path.as_str());
+            // Anonymous routes that still read (and refuse an invalid) token declare
+            // `security((), ("bearer" = []))`.
+            let reads_token = operation.security.is_some();
             let responses = &mut operation.responses.responses;
             let mut add = |status: &str, name: &str| {
                 responses

@@ -66,6 +66,7 @@ pub struct RegionFilter {
 /// `level=kelurahan&parent=18.72.01` the kelurahan of Metro Pusat.
 #[utoipa::path(
     tag = "reference data",
+    security((), ("bearer" = [])),
     params(RegionFilter, PageParams),
     responses(
         (status = 200, description = "One page of regions", body = Page<Region>),

@@ -68,6 +68,7 @@ pub struct CategoryFilter {
 /// Anonymous (a token, if sent, must be valid).
 #[utoipa::path(
     tag = "reference data",
+    security((), ("bearer" = [])),
     params(CategoryFilter, PageParams),
     responses(
         (status = 200, description = "One page of categories", body = Page<ReportCategory>),

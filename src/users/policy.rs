@@ -25,9 +25,7 @@ fn sees(caller: &Caller, kim_id: Option<i64>) -> bool {
 
 /// `Err(404)` unless `caller` may see `row`.
 pub fn may_see(caller: &Caller, row: &UserRow) -> Result<(), ApiError> {
-    sees(caller, row.kim_id)
-        .then_some(())
-        .ok_or(ApiError::NotFound)
+    may_see_account_of(caller, row.kim_id)
 }
 
 /// [`may_see`] for an account known only by its KIM (a replayed creation).
