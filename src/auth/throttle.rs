@@ -141,8 +141,11 @@ fn is_known(conn: &mut DbConnection, account: &str, address: &str) -> Result<boo
 
 impl Claim {
     /// The credentials were right: forget this account's failures from this address
-    /// (the claim among them) and remember the address as one it signs in from.
-    pub fn succeeded(self, conn: &mut DbConnection) -> Result<(), ApiError> {
+    /// (the claim among them) and remember the address as one it signs in from. Under
+    /// the account's lock, so simultaneous successes do not both insert the address.
+    pub fn succeeded(self, uow: &mut UnitOfWork<'_>) -> Result<(), ApiError> {
+        uow.lock_name(&format!("sign-in:{}", self.account))?;
+        let conn = &mut *uow.conn;
         diesel::delete(
             login_failures::table
                 .filter(login_failures::account_key.eq(&self.account))

@@ -319,7 +319,7 @@ async fn password_grant(
     let (user_id, kim_id, stamp) = (user.id, user.kim_id, user.security_stamp);
     let issued = db
         .unit_of_work(Actor::User(user_id), origin, move |uow| {
-            claim.clone().succeeded(uow.conn)?;
+            claim.clone().succeeded(uow)?;
             let issued = refresh::start_family(uow.conn, user_id, refresh_lifetime)?;
             uow.audit("auth.login", Some(Target::new("user", user_id)), None)?;
             Ok(issued)
@@ -464,7 +464,7 @@ async fn client_grant(
     };
     let client_row_id = client.id;
     db.unit_of_work(Actor::Client(client_id), origin, move |uow| {
-        claim.clone().succeeded(uow.conn)?;
+        claim.clone().succeeded(uow)?;
         uow.audit(
             "auth.client_token",
             Some(Target::new("integration_client", client_row_id)),

@@ -188,3 +188,21 @@ async fn the_client_address_is_the_rightmost_hop_not_a_trusted_proxy() {
         );
     }
 }
+
+#[tokio::test]
+async fn simultaneous_correct_sign_ins_all_succeed() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, |config| config.trusted_proxies = vec![loopback()]).await;
+        let other = spawn_instance(&app, |config| config.trusted_proxies = vec![loopback()]).await;
+        app.bootstrap_admin().await;
+        // A first sign-in from a new address, retried by an impatient app: every
+        // attempt records the address as known, none may trip over another.
+        let attempts = (0..8).map(|i| {
+            let server = if i % 2 == 0 { &app } else { &other };
+            sign_in_from(server, "203.0.113.88", ADMIN_USERNAME, ADMIN_PASSWORD)
+        });
+        for response in join_all(attempts).await {
+            assert_eq!(response.status().as_u16(), 200, "{backend:?}");
+        }
+    }
+}
