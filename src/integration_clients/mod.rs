@@ -2,11 +2,13 @@
 //! secret that is shown once and stored only as a SHA-256 hash. They sign in with the
 //! client credentials grant.
 
+mod model;
+
+pub use model::{ClientRow, IntegrationClient, find_by_client_id};
+
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{Actor, RequestOrigin};
@@ -14,8 +16,8 @@ use crate::auth::refresh::{hash_token, random_token};
 use crate::auth::{Authorized, GovAdminOnly, Scope, Scopes, SessionCheck};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
+use crate::db::Db;
 use crate::db::schema::integration_clients;
-use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
@@ -27,74 +29,6 @@ use crate::openapi::{
 };
 use crate::pagination::{Page, PageParams};
 use crate::unit_of_work::Target;
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = integration_clients)]
-pub struct ClientRow {
-    pub id: i64,
-    pub client_id: String,
-    pub name: String,
-    pub secret_hash: String,
-    pub scopes: String,
-    pub disabled: bool,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub version: i64,
-    pub security_stamp: i64,
-}
-
-impl ClientRow {
-    /// The stored scopes; one this version does not know is a corrupt row, not a
-    /// scope to drop silently.
-    pub fn granted_scopes(&self) -> Result<Scopes, ApiError> {
-        crate::db::stored(
-            Scopes::parse(&self.scopes).ok(),
-            "integration_clients.scopes",
-            self.id,
-        )
-    }
-
-    /// Compares in constant time, so response timing does not reveal the hash.
-    pub fn secret_matches(&self, presented: &str) -> bool {
-        hash_token(presented)
-            .as_bytes()
-            .ct_eq(self.secret_hash.as_bytes())
-            .into()
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct IntegrationClient {
-    pub id: i64,
-    /// Public identifier used as `client_id` in the token request.
-    #[schema(example = "kimc_3f9a1c2b7d4e5f60")]
-    pub client_id: String,
-    #[schema(example = "SP4N-LAPOR! connector")]
-    pub name: String,
-    pub scopes: Vec<Scope>,
-    /// A disabled client cannot get tokens, and its tokens already issued stop working.
-    pub disabled: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub version: i64,
-}
-
-impl TryFrom<ClientRow> for IntegrationClient {
-    type Error = ApiError;
-
-    fn try_from(row: ClientRow) -> Result<Self, ApiError> {
-        Ok(IntegrationClient {
-            scopes: row.granted_scopes()?.as_slice().to_vec(),
-            id: row.id,
-            client_id: row.client_id,
-            name: row.name,
-            disabled: row.disabled,
-            created_at: utc(row.created_at),
-            updated_at: utc(row.updated_at),
-            version: row.version,
-        })
-    }
-}
 
 /// A client after a change: with its new secret only when the change rotated it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -142,33 +76,66 @@ pub struct ClientFilter {
     disabled: Option<bool>,
 }
 
-fn scopes_issue(scopes: &[Scope]) -> Option<FieldIssue> {
-    scopes.is_empty().then(|| {
-        FieldIssue::new(
+fn checked_scopes(checks: &mut Checks, scopes: Vec<Scope>) -> Option<Scopes> {
+    if scopes.is_empty() {
+        checks.push(FieldIssue::new(
             "scopes",
             "required",
             "grant at least one scope",
             "berikan minimal satu cakupan",
-        )
-    })
+        ));
+        return None;
+    }
+    Some(Scopes::new(scopes))
 }
 
-pub fn find_by_client_id(
-    conn: &mut DbConnection,
-    client_id: &str,
-) -> Result<Option<ClientRow>, ApiError> {
-    Ok(integration_clients::table
-        .filter(integration_clients::client_id.eq(client_id))
-        .select(ClientRow::as_select())
-        .first(conn)
-        .optional()?)
+fn new_secret() -> Result<String, ApiError> {
+    Ok(format!("kims_{}", random_token()?))
 }
 
-fn new_client_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|error| ApiError::internal(error.to_string()))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("kimc_{hex}"))
+impl NewClientRequest {
+    /// The request as a client to register, with a fresh identifier; the secret it
+    /// is issued is returned beside it, to be shown once.
+    fn check(self) -> Result<(model::NewClient, String), ApiError> {
+        let mut checks = Checks::new();
+        let name = checks.text("name", &self.name, limits::CLIENT_NAME, Lines::Single);
+        let scopes = checked_scopes(&mut checks, self.scopes);
+        checks.finish()?;
+        let (Some(name), Some(scopes)) = (name, scopes) else {
+            return Err(ApiError::internal("a checked client field is missing"));
+        };
+        let secret = new_secret()?;
+        let client = model::NewClient {
+            client_id: model::new_client_id()?,
+            name,
+            secret_hash: hash_token(&secret),
+            scopes,
+        };
+        Ok((client, secret))
+    }
+}
+
+impl ClientChanges {
+    /// The changes as a checked edit, and the new secret when one is asked for.
+    fn check(self) -> Result<(model::ClientEdit, Option<String>), ApiError> {
+        let mut checks = Checks::new();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|name| checks.text("name", name, limits::CLIENT_NAME, Lines::Single));
+        let scopes = self
+            .scopes
+            .and_then(|scopes| checked_scopes(&mut checks, scopes));
+        checks.finish()?;
+        let secret = self.rotate_secret.then(new_secret).transpose()?;
+        let edit = model::ClientEdit {
+            name,
+            scopes,
+            disabled: self.disabled,
+            secret_hash: secret.as_deref().map(hash_token),
+        };
+        Ok((edit, secret))
+    }
 }
 
 /// Lists integration clients in id order. Role: gov_admin.
@@ -247,19 +214,7 @@ pub async fn create_client(
     body: ApiJson<NewClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
-    let mut checks = Checks::new();
-    let name = checks.text("name", &request.name, limits::CLIENT_NAME, Lines::Single);
-    if let Some(issue) = scopes_issue(&request.scopes) {
-        checks.push(issue);
-    }
-    checks.finish()?;
-    let Some(name) = name else {
-        return Err(ApiError::internal("a checked client name is missing"));
-    };
-    let secret = format!("kims_{}", random_token()?);
-    let secret_hash = hash_token(&secret);
-    let client_id = new_client_id()?;
-    let scopes = Scopes::new(request.scopes).to_string();
+    let (new_client, secret) = request.check()?;
     let creation = Creation {
         request: &req,
         key: idempotency_key,
@@ -271,18 +226,7 @@ pub async fn create_client(
         &db,
         cipher,
         move |uow| {
-            let now = now();
-            let row: ClientRow = diesel::insert_into(integration_clients::table)
-                .values((
-                    integration_clients::client_id.eq(&client_id),
-                    integration_clients::name.eq(&name),
-                    integration_clients::secret_hash.eq(&secret_hash),
-                    integration_clients::scopes.eq(&scopes),
-                    integration_clients::created_at.eq(now),
-                    integration_clients::updated_at.eq(now),
-                ))
-                .returning(integration_clients::all_columns)
-                .get_result(uow.conn)?;
+            let row = model::insert(uow.conn, &new_client)?;
             uow.audit(
                 "integration_client.created",
                 Some(Target::new("integration_client", row.id)),
@@ -325,14 +269,8 @@ pub async fn get_client(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let row: ClientRow = db
-        .read(move |conn| {
-            Ok(integration_clients::table
-                .find(id)
-                .select(ClientRow::as_select())
-                .first(conn)
-                .optional()?)
-        })
+    let row = db
+        .read(move |conn| model::find(conn, id))
         .await?
         .ok_or(ApiError::NotFound)?;
     let client = IntegrationClient::try_from(row)?;
@@ -374,92 +312,16 @@ pub async fn update_client(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(changes) = body;
-    let mut checks = Checks::new();
-    let name = changes
-        .name
-        .as_deref()
-        .and_then(|name| checks.text("name", name, limits::CLIENT_NAME, Lines::Single));
-    if let Some(issue) = changes.scopes.as_deref().and_then(scopes_issue) {
-        checks.push(issue);
-    }
-    checks.finish()?;
-    let changes = ClientChanges { name, ..changes };
-    let new_secret = if changes.rotate_secret {
-        Some(format!("kims_{}", random_token()?))
-    } else {
-        None
-    };
-    let secret_hash = new_secret.as_deref().map(hash_token);
+    let (edit, new_secret) = changes.check()?;
     let row = db
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
-            let current: ClientRow = integration_clients::table
-                .find(id)
-                .select(ClientRow::as_select())
-                .first(uow.conn)
-                .optional()?
-                .ok_or(ApiError::NotFound)?;
+            let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(current.version)?;
-            let scopes = changes
-                .scopes
-                .clone()
-                .map(|scopes| Scopes::new(scopes).to_string());
-            let mut changed = Vec::new();
-            if changes
-                .name
-                .as_deref()
-                .is_some_and(|name| name.trim() != current.name)
-            {
-                changed.push("name");
-            }
-            if scopes
-                .as_ref()
-                .is_some_and(|scopes| *scopes != current.scopes)
-            {
-                changed.push("scopes");
-            }
-            if changes
-                .disabled
-                .is_some_and(|disabled| disabled != current.disabled)
-            {
-                changed.push(if changes.disabled == Some(true) {
-                    "disabled"
-                } else {
-                    "enabled"
-                });
-            }
-            if secret_hash.is_some() {
-                changed.push("secret");
-            }
+            let changed = edit.changes(&current);
             if changed.is_empty() {
                 return Ok(current);
             }
-            // Tokens issued before a change of access or of the secret stop working.
-            let ends_tokens = changed
-                .iter()
-                .any(|field| matches!(*field, "scopes" | "disabled" | "secret"));
-            let row: ClientRow = diesel::update(
-                integration_clients::table
-                    .filter(integration_clients::id.eq(id))
-                    .filter(integration_clients::version.eq(current.version)),
-            )
-            .set((
-                integration_clients::name.eq(changes
-                    .name
-                    .as_deref()
-                    .map_or(current.name.as_str(), str::trim)),
-                integration_clients::scopes.eq(scopes.as_deref().unwrap_or(&current.scopes)),
-                integration_clients::disabled.eq(changes.disabled.unwrap_or(current.disabled)),
-                integration_clients::secret_hash
-                    .eq(secret_hash.as_deref().unwrap_or(&current.secret_hash)),
-                integration_clients::updated_at.eq(now()),
-                integration_clients::version.eq(current.version + 1),
-                integration_clients::security_stamp
-                    .eq(current.security_stamp + i64::from(ends_tokens)),
-            ))
-            .returning(integration_clients::all_columns)
-            .get_result(uow.conn)
-            .optional()?
-            .ok_or(ApiError::PreconditionFailed)?;
+            let row = model::update(uow.conn, &current, &edit, &changed)?;
             uow.audit(
                 "integration_client.updated",
                 Some(Target::new("integration_client", id)),
