@@ -11,7 +11,7 @@ use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovAdminOnly};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::db::schema::{kim_status_changes, kims};
-use crate::db::{Db, now, utc};
+use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
@@ -33,6 +33,101 @@ pub struct StatusChangeRequest {
     sk_number: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::optional_date")]
     sk_date: Option<NaiveDate>,
+}
+
+impl StatusChangeRequest {
+    fn check(self) -> Result<StatusMove, ApiError> {
+        let mut checks = Checks::new();
+        let reason = checks.text("reason", &self.reason, limits::STATUS_REASON, Lines::Multi);
+        let sk_number = checks.optional_text(
+            "sk_number",
+            self.sk_number.as_deref(),
+            limits::SK_NUMBER,
+            Lines::Single,
+        );
+        checks.not_future("sk_date", self.sk_date);
+        checks.finish()?;
+        let Some(reason) = reason else {
+            return Err(ApiError::internal("a checked reason is missing"));
+        };
+        Ok(StatusMove {
+            to: self.status,
+            reason,
+            sk_number,
+            sk_date: self.sk_date,
+        })
+    }
+}
+
+/// A checked status move, applied to a KIM read under its lock.
+#[derive(Debug, Clone)]
+struct StatusMove {
+    to: KimStatus,
+    reason: String,
+    sk_number: Option<String>,
+    sk_date: Option<NaiveDate>,
+}
+
+impl StatusMove {
+    /// Moves `current` if the lifecycle allows it and, to `active`, if the KIM
+    /// complies; records the move in the history.
+    fn apply(
+        &self,
+        conn: &mut DbConnection,
+        current: &KimRow,
+        has_ketua: bool,
+        changed_by: Option<i64>,
+        request_id: Option<String>,
+    ) -> Result<KimRow, ApiError> {
+        let from = current.status()?;
+        let to = self.to;
+        if !from.can_move_to(to) {
+            return Err(invalid_transition(from, to));
+        }
+        let sk_number = self.sk_number.clone().or(current.sk_number.clone());
+        let sk_date = self.sk_date.or(current.sk_date);
+        if to == KimStatus::Active {
+            let compliance = Compliance::evaluate(
+                current.active_member_count,
+                has_ketua,
+                sk_number.is_some() && sk_date.is_some(),
+            );
+            if !compliance.ok {
+                return Err(not_compliant(&compliance));
+            }
+        }
+        let now = now();
+        let updated: KimRow = diesel::update(
+            kims::table
+                .filter(kims::id.eq(current.id))
+                .filter(kims::version.eq(current.version)),
+        )
+        .set((
+            kims::status.eq(to.as_str()),
+            kims::sk_number.eq(&sk_number),
+            kims::sk_date.eq(sk_date),
+            kims::updated_at.eq(now),
+            kims::version.eq(current.version + 1),
+        ))
+        .returning(kims::all_columns)
+        .get_result(conn)
+        .optional()?
+        .ok_or(ApiError::PreconditionFailed)?;
+        diesel::insert_into(kim_status_changes::table)
+            .values((
+                kim_status_changes::kim_id.eq(current.id),
+                kim_status_changes::from_status.eq(from.as_str()),
+                kim_status_changes::to_status.eq(to.as_str()),
+                kim_status_changes::reason.eq(&self.reason),
+                kim_status_changes::sk_number.eq(&sk_number),
+                kim_status_changes::sk_date.eq(sk_date),
+                kim_status_changes::changed_by.eq(changed_by),
+                kim_status_changes::changed_at.eq(now),
+                kim_status_changes::request_id.eq(request_id),
+            ))
+            .execute(conn)?;
+        Ok(updated)
+    }
 }
 
 /// One lifecycle move.
@@ -146,29 +241,10 @@ pub async fn change_status(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(request) = body;
-    let mut checks = Checks::new();
-    let reason = checks.text(
-        "reason",
-        &request.reason,
-        limits::STATUS_REASON,
-        Lines::Multi,
-    );
-    let sk_number = checks.optional_text(
-        "sk_number",
-        request.sk_number.as_deref(),
-        limits::SK_NUMBER,
-        Lines::Single,
-    );
-    checks.not_future("sk_date", request.sk_date);
-    checks.finish()?;
-    let Some(reason) = reason else {
-        return Err(ApiError::internal("a checked reason is missing"));
-    };
-    let to = request.status;
-    let actor = Actor::from(&caller.caller);
+    let status_move = request.check()?;
     let changed_by = caller.user_id();
     let kim = db
-        .unit_of_work(actor, origin, move |uow| {
+        .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
             // Status moves and member changes of one KIM queue here, so compliance is
             // judged on the members as they are when the move commits.
             uow.lock_kim(id)?;
@@ -176,52 +252,10 @@ pub async fn change_status(
                 model::find_with_ketua(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(current.version)?;
             let from = current.status()?;
-            if !from.can_move_to(to) {
-                return Err(invalid_transition(from, to));
-            }
-            let sk_number = sk_number.clone().or(current.sk_number.clone());
-            let sk_date = request.sk_date.or(current.sk_date);
-            if to == KimStatus::Active {
-                let compliance = Compliance::evaluate(
-                    current.active_member_count,
-                    has_ketua,
-                    sk_number.is_some() && sk_date.is_some(),
-                );
-                if !compliance.ok {
-                    return Err(not_compliant(&compliance));
-                }
-            }
-            let now = now();
-            let updated: KimRow = diesel::update(
-                kims::table
-                    .filter(kims::id.eq(id))
-                    .filter(kims::version.eq(current.version)),
-            )
-            .set((
-                kims::status.eq(to.as_str()),
-                kims::sk_number.eq(&sk_number),
-                kims::sk_date.eq(sk_date),
-                kims::updated_at.eq(now),
-                kims::version.eq(current.version + 1),
-            ))
-            .returning(kims::all_columns)
-            .get_result(uow.conn)
-            .optional()?
-            .ok_or(ApiError::PreconditionFailed)?;
-            diesel::insert_into(kim_status_changes::table)
-                .values((
-                    kim_status_changes::kim_id.eq(id),
-                    kim_status_changes::from_status.eq(from.as_str()),
-                    kim_status_changes::to_status.eq(to.as_str()),
-                    kim_status_changes::reason.eq(&reason),
-                    kim_status_changes::sk_number.eq(&sk_number),
-                    kim_status_changes::sk_date.eq(sk_date),
-                    kim_status_changes::changed_by.eq(changed_by),
-                    kim_status_changes::changed_at.eq(now),
-                    kim_status_changes::request_id.eq(uow.origin().request_id.clone()),
-                ))
-                .execute(uow.conn)?;
+            let request_id = uow.origin().request_id.clone();
+            let updated = status_move.apply(uow.conn, &current, has_ketua, changed_by, request_id)?;
             let target = Target::new("kim", id);
+            let to = status_move.to;
             uow.audit(
                 "kim.status_changed",
                 Some(target.clone()),
@@ -230,7 +264,7 @@ pub async fn change_status(
             uow.emit(Event::new(
                 "kim.status_changed",
                 target,
-                serde_json::json!({"id": id, "from": from, "to": to, "reason": &reason}),
+                serde_json::json!({"id": id, "from": from, "to": to, "reason": &status_move.reason}),
             ))?;
             Kim::from_row(updated, has_ketua, Visibility::Full)
         })

@@ -80,6 +80,105 @@ pub struct UserChanges {
     kim_id: Option<Option<i64>>,
 }
 
+/// A checked account to create, its password already hashed.
+#[derive(Clone)]
+struct NewAccount {
+    username: Username,
+    display_name: Option<String>,
+    password_hash: String,
+    role: Role,
+    kim_id: Option<i64>,
+}
+
+impl NewAccount {
+    fn as_new_user(&self) -> model::NewUser<'_> {
+        model::NewUser {
+            username: &self.username,
+            display_name: self.display_name.as_deref(),
+            password_hash: &self.password_hash,
+            role: self.role,
+            kim_id: self.kim_id,
+        }
+    }
+}
+
+impl NewUserRequest {
+    /// Every field checked (all problems at once); the password is hashed only for a
+    /// request that passed, since hashing costs 19 MiB and tens of milliseconds.
+    async fn check(
+        self,
+        kim_id: Option<i64>,
+        passwords: &PasswordWork,
+    ) -> Result<NewAccount, ApiError> {
+        let mut checks = Checks::new();
+        let username = checks.take(Username::parse("username", &self.username));
+        checks.take(password::check_strength(
+            "password",
+            &self.password,
+            &[&self.username],
+        ));
+        let display_name = checks.optional_text(
+            "display_name",
+            self.display_name.as_deref(),
+            limits::DISPLAY_NAME,
+            Lines::Single,
+        );
+        checks.take(user_role(self.role));
+        checks.take(kim_role_issue(self.role, kim_id).map_or(Ok(()), Err));
+        checks.finish()?;
+        let Some(username) = username else {
+            return Err(ApiError::internal("a checked username is missing"));
+        };
+        Ok(NewAccount {
+            username,
+            display_name,
+            password_hash: passwords.hash(self.password).await?,
+            role: self.role,
+            kim_id,
+        })
+    }
+}
+
+impl UserChanges {
+    /// Whether the request does no more than disable the account (what a kim_admin may).
+    fn only_disables(&self) -> bool {
+        self.display_name.is_none()
+            && self.password.is_none()
+            && self.role.is_none()
+            && self.kim_id.is_none()
+            && self.disabled != Some(false)
+    }
+
+    /// The changes checked, the new password (if any) hashed once they passed.
+    async fn check(self, passwords: &PasswordWork) -> Result<AccountChanges, ApiError> {
+        let mut checks = Checks::new();
+        let display_name = checks.changed_text(
+            "display_name",
+            self.display_name.as_ref().map(Option::as_deref),
+            limits::DISPLAY_NAME,
+            Lines::Single,
+        );
+        if let Some(role) = self.role {
+            checks.take(user_role(role));
+        }
+        if let Some(password) = &self.password {
+            checks.take(password::check_strength("password", password, &[]));
+        }
+        checks.finish()?;
+        let password_hash = match self.password {
+            Some(password) => Some(passwords.hash(password).await?),
+            None => None,
+        };
+        Ok(AccountChanges {
+            display_name,
+            disabled: self.disabled,
+            password_hash,
+            role: self.role,
+            kim_id: self.kim_id,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -189,27 +288,7 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let kim_id = policy::may_create(&caller, request.role, request.kim_id)?;
-    let mut checks = Checks::new();
-    let username = checks.take(Username::parse("username", &request.username));
-    checks.take(password::check_strength(
-        "password",
-        &request.password,
-        &[&request.username],
-    ));
-    let display_name = checks.optional_text(
-        "display_name",
-        request.display_name.as_deref(),
-        limits::DISPLAY_NAME,
-        Lines::Single,
-    );
-    checks.take(user_role(request.role));
-    checks.take(kim_role_issue(request.role, kim_id).map_or(Ok(()), Err));
-    checks.finish()?;
-    let Some(username) = username else {
-        return Err(ApiError::internal("a checked username is missing"));
-    };
-    let password_hash = passwords.hash(request.password).await?;
-    let role = request.role;
+    let account = request.check(kim_id, &passwords).await?;
     let replay_caller = caller.caller.clone();
     let creation = Creation {
         request: &req,
@@ -222,23 +301,14 @@ pub async fn create_user(
         &db,
         cipher,
         move |uow| {
-            if let Some(kim_id) = kim_id {
+            if let Some(kim_id) = account.kim_id {
                 // The KIM is locked: a dissolution cannot slip between check and insert.
                 uow.lock_kim(kim_id)?;
                 if !model::kim_takes_accounts(uow.conn, kim_id)? {
                     return Err(unknown_kim());
                 }
             }
-            let row = model::insert(
-                uow.conn,
-                model::NewUser {
-                    username: &username,
-                    display_name: display_name.as_deref(),
-                    password_hash: &password_hash,
-                    role,
-                    kim_id,
-                },
-            )?;
+            let row = model::insert(uow.conn, account.as_new_user())?;
             let target = Target::new("user", row.id);
             uow.audit(
                 "user.created",
@@ -384,44 +454,13 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(changes) = body;
-    let touches_more_than_disabled = changes.display_name.is_some()
-        || changes.password.is_some()
-        || changes.role.is_some()
-        || changes.kim_id.is_some();
     // SPEC §2 lets a kim_admin create and disable its members' accounts; enabling one
     // again (perhaps disabled by a gov_admin) is gov_admin's call.
-    if caller.role != Role::GovAdmin
-        && (touches_more_than_disabled || changes.disabled == Some(false))
-    {
+    if caller.role != Role::GovAdmin && !changes.only_disables() {
         return Err(ApiError::Forbidden);
     }
-    let mut checks = Checks::new();
-    let display_name = checks.changed_text(
-        "display_name",
-        changes.display_name.as_ref().map(Option::as_deref),
-        limits::DISPLAY_NAME,
-        Lines::Single,
-    );
-    if let Some(role) = changes.role {
-        checks.take(user_role(role));
-    }
-    if let Some(password) = &changes.password {
-        checks.take(password::check_strength("password", password, &[]));
-    }
-    checks.finish()?;
-    // Hashing costs 19 MiB and tens of milliseconds: only for a request that passed.
-    let password_hash = match changes.password {
-        Some(password) => Some(passwords.hash(password).await?),
-        None => None,
-    };
+    let changes = changes.check(&passwords).await?;
     let caller = caller.caller;
-    let changes = AccountChanges {
-        display_name,
-        disabled: changes.disabled,
-        password_hash,
-        role: changes.role,
-        kim_id: changes.kim_id,
-    };
     let row = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             uow.lock_user(id)?;
