@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulletins;
 pub mod concurrency;
 pub mod config;
 pub mod crypto;

@@ -282,6 +282,8 @@ const fn shaped(
 }
 
 const KELURAHAN_CODE_PATTERN: &str = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$";
+/// A kecamatan (`18.72.01`) or kelurahan (`18.72.01.1001`) code.
+const REGION_CODE_PATTERN: &str = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}(\.[0-9]{4})?$";
 const USERNAME_PATTERN: &str = "^[A-Za-z0-9._-]+$";
 /// `*` or entity tags, strong or weak (a weak one never matches: RFC 9110 §13.1.1).
 const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#;
@@ -314,6 +316,18 @@ fn text_rules() -> Vec<TextRule> {
         rule("NewClientRequest", "name", 1, CLIENT_NAME),
         rule("ClientChanges", "name", 1, CLIENT_NAME),
     ]);
+    for schema in ["NewBulletinRequest", "BulletinChanges"] {
+        rules.extend([
+            rule(schema, "title", 1, BULLETIN_TITLE),
+            rule(schema, "body", 1, BULLETIN_BODY),
+        ]);
+    }
+    rules.push(rule(
+        "AcknowledgementRequest",
+        "note",
+        0,
+        ACKNOWLEDGEMENT_NOTE,
+    ));
     for schema in ["NewMemberRequest", "MemberChanges"] {
         rules.extend([
             rule(schema, "full_name", 1, MEMBER_NAME),
@@ -365,6 +379,20 @@ pub fn add_text_limits(document: &mut utoipa::openapi::OpenApi) {
             {
                 tag.min_length = Some(1);
                 tag.max_length = Some(limits::FOCUS_TAG);
+            }
+        }
+    }
+    if let Some(RefOr::T(Schema::Object(audience))) = components.schemas.get_mut("Audience") {
+        for (list, item_pattern) in [("codes", Some(REGION_CODE_PATTERN)), ("kim_ids", None)] {
+            if let Some(RefOr::T(Schema::Array(entries))) = audience.properties.get_mut(list) {
+                entries.max_items = Some(limits::AUDIENCE_ENTRIES);
+                if let (Some(pattern), ArrayItems::RefOrSchema(item)) =
+                    (item_pattern, &mut entries.items)
+                    && let RefOr::T(Schema::Object(code)) = item.as_mut()
+                {
+                    code.pattern = Some(pattern.to_owned());
+                    code.max_length = Some(limits::REGION_CODE);
+                }
             }
         }
     }

@@ -9,8 +9,8 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    health, integration_clients, kims, members, metrics, regions, report_categories, sessions,
-    users,
+    bulletins, health, integration_clients, kims, members, metrics, regions, report_categories,
+    sessions, users,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -45,6 +45,15 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(members::get_member)
                 .service(members::update_member)
                 .service(members::remove_member)
+                .service(bulletins::list_bulletins)
+                .service(bulletins::create_bulletin)
+                .service(bulletins::get_bulletin)
+                .service(bulletins::update_bulletin)
+                .service(bulletins::delete_bulletin)
+                .service(bulletins::publish_bulletin)
+                .service(bulletins::archive_bulletin)
+                .service(bulletins::acknowledge)
+                .service(bulletins::list_acknowledgements)
                 .service(regions::list_regions)
                 .service(report_categories::list_categories),
         );

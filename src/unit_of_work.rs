@@ -132,6 +132,16 @@ impl<'c> UnitOfWork<'c> {
         lock_kim(self.conn, kim_id)
     }
 
+    /// Locks one bulletin until the end of the transaction: edits, status moves and
+    /// acknowledgements of it queue here.
+    pub fn lock_bulletin(&mut self, bulletin_id: i64) -> Result<(), ApiError> {
+        lock_row(
+            self.conn,
+            "SELECT id FROM bulletins WHERE id = $1 FOR UPDATE",
+            bulletin_id,
+        )
+    }
+
     /// Locks one account until the end of the transaction.
     pub fn lock_user(&mut self, user_id: i64) -> Result<(), ApiError> {
         lock_row(

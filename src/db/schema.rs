@@ -196,10 +196,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bulletins (id) {
+        id -> BigInt,
+        origin -> Text,
+        origin_kim_id -> Nullable<BigInt>,
+        title -> Text,
+        body -> Text,
+        search_key -> Text,
+        category -> Text,
+        priority -> Text,
+        audience_scope -> Text,
+        audience_codes -> Text,
+        audience_kim_ids -> Text,
+        status -> Text,
+        published_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        author_id -> Nullable<BigInt>,
+        kims_addressed -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    bulletin_audience (id) {
+        id -> BigInt,
+        bulletin_id -> BigInt,
+        region_code -> Nullable<Text>,
+        kim_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    bulletin_acknowledgements (id) {
+        id -> BigInt,
+        bulletin_id -> BigInt,
+        kim_id -> BigInt,
+        reach -> Integer,
+        note -> Nullable<Text>,
+        acknowledged_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> kims (kim_id));
 diesel::joinable!(kim_members -> kims (kim_id));
 diesel::joinable!(kim_status_changes -> kims (kim_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(bulletin_audience -> bulletins (bulletin_id));
+diesel::joinable!(bulletin_acknowledgements -> bulletins (bulletin_id));
+diesel::joinable!(bulletin_acknowledgements -> kims (kim_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -216,4 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     outbox_events,
     known_sign_ins,
+    bulletins,
+    bulletin_audience,
+    bulletin_acknowledgements,
 );

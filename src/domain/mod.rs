@@ -3,6 +3,7 @@
 
 mod checks;
 mod contact;
+pub mod enums;
 mod nik;
 pub mod text;
 

@@ -27,6 +27,11 @@ pub mod limits {
     pub const PROFESSION: usize = 100;
     pub const EMAIL: usize = 254;
     pub const REGION_CODE: usize = 32;
+    pub const BULLETIN_TITLE: usize = 200;
+    pub const BULLETIN_BODY: usize = 50_000;
+    /// Regions or KIMs one bulletin addresses.
+    pub const AUDIENCE_ENTRIES: usize = 100;
+    pub const ACKNOWLEDGEMENT_NOTE: usize = 500;
     /// Search text in list filters.
     pub const SEARCH: usize = 100;
 }

@@ -330,20 +330,29 @@ impl TestApp {
     /// A `proposed` KIM in Metro Pusat, straight into the database, for tests about
     /// something else (the KIM tests go through the API).
     pub async fn create_kim(&self, name: &str) -> i64 {
+        self.create_kim_at(name, "18.72.01.1001", "proposed").await
+    }
+
+    /// A KIM in kelurahan `kelurahan_code` with `status`, straight into the database.
+    pub async fn create_kim_at(&self, name: &str, kelurahan_code: &str, status: &str) -> i64 {
         use diesel::prelude::*;
         use kim_api::db::schema::kims;
         let name = name.to_owned();
+        let kelurahan = kelurahan_code.to_owned();
+        let kecamatan = kelurahan_code[..8].to_owned();
+        let status = status.to_owned();
         self.db
             .write(move |conn| {
-                let code = kim_api::kims::model::next_registration_code(conn, "18.72.01.1001")?;
+                let code = kim_api::kims::model::next_registration_code(conn, &kelurahan)?;
                 Ok(diesel::insert_into(kims::table)
                     .values((
                         kims::registration_code.eq(code),
                         kims::name_key.eq(name.to_lowercase()),
                         kims::name.eq(name),
-                        kims::kelurahan_code.eq("18.72.01.1001"),
-                        kims::kecamatan_code.eq("18.72.01"),
+                        kims::kelurahan_code.eq(kelurahan),
+                        kims::kecamatan_code.eq(kecamatan),
                         kims::area_type.eq("urban"),
+                        kims::status.eq(status),
                     ))
                     .returning(kims::id)
                     .get_result::<i64>(conn)?)

@@ -178,6 +178,13 @@ async fn postgres_columns_are_exactly_as_wide_as_the_limits() {
         ("kim_members", "full_name", limits::MEMBER_NAME),
         ("kim_members", "profession", limits::PROFESSION),
         ("kim_members", "email", limits::EMAIL),
+        ("bulletins", "title", limits::BULLETIN_TITLE),
+        ("bulletin_audience", "region_code", limits::REGION_CODE),
+        (
+            "bulletin_acknowledgements",
+            "note",
+            limits::ACKNOWLEDGEMENT_NOTE,
+        ),
         (
             "idempotency_keys",
             "idempotency_key",
@@ -187,4 +194,11 @@ async fn postgres_columns_are_exactly_as_wide_as_the_limits() {
         assert_eq!(width(table, column), Some(limit), "{table}.{column}");
     }
     assert_eq!(width("kims", "focus"), None, "kims.focus is unbounded text");
+    // Bounded by the service (limits::BULLETIN_BODY), which counts characters as the
+    // text policy does; the column takes whatever that allows.
+    assert_eq!(
+        width("bulletins", "body"),
+        None,
+        "bulletins.body is unbounded text"
+    );
 }

@@ -1,6 +1,7 @@
 //! One test binary, so the crate links once.
 
 mod auth;
+mod bulletins;
 mod concurrency;
 mod database;
 mod errors;

@@ -1,8 +1,8 @@
 use diesel::prelude::*;
 use kim_api::db::schema::{
-    audit_log, idempotency_keys, integration_clients, kim_members, kim_status_changes, kims,
-    known_sign_ins, login_failures, outbox_events, refresh_tokens, regions, registration_counters,
-    report_categories, users,
+    audit_log, bulletin_acknowledgements, bulletin_audience, bulletins, idempotency_keys,
+    integration_clients, kim_members, kim_status_changes, kims, known_sign_ins, login_failures,
+    outbox_events, refresh_tokens, regions, registration_counters, report_categories, users,
 };
 use kim_api::db::{DbConnection, revert_all_migrations, run_pending_migrations};
 
@@ -58,6 +58,9 @@ fn check_schema_matches(conn: &mut DbConnection) {
         kim_members,
         outbox_events,
         known_sign_ins,
+        bulletins,
+        bulletin_audience,
+        bulletin_acknowledgements,
     );
 }
 

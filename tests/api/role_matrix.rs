@@ -36,7 +36,15 @@ fn expected(route: &str, who: Who) -> u16 {
         // Probes and public keys do not look at tokens; everything else refuses a bad one.
         ("GET /health/live" | "GET /.well-known/jwks.json", _) => 200,
         (_, Expired) => 401,
-        ("GET /api/v1/regions" | "GET /api/v1/report-categories" | "GET /api/v1/kims", _) => 200,
+        ("GET /api/v1/bulletins" | "GET /api/v1/bulletins/{public}", IntegrationOneScope) => 403,
+        (
+            "GET /api/v1/regions"
+            | "GET /api/v1/report-categories"
+            | "GET /api/v1/kims"
+            | "GET /api/v1/bulletins"
+            | "GET /api/v1/bulletins/{public}",
+            _,
+        ) => 200,
         // The matrix KIM is `proposed`: not in the public directory.
         ("GET /api/v1/kims/{kim}", Anonymous) => 404,
         (_, Anonymous) => 401,
@@ -66,6 +74,11 @@ fn expected(route: &str, who: Who) -> u16 {
             GovAdmin,
         ) => 200,
         ("POST /api/v1/integration-clients", GovAdmin) => 201,
+        ("POST /api/v1/bulletins", GovAdmin | GovOfficer | KimAdmin) => 201,
+        // The KIM's board acknowledges first; its member then updates the same record.
+        ("POST /api/v1/bulletins/{public}/acknowledgements", KimAdmin) => 201,
+        ("POST /api/v1/bulletins/{public}/acknowledgements", KimMember) => 200,
+        ("GET /api/v1/bulletins/{public}/acknowledgements", GovAdmin | GovOfficer) => 200,
         _ => 403,
     }
 }
@@ -109,6 +122,26 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
         )
         .expect("token");
         let one_token = app.client_token(&one_id, &one_secret).await;
+        let public = app
+            .post_as(
+                "/api/v1/bulletins",
+                &admin.session.access_token,
+                &json!({"title": "Matriks", "body": "Isi", "category": "umum", "audience": {"scope": "public"}}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["id"]
+            .as_i64()
+            .expect("id");
+        let published = app
+            .post_as(
+                &format!("/api/v1/bulletins/{public}/publish"),
+                &admin.session.access_token,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(published.status().as_u16(), 200);
 
         let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
             ("GET /health/live", Method::GET, "/health/live".into(), None),
@@ -190,6 +223,11 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("GET /api/v1/kims/{kim}/members/{m}", Method::GET, format!("/api/v1/kims/{kim}/members/{kim_member}"), None),
             ("PATCH /api/v1/kims/{kim}/members/{m}", Method::PATCH, format!("/api/v1/kims/{kim}/members/{kim_member}"), Some(json!({"profession": "Guru"}))),
             ("DELETE /api/v1/kims/{kim}/members/{m}", Method::DELETE, format!("/api/v1/kims/{kim}/members/{kim_member}"), None),
+            ("GET /api/v1/bulletins", Method::GET, "/api/v1/bulletins".into(), None),
+            ("GET /api/v1/bulletins/{public}", Method::GET, format!("/api/v1/bulletins/{public}"), None),
+            ("POST /api/v1/bulletins", Method::POST, "/api/v1/bulletins".into(), Some(json!({"title": "Baru", "body": "Isi", "category": "umum", "audience": {"scope": "all_kims"}}))),
+            ("POST /api/v1/bulletins/{public}/acknowledgements", Method::POST, format!("/api/v1/bulletins/{public}/acknowledgements"), Some(json!({"reach": 3}))),
+            ("GET /api/v1/bulletins/{public}/acknowledgements", Method::GET, format!("/api/v1/bulletins/{public}/acknowledgements"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",

@@ -1,0 +1,3 @@
+DROP TABLE bulletin_acknowledgements;
+DROP TABLE bulletin_audience;
+DROP TABLE bulletins;

@@ -1,0 +1,695 @@
+//! Information bulletins (SPEC §6): the government informs the community (top-down)
+//! and KIMs inform each other (horizontal); KIMs confirm what reached how many
+//! citizens. Who sees what is [`policy`]; the audience is [`audience`].
+
+mod acknowledgements;
+pub mod audience;
+pub mod model;
+pub mod policy;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+pub use acknowledgements::{acknowledge, list_acknowledgements};
+use audience::Audience;
+use model::{
+    Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Origin, Priority,
+};
+use policy::BulletinAccess;
+
+use crate::audit::{Actor, RequestOrigin};
+use crate::auth::{Caller, MaybeCaller, Role};
+use crate::concurrency::IfMatch;
+use crate::crypto::PersonalDataCipher;
+use crate::db::schema::{bulletin_acknowledgements, bulletins};
+use crate::db::{Db, DbConnection};
+use crate::domain::Checks;
+use crate::domain::text::{Lines, limits};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::openapi::{
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
+};
+use crate::pagination::{Page, PageParams, like_literal};
+use crate::unit_of_work::{Event, Target, UnitOfWork};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBulletinRequest {
+    #[schema(example = "Jadwal posyandu balita bulan Desember")]
+    title: String,
+    /// Plain text or Markdown, stored as written.
+    body: String,
+    category: Category,
+    /// `normal` when absent.
+    priority: Option<Priority>,
+    audience: Audience,
+    /// A future moment after which KIM users and the public no longer see it.
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to a draft or published bulletin; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulletinChanges {
+    title: Option<String>,
+    body: Option<String>,
+    category: Option<Category>,
+    priority: Option<Priority>,
+    audience: Option<Audience>,
+    /// `null` removes the expiry.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BulletinFilter {
+    status: Option<BulletinStatus>,
+    category: Option<Category>,
+    priority: Option<Priority>,
+    origin: Option<Origin>,
+    /// Published at or after this moment.
+    since: Option<DateTime<Utc>>,
+    /// Text in the title or body, case-insensitive.
+    q: Option<String>,
+    /// KIM users only: whether their KIM has acknowledged it (`false`: what is new).
+    acknowledged: Option<bool>,
+}
+
+/// A moment a database of either kind stores: years 1 to 9999.
+fn storable(field: &str, moment: DateTime<Utc>) -> Result<NaiveDateTime, FieldIssue> {
+    if (1..=9999).contains(&moment.year()) {
+        Ok(moment.naive_utc())
+    } else {
+        Err(FieldIssue::new(
+            field,
+            "out_of_range",
+            "must be between the years 1 and 9999",
+            "harus antara tahun 1 dan 9999",
+        ))
+    }
+}
+
+/// An expiry must lie ahead.
+fn expiry(checks: &mut Checks, moment: DateTime<Utc>) -> Option<NaiveDateTime> {
+    if moment <= Utc::now() {
+        checks.push(FieldIssue::new(
+            "expires_at",
+            "in_past",
+            "must be in the future",
+            "harus di masa depan",
+        ));
+        return None;
+    }
+    checks.take(storable("expires_at", moment))
+}
+
+/// Who writes a bulletin and as whom: gov users for the government, a kim_admin for
+/// its KIM. Anyone else is 403.
+fn author_origin(caller: &Caller) -> Result<(Origin, Option<i64>), ApiError> {
+    match caller.role {
+        Role::GovAdmin | Role::GovOfficer => Ok((Origin::Government, None)),
+        Role::KimAdmin => Ok((Origin::Kim, caller.kim_id)),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+impl NewBulletinRequest {
+    fn check(self, caller: &Caller) -> Result<NewBulletin, ApiError> {
+        let (origin, origin_kim_id) = author_origin(caller)?;
+        let mut checks = Checks::new();
+        let title = checks.text("title", &self.title, limits::BULLETIN_TITLE, Lines::Single);
+        let body = checks.text("body", &self.body, limits::BULLETIN_BODY, Lines::Multi);
+        let audience = self.audience.check(&mut checks);
+        let expires_at = self.expires_at.map(|moment| expiry(&mut checks, moment));
+        checks.finish()?;
+        let (Some(title), Some(body), Some(audience)) = (title, body, audience) else {
+            return Err(ApiError::internal("a checked bulletin field is missing"));
+        };
+        if let Some(kim) = origin_kim_id {
+            audience.allowed_for_kim(kim)?;
+        }
+        Ok(NewBulletin {
+            origin,
+            origin_kim_id,
+            title,
+            body,
+            category: self.category,
+            priority: self.priority.unwrap_or(Priority::Normal),
+            audience,
+            expires_at: expires_at.flatten(),
+            author_id: caller.user_id(),
+        })
+    }
+}
+
+impl BulletinChanges {
+    fn check(self) -> Result<BulletinEdit, ApiError> {
+        let mut checks = Checks::new();
+        let title = self
+            .title
+            .and_then(|title| checks.text("title", &title, limits::BULLETIN_TITLE, Lines::Single));
+        let body = self
+            .body
+            .and_then(|body| checks.text("body", &body, limits::BULLETIN_BODY, Lines::Multi));
+        let audience = self
+            .audience
+            .and_then(|audience| audience.check(&mut checks));
+        let expires_at = self
+            .expires_at
+            .map(|change| change.and_then(|moment| expiry(&mut checks, moment)));
+        checks.finish()?;
+        Ok(BulletinEdit {
+            title,
+            body,
+            category: self.category,
+            priority: self.priority,
+            audience,
+            expires_at,
+        })
+    }
+}
+
+/// The bulletin `id` if `access` lets its caller see it; else 404.
+fn find_visible(
+    conn: &mut DbConnection,
+    access: &BulletinAccess,
+    id: i64,
+) -> Result<BulletinRow, ApiError> {
+    let mut query = bulletins::table
+        .filter(bulletins::id.eq(id))
+        .select(BulletinRow::as_select())
+        .into_boxed();
+    if let Some(condition) = access.condition() {
+        query = query.filter(condition);
+    }
+    query.first(conn).optional()?.ok_or(ApiError::NotFound)
+}
+
+/// The bulletin `id` as `caller` may change it, read under its lock: 404 when the
+/// caller may not see it, 403 when it may see but not change it.
+fn find_changeable(
+    uow: &mut UnitOfWork<'_>,
+    caller: &Caller,
+    id: i64,
+    may: fn(&Caller, &BulletinRow) -> Result<(), ApiError>,
+) -> Result<BulletinRow, ApiError> {
+    uow.lock_bulletin(id)?;
+    let access = BulletinAccess::of(uow.conn, Some(caller))?;
+    let row = find_visible(uow.conn, &access, id)?;
+    may(caller, &row)?;
+    Ok(row)
+}
+
+fn answer(row: BulletinRow) -> Result<HttpResponse, ApiError> {
+    let bulletin = Bulletin::from_row(row, true)?;
+    Ok(crate::concurrency::ok_with_etag(
+        bulletin.version,
+        &bulletin,
+    ))
+}
+
+/// Lists the bulletins the caller may see, newest first.
+///
+/// gov users see all; integration clients with `bulletins:read` the published ones;
+/// a KIM's users the published, unexpired bulletins addressed to their KIM (and its
+/// kim_admin every bulletin of its own KIM); anonymous callers published public ones.
+#[utoipa::path(
+    tag = "bulletins",
+    params(BulletinFilter, PageParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of bulletins", body = Page<Bulletin>),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/bulletins")]
+pub async fn list_bulletins(
+    caller: MaybeCaller,
+    db: web::Data<Db>,
+    query: ListQuery<BulletinFilter>,
+) -> Result<web::Json<Page<Bulletin>>, ApiError> {
+    let MaybeCaller(caller) = caller;
+    let ListQuery { page, filter } = query;
+    let before: Option<i64> = page.after()?;
+    let fetch_limit = page.fetch_limit();
+    let since = filter
+        .since
+        .map(|since| storable("since", since))
+        .transpose()
+        .map_err(|issue| ApiError::InvalidQuery(vec![issue]))?;
+    let search = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if search.is_some_and(|q| q.chars().count() > limits::SEARCH) {
+        return Err(ApiError::InvalidQuery(vec![FieldIssue::new(
+            "q",
+            "too_long",
+            format!("at most {} characters", limits::SEARCH),
+            format!("maksimal {} karakter", limits::SEARCH),
+        )]));
+    }
+    let pattern = search.map(|q| format!("%{}%", like_literal(&q.to_lowercase(), limits::SEARCH)));
+    let rows = db
+        .read(move |conn| {
+            let access = BulletinAccess::of(conn, caller.as_ref())?;
+            let mut select = bulletins::table
+                .select(BulletinRow::as_select())
+                .order(bulletins::id.desc())
+                .limit(fetch_limit)
+                .into_boxed();
+            if let Some(condition) = access.condition() {
+                select = select.filter(condition);
+            }
+            if let Some(acknowledged) = filter.acknowledged {
+                let kim = access.kim().ok_or_else(|| {
+                    ApiError::InvalidQuery(vec![FieldIssue::new(
+                        "acknowledged",
+                        "kim_users_only",
+                        "only KIM users filter by their KIM's acknowledgement",
+                        "hanya pengguna KIM yang menyaring menurut konfirmasi KIM-nya",
+                    )])
+                })?;
+                let acknowledged_here = bulletin_acknowledgements::table
+                    .filter(bulletin_acknowledgements::kim_id.eq(kim))
+                    .select(bulletin_acknowledgements::bulletin_id);
+                select = if acknowledged {
+                    select.filter(bulletins::id.eq_any(acknowledged_here))
+                } else {
+                    select.filter(bulletins::id.ne_all(acknowledged_here))
+                };
+            }
+            if let Some(status) = filter.status {
+                select = select.filter(bulletins::status.eq(status.as_str()));
+            }
+            if let Some(category) = filter.category {
+                select = select.filter(bulletins::category.eq(category.as_str()));
+            }
+            if let Some(priority) = filter.priority {
+                select = select.filter(bulletins::priority.eq(priority.as_str()));
+            }
+            if let Some(origin) = filter.origin {
+                select = select.filter(bulletins::origin.eq(origin.as_str()));
+            }
+            if let Some(since) = since {
+                select = select.filter(bulletins::published_at.ge(since));
+            }
+            if let Some(pattern) = pattern {
+                select = select.filter(bulletins::search_key.like(pattern).escape('\\'));
+            }
+            if let Some(before) = before {
+                select = select.filter(bulletins::id.lt(before));
+            }
+            let rows: Vec<BulletinRow> = select.load(conn)?;
+            Ok((rows, access.shows_authors()))
+        })
+        .await?;
+    let (rows, show_author) = rows;
+    let bulletins = rows
+        .into_iter()
+        .map(|row| Bulletin::from_row(row, show_author))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(web::Json(Page::from_rows(bulletins, &page, |b| b.id)))
+}
+
+/// Writes a draft. gov users write government bulletins to any audience; a kim_admin
+/// writes its KIM's bulletins to its own KIM (`kims` with its id), `all_kims` or
+/// `public`. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "bulletins",
+    params(IdempotencyKeyParam),
+    request_body = NewBulletinRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The draft", body = Bulletin,
+            headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/bulletins")]
+pub async fn create_bulletin(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
+    body: ApiJson<NewBulletinRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ApiJson(request) = body;
+    let new = request.check(&caller)?;
+    let replay_caller = caller.clone();
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
+    create_once(
+        creation,
+        &db,
+        cipher,
+        move |uow| {
+            if let Some(kim) = new.origin_kim_id {
+                uow.lock_kim(kim)?;
+                crate::kims::model::find(uow.conn, kim)?
+                    .ok_or(ApiError::Forbidden)?
+                    .ensure_not_dissolved()?;
+            }
+            new.audience.verify(uow.conn)?;
+            let row = model::insert(uow.conn, &new)?;
+            uow.audit(
+                "bulletin.created",
+                Some(Target::new("bulletin", row.id)),
+                None,
+            )?;
+            let bulletin = Bulletin::from_row(row, true)?;
+            let location = format!("/api/v1/bulletins/{}", bulletin.id);
+            CreatedResponse::created(&bulletin, location, bulletin.version)
+        },
+        move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
+            // A replay shows the bulletin only to a caller who may still see it.
+            let id = stored.body.get("id").and_then(serde_json::Value::as_i64);
+            let access = BulletinAccess::of(uow.conn, Some(&replay_caller))?;
+            find_visible(uow.conn, &access, id.ok_or(ApiError::NotFound)?).map(|_| ())
+        },
+    )
+    .await
+}
+
+/// One bulletin, with its version as `ETag`; 404 when the caller may not see it.
+#[utoipa::path(
+    tag = "bulletins",
+    params(("id" = i64, Path, description = "Bulletin id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The bulletin", body = Bulletin, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/bulletins/{id}")]
+pub async fn get_bulletin(
+    caller: MaybeCaller,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let MaybeCaller(caller) = caller;
+    let (row, show_author) = db
+        .read(move |conn| {
+            let access = BulletinAccess::of(conn, caller.as_ref())?;
+            Ok((find_visible(conn, &access, id)?, access.shows_authors()))
+        })
+        .await?;
+    let bulletin = Bulletin::from_row(row, show_author)?;
+    // The anonymous view leaves out the author: it is another representation.
+    let etag = if show_author {
+        crate::concurrency::etag(bulletin.version)
+    } else {
+        format!("\"{}-public\"", bulletin.version)
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, etag))
+        .json(&bulletin))
+}
+
+/// Edits a draft or published bulletin (an archived one is final: 409).
+///
+/// Roles: gov users for government bulletins, the origin KIM's kim_admin for its KIM's.
+/// Honours `If-Match`.
+#[utoipa::path(
+    tag = "bulletins",
+    params(
+        ("id" = i64, Path, description = "Bulletin id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    request_body = BulletinChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed bulletin", body = Bulletin, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`bulletin_archived`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[patch("/bulletins/{id}")]
+pub async fn update_bulletin(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+    body: ApiJson<BulletinChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let ApiJson(changes) = body;
+    let edit = changes.check()?;
+    let row = db
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            let current = find_changeable(uow, &caller, id, policy::may_change)?;
+            if_match.check(current.version)?;
+            if current.status()? == BulletinStatus::Archived {
+                return Err(archived());
+            }
+            if let Some(audience) = &edit.audience {
+                if let Some(kim) = current.origin_kim_id {
+                    audience.allowed_for_kim(kim)?;
+                }
+                audience.verify(uow.conn)?;
+            }
+            let row = model::update(uow.conn, &current, &edit)?;
+            uow.audit("bulletin.updated", Some(Target::new("bulletin", id)), None)?;
+            Ok(row)
+        })
+        .await?;
+    answer(row)
+}
+
+/// Deletes a draft; a published or archived bulletin stays (archive it instead: 409).
+///
+/// Roles: as for editing.
+#[utoipa::path(
+    tag = "bulletins",
+    params(("id" = i64, Path, description = "Bulletin id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`not_a_draft`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[delete("/bulletins/{id}")]
+pub async fn delete_bulletin(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    db.unit_of_work(Actor::from(&caller), origin, move |uow| {
+        let current = find_changeable(uow, &caller, id, policy::may_change)?;
+        if current.status()? != BulletinStatus::Draft {
+            return Err(ApiError::conflict(
+                "not_a_draft",
+                "Only drafts are deleted; archive a published bulletin instead.",
+                "Hanya draf yang dapat dihapus; arsipkan buletin yang sudah terbit.",
+            ));
+        }
+        model::delete(uow.conn, id)?;
+        uow.audit("bulletin.deleted", Some(Target::new("bulletin", id)), None)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn archived() -> ApiError {
+    ApiError::conflict(
+        "bulletin_archived",
+        "This bulletin is archived; it no longer changes.",
+        "Buletin ini sudah diarsipkan; tidak dapat diubah lagi.",
+    )
+}
+
+fn invalid_transition(from: BulletinStatus, to: BulletinStatus) -> ApiError {
+    ApiError::conflict(
+        "invalid_transition",
+        format!(
+            "A {} bulletin cannot become {}.",
+            from.as_str(),
+            to.as_str()
+        ),
+        format!(
+            "Buletin berstatus {} tidak dapat menjadi {}.",
+            from.as_str(),
+            to.as_str()
+        ),
+    )
+}
+
+/// Moves a bulletin `draft → published` or `published → archived`, with its audit
+/// record and outbox event in the same transaction.
+async fn move_status(
+    caller: Caller,
+    db: &Db,
+    origin: RequestOrigin,
+    id: i64,
+    if_match: IfMatch,
+    to: BulletinStatus,
+) -> Result<HttpResponse, ApiError> {
+    let may = match to {
+        BulletinStatus::Archived => policy::may_archive,
+        _ => policy::may_change,
+    };
+    let row = db
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            let current = find_changeable(uow, &caller, id, may)?;
+            if_match.check(current.version)?;
+            let from = current.status()?;
+            let allowed = matches!(
+                (from, to),
+                (BulletinStatus::Draft, BulletinStatus::Published)
+                    | (BulletinStatus::Published, BulletinStatus::Archived)
+            );
+            if !allowed {
+                return Err(invalid_transition(from, to));
+            }
+            let kims_addressed = if to == BulletinStatus::Published {
+                if current.expires_at.is_some_and(|at| at <= crate::db::now()) {
+                    return Err(ApiError::Validation(vec![FieldIssue::new(
+                        "expires_at",
+                        "in_past",
+                        "the bulletin has expired; move expires_at before publishing",
+                        "buletin sudah kedaluwarsa; ubah expires_at sebelum menerbitkan",
+                    )]));
+                }
+                Some(model::count_addressed(uow.conn, &current.audience()?)?)
+            } else {
+                None
+            };
+            let row = model::set_status(uow.conn, &current, to, kims_addressed)?;
+            let event = match to {
+                BulletinStatus::Published => "bulletin.published",
+                _ => "bulletin.archived",
+            };
+            let target = Target::new("bulletin", id);
+            uow.audit(event, Some(target.clone()), None)?;
+            uow.emit(Event::new(
+                event,
+                target,
+                serde_json::json!({
+                    "id": id,
+                    "origin": &row.origin,
+                    "origin_kim_id": row.origin_kim_id,
+                    "audience_scope": &row.audience_scope,
+                    "version": row.version,
+                }),
+            ))?;
+            Ok(row)
+        })
+        .await?;
+    answer(row)
+}
+
+/// Publishes a draft: KIM users of its audience (and the public, for `public`) see it
+/// from now on; the active KIMs it addresses are counted for the reach rate.
+///
+/// Roles: as for editing. Honours `If-Match`.
+#[utoipa::path(
+    tag = "bulletins",
+    params(
+        ("id" = i64, Path, description = "Bulletin id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The published bulletin", body = Bulletin, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/bulletins/{id}/publish")]
+pub async fn publish_bulletin(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    move_status(
+        caller,
+        &db,
+        origin,
+        id.into_inner(),
+        if_match,
+        BulletinStatus::Published,
+    )
+    .await
+}
+
+/// Archives a published bulletin: it leaves KIM users' and the public's view.
+///
+/// Roles: as for editing, and gov users for any bulletin. Honours `If-Match`.
+#[utoipa::path(
+    tag = "bulletins",
+    params(
+        ("id" = i64, Path, description = "Bulletin id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The archived bulletin", body = Bulletin, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/bulletins/{id}/archive")]
+pub async fn archive_bulletin(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    move_status(
+        caller,
+        &db,
+        origin,
+        id.into_inner(),
+        if_match,
+        BulletinStatus::Archived,
+    )
+    .await
+}

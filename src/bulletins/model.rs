@@ -1,0 +1,367 @@
+//! Bulletins as stored and as shown, and the queries the handlers share.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::audience::{Audience, AudienceScope};
+use crate::db::schema::{bulletin_audience, bulletins, kims};
+use crate::db::{DbConnection, now, stored, utc};
+use crate::error::ApiError;
+use crate::kims::model::KimStatus;
+use crate::text_enum;
+
+text_enum! {
+    /// Who speaks: the government (top-down) or a KIM (horizontal).
+    pub enum Origin {
+        Government = "government",
+        Kim = "kim",
+    }
+}
+
+text_enum! {
+    pub enum Category {
+        Umum = "umum",
+        Pemerintahan = "pemerintahan",
+        Kesehatan = "kesehatan",
+        Pendidikan = "pendidikan",
+        Ekonomi = "ekonomi",
+        Infrastruktur = "infrastruktur",
+        Keamanan = "keamanan",
+        Bencana = "bencana",
+        Sosial = "sosial",
+        Literasi = "literasi",
+        Lainnya = "lainnya",
+    }
+}
+
+text_enum! {
+    pub enum Priority {
+        Normal = "normal",
+        Important = "important",
+        Urgent = "urgent",
+    }
+}
+
+text_enum! {
+    /// `draft → published → archived`; only drafts are deleted.
+    pub enum BulletinStatus {
+        Draft = "draft",
+        Published = "published",
+        Archived = "archived",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bulletins)]
+pub struct BulletinRow {
+    pub id: i64,
+    pub origin: String,
+    pub origin_kim_id: Option<i64>,
+    pub title: String,
+    pub body: String,
+    pub search_key: String,
+    pub category: String,
+    pub priority: String,
+    pub audience_scope: String,
+    pub audience_codes: String,
+    pub audience_kim_ids: String,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub author_id: Option<i64>,
+    pub kims_addressed: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl BulletinRow {
+    pub fn status(&self) -> Result<BulletinStatus, ApiError> {
+        stored(
+            BulletinStatus::parse(&self.status),
+            "bulletins.status",
+            self.id,
+        )
+    }
+
+    pub fn origin(&self) -> Result<Origin, ApiError> {
+        stored(Origin::parse(&self.origin), "bulletins.origin", self.id)
+    }
+
+    pub fn audience(&self) -> Result<Audience, ApiError> {
+        let scope = stored(
+            AudienceScope::parse(&self.audience_scope),
+            "bulletins.audience_scope",
+            self.id,
+        )?;
+        let codes = stored(
+            serde_json::from_str(&self.audience_codes).ok(),
+            "bulletins.audience_codes",
+            self.id,
+        )?;
+        let kim_ids = stored(
+            serde_json::from_str(&self.audience_kim_ids).ok(),
+            "bulletins.audience_kim_ids",
+            self.id,
+        )?;
+        Ok(Audience {
+            scope,
+            codes,
+            kim_ids,
+        })
+    }
+}
+
+/// A bulletin as answered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Bulletin {
+    pub id: i64,
+    pub origin: Origin,
+    /// The publishing KIM of a KIM bulletin; `null` for government bulletins.
+    pub origin_kim_id: Option<i64>,
+    #[schema(example = "Jadwal posyandu balita bulan Desember")]
+    pub title: String,
+    /// Plain text or Markdown, as written; clients render it.
+    pub body: String,
+    pub category: Category,
+    pub priority: Priority,
+    pub audience: Audience,
+    pub status: BulletinStatus,
+    pub published_at: Option<DateTime<Utc>>,
+    /// After this moment KIM users and the public no longer see the bulletin.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The account that wrote it; `null` for anonymous readers.
+    pub author_id: Option<i64>,
+    /// Active KIMs the audience matched when it was published.
+    pub kims_addressed: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Bulletin {
+    /// `show_author`: false for anonymous readers, who get no account ids.
+    pub fn from_row(row: BulletinRow, show_author: bool) -> Result<Bulletin, ApiError> {
+        Ok(Bulletin {
+            origin: row.origin()?,
+            category: stored(Category::parse(&row.category), "bulletins.category", row.id)?,
+            priority: stored(Priority::parse(&row.priority), "bulletins.priority", row.id)?,
+            audience: row.audience()?,
+            status: row.status()?,
+            id: row.id,
+            origin_kim_id: row.origin_kim_id,
+            title: row.title,
+            body: row.body,
+            published_at: row.published_at.map(utc),
+            expires_at: row.expires_at.map(utc),
+            author_id: row.author_id.filter(|_| show_author),
+            kims_addressed: row.kims_addressed,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            version: row.version,
+        })
+    }
+}
+
+/// A bulletin to write as a draft, its fields checked.
+#[derive(Debug, Clone)]
+pub struct NewBulletin {
+    pub origin: Origin,
+    pub origin_kim_id: Option<i64>,
+    pub title: String,
+    pub body: String,
+    pub category: Category,
+    pub priority: Priority,
+    pub audience: Audience,
+    pub expires_at: Option<NaiveDateTime>,
+    pub author_id: Option<i64>,
+}
+
+/// A checked edit: `None` leaves a field; `expires_at: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct BulletinEdit {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub category: Option<Category>,
+    pub priority: Option<Priority>,
+    pub audience: Option<Audience>,
+    pub expires_at: Option<Option<NaiveDateTime>>,
+}
+
+/// What `q` is matched against: title and body lower-cased here, not by the database,
+/// whose `lower()` differs (SQLite folds ASCII only).
+fn search_key(title: &str, body: &str) -> String {
+    format!("{}\n{}", title.to_lowercase(), body.to_lowercase())
+}
+
+fn json_list<T: Serialize>(items: &[T]) -> Result<String, ApiError> {
+    serde_json::to_string(items).map_err(|error| ApiError::internal(error.to_string()))
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<BulletinRow>, ApiError> {
+    Ok(bulletins::table
+        .find(id)
+        .select(BulletinRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewBulletin) -> Result<BulletinRow, ApiError> {
+    let now = now();
+    let row: BulletinRow = diesel::insert_into(bulletins::table)
+        .values((
+            bulletins::origin.eq(new.origin.as_str()),
+            bulletins::origin_kim_id.eq(new.origin_kim_id),
+            bulletins::title.eq(&new.title),
+            bulletins::body.eq(&new.body),
+            bulletins::search_key.eq(search_key(&new.title, &new.body)),
+            bulletins::category.eq(new.category.as_str()),
+            bulletins::priority.eq(new.priority.as_str()),
+            bulletins::audience_scope.eq(new.audience.scope.as_str()),
+            bulletins::audience_codes.eq(json_list(&new.audience.codes)?),
+            bulletins::audience_kim_ids.eq(json_list(&new.audience.kim_ids)?),
+            bulletins::expires_at.eq(new.expires_at),
+            bulletins::author_id.eq(new.author_id),
+            bulletins::created_at.eq(now),
+            bulletins::updated_at.eq(now),
+        ))
+        .returning(bulletins::all_columns)
+        .get_result(conn)?;
+    write_audience(conn, row.id, &new.audience)?;
+    Ok(row)
+}
+
+/// Applies `edit` to `current` if it is still the stored version (else 412).
+pub fn update(
+    conn: &mut DbConnection,
+    current: &BulletinRow,
+    edit: &BulletinEdit,
+) -> Result<BulletinRow, ApiError> {
+    let title = edit.title.as_deref().unwrap_or(&current.title);
+    let body = edit.body.as_deref().unwrap_or(&current.body);
+    let (scope, codes, kim_ids) = match &edit.audience {
+        Some(audience) => (
+            audience.scope.as_str().to_owned(),
+            json_list(&audience.codes)?,
+            json_list(&audience.kim_ids)?,
+        ),
+        None => (
+            current.audience_scope.clone(),
+            current.audience_codes.clone(),
+            current.audience_kim_ids.clone(),
+        ),
+    };
+    let row: BulletinRow = diesel::update(
+        bulletins::table
+            .filter(bulletins::id.eq(current.id))
+            .filter(bulletins::version.eq(current.version)),
+    )
+    .set((
+        bulletins::title.eq(title),
+        bulletins::body.eq(body),
+        bulletins::search_key.eq(search_key(title, body)),
+        bulletins::category.eq(edit
+            .category
+            .map_or_else(|| current.category.clone(), |c| c.as_str().to_owned())),
+        bulletins::priority.eq(edit
+            .priority
+            .map_or_else(|| current.priority.clone(), |p| p.as_str().to_owned())),
+        bulletins::audience_scope.eq(scope),
+        bulletins::audience_codes.eq(codes),
+        bulletins::audience_kim_ids.eq(kim_ids),
+        bulletins::expires_at.eq(edit.expires_at.unwrap_or(current.expires_at)),
+        bulletins::updated_at.eq(now()),
+        bulletins::version.eq(current.version + 1),
+    ))
+    .returning(bulletins::all_columns)
+    .get_result(conn)
+    .optional()?
+    .ok_or(ApiError::PreconditionFailed)?;
+    if let Some(audience) = &edit.audience {
+        diesel::delete(bulletin_audience::table.filter(bulletin_audience::bulletin_id.eq(row.id)))
+            .execute(conn)?;
+        write_audience(conn, row.id, audience)?;
+    }
+    Ok(row)
+}
+
+/// The rows audience matching joins on: one per addressed region or KIM.
+fn write_audience(
+    conn: &mut DbConnection,
+    bulletin_id: i64,
+    audience: &Audience,
+) -> Result<(), ApiError> {
+    for code in &audience.codes {
+        diesel::insert_into(bulletin_audience::table)
+            .values((
+                bulletin_audience::bulletin_id.eq(bulletin_id),
+                bulletin_audience::region_code.eq(code),
+            ))
+            .execute(conn)?;
+    }
+    for kim_id in &audience.kim_ids {
+        diesel::insert_into(bulletin_audience::table)
+            .values((
+                bulletin_audience::bulletin_id.eq(bulletin_id),
+                bulletin_audience::kim_id.eq(kim_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Moves `current` to `to` if it is still the stored version (else 412); publishing
+/// stamps `published_at` and the count of KIMs addressed.
+pub fn set_status(
+    conn: &mut DbConnection,
+    current: &BulletinRow,
+    to: BulletinStatus,
+    kims_addressed: Option<i32>,
+) -> Result<BulletinRow, ApiError> {
+    let now = now();
+    let published_at = match to {
+        BulletinStatus::Published => Some(now),
+        _ => current.published_at,
+    };
+    diesel::update(
+        bulletins::table
+            .filter(bulletins::id.eq(current.id))
+            .filter(bulletins::version.eq(current.version)),
+    )
+    .set((
+        bulletins::status.eq(to.as_str()),
+        bulletins::published_at.eq(published_at),
+        bulletins::kims_addressed.eq(kims_addressed.or(current.kims_addressed)),
+        bulletins::updated_at.eq(now),
+        bulletins::version.eq(current.version + 1),
+    ))
+    .returning(bulletins::all_columns)
+    .get_result(conn)
+    .optional()?
+    .ok_or(ApiError::PreconditionFailed)
+}
+
+/// Deletes a draft and its audience rows.
+pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), ApiError> {
+    diesel::delete(bulletin_audience::table.filter(bulletin_audience::bulletin_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(bulletins::table.filter(bulletins::id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// Active KIMs `audience` addresses now.
+pub fn count_addressed(conn: &mut DbConnection, audience: &Audience) -> Result<i32, ApiError> {
+    let mut query = kims::table
+        .filter(kims::status.eq(KimStatus::Active.as_str()))
+        .into_boxed();
+    query = match audience.scope {
+        AudienceScope::Public | AudienceScope::AllKims => query,
+        AudienceScope::Kecamatan => query.filter(kims::kecamatan_code.eq_any(&audience.codes)),
+        AudienceScope::Kelurahan => query.filter(kims::kelurahan_code.eq_any(&audience.codes)),
+        AudienceScope::Kims => query.filter(kims::id.eq_any(&audience.kim_ids)),
+    };
+    let count: i64 = query.count().get_result(conn)?;
+    i32::try_from(count).map_err(|_| ApiError::internal("more KIMs than an i32 counts"))
+}

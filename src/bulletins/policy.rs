@@ -1,0 +1,209 @@
+//! Who sees and changes which bulletins: the one place that answers "may this caller
+//! see this bulletin" and "which bulletins may it list", as one SQL condition used by
+//! lists and single reads alike, so the two can never disagree.
+//!
+//! - government users see every bulletin;
+//! - integration clients holding `bulletins:read` see published ones (403 without it);
+//! - a KIM's users see published, unexpired bulletins addressed to their KIM (public,
+//!   all_kims, its kecamatan, its kelurahan, or its id); its kim_admin also sees every
+//!   bulletin of its own KIM, drafts and archived ones included;
+//! - anonymous callers see published, unexpired public bulletins;
+//! - anything else does not exist for the caller (404).
+//!
+//! gov users change government bulletins and archive any; a kim_admin changes its own
+//! KIM's bulletins; other visible bulletins are 403.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::audience::AudienceScope;
+use super::model::{BulletinRow, BulletinStatus, Origin};
+use crate::auth::{Caller, Role, Scope};
+use crate::db::schema::{bulletin_audience, bulletins, kims};
+use crate::db::{Backend, DbConnection, now};
+use crate::error::ApiError;
+
+/// A condition on `bulletins` rows, applied to a query.
+pub type BulletinCondition = Box<dyn BoxableExpression<bulletins::table, Backend, SqlType = Bool>>;
+
+type Live = diesel::dsl::Or<
+    diesel::dsl::IsNull<bulletins::expires_at>,
+    diesel::dsl::Gt<diesel::dsl::AssumeNotNull<bulletins::expires_at>, NaiveDateTime>,
+>;
+
+#[derive(Debug, Clone)]
+enum Reader {
+    Government,
+    Integration,
+    Kim {
+        kim_id: i64,
+        kelurahan_code: String,
+        kecamatan_code: String,
+        admin: bool,
+    },
+    Public,
+}
+
+/// A caller's view of the bulletins, as of one moment (expiry is judged at it).
+#[derive(Debug, Clone)]
+pub struct BulletinAccess {
+    reader: Reader,
+    at: NaiveDateTime,
+}
+
+impl BulletinAccess {
+    /// Reads the region of a KIM user's KIM; `Err(403)` for an integration client
+    /// without `bulletins:read`.
+    pub fn of(conn: &mut DbConnection, caller: Option<&Caller>) -> Result<Self, ApiError> {
+        let reader = match caller {
+            None => Reader::Public,
+            Some(caller) if caller.is_gov() => Reader::Government,
+            Some(caller) if caller.role == Role::Integration => {
+                if !caller.has_scope(Scope::BulletinsRead) {
+                    return Err(ApiError::Forbidden);
+                }
+                Reader::Integration
+            }
+            Some(caller) => {
+                let kim_id = caller.kim_id.ok_or(ApiError::Forbidden)?;
+                let (kelurahan_code, kecamatan_code) = kims::table
+                    .find(kim_id)
+                    .select((kims::kelurahan_code, kims::kecamatan_code))
+                    .first::<(String, String)>(conn)
+                    .optional()?
+                    .ok_or(ApiError::Forbidden)?;
+                Reader::Kim {
+                    kim_id,
+                    kelurahan_code,
+                    kecamatan_code,
+                    admin: caller.role == Role::KimAdmin,
+                }
+            }
+        };
+        Ok(BulletinAccess { reader, at: now() })
+    }
+
+    /// The KIM of a KIM user.
+    pub fn kim(&self) -> Option<i64> {
+        match self.reader {
+            Reader::Kim { kim_id, .. } => Some(kim_id),
+            _ => None,
+        }
+    }
+
+    /// Whether account ids (the author) are shown.
+    pub fn shows_authors(&self) -> bool {
+        !matches!(self.reader, Reader::Public)
+    }
+
+    /// The bulletins the caller may see, as SQL. `None`: all of them.
+    pub fn condition(&self) -> Option<BulletinCondition> {
+        let published = bulletins::status.eq(BulletinStatus::Published.as_str());
+        Some(match &self.reader {
+            Reader::Government => return None,
+            Reader::Integration => Box::new(published),
+            Reader::Public => Box::new(
+                published
+                    .and(live(self.at))
+                    .and(bulletins::audience_scope.eq(AudienceScope::Public.as_str())),
+            ),
+            Reader::Kim {
+                kim_id,
+                kelurahan_code,
+                kecamatan_code,
+                admin,
+            } => {
+                let received = received_by(*kim_id, kelurahan_code, kecamatan_code, self.at);
+                if *admin {
+                    Box::new(received.or(bulletins::origin_kim_id.assume_not_null().eq(*kim_id)))
+                } else {
+                    received
+                }
+            }
+        })
+    }
+
+    /// For a KIM user: the bulletins its KIM received (published, unexpired, addressed
+    /// to it), the ones it may acknowledge. `None` for other callers.
+    pub fn received(&self) -> Option<BulletinCondition> {
+        let Reader::Kim {
+            kim_id,
+            kelurahan_code,
+            kecamatan_code,
+            ..
+        } = &self.reader
+        else {
+            return None;
+        };
+        Some(received_by(
+            *kim_id,
+            kelurahan_code,
+            kecamatan_code,
+            self.at,
+        ))
+    }
+}
+
+/// Published, unexpired at `at`, and addressed to the KIM `kim_id` of the given
+/// kelurahan and kecamatan: by scope, or by name through the indexed audience rows.
+fn received_by(
+    kim_id: i64,
+    kelurahan_code: &str,
+    kecamatan_code: &str,
+    at: NaiveDateTime,
+) -> BulletinCondition {
+    let addressed_by_name = bulletin_audience::table
+        .filter(
+            bulletin_audience::region_code
+                .eq(kelurahan_code.to_owned())
+                .or(bulletin_audience::region_code.eq(kecamatan_code.to_owned()))
+                .or(bulletin_audience::kim_id.eq(kim_id)),
+        )
+        .select(bulletin_audience::bulletin_id);
+    let addressed = bulletins::audience_scope
+        .eq_any([
+            AudienceScope::Public.as_str(),
+            AudienceScope::AllKims.as_str(),
+        ])
+        .or(bulletins::id.eq_any(addressed_by_name));
+    Box::new(
+        bulletins::status
+            .eq(BulletinStatus::Published.as_str())
+            .and(live(at))
+            .and(addressed),
+    )
+}
+
+/// Not expired at `at`.
+fn live(at: NaiveDateTime) -> Live {
+    bulletins::expires_at
+        .is_null()
+        .or(bulletins::expires_at.assume_not_null().gt(at))
+}
+
+/// May `caller` edit, publish or delete `row` (already known visible to it)?
+pub fn may_change(caller: &Caller, row: &BulletinRow) -> Result<(), ApiError> {
+    let allowed = match row.origin()? {
+        Origin::Government => caller.is_gov(),
+        Origin::Kim => {
+            caller.role == Role::KimAdmin
+                && caller.kim_id.is_some()
+                && row.origin_kim_id == caller.kim_id
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// May `caller` archive `row`? Its editors, and gov for any bulletin (withdrawing a
+/// KIM's bulletin that misinforms is the government's call).
+pub fn may_archive(caller: &Caller, row: &BulletinRow) -> Result<(), ApiError> {
+    if caller.is_gov() {
+        return Ok(());
+    }
+    may_change(caller, row)
+}

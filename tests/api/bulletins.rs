@@ -1,0 +1,814 @@
+//! Bulletins (SPEC §6): audiences, who sees what, the KIM's limits, expiry, the status
+//! moves, acknowledgements with their totals, filters and bad input.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+use kim_api::db::schema::bulletins;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
+
+/// Three active KIMs: A and B in kelurahan 1001 and 1002 of Metro Pusat (18.72.01), C
+/// in Metro Barat (18.72.02); one member account in each, a board account in A and B.
+struct Town {
+    admin: TestUser,
+    kim_a: i64,
+    kim_b: i64,
+    kim_c: i64,
+    member_a: TestUser,
+    member_b: TestUser,
+    member_c: TestUser,
+    board_a: TestUser,
+    board_b: TestUser,
+}
+
+async fn town(app: &TestApp) -> Town {
+    let admin = app.bootstrap_admin().await;
+    let kim_a = app
+        .create_kim_at("KIM Alpha", "18.72.01.1001", "active")
+        .await;
+    let kim_b = app
+        .create_kim_at("KIM Beta", "18.72.01.1002", "active")
+        .await;
+    let kim_c = app
+        .create_kim_at("KIM Gamma", "18.72.02.1001", "active")
+        .await;
+    Town {
+        member_a: app.user(&admin, "kim_member", Some(kim_a)).await,
+        member_b: app.user(&admin, "kim_member", Some(kim_b)).await,
+        member_c: app.user(&admin, "kim_member", Some(kim_c)).await,
+        board_a: app.user(&admin, "kim_admin", Some(kim_a)).await,
+        board_b: app.user(&admin, "kim_admin", Some(kim_b)).await,
+        admin,
+        kim_a,
+        kim_b,
+        kim_c,
+    }
+}
+
+fn token(user: &TestUser) -> &str {
+    &user.session.access_token
+}
+
+fn bulletin(title: &str, audience: Value) -> Value {
+    json!({"title": title, "body": "Isi **buletin**.\n\nBaris kedua.", "category": "kesehatan",
+           "priority": "important", "audience": audience})
+}
+
+async fn json_of(response: reqwest::Response, status: u16) -> Value {
+    let got = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(got, status, "{text}");
+    serde_json::from_str(&text).expect("json")
+}
+
+/// Writes and publishes a bulletin as `author`; returns it as published.
+async fn publish(app: &TestApp, author: &TestUser, body: &Value) -> Value {
+    let draft = json_of(
+        app.post_as("/api/v1/bulletins", token(author), body).await,
+        201,
+    )
+    .await;
+    let id = draft["id"].as_i64().expect("id");
+    json_of(
+        app.post_as(
+            &format!("/api/v1/bulletins/{id}/publish"),
+            token(author),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await
+}
+
+async fn titles(app: &TestApp, token: Option<&str>, query: &str) -> BTreeSet<String> {
+    let response = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/bulletins{query}"),
+            token,
+            None,
+        )
+        .await;
+    let page = json_of(response, 200).await;
+    page["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|b| b["title"].as_str().expect("title").to_owned())
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_audience_decides_which_kims_see_a_bulletin() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let gov = &t.admin;
+        let public = publish(&app, gov, &bulletin("public", json!({"scope": "public"}))).await;
+        publish(&app, gov, &bulletin("all", json!({"scope": "all_kims"}))).await;
+        let kecamatan = publish(
+            &app,
+            gov,
+            &bulletin(
+                "kecamatan",
+                json!({"scope": "kecamatan", "codes": ["18.72.01"]}),
+            ),
+        )
+        .await;
+        let kelurahan = publish(
+            &app,
+            gov,
+            &bulletin(
+                "kelurahan",
+                json!({"scope": "kelurahan", "codes": ["18.72.01.1002"]}),
+            ),
+        )
+        .await;
+        let named = publish(
+            &app,
+            gov,
+            &bulletin("named", json!({"scope": "kims", "kim_ids": [t.kim_c]})),
+        )
+        .await;
+        let draft = json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                token(gov),
+                &bulletin("draft", json!({"scope": "public"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+
+        assert_eq!(
+            titles(&app, Some(token(&t.member_a)), "").await,
+            set(&["public", "all", "kecamatan"])
+        );
+        assert_eq!(
+            titles(&app, Some(token(&t.member_b)), "").await,
+            set(&["public", "all", "kecamatan", "kelurahan"])
+        );
+        assert_eq!(
+            titles(&app, Some(token(&t.member_c)), "").await,
+            set(&["public", "all", "named"])
+        );
+        assert_eq!(titles(&app, None, "").await, set(&["public"]));
+        assert_eq!(titles(&app, Some(token(gov)), "").await.len(), 6);
+
+        // Single reads follow the same rule: what is not addressed does not exist.
+        for (user, bulletin, status) in [
+            (&t.member_a, &kelurahan, 404),
+            (&t.member_b, &kelurahan, 200),
+            (&t.member_a, &named, 404),
+            (&t.member_c, &named, 200),
+            (&t.member_c, &kecamatan, 404),
+            (&t.member_a, &draft, 404),
+            (&t.board_a, &draft, 404),
+        ] {
+            let id = bulletin["id"].as_i64().expect("id");
+            let got = app
+                .get_as(&format!("/api/v1/bulletins/{id}"), token(user))
+                .await;
+            assert_eq!(
+                got.status().as_u16(),
+                status,
+                "{} for {}",
+                bulletin["title"],
+                user.username
+            );
+        }
+        let anonymous = json_of(
+            app.get(&format!("/api/v1/bulletins/{}", public["id"]))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(
+            anonymous["author_id"],
+            Value::Null,
+            "no account ids for the public"
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/bulletins/{}", kecamatan["id"]))
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+
+        // Active KIMs addressed when published: the reach rate's denominator.
+        assert_eq!(public["kims_addressed"], 3);
+        assert_eq!(kecamatan["kims_addressed"], 2);
+        assert_eq!(kelurahan["kims_addressed"], 1);
+        assert_eq!(named["kims_addressed"], 1);
+        assert_eq!(public["origin"], "government");
+        assert_eq!(public["status"], "published");
+        assert_eq!(public["author_id"], gov.id);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_kim_admin_publishes_only_to_its_kim_all_kims_or_the_public() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        for audience in [
+            json!({"scope": "kecamatan", "codes": ["18.72.01"]}),
+            json!({"scope": "kelurahan", "codes": ["18.72.01.1001"]}),
+            json!({"scope": "kims", "kim_ids": [t.kim_b]}),
+            json!({"scope": "kims", "kim_ids": [t.kim_a, t.kim_b]}),
+        ] {
+            let refused = app
+                .post_as(
+                    "/api/v1/bulletins",
+                    token(&t.board_a),
+                    &bulletin("x", audience),
+                )
+                .await;
+            assert_eq!(
+                problem(refused, 422).await["errors"][0]["code"],
+                "audience_not_allowed"
+            );
+        }
+        let own = json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                token(&t.board_a),
+                &bulletin("own", json!({"scope": "kims", "kim_ids": [t.kim_a]})),
+            )
+            .await,
+            201,
+        )
+        .await;
+        assert_eq!(own["origin"], "kim");
+        assert_eq!(own["origin_kim_id"], t.kim_a);
+        let own_id = own["id"].as_i64().expect("id");
+        // Its draft: seen by its own board, by gov, by nobody else.
+        assert_eq!(
+            app.get_as(&format!("/api/v1/bulletins/{own_id}"), token(&t.board_a))
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+        assert_eq!(
+            app.get_as(&format!("/api/v1/bulletins/{own_id}"), token(&t.member_a))
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+        assert_eq!(
+            app.get_as(&format!("/api/v1/bulletins/{own_id}"), token(&t.board_b))
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+        assert_eq!(
+            app.get_as(&format!("/api/v1/bulletins/{own_id}"), token(&t.admin))
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+        // Members read; they do not write.
+        let by_member = app
+            .post_as(
+                "/api/v1/bulletins",
+                token(&t.member_a),
+                &bulletin("m", json!({"scope": "public"})),
+            )
+            .await;
+        problem(by_member, 403).await;
+
+        let horizontal = publish(
+            &app,
+            &t.board_a,
+            &bulletin("horizontal", json!({"scope": "all_kims"})),
+        )
+        .await;
+        let id = horizontal["id"].as_i64().expect("id");
+        let path = format!("/api/v1/bulletins/{id}");
+        // Another KIM's board sees it, and may not change it; gov may not edit a KIM's
+        // words, but may withdraw them.
+        problem(
+            app.patch_as(&path, token(&t.board_b), &json!({"title": "diubah"}))
+                .await,
+            403,
+        )
+        .await;
+        problem(
+            app.patch_as(&path, token(&t.admin), &json!({"title": "diubah"}))
+                .await,
+            403,
+        )
+        .await;
+        let edited = json_of(
+            app.patch_as(&path, token(&t.board_a), &json!({"title": "diperbaiki"}))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(
+            edited["version"],
+            horizontal["version"].as_i64().expect("v") + 1
+        );
+        problem(
+            app.patch_as(
+                &path,
+                token(&t.board_a),
+                &json!({"audience": {"scope": "kecamatan", "codes": ["18.72.01"]}}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        problem(
+            app.post_as(&format!("{path}/archive"), token(&t.board_b), &json!({}))
+                .await,
+            403,
+        )
+        .await;
+        let archived = json_of(
+            app.post_as(&format!("{path}/archive"), token(&t.admin), &json!({}))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(archived["status"], "archived");
+        // Archived: gone for the KIMs it reached, still there for its own board.
+        assert_eq!(
+            app.get_as(&path, token(&t.member_b))
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+        assert_eq!(
+            app.get_as(&path, token(&t.board_a)).await.status().as_u16(),
+            200
+        );
+        assert_eq!(
+            problem(
+                app.patch_as(&path, token(&t.board_a), &json!({"title": "lagi"}))
+                    .await,
+                409
+            )
+            .await["code"],
+            "bulletin_archived"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn status_moves_expiry_and_deleting_drafts() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let gov = &t.admin;
+        let mut body = bulletin("kedaluwarsa", json!({"scope": "all_kims"}));
+        body["expires_at"] = json!("2020-01-01T00:00:00Z");
+        assert_eq!(
+            problem(
+                app.post_as("/api/v1/bulletins", token(gov), &body).await,
+                422
+            )
+            .await["errors"][0]["field"],
+            "expires_at"
+        );
+        body["expires_at"] = json!("2999-01-01T00:00:00Z");
+        let published = publish(&app, gov, &body).await;
+        let id = published["id"].as_i64().expect("id");
+        let path = format!("/api/v1/bulletins/{id}");
+        assert_eq!(
+            app.get_as(&path, token(&t.member_a))
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+
+        // Expiry passes: KIM users no longer see it, gov still does.
+        app.db
+            .write(move |conn| {
+                diesel::update(bulletins::table.find(id))
+                    .set(bulletins::expires_at.eq(Some(
+                        chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1),
+                    )))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+            .expect("expire");
+        assert_eq!(
+            app.get_as(&path, token(&t.member_a))
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+        assert!(titles(&app, Some(token(&t.member_a)), "").await.is_empty());
+        assert_eq!(app.get_as(&path, token(gov)).await.status().as_u16(), 200);
+
+        assert_eq!(
+            problem(
+                app.post_as(&format!("{path}/publish"), token(gov), &json!({}))
+                    .await,
+                409
+            )
+            .await["code"],
+            "invalid_transition"
+        );
+        assert_eq!(
+            problem(
+                app.send(Method::DELETE, &path, Some(token(gov)), None)
+                    .await,
+                409
+            )
+            .await["code"],
+            "not_a_draft"
+        );
+
+        let draft = json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                token(gov),
+                &bulletin("draf", json!({"scope": "public"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let draft_path = format!("/api/v1/bulletins/{}", draft["id"]);
+        assert_eq!(
+            problem(
+                app.post_as(&format!("{draft_path}/archive"), token(gov), &json!({}))
+                    .await,
+                409
+            )
+            .await["code"],
+            "invalid_transition"
+        );
+        // A stale If-Match is refused before anything moves.
+        let stale = app
+            .client
+            .post(app.url(&format!("{draft_path}/publish")))
+            .bearer_auth(token(gov))
+            .header("If-Match", "\"99\"")
+            .send()
+            .await
+            .expect("send");
+        problem(stale, 412).await;
+        assert_eq!(
+            app.send(Method::DELETE, &draft_path, Some(token(&t.board_a)), None)
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+        assert_eq!(
+            app.send(Method::DELETE, &draft_path, Some(token(gov)), None)
+                .await
+                .status()
+                .as_u16(),
+            204
+        );
+        assert_eq!(
+            app.get_as(&draft_path, token(gov)).await.status().as_u16(),
+            404
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_kim_acknowledges_once_and_gov_reads_the_totals() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let published = publish(&app, &t.admin, &bulletin("posyandu", json!({"scope": "kecamatan", "codes": ["18.72.01"]}))).await;
+        let id = published["id"].as_i64().expect("id");
+        let acks = format!("/api/v1/bulletins/{id}/acknowledgements");
+
+        let first = json_of(app.post_as(&acks, token(&t.member_a), &json!({"reach": 10})).await, 201).await;
+        assert_eq!(first["kim_id"], t.kim_a);
+        // The same KIM again (its board): the figures are replaced, not added.
+        let again = json_of(app.post_as(&acks, token(&t.board_a), &json!({"reach": 25, "note": "Grup WA RT 03"})).await, 200).await;
+        assert_eq!(again["reach"], 25);
+        json_of(app.post_as(&acks, token(&t.member_b), &json!({"reach": 5})).await, 201).await;
+        // Not addressed to C; gov and integration clients do not acknowledge.
+        problem(app.post_as(&acks, token(&t.member_c), &json!({"reach": 5})).await, 404).await;
+        problem(app.post_as(&acks, token(&t.admin), &json!({"reach": 5})).await, 403).await;
+        for bad in [json!({"reach": -1}), json!({"reach": 1_000_001}), json!({"reach": 1, "note": "x".repeat(501)})] {
+            problem(app.post_as(&acks, token(&t.member_a), &bad).await, 422).await;
+        }
+        problem(app.post_as(&acks, token(&t.member_a), &json!({"reach": "banyak"})).await, 400).await;
+
+        let read = json_of(app.get_as(&acks, token(&t.admin)).await, 200).await;
+        assert_eq!(read["totals"], json!({"kims_addressed": 2, "kims_acknowledged": 2, "total_reach": 30, "acknowledgement_rate": 1.0}));
+        assert_eq!(read["data"].as_array().map(Vec::len), Some(2));
+        problem(app.get_as(&acks, token(&t.member_a)).await, 403).await;
+        problem(app.get_as(&acks, token(&t.board_a)).await, 403).await;
+        problem(app.get_as(&acks, token(&t.member_c)).await, 404).await;
+
+        // What is new for a KIM: not yet acknowledged by it.
+        publish(&app, &t.admin, &bulletin("baru", json!({"scope": "all_kims"}))).await;
+        assert_eq!(titles(&app, Some(token(&t.member_a)), "?acknowledged=false").await, set(&["baru"]));
+        assert_eq!(titles(&app, Some(token(&t.member_a)), "?acknowledged=true").await, set(&["posyandu"]));
+        problem(app.get_as("/api/v1/bulletins?acknowledged=false", token(&t.admin)).await, 400).await;
+
+        // A KIM's own bulletin: its board reads the acknowledgements of other KIMs.
+        let own = publish(&app, &t.board_a, &bulletin("dari alpha", json!({"scope": "all_kims"}))).await;
+        let own_acks = format!("/api/v1/bulletins/{}/acknowledgements", own["id"]);
+        json_of(app.post_as(&own_acks, token(&t.member_c), &json!({"reach": 7})).await, 201).await;
+        let read = json_of(app.get_as(&own_acks, token(&t.board_a)).await, 200).await;
+        assert_eq!(read["totals"]["total_reach"], 7);
+        problem(app.get_as(&own_acks, token(&t.board_b)).await, 403).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn simultaneous_acknowledgements_of_one_kim_make_one() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let published = publish(
+            &app,
+            &t.admin,
+            &bulletin("serentak", json!({"scope": "all_kims"})),
+        )
+        .await;
+        let acks = format!("/api/v1/bulletins/{}/acknowledgements", published["id"]);
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+        let mut tasks = Vec::new();
+        for n in 0..8 {
+            let (app_url, client, start) = (app.url(&acks), app.client.clone(), start.clone());
+            let user = if n % 2 == 0 {
+                t.member_a.clone()
+            } else {
+                t.board_a.clone()
+            };
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                client
+                    .post(app_url)
+                    .bearer_auth(&user.session.access_token)
+                    .json(&json!({"reach": n}))
+                    .send()
+                    .await
+                    .expect("send")
+                    .status()
+                    .as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.expect("task"));
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            7,
+            "{statuses:?}"
+        );
+        let read = json_of(app.get_as(&acks, token(&t.admin)).await, 200).await;
+        assert_eq!(read["totals"]["kims_acknowledged"], 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn filters_search_alike_on_both_databases_and_pages_follow_the_cursor() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let gov = &t.admin;
+        let mut body = bulletin("Jadwal ÉCOLE Posyandu", json!({"scope": "public"}));
+        body["category"] = json!("pendidikan");
+        publish(&app, gov, &body).await;
+        let mut body = bulletin("Banjir 100% waspada", json!({"scope": "public"}));
+        body["priority"] = json!("urgent");
+        body["body"] = json!("Warga di bantaran sungai diminta waspada.");
+        publish(&app, gov, &body).await;
+        for n in 0..3 {
+            publish(
+                &app,
+                gov,
+                &bulletin(&format!("rutin {n}"), json!({"scope": "public"})),
+            )
+            .await;
+        }
+        publish(
+            &app,
+            &t.board_a,
+            &bulletin("kabar alpha", json!({"scope": "public"})),
+        )
+        .await;
+
+        assert_eq!(
+            titles(&app, None, "?q=%C3%A9cole").await,
+            set(&["Jadwal ÉCOLE Posyandu"])
+        );
+        assert_eq!(
+            titles(&app, None, "?q=BANTARAN").await,
+            set(&["Banjir 100% waspada"])
+        );
+        assert_eq!(
+            titles(&app, None, "?q=100%25").await,
+            set(&["Banjir 100% waspada"])
+        );
+        assert_eq!(
+            titles(&app, None, "?q=0%25").await,
+            set(&["Banjir 100% waspada"])
+        );
+        assert_eq!(
+            titles(&app, None, "?priority=urgent").await,
+            set(&["Banjir 100% waspada"])
+        );
+        assert_eq!(
+            titles(&app, None, "?category=pendidikan").await,
+            set(&["Jadwal ÉCOLE Posyandu"])
+        );
+        assert_eq!(
+            titles(&app, None, "?origin=kim").await,
+            set(&["kabar alpha"])
+        );
+        assert_eq!(
+            titles(&app, None, "?since=2999-01-01T00:00:00Z").await,
+            set(&[])
+        );
+        assert_eq!(
+            titles(&app, None, "?since=2020-01-01T00:00:00Z")
+                .await
+                .len(),
+            6
+        );
+        for bad in [
+            "?status=hidden",
+            "?category=gosip",
+            "?since=kemarin",
+            "?since=-20000-01-01T00:00:00Z",
+            "?unknown=1",
+        ] {
+            problem(app.get(&format!("/api/v1/bulletins{bad}")).await, 400).await;
+        }
+
+        // Newest first, in pages that neither repeat nor skip.
+        let mut seen = Vec::new();
+        let mut query = "?limit=4".to_owned();
+        loop {
+            let page = json_of(app.get(&format!("/api/v1/bulletins{query}")).await, 200).await;
+            seen.extend(
+                page["data"]
+                    .as_array()
+                    .expect("data")
+                    .iter()
+                    .map(|b| b["id"].as_i64().expect("id")),
+            );
+            match page["next_cursor"].as_str() {
+                Some(cursor) => query = format!("?limit=4&cursor={cursor}"),
+                None => break,
+            }
+        }
+        let mut sorted = seen.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        sorted.dedup();
+        assert_eq!(seen, sorted);
+        assert_eq!(seen.len(), 6);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn integration_clients_read_published_bulletins_with_the_scope() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        publish(
+            &app,
+            &t.admin,
+            &bulletin("terbit", json!({"scope": "kims", "kim_ids": [t.kim_b]})),
+        )
+        .await;
+        json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                token(&t.admin),
+                &bulletin("draf", json!({"scope": "public"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let (id, secret, _) = app.integration_client(&t.admin, &["bulletins:read"]).await;
+        let reader = app.client_token(&id, &secret).await;
+        assert_eq!(titles(&app, Some(&reader), "").await, set(&["terbit"]));
+        let (id, secret, _) = app.integration_client(&t.admin, &["kims:read"]).await;
+        let other = app.client_token(&id, &secret).await;
+        problem(app.get_as("/api/v1/bulletins", &other).await, 403).await;
+        problem(
+            app.post_as(
+                "/api/v1/bulletins",
+                &reader,
+                &bulletin("x", json!({"scope": "public"})),
+            )
+            .await,
+            403,
+        )
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_bulletins_are_clear_problems() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let gov = token(&t.admin);
+        let base = bulletin("judul", json!({"scope": "public"}));
+        let with = |field: &str, value: Value| {
+            let mut body = base.clone();
+            body[field] = value;
+            body
+        };
+        for (body, status, field) in [
+            (with("title", json!("   ")), 422, Some("title")),
+            (with("title", json!("x".repeat(201))), 422, Some("title")),
+            (with("body", json!("x".repeat(50_001))), 422, Some("body")),
+            (with("title", json!("a\u{0}b")), 400, None),
+            (
+                with(
+                    "audience",
+                    json!({"scope": "kecamatan", "codes": ["18.72.99"]}),
+                ),
+                422,
+                Some("audience.codes[0]"),
+            ),
+            (
+                with(
+                    "audience",
+                    json!({"scope": "kelurahan", "codes": ["18.72.01"]}),
+                ),
+                422,
+                Some("audience.codes[0]"),
+            ),
+            (
+                with(
+                    "audience",
+                    json!({"scope": "kims", "kim_ids": [t.kim_a, 999_999]}),
+                ),
+                422,
+                Some("audience.kim_ids[1]"),
+            ),
+            (
+                with("audience", json!({"scope": "kecamatan"})),
+                422,
+                Some("audience.codes"),
+            ),
+            (
+                with("audience", json!({"scope": "public", "kim_ids": [t.kim_a]})),
+                422,
+                Some("audience.kim_ids"),
+            ),
+            (with("audience", json!({"scope": "everyone"})), 400, None),
+            (with("category", json!("gosip")), 400, None),
+            (with("priority", json!("critical")), 400, None),
+            (with("status", json!("published")), 400, None),
+            (with("expires_at", json!("besok")), 400, None),
+        ] {
+            let answer = problem(app.post_as("/api/v1/bulletins", gov, &body).await, status).await;
+            if let Some(field) = field {
+                assert_eq!(answer["errors"][0]["field"], field, "{body}");
+            }
+        }
+        // The longest body is kept whole, as written.
+        let long = with("body", json!(format!("# Judul\n\n{}", "é".repeat(49_991))));
+        let created = json_of(app.post_as("/api/v1/bulletins", gov, &long).await, 201).await;
+        assert_eq!(
+            created["body"].as_str().map(|b| b.chars().count()),
+            Some(50_000)
+        );
+        problem(app.get_as("/api/v1/bulletins/99999999", gov).await, 404).await;
+        problem(
+            app.patch_as(
+                &format!("/api/v1/bulletins/{}", created["id"]),
+                gov,
+                &json!({"origin": "kim"}),
+            )
+            .await,
+            400,
+        )
+        .await;
+    })
+    .await;
+}
