@@ -27,6 +27,7 @@ pub mod report_categories;
 pub mod routes;
 pub mod sessions;
 pub mod startup;
+pub mod sync;
 pub mod telemetry;
 pub mod unit_of_work;
 pub mod users;

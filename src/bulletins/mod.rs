@@ -18,7 +18,7 @@ use audience::Audience;
 use model::{
     Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Origin, Priority,
 };
-use policy::BulletinAccess;
+use policy::{BulletinAccess, BulletinCondition};
 
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller, Role};
@@ -36,6 +36,7 @@ use crate::openapi::{
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams, like_literal};
+use crate::sync::{Counter, Removed, SyncItem, SyncPage, SyncPoint};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -82,6 +83,61 @@ pub struct BulletinFilter {
     q: Option<String>,
     /// KIM users only: whether their KIM has acknowledged it (`false`: what is new).
     acknowledged: Option<bool>,
+    /// A `sync_token` from an earlier listing: only what changed since, with items
+    /// that left the view as `{"id", "removed": true}`.
+    updated_since: Option<String>,
+}
+
+/// What a caller sees in a list: its access and the list's filters, as one condition
+/// (the same rows are "in view" for plain lists and for sync). It is also selected as
+/// a column, so it must be false, never NULL, where it does not hold.
+fn in_view(
+    access: &BulletinAccess,
+    filter: &BulletinFilter,
+    since: Option<NaiveDateTime>,
+    pattern: Option<&str>,
+) -> Result<BulletinCondition, ApiError> {
+    let mut view = access.condition();
+    if let Some(acknowledged) = filter.acknowledged {
+        let kim = access.kim().ok_or_else(|| {
+            ApiError::InvalidQuery(vec![FieldIssue::new(
+                "acknowledged",
+                "kim_users_only",
+                "only KIM users filter by their KIM's acknowledgement",
+                "hanya pengguna KIM yang menyaring menurut konfirmasi KIM-nya",
+            )])
+        })?;
+        let acknowledged_here = bulletin_acknowledgements::table
+            .filter(bulletin_acknowledgements::kim_id.eq(kim))
+            .select(bulletin_acknowledgements::bulletin_id);
+        view = if acknowledged {
+            Box::new(view.and(bulletins::id.eq_any(acknowledged_here)))
+        } else {
+            Box::new(view.and(bulletins::id.ne_all(acknowledged_here)))
+        };
+    }
+    if let Some(status) = filter.status {
+        view = Box::new(view.and(bulletins::status.eq(status.as_str())));
+    }
+    if let Some(category) = filter.category {
+        view = Box::new(view.and(bulletins::category.eq(category.as_str())));
+    }
+    if let Some(priority) = filter.priority {
+        view = Box::new(view.and(bulletins::priority.eq(priority.as_str())));
+    }
+    if let Some(origin) = filter.origin {
+        view = Box::new(view.and(bulletins::origin.eq(origin.as_str())));
+    }
+    if let Some(since) = since {
+        let published_since = bulletins::published_at
+            .is_not_null()
+            .and(bulletins::published_at.assume_not_null().ge(since));
+        view = Box::new(view.and(published_since));
+    }
+    if let Some(pattern) = pattern {
+        view = Box::new(view.and(bulletins::search_key.like(pattern.to_owned()).escape('\\')));
+    }
+    Ok(view)
 }
 
 /// A moment a database of either kind stores: years 1 to 9999.
@@ -184,14 +240,13 @@ fn find_visible(
     access: &BulletinAccess,
     id: i64,
 ) -> Result<BulletinRow, ApiError> {
-    let mut query = bulletins::table
+    bulletins::table
         .filter(bulletins::id.eq(id))
+        .filter(access.condition())
         .select(BulletinRow::as_select())
-        .into_boxed();
-    if let Some(condition) = access.condition() {
-        query = query.filter(condition);
-    }
-    query.first(conn).optional()?.ok_or(ApiError::NotFound)
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)
 }
 
 /// The bulletin `id` as `caller` may change it, read under its lock: 404 when the
@@ -227,7 +282,7 @@ fn answer(row: BulletinRow) -> Result<HttpResponse, ApiError> {
     params(BulletinFilter, PageParams),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "One page of bulletins", body = Page<Bulletin>),
+        (status = 200, description = "One page of bulletins (or of what changed since `updated_since`)", body = SyncPage<Bulletin>),
         (status = 400, response = InvalidQuery),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -239,10 +294,10 @@ pub async fn list_bulletins(
     caller: MaybeCaller,
     db: web::Data<Db>,
     query: ListQuery<BulletinFilter>,
-) -> Result<web::Json<Page<Bulletin>>, ApiError> {
+) -> Result<web::Json<SyncPage<Bulletin>>, ApiError> {
     let MaybeCaller(caller) = caller;
     let ListQuery { page, filter } = query;
-    let before: Option<i64> = page.after()?;
+    let cursor: Option<(i64, SyncPoint)> = page.after()?;
     let fetch_limit = page.fetch_limit();
     let since = filter
         .since
@@ -259,66 +314,72 @@ pub async fn list_bulletins(
         )]));
     }
     let pattern = search.map(|q| format!("%{}%", like_literal(&q.to_lowercase(), limits::SEARCH)));
-    let rows = db
+    let listing = db
         .read(move |conn| {
             let access = BulletinAccess::of(conn, caller.as_ref())?;
+            let view_key = access.view_key();
+            let changed_since = filter
+                .updated_since
+                .as_deref()
+                .map(|token| SyncPoint::from_token(token, view_key))
+                .transpose()?;
+            // Every page of one listing answers for the same point, so that the token of
+            // its last page covers what changed while the client was paging.
+            let upto = match cursor {
+                Some((_, upto)) => upto,
+                None => SyncPoint::now(conn, Counter::Bulletins, view_key)?,
+            };
+            let in_view = || in_view(&access, &filter, since, pattern.as_deref());
             let mut select = bulletins::table
-                .select(BulletinRow::as_select())
+                .select((BulletinRow::as_select(), in_view()?))
                 .order(bulletins::id.desc())
                 .limit(fetch_limit)
                 .into_boxed();
-            if let Some(condition) = access.condition() {
-                select = select.filter(condition);
-            }
-            if let Some(acknowledged) = filter.acknowledged {
-                let kim = access.kim().ok_or_else(|| {
-                    ApiError::InvalidQuery(vec![FieldIssue::new(
-                        "acknowledged",
-                        "kim_users_only",
-                        "only KIM users filter by their KIM's acknowledgement",
-                        "hanya pengguna KIM yang menyaring menurut konfirmasi KIM-nya",
-                    )])
-                })?;
-                let acknowledged_here = bulletin_acknowledgements::table
-                    .filter(bulletin_acknowledgements::kim_id.eq(kim))
-                    .select(bulletin_acknowledgements::bulletin_id);
-                select = if acknowledged {
-                    select.filter(bulletins::id.eq_any(acknowledged_here))
-                } else {
-                    select.filter(bulletins::id.ne_all(acknowledged_here))
-                };
-            }
-            if let Some(status) = filter.status {
-                select = select.filter(bulletins::status.eq(status.as_str()));
-            }
-            if let Some(category) = filter.category {
-                select = select.filter(bulletins::category.eq(category.as_str()));
-            }
-            if let Some(priority) = filter.priority {
-                select = select.filter(bulletins::priority.eq(priority.as_str()));
-            }
-            if let Some(origin) = filter.origin {
-                select = select.filter(bulletins::origin.eq(origin.as_str()));
-            }
-            if let Some(since) = since {
-                select = select.filter(bulletins::published_at.ge(since));
-            }
-            if let Some(pattern) = pattern {
-                select = select.filter(bulletins::search_key.like(pattern).escape('\\'));
-            }
-            if let Some(before) = before {
+            select = match changed_since {
+                None => select.filter(in_view()?),
+                Some(from) => select.filter(
+                    bulletins::change_seq
+                        .gt(from.seq)
+                        .and(bulletins::change_seq.le(upto.seq))
+                        .or(bulletins::expires_at
+                            .assume_not_null()
+                            .gt(from.at())
+                            .and(bulletins::expires_at.assume_not_null().le(upto.at()))),
+                ),
+            };
+            if let Some((before, _)) = cursor {
                 select = select.filter(bulletins::id.lt(before));
             }
-            let rows: Vec<BulletinRow> = select.load(conn)?;
-            Ok((rows, access.shows_authors()))
+            let rows: Vec<(BulletinRow, bool)> = select.load(conn)?;
+            Ok((rows, access.shows_authors(), upto))
         })
         .await?;
-    let (rows, show_author) = rows;
-    let bulletins = rows
+    let (rows, show_author, upto) = listing;
+    let items = rows
         .into_iter()
-        .map(|row| Bulletin::from_row(row, show_author))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(web::Json(Page::from_rows(bulletins, &page, |b| b.id)))
+        .map(|(row, visible)| {
+            Ok(if visible {
+                SyncItem::Current(Bulletin::from_row(row, show_author)?)
+            } else {
+                SyncItem::Removed(Removed {
+                    id: row.id,
+                    removed: true,
+                })
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let page = Page::from_rows(items, &page, |item| {
+        let id = match item {
+            SyncItem::Current(bulletin) => bulletin.id,
+            SyncItem::Removed(removed) => removed.id,
+        };
+        (id, upto)
+    });
+    Ok(web::Json(SyncPage {
+        data: page.data,
+        next_cursor: page.next_cursor,
+        sync_token: upto.token(),
+    }))
 }
 
 /// Writes a draft. gov users write government bulletins to any audience; a kim_admin
@@ -519,7 +580,7 @@ pub async fn delete_bulletin(
                 "Hanya draf yang dapat dihapus; arsipkan buletin yang sudah terbit.",
             ));
         }
-        model::delete(uow.conn, id)?;
+        model::delete(uow.conn, &current)?;
         uow.audit("bulletin.deleted", Some(Target::new("bulletin", id)), None)
     })
     .await?;

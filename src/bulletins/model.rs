@@ -10,6 +10,7 @@ use crate::db::schema::{bulletin_audience, bulletins, kims};
 use crate::db::{DbConnection, now, stored, utc};
 use crate::error::ApiError;
 use crate::kims::model::KimStatus;
+use crate::sync::{Counter, next_change};
 use crate::text_enum;
 
 text_enum! {
@@ -75,6 +76,7 @@ pub struct BulletinRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub change_seq: i64,
 }
 
 impl BulletinRow {
@@ -226,6 +228,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewBulletin) -> Result<BulletinRow,
             bulletins::author_id.eq(new.author_id),
             bulletins::created_at.eq(now),
             bulletins::updated_at.eq(now),
+            bulletins::change_seq.eq(next_change(conn, Counter::Bulletins)?),
         ))
         .returning(bulletins::all_columns)
         .get_result(conn)?;
@@ -274,6 +277,7 @@ pub fn update(
         bulletins::expires_at.eq(edit.expires_at.unwrap_or(current.expires_at)),
         bulletins::updated_at.eq(now()),
         bulletins::version.eq(current.version + 1),
+        bulletins::change_seq.eq(next_change(conn, Counter::Bulletins)?),
     ))
     .returning(bulletins::all_columns)
     .get_result(conn)
@@ -336,6 +340,7 @@ pub fn set_status(
         bulletins::kims_addressed.eq(kims_addressed.or(current.kims_addressed)),
         bulletins::updated_at.eq(now),
         bulletins::version.eq(current.version + 1),
+        bulletins::change_seq.eq(next_change(conn, Counter::Bulletins)?),
     ))
     .returning(bulletins::all_columns)
     .get_result(conn)
@@ -343,13 +348,30 @@ pub fn set_status(
     .ok_or(ApiError::PreconditionFailed)
 }
 
-/// Deletes a draft and its audience rows.
-pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), ApiError> {
-    diesel::delete(bulletin_audience::table.filter(bulletin_audience::bulletin_id.eq(id)))
+/// Deletes a draft: its words and audience go; an empty `deleted` row stays so that
+/// sync tells the apps that saw the draft to drop it.
+pub fn delete(conn: &mut DbConnection, current: &BulletinRow) -> Result<(), ApiError> {
+    diesel::delete(bulletin_audience::table.filter(bulletin_audience::bulletin_id.eq(current.id)))
         .execute(conn)?;
-    diesel::delete(bulletins::table.filter(bulletins::id.eq(id))).execute(conn)?;
+    diesel::update(bulletins::table.filter(bulletins::id.eq(current.id)))
+        .set((
+            bulletins::status.eq(DELETED),
+            bulletins::title.eq(""),
+            bulletins::body.eq(""),
+            bulletins::search_key.eq(""),
+            bulletins::audience_codes.eq("[]"),
+            bulletins::audience_kim_ids.eq("[]"),
+            bulletins::expires_at.eq(None::<NaiveDateTime>),
+            bulletins::updated_at.eq(now()),
+            bulletins::version.eq(current.version + 1),
+            bulletins::change_seq.eq(next_change(conn, Counter::Bulletins)?),
+        ))
+        .execute(conn)?;
     Ok(())
 }
+
+/// The stored status of a deleted draft; never shown, only answered as removed.
+pub const DELETED: &str = "deleted";
 
 /// Active KIMs `audience` addresses now.
 pub fn count_addressed(conn: &mut DbConnection, audience: &Audience) -> Result<i32, ApiError> {

@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::audience::AudienceScope;
-use super::model::{BulletinRow, BulletinStatus, Origin};
+use super::model::{BulletinRow, BulletinStatus, DELETED, Origin};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::schema::{bulletin_audience, bulletins, kims};
 use crate::db::{Backend, DbConnection, now};
@@ -97,11 +97,26 @@ impl BulletinAccess {
         !matches!(self.reader, Reader::Public)
     }
 
-    /// The bulletins the caller may see, as SQL. `None`: all of them.
-    pub fn condition(&self) -> Option<BulletinCondition> {
+    /// A key of what the caller sees, for sync tokens: equal keys, equal views.
+    pub fn view_key(&self) -> u64 {
+        crate::sync::view_key(&match &self.reader {
+            Reader::Government => "government".to_owned(),
+            Reader::Integration => "integration".to_owned(),
+            Reader::Public => "public".to_owned(),
+            Reader::Kim {
+                kim_id,
+                kelurahan_code,
+                kecamatan_code,
+                admin,
+            } => format!("kim:{kim_id}:{kelurahan_code}:{kecamatan_code}:{admin}"),
+        })
+    }
+
+    /// The bulletins the caller may see, as SQL.
+    pub fn condition(&self) -> BulletinCondition {
         let published = bulletins::status.eq(BulletinStatus::Published.as_str());
-        Some(match &self.reader {
-            Reader::Government => return None,
+        match &self.reader {
+            Reader::Government => Box::new(bulletins::status.ne(DELETED)),
             Reader::Integration => Box::new(published),
             Reader::Public => Box::new(
                 published
@@ -116,12 +131,18 @@ impl BulletinAccess {
             } => {
                 let received = received_by(*kim_id, kelurahan_code, kecamatan_code, self.at);
                 if *admin {
-                    Box::new(received.or(bulletins::origin_kim_id.assume_not_null().eq(*kim_id)))
+                    // Written to be false, never NULL, for government bulletins: the
+                    // condition is also selected as a column (sync marks removals).
+                    let own = bulletins::origin_kim_id
+                        .is_not_null()
+                        .and(bulletins::origin_kim_id.assume_not_null().eq(*kim_id))
+                        .and(bulletins::status.ne(DELETED));
+                    Box::new(received.or(own))
                 } else {
                     received
                 }
             }
-        })
+        }
     }
 
     /// For a KIM user: the bulletins its KIM received (published, unexpired, addressed

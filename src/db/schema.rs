@@ -217,6 +217,14 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        change_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    sync_counters (name) {
+        name -> Text,
+        value -> BigInt,
     }
 }
 
@@ -268,4 +276,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     bulletins,
     bulletin_audience,
     bulletin_acknowledgements,
+    sync_counters,
 );

@@ -812,3 +812,298 @@ async fn bad_bulletins_are_clear_problems() {
     })
     .await;
 }
+
+/// Lists as `user` (or anonymously) from `token`; returns the entries and the new token.
+async fn sync(app: &TestApp, user: Option<&TestUser>, since: Option<&str>) -> (Vec<Value>, String) {
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec!["limit=2".to_owned()];
+        if let Some(since) = since {
+            query.push(format!("updated_since={since}"));
+        }
+        if let Some(cursor) = &cursor {
+            query.push(format!("cursor={cursor}"));
+        }
+        let path = format!("/api/v1/bulletins?{}", query.join("&"));
+        let page = json_of(
+            app.send(Method::GET, &path, user.map(token), None).await,
+            200,
+        )
+        .await;
+        entries.extend(page["data"].as_array().expect("data").iter().cloned());
+        let sync_token = page["sync_token"].as_str().expect("sync_token").to_owned();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (entries, sync_token),
+        }
+    }
+}
+
+/// `(id, title or "removed")` of each entry, sorted.
+fn summary(entries: &[Value]) -> Vec<(i64, String)> {
+    let mut summary: Vec<(i64, String)> = entries
+        .iter()
+        .map(|e| {
+            let label = if e["removed"] == true {
+                "removed".to_owned()
+            } else {
+                e["title"].as_str().expect("title").to_owned()
+            };
+            (e["id"].as_i64().expect("id"), label)
+        })
+        .collect();
+    summary.sort();
+    summary
+}
+
+fn id_of(bulletin: &Value) -> i64 {
+    bulletin["id"].as_i64().expect("id")
+}
+
+#[tokio::test]
+async fn sync_answers_what_changed_and_what_left_the_view() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let gov = &t.admin;
+        let edited = publish(&app, gov, &bulletin("lama", json!({"scope": "all_kims"}))).await;
+        let archived = publish(
+            &app,
+            gov,
+            &bulletin("diarsipkan", json!({"scope": "public"})),
+        )
+        .await;
+        let retargeted = publish(
+            &app,
+            gov,
+            &bulletin(
+                "pindah",
+                json!({"scope": "kecamatan", "codes": ["18.72.01"]}),
+            ),
+        )
+        .await;
+        let expiring = publish(
+            &app,
+            gov,
+            &bulletin("kedaluwarsa", json!({"scope": "all_kims"})),
+        )
+        .await;
+        let untouched = publish(&app, gov, &bulletin("tetap", json!({"scope": "all_kims"}))).await;
+        let draft = json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                token(&t.board_a),
+                &bulletin("draf alpha", json!({"scope": "all_kims"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+
+        let (first, member_token) = sync(&app, Some(&t.member_a), None).await;
+        assert_eq!(first.len(), 5);
+        let (board_first, board_token) = sync(&app, Some(&t.board_a), None).await;
+        assert_eq!(board_first.len(), 6, "its own draft too");
+
+        let added = publish(&app, gov, &bulletin("baru", json!({"scope": "all_kims"}))).await;
+        json_of(
+            app.patch_as(
+                &format!("/api/v1/bulletins/{}", id_of(&edited)),
+                token(gov),
+                &json!({"title": "diperbarui"}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        json_of(
+            app.post_as(
+                &format!("/api/v1/bulletins/{}/archive", id_of(&archived)),
+                token(gov),
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        json_of(
+            app.patch_as(
+                &format!("/api/v1/bulletins/{}", id_of(&retargeted)),
+                token(gov),
+                &json!({"audience": {"scope": "kecamatan", "codes": ["18.72.02"]}}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(
+            app.send(
+                Method::DELETE,
+                &format!("/api/v1/bulletins/{}", id_of(&draft)),
+                Some(token(&t.board_a)),
+                None
+            )
+            .await
+            .status()
+            .as_u16(),
+            204
+        );
+        // Expiry passes without any write to the bulletin.
+        let expiring_id = id_of(&expiring);
+        app.db
+            .write(move |conn| {
+                diesel::update(bulletins::table.find(expiring_id))
+                    .set(bulletins::expires_at.eq(Some(chrono::Utc::now().naive_utc())))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+            .expect("expire");
+
+        let (changes, next_token) = sync(&app, Some(&t.member_a), Some(&member_token)).await;
+        assert_eq!(
+            summary(&changes),
+            vec![
+                (id_of(&edited), "diperbarui".to_owned()),
+                (id_of(&archived), "removed".to_owned()),
+                (id_of(&retargeted), "removed".to_owned()),
+                (expiring_id, "removed".to_owned()),
+                (id_of(&draft), "removed".to_owned()),
+                (id_of(&added), "baru".to_owned()),
+            ]
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        );
+        assert!(
+            !summary(&changes)
+                .iter()
+                .any(|(id, _)| *id == id_of(&untouched))
+        );
+        let (board_changes, _) = sync(&app, Some(&t.board_a), Some(&board_token)).await;
+        assert!(summary(&board_changes).contains(&(id_of(&draft), "removed".to_owned())));
+        // Nothing changed since the last token: nothing to send.
+        let (nothing, _) = sync(&app, Some(&t.member_a), Some(&next_token)).await;
+        assert!(nothing.is_empty(), "{nothing:?}");
+
+        // A token is for the view it was made in.
+        let query = format!("/api/v1/bulletins?updated_since={member_token}");
+        assert_eq!(
+            problem(app.get_as(&query, token(&t.member_c)).await, 400).await["errors"][0]["code"],
+            "invalid_sync_token"
+        );
+        problem(
+            app.get("/api/v1/bulletins?updated_since=bm90LWEtdG9rZW4")
+                .await,
+            400,
+        )
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_that_commits_late_is_not_skipped_by_a_token_made_meanwhile() {
+    use diesel::connection::SimpleConnection;
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let gov = &t.admin;
+        let slow = publish(&app, gov, &bulletin("lambat", json!({"scope": "all_kims"}))).await;
+        let fast = publish(&app, gov, &bulletin("cepat", json!({"scope": "all_kims"}))).await;
+        let (_, before) = sync(&app, Some(gov), None).await;
+
+        // A writer that started first takes its change number and has not committed yet.
+        let hold = format!(
+            "UPDATE sync_counters SET value = value + 1 WHERE name = 'bulletins';
+             UPDATE bulletins SET title = 'lambat diubah',
+               change_seq = (SELECT value FROM sync_counters WHERE name = 'bulletins')
+             WHERE id = {};",
+            id_of(&slow)
+        );
+        let mut holder: Box<dyn FnMut(&str) + Send> = match &app.database {
+            crate::helpers::TestDatabase::Sqlite { .. } => {
+                let mut conn =
+                    diesel::SqliteConnection::establish(&app.database.url()).expect("connect");
+                conn.batch_execute(&format!("BEGIN IMMEDIATE; {hold}"))
+                    .expect("hold");
+                Box::new(move |sql| conn.batch_execute(sql).expect("holder"))
+            }
+            _ => {
+                let mut conn =
+                    diesel::PgConnection::establish(&app.database.url()).expect("connect");
+                conn.batch_execute(&format!("BEGIN; {hold}")).expect("hold");
+                Box::new(move |sql| conn.batch_execute(sql).expect("holder"))
+            }
+        };
+        // A writer that starts later queues behind it instead of committing first.
+        let patch = {
+            let (client, url, gov_token) = (
+                app.client.clone(),
+                app.url(&format!("/api/v1/bulletins/{}", id_of(&fast))),
+                token(gov).to_owned(),
+            );
+            tokio::spawn(async move {
+                client
+                    .patch(url)
+                    .bearer_auth(gov_token)
+                    .json(&json!({"title": "cepat diubah"}))
+                    .send()
+                    .await
+                    .expect("patch")
+                    .status()
+                    .as_u16()
+            })
+        };
+        if let crate::helpers::TestDatabase::Postgres { .. } = &app.database {
+            // PostgreSQL shows the queued writer; SQLite's busy wait cannot be observed.
+            wait_for_lock_waiter(&app.database.url()).await;
+        }
+        let (meanwhile, token_meanwhile) = sync(&app, Some(gov), Some(&before)).await;
+        assert!(
+            meanwhile.iter().all(|e| e["title"] != "lambat diubah"),
+            "uncommitted work is not visible"
+        );
+        holder("COMMIT");
+        assert_eq!(patch.await.expect("task"), 200);
+        let (after, _) = sync(&app, Some(gov), Some(&token_meanwhile)).await;
+        let titles: BTreeSet<String> = after
+            .iter()
+            .map(|e| e["title"].as_str().expect("title").to_owned())
+            .collect();
+        assert!(
+            titles.contains("lambat diubah"),
+            "the late commit is not skipped: {titles:?}"
+        );
+        assert!(
+            titles.contains("cepat diubah")
+                || meanwhile.iter().any(|e| e["title"] == "cepat diubah")
+        );
+    })
+    .await;
+}
+
+/// Returns once a PostgreSQL session of the database waits on a lock. There is no
+/// notification to await, so it polls `pg_stat_activity`, for at most 10 s.
+async fn wait_for_lock_waiter(url: &str) {
+    use diesel::sql_types::BigInt;
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = BigInt)]
+        waiting: i64,
+    }
+    let mut conn = diesel::PgConnection::establish(url).expect("connect");
+    for _ in 0..1000 {
+        let row: Waiting = diesel::sql_query(
+            "SELECT count(*) AS waiting FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .get_result(&mut conn)
+        .expect("pg_stat_activity");
+        if row.waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no writer queued behind the held change number");
+}

@@ -17,7 +17,10 @@ CREATE TABLE bulletins (
     CHECK (audience_scope IN ('public', 'all_kims', 'kecamatan', 'kelurahan', 'kims')),
   audience_codes TEXT NOT NULL DEFAULT '[]',
   audience_kim_ids TEXT NOT NULL DEFAULT '[]',
-  status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published', 'archived')),
+  -- `deleted`: a deleted draft, kept as an empty row so that sync can tell the apps
+  -- that saw it to drop it.
+  status TEXT NOT NULL DEFAULT 'draft'
+    CHECK (status IN ('draft', 'published', 'archived', 'deleted')),
   published_at TIMESTAMP,
   expires_at TIMESTAMP,
   author_id BIGINT REFERENCES users (id),
@@ -26,11 +29,24 @@ CREATE TABLE bulletins (
   created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   version BIGINT NOT NULL DEFAULT 1,
+  -- Position in the commit order of bulletin changes (see sync_counters).
+  change_seq BIGINT NOT NULL DEFAULT 0,
   CHECK ((origin = 'kim') = (origin_kim_id IS NOT NULL)),
-  CHECK ((status = 'draft') = (published_at IS NULL))
+  CHECK ((status IN ('draft', 'deleted')) = (published_at IS NULL))
 );
 CREATE INDEX bulletins_status_idx ON bulletins (status, id);
 CREATE INDEX bulletins_origin_kim_idx ON bulletins (origin_kim_id, id);
+CREATE INDEX bulletins_change_idx ON bulletins (change_seq);
+CREATE INDEX bulletins_expiry_idx ON bulletins (expires_at);
+
+-- Incremental sync (SPEC §1): each change of a synced resource takes the next value of
+-- its counter. Taking it locks the counter row until commit, so changes commit in the
+-- order of their values and a reader never sees value n+1 before n.
+CREATE TABLE sync_counters (
+  name TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+INSERT INTO sync_counters (name, value) VALUES ('bulletins', 0), ('reports', 0);
 
 CREATE TABLE bulletin_audience (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
