@@ -215,11 +215,16 @@ fn fingerprint(req: &HttpRequest, cipher: &PersonalDataCipher) -> String {
         Some(RawBody { bytes, .. }) => bytes.to_vec(),
         None => Vec::new(),
     };
+    // The media type without parameters: a retried upload has another multipart
+    // boundary, and `; charset=utf-8` does not make JSON another request.
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
+        .and_then(|value| value.split(';').next())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     let mut text = format!(
         "{} {}?{}\n{content_type}\n",
         req.method(),

@@ -54,6 +54,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(bulletins::archive_bulletin)
                 .service(bulletins::acknowledge)
                 .service(bulletins::list_acknowledgements)
+                .service(bulletins::upload_attachment)
+                .service(bulletins::download_attachment)
                 .service(regions::list_regions)
                 .service(report_categories::list_categories),
         );

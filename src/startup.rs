@@ -13,6 +13,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::attachments::Storage;
 use crate::audit::ClientAddressPolicy;
 use crate::auth::TokenKeys;
 use crate::config::Settings;
@@ -40,7 +41,13 @@ pub enum StartupError {
     Keys(#[from] auth::tokens::KeyError),
     #[error("cannot start the database setup task: {0}")]
     Blocking(String),
+    #[error("cannot use the storage directory {dir}: {detail}")]
+    Storage { dir: String, detail: String },
 }
+
+/// How old a part file without a row must be before start-up removes it: another
+/// instance may still be finishing that upload.
+const ABANDONED_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub struct Application {
     server: Server,
@@ -56,6 +63,7 @@ impl Application {
         let db = web::block(move || Db::connect(&database_url, pool))
             .await
             .map_err(|error| StartupError::Blocking(error.to_string()))??;
+        let storage = open_storage(&db, settings).await?;
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
                 addr: settings.bind_addr,
@@ -68,7 +76,7 @@ impl Application {
                 source,
             })?
             .port();
-        let server = run(listener, db.clone(), keys, settings)?;
+        let server = run(listener, db.clone(), keys, storage, settings)?;
         Ok(Application { server, port, db })
     }
 
@@ -85,13 +93,34 @@ impl Application {
     }
 }
 
+/// Opens the storage directory and settles what a crash left between files and rows.
+async fn open_storage(db: &Db, settings: &Settings) -> Result<Storage, StartupError> {
+    let dir = settings.storage_dir.clone();
+    let storage_error = |detail: String| StartupError::Storage {
+        dir: dir.display().to_string(),
+        detail,
+    };
+    let storage = Storage::open(&settings.storage_dir).map_err(|e| storage_error(e.to_string()))?;
+    let recovering = storage.clone();
+    let (renamed, removed) = db
+        .read(move |conn| recovering.recover(conn, ABANDONED_UPLOAD))
+        .await
+        .map_err(|e| storage_error(e.to_string()))?;
+    if renamed + removed > 0 {
+        tracing::warn!(renamed, removed, "settled uploads interrupted by a crash");
+    }
+    Ok(storage)
+}
+
 fn run(
     listener: TcpListener,
     db: Db,
     keys: TokenKeys,
+    storage: Storage,
     settings: &Settings,
 ) -> Result<Server, StartupError> {
     let db = web::Data::new(db);
+    let storage = web::Data::new(storage);
     let keys = web::Data::new(keys);
     let refresh_lifetime = web::Data::new(RefreshTokenLifetime::from_settings(settings));
     let cipher = web::Data::new(PersonalDataCipher::new(&settings.nik_encryption_key));
@@ -120,6 +149,7 @@ fn run(
             .app_data(refresh_lifetime.clone())
             .app_data(address_policy.clone())
             .app_data(cipher.clone())
+            .app_data(storage.clone())
             .app_data(passwords.clone())
             .app_data(sessions.clone())
             .configure(api_routes)

@@ -4,6 +4,7 @@
 
 mod acknowledgements;
 pub mod audience;
+mod files;
 pub mod model;
 pub mod policy;
 
@@ -15,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 pub use acknowledgements::{acknowledge, list_acknowledgements};
 use audience::Audience;
+pub use files::{download_attachment, upload_attachment};
 use model::{
     Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Origin, Priority,
 };
@@ -264,12 +266,8 @@ fn find_changeable(
     Ok(row)
 }
 
-fn answer(row: BulletinRow) -> Result<HttpResponse, ApiError> {
-    let bulletin = Bulletin::from_row(row, true)?;
-    Ok(crate::concurrency::ok_with_etag(
-        bulletin.version,
-        &bulletin,
-    ))
+fn answer(bulletin: Bulletin) -> HttpResponse {
+    crate::concurrency::ok_with_etag(bulletin.version, &bulletin)
 }
 
 /// Lists the bulletins the caller may see, newest first.
@@ -351,15 +349,22 @@ pub async fn list_bulletins(
                 select = select.filter(bulletins::id.lt(before));
             }
             let rows: Vec<(BulletinRow, bool)> = select.load(conn)?;
-            Ok((rows, access.shows_authors(), upto))
+            let shown: Vec<i64> = rows
+                .iter()
+                .filter(|(_, visible)| *visible)
+                .map(|(row, _)| row.id)
+                .collect();
+            let files = crate::attachments::of_many(conn, "bulletin", &shown)?;
+            Ok((rows, files, access.shows_authors(), upto))
         })
         .await?;
-    let (rows, show_author, upto) = listing;
+    let (rows, mut files, show_author, upto) = listing;
     let items = rows
         .into_iter()
         .map(|(row, visible)| {
             Ok(if visible {
-                SyncItem::Current(Bulletin::from_row(row, show_author)?)
+                let attached = files.remove(&row.id).unwrap_or_default();
+                SyncItem::Current(Bulletin::from_row(row, show_author, attached)?)
             } else {
                 SyncItem::Removed(Removed {
                     id: row.id,
@@ -437,7 +442,7 @@ pub async fn create_bulletin(
                 Some(Target::new("bulletin", row.id)),
                 None,
             )?;
-            let bulletin = Bulletin::from_row(row, true)?;
+            let bulletin = Bulletin::from_row(row, true, Vec::new())?;
             let location = format!("/api/v1/bulletins/{}", bulletin.id);
             CreatedResponse::created(&bulletin, location, bulletin.version)
         },
@@ -472,13 +477,14 @@ pub async fn get_bulletin(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let MaybeCaller(caller) = caller;
-    let (row, show_author) = db
+    let (bulletin, show_author) = db
         .read(move |conn| {
             let access = BulletinAccess::of(conn, caller.as_ref())?;
-            Ok((find_visible(conn, &access, id)?, access.shows_authors()))
+            let row = find_visible(conn, &access, id)?;
+            let show_author = access.shows_authors();
+            Ok((model::present(conn, row, show_author)?, show_author))
         })
         .await?;
-    let bulletin = Bulletin::from_row(row, show_author)?;
     // The anonymous view leaves out the author: it is another representation.
     let etag = if show_author {
         crate::concurrency::etag(bulletin.version)
@@ -541,10 +547,10 @@ pub async fn update_bulletin(
             }
             let row = model::update(uow.conn, &current, &edit)?;
             uow.audit("bulletin.updated", Some(Target::new("bulletin", id)), None)?;
-            Ok(row)
+            model::present(uow.conn, row, true)
         })
         .await?;
-    answer(row)
+    Ok(answer(row))
 }
 
 /// Deletes a draft; a published or archived bulletin stays (archive it instead: 409).
@@ -669,10 +675,10 @@ async fn move_status(
                     "version": row.version,
                 }),
             ))?;
-            Ok(row)
+            model::present(uow.conn, row, true)
         })
         .await?;
-    answer(row)
+    Ok(answer(row))
 }
 
 /// Publishes a draft: KIM users of its audience (and the public, for `public`) see it

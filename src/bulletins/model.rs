@@ -138,6 +138,8 @@ pub struct Bulletin {
     pub author_id: Option<i64>,
     /// Active KIMs the audience matched when it was published.
     pub kims_addressed: Option<i32>,
+    /// Files, downloaded from `/api/v1/bulletins/{id}/attachments/{attachment id}`.
+    pub attachments: Vec<crate::attachments::Attachment>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -145,7 +147,11 @@ pub struct Bulletin {
 
 impl Bulletin {
     /// `show_author`: false for anonymous readers, who get no account ids.
-    pub fn from_row(row: BulletinRow, show_author: bool) -> Result<Bulletin, ApiError> {
+    pub fn from_row(
+        row: BulletinRow,
+        show_author: bool,
+        attachments: Vec<crate::attachments::Attachment>,
+    ) -> Result<Bulletin, ApiError> {
         Ok(Bulletin {
             origin: row.origin()?,
             category: stored(Category::parse(&row.category), "bulletins.category", row.id)?,
@@ -160,6 +166,7 @@ impl Bulletin {
             expires_at: row.expires_at.map(utc),
             author_id: row.author_id.filter(|_| show_author),
             kims_addressed: row.kims_addressed,
+            attachments,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             version: row.version,
@@ -348,6 +355,18 @@ pub fn set_status(
     .ok_or(ApiError::PreconditionFailed)
 }
 
+/// Marks `current` changed (a file attached): a new version and change number.
+pub fn touch(conn: &mut DbConnection, current: &BulletinRow) -> Result<(), ApiError> {
+    diesel::update(bulletins::table.filter(bulletins::id.eq(current.id)))
+        .set((
+            bulletins::updated_at.eq(now()),
+            bulletins::version.eq(current.version + 1),
+            bulletins::change_seq.eq(next_change(conn, Counter::Bulletins)?),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Deletes a draft: its words and audience go; an empty `deleted` row stays so that
 /// sync tells the apps that saw the draft to drop it.
 pub fn delete(conn: &mut DbConnection, current: &BulletinRow) -> Result<(), ApiError> {
@@ -386,4 +405,17 @@ pub fn count_addressed(conn: &mut DbConnection, audience: &Audience) -> Result<i
     };
     let count: i64 = query.count().get_result(conn)?;
     i32::try_from(count).map_err(|_| ApiError::internal("more KIMs than an i32 counts"))
+}
+
+/// `row` as answered, with its files.
+pub fn present(
+    conn: &mut DbConnection,
+    row: BulletinRow,
+    show_author: bool,
+) -> Result<Bulletin, ApiError> {
+    let files = crate::attachments::of(conn, crate::attachments::Owner::Bulletin(row.id))?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Bulletin::from_row(row, show_author, files)
 }

@@ -222,6 +222,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        owner_type -> Text,
+        owner_id -> BigInt,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        uploaded_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sync_counters (name) {
         name -> Text,
         value -> BigInt,
@@ -277,4 +292,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     bulletin_audience,
     bulletin_acknowledgements,
     sync_counters,
+    attachments,
 );

@@ -47,6 +47,11 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Where this app keeps uploaded files (the default `<data dir>/storage`).
+    pub fn storage_dir(&self) -> std::path::PathBuf {
+        self._data_dir.path().join("storage")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -1,5 +1,6 @@
 //! One test binary, so the crate links once.
 
+mod attachments;
 mod auth;
 mod bulletins;
 mod concurrency;

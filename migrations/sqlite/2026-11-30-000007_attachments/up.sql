@@ -1,0 +1,16 @@
+-- Uploaded files of bulletins and (later) reports. The file itself lives under
+-- STORAGE_DIR as `<storage_key>`; the row is its only way in.
+CREATE TABLE attachments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_type TEXT NOT NULL CHECK (owner_type IN ('bulletin', 'report')),
+  owner_id BIGINT NOT NULL,
+  file_name TEXT NOT NULL,
+  content_type TEXT NOT NULL
+    CHECK (content_type IN ('image/jpeg', 'image/png', 'image/webp', 'application/pdf')),
+  size_bytes BIGINT NOT NULL CHECK (size_bytes > 0),
+  sha256 TEXT NOT NULL,
+  storage_key TEXT NOT NULL UNIQUE,
+  uploaded_by BIGINT REFERENCES users (id),
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX attachments_owner_idx ON attachments (owner_type, owner_id, id);

@@ -1,0 +1,503 @@
+//! Uploaded files (posters, scanned circulars, photos of a problem), shared by every
+//! resource that has them. The rules are the same everywhere:
+//!
+//! - the type is decided by the content (magic bytes), never by the declared type or
+//!   the file name: JPEG, PNG, WebP or PDF, else `415`;
+//! - at most [`MAX_FILE_BYTES`] per file, stopped while streaming (`413`), and at most
+//!   [`MAX_PER_OWNER`] per item;
+//! - the file is written under `STORAGE_DIR` as `<random key>.part` and renamed to
+//!   `<random key>` only after its row commits, so a failure leaves no file without a
+//!   row; a crash between the two is settled by [`Storage::recover`] at start-up (the
+//!   rename is finished when the row exists, the part file removed when it does not);
+//! - no client-supplied name ever reaches the file system: the key is random, the
+//!   original name is kept (cleaned) only for `Content-Disposition`.
+
+mod sniff;
+
+use std::path::{Path, PathBuf};
+
+use actix_multipart::Multipart;
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use futures_util::StreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use utoipa::ToSchema;
+
+pub use sniff::FileKind;
+
+use crate::db::schema::attachments;
+use crate::db::{Db, DbConnection, now, utc};
+use crate::error::{ApiError, FieldIssue};
+
+/// Largest file accepted (SPEC §1: 5 MiB per upload).
+pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
+/// Files one bulletin or report may carry.
+pub const MAX_PER_OWNER: i64 = 10;
+/// Longest original file name kept (longer ones are cut, keeping the extension).
+pub const MAX_FILE_NAME: usize = 255;
+
+/// What an attachment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Bulletin(i64),
+    Report(i64),
+}
+
+impl Owner {
+    fn parts(self) -> (&'static str, i64) {
+        match self {
+            Owner::Bulletin(id) => ("bulletin", id),
+            Owner::Report(id) => ("report", id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = attachments)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub owner_type: String,
+    pub owner_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    pub uploaded_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// An attachment as listed; the file itself is downloaded from its own URL.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Attachment {
+    pub id: i64,
+    #[schema(example = "poster-posyandu.pdf")]
+    pub file_name: String,
+    #[schema(example = "application/pdf")]
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AttachmentRow> for Attachment {
+    fn from(row: AttachmentRow) -> Self {
+        Attachment {
+            id: row.id,
+            file_name: row.file_name,
+            content_type: row.content_type,
+            size_bytes: row.size_bytes,
+            sha256: row.sha256,
+            created_at: utc(row.created_at),
+        }
+    }
+}
+
+/// A file received and written as a part file, its row not yet committed.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub storage_key: String,
+    pub file_name: String,
+    pub kind: FileKind,
+    pub size_bytes: i64,
+    pub sha256: String,
+}
+
+impl Upload {
+    /// What the idempotency fingerprint compares for an upload: the file and its
+    /// name, not the multipart framing, whose boundary a retry changes.
+    pub fn fingerprint(&self) -> String {
+        format!("file={};sha256={}", self.file_name, self.sha256)
+    }
+}
+
+/// The directory uploaded files live in.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    dir: PathBuf,
+}
+
+impl Storage {
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Storage {
+            dir: dir.to_owned(),
+        })
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(key)
+    }
+
+    fn part_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.part"))
+    }
+
+    /// Reads the single `file` field of a `multipart/form-data` request into a part
+    /// file, refusing a file of another type (`415`) or too large (`413`) as soon as
+    /// the bytes show it.
+    pub async fn receive(
+        &self,
+        req: &HttpRequest,
+        payload: web::Payload,
+    ) -> Result<Upload, ApiError> {
+        let is_multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            });
+        if !is_multipart {
+            return Err(not_multipart());
+        }
+        let mut form = Multipart::new(req.headers(), payload);
+        let mut upload = None;
+        while let Some(field) = form.next().await {
+            let field = field.map_err(|error| malformed(&error.to_string()))?;
+            if field.name() != Some("file") || upload.is_some() {
+                return Err(malformed("send exactly one field, named `file`"));
+            }
+            let file_name = field
+                .content_disposition()
+                .and_then(ContentDisposition::get_filename)
+                .map(clean_file_name)
+                .unwrap_or_default();
+            upload = Some(self.write_part(field, file_name).await?);
+        }
+        upload.ok_or_else(|| malformed("send exactly one field, named `file`"))
+    }
+
+    async fn write_part(
+        &self,
+        mut field: actix_multipart::Field,
+        file_name: String,
+    ) -> Result<Upload, ApiError> {
+        let storage_key = random_key()?;
+        let part_path = self.part_path(&storage_key);
+        let result = async {
+            let mut file = tokio::fs::File::create(&part_path)
+                .await
+                .map_err(storage_error)?;
+            let mut hasher = Sha256::new();
+            let mut size = 0usize;
+            let mut head = Vec::with_capacity(sniff::HEAD_BYTES);
+            let mut kind = None;
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|error| upload_error(&error))?;
+                size += chunk.len();
+                if size > MAX_FILE_BYTES {
+                    return Err(ApiError::PayloadTooLarge {
+                        limit: MAX_FILE_BYTES,
+                    });
+                }
+                if kind.is_none() {
+                    head.extend_from_slice(
+                        &chunk[..chunk.len().min(sniff::HEAD_BYTES - head.len())],
+                    );
+                    if head.len() >= sniff::HEAD_BYTES {
+                        kind = Some(FileKind::sniff(&head).ok_or_else(unsupported_type)?);
+                    }
+                }
+                hasher.update(&chunk);
+                file.write_all(&chunk).await.map_err(storage_error)?;
+            }
+            let kind = match kind {
+                Some(kind) => kind,
+                None => FileKind::sniff(&head).ok_or_else(unsupported_type)?,
+            };
+            file.sync_all().await.map_err(storage_error)?;
+            let size_bytes = i64::try_from(size).map_err(|_| ApiError::internal("file size"))?;
+            let sha256 = hex(&hasher.finalize());
+            let file_name = if file_name.is_empty() {
+                format!("lampiran.{}", kind.extension())
+            } else {
+                file_name
+            };
+            Ok(Upload {
+                storage_key: storage_key.clone(),
+                file_name,
+                kind,
+                size_bytes,
+                sha256,
+            })
+        }
+        .await;
+        if result.is_err() {
+            // Nothing of a refused upload stays behind.
+            let _ = tokio::fs::remove_file(&part_path).await;
+        }
+        result
+    }
+
+    /// After the creating transaction: the part file becomes the stored file if its
+    /// row committed, and is removed if not (a failure, or a replay that kept the
+    /// first upload).
+    pub async fn settle(&self, db: &Db, upload: &Upload) -> Result<(), ApiError> {
+        let key = upload.storage_key.clone();
+        let committed = db
+            .read(move |conn| find_by_key(conn, &key).map(|row| row.is_some()))
+            .await?;
+        let part = self.part_path(&upload.storage_key);
+        if committed {
+            tokio::fs::rename(&part, self.path(&upload.storage_key))
+                .await
+                .map_err(storage_error)
+        } else {
+            tokio::fs::remove_file(&part).await.map_err(storage_error)
+        }
+    }
+
+    /// Removes the part file of an upload whose request failed before settling.
+    pub async fn discard(&self, upload: &Upload) {
+        let _ = tokio::fs::remove_file(self.part_path(&upload.storage_key)).await;
+    }
+
+    /// Settles what a crash left between file and row: a part file whose row exists is
+    /// renamed into place; one without a row, older than `grace` (so an upload another
+    /// instance is still finishing is left alone), is removed. Returns how many files
+    /// were renamed and removed.
+    pub fn recover(
+        &self,
+        conn: &mut DbConnection,
+        grace: std::time::Duration,
+    ) -> Result<(usize, usize), ApiError> {
+        let (mut renamed, mut removed) = (0, 0);
+        let entries = std::fs::read_dir(&self.dir).map_err(storage_error)?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(key) = name.strip_suffix(".part") else {
+                continue;
+            };
+            if find_by_key(conn, key)?.is_some() {
+                std::fs::rename(entry.path(), self.path(key)).map_err(storage_error)?;
+                renamed += 1;
+                continue;
+            }
+            let old_enough = entry
+                .metadata()
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age >= grace);
+            if old_enough {
+                std::fs::remove_file(entry.path()).map_err(storage_error)?;
+                removed += 1;
+            }
+        }
+        Ok((renamed, removed))
+    }
+
+    /// Streams a stored file as a download: its stored type, never sniffed by the
+    /// browser, never shown inline.
+    pub async fn download(&self, row: &AttachmentRow) -> Result<HttpResponse, ApiError> {
+        let path = self.path(&row.storage_key);
+        if tokio::fs::metadata(&path).await.is_err() {
+            // The row committed but the rename did not happen (a crash): finish it.
+            tokio::fs::rename(self.part_path(&row.storage_key), &path)
+                .await
+                .map_err(storage_error)?;
+        }
+        let file = tokio::fs::File::open(&path).await.map_err(storage_error)?;
+        let size = u64::try_from(row.size_bytes).map_err(|_| ApiError::internal("size"))?;
+        let stream = tokio_util::io::ReaderStream::new(file);
+        let disposition = ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(row.file_name.clone())],
+        };
+        Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, row.content_type.clone()))
+            .insert_header((header::CONTENT_DISPOSITION, disposition))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .body(actix_web::body::SizedStream::new(size, stream)))
+    }
+}
+
+/// A file name safe to put in a header and show: the last path segment, printable
+/// characters only, at most [`MAX_FILE_NAME`] characters.
+fn clean_file_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '"' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.chars().count() <= MAX_FILE_NAME {
+        return cleaned;
+    }
+    let extension: String = cleaned
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.chars().take(10).collect())
+        .unwrap_or_default();
+    let keep = MAX_FILE_NAME - extension.chars().count() - 1;
+    format!(
+        "{}.{extension}",
+        cleaned.chars().take(keep).collect::<String>()
+    )
+}
+
+fn random_key() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|error| ApiError::internal(error.to_string()))?;
+    Ok(hex(&bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn storage_error(error: std::io::Error) -> ApiError {
+    ApiError::internal(format!("attachment storage: {error}"))
+}
+
+fn upload_error(error: &actix_multipart::MultipartError) -> ApiError {
+    malformed(&error.to_string())
+}
+
+fn malformed(detail: &str) -> ApiError {
+    ApiError::InvalidBody(vec![FieldIssue::new(
+        "file",
+        "invalid_multipart",
+        format!("not a valid upload: {detail}"),
+        format!("unggahan tidak sah: {detail}"),
+    )])
+}
+
+fn not_multipart() -> ApiError {
+    ApiError::Rule {
+        status: actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "unsupported_media_type",
+        detail_en: "Send the file as multipart/form-data, in a field named `file`.".into(),
+        detail_id: "Kirim berkas sebagai multipart/form-data, pada isian bernama `file`.".into(),
+        issues: Vec::new(),
+    }
+}
+
+fn unsupported_type() -> ApiError {
+    ApiError::Rule {
+        status: actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "unsupported_file_type",
+        detail_en: "Only JPEG, PNG, WebP and PDF files are accepted (judged by content).".into(),
+        detail_id: "Hanya berkas JPEG, PNG, WebP, dan PDF yang diterima (dinilai dari isinya)."
+            .into(),
+        issues: Vec::new(),
+    }
+}
+
+fn find_by_key(conn: &mut DbConnection, key: &str) -> Result<Option<AttachmentRow>, ApiError> {
+    Ok(attachments::table
+        .filter(attachments::storage_key.eq(key))
+        .select(AttachmentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The attachment `id` of `owner`.
+pub fn find(
+    conn: &mut DbConnection,
+    owner: Owner,
+    id: i64,
+) -> Result<Option<AttachmentRow>, ApiError> {
+    let (owner_type, owner_id) = owner.parts();
+    Ok(attachments::table
+        .filter(attachments::id.eq(id))
+        .filter(attachments::owner_type.eq(owner_type))
+        .filter(attachments::owner_id.eq(owner_id))
+        .select(AttachmentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The attachments of `owner`, oldest first.
+pub fn of(conn: &mut DbConnection, owner: Owner) -> Result<Vec<AttachmentRow>, ApiError> {
+    let (owner_type, owner_id) = owner.parts();
+    Ok(attachments::table
+        .filter(attachments::owner_type.eq(owner_type))
+        .filter(attachments::owner_id.eq(owner_id))
+        .order(attachments::id)
+        .select(AttachmentRow::as_select())
+        .load(conn)?)
+}
+
+/// Records `upload` for `owner` (locked by the caller), within the per-item limit.
+pub fn insert(
+    conn: &mut DbConnection,
+    owner: Owner,
+    upload: &Upload,
+    uploaded_by: Option<i64>,
+) -> Result<AttachmentRow, ApiError> {
+    let (owner_type, owner_id) = owner.parts();
+    let existing: i64 = attachments::table
+        .filter(attachments::owner_type.eq(owner_type))
+        .filter(attachments::owner_id.eq(owner_id))
+        .count()
+        .get_result(conn)?;
+    if existing >= MAX_PER_OWNER {
+        return Err(ApiError::conflict(
+            "too_many_attachments",
+            format!("An item carries at most {MAX_PER_OWNER} files."),
+            format!("Satu item memuat paling banyak {MAX_PER_OWNER} berkas."),
+        ));
+    }
+    Ok(diesel::insert_into(attachments::table)
+        .values((
+            attachments::owner_type.eq(owner_type),
+            attachments::owner_id.eq(owner_id),
+            attachments::file_name.eq(&upload.file_name),
+            attachments::content_type.eq(upload.kind.mime()),
+            attachments::size_bytes.eq(upload.size_bytes),
+            attachments::sha256.eq(&upload.sha256),
+            attachments::storage_key.eq(&upload.storage_key),
+            attachments::uploaded_by.eq(uploaded_by),
+            attachments::created_at.eq(now()),
+        ))
+        .returning(attachments::all_columns)
+        .get_result(conn)?)
+}
+
+/// The attachments of many owners of one type, by owner id: one query for a page.
+pub fn of_many(
+    conn: &mut DbConnection,
+    owner_type: &'static str,
+    owner_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<Attachment>>, ApiError> {
+    let mut by_owner: std::collections::HashMap<i64, Vec<Attachment>> = Default::default();
+    if owner_ids.is_empty() {
+        return Ok(by_owner);
+    }
+    let rows: Vec<AttachmentRow> = attachments::table
+        .filter(attachments::owner_type.eq(owner_type))
+        .filter(attachments::owner_id.eq_any(owner_ids))
+        .order(attachments::id)
+        .select(AttachmentRow::as_select())
+        .load(conn)?;
+    for row in rows {
+        by_owner.entry(row.owner_id).or_default().push(row.into());
+    }
+    Ok(by_owner)
+}
+
+/// The multipart form of an upload, for the OpenAPI document.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct UploadForm {
+    /// JPEG, PNG, WebP or PDF (judged by content), at most 5 MiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// A downloaded file's bytes, for the OpenAPI document.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct FileContent(Vec<u8>);

@@ -1,0 +1,460 @@
+//! Files of bulletins through the shared attachments module: type by content, size
+//! stopped while streaming, the bulletin's visibility for downloads, no orphan files,
+//! idempotent uploads and what a crash leaves behind.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
+
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+const JPEG: &str = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=";
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
+const BOUNDARY: &str = "kim-test-boundary-7MA4YWxkTrZu0gW";
+
+fn decode(text: &str) -> Vec<u8> {
+    STANDARD.decode(text).expect("base64")
+}
+
+fn form(file_name: &str, declared_type: &str, content: &[u8]) -> Vec<u8> {
+    form_with(BOUNDARY, "file", file_name, declared_type, content)
+}
+
+fn form_with(
+    boundary: &str,
+    field: &str,
+    file_name: &str,
+    declared_type: &str,
+    content: &[u8],
+) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: {declared_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+async fn upload(
+    app: &TestApp,
+    bulletin: i64,
+    user: &TestUser,
+    body: Vec<u8>,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url(&format!("/api/v1/bulletins/{bulletin}/attachments")))
+        .bearer_auth(&user.session.access_token)
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    request.send().await.expect("upload")
+}
+
+async fn bulletin(app: &TestApp, author: &TestUser, audience: Value, publish: bool) -> i64 {
+    let created: Value = app
+        .post_as(
+            "/api/v1/bulletins",
+            &author.session.access_token,
+            &json!({"title": "Poster", "body": "Lihat lampiran.", "category": "umum", "audience": audience}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = created["id"].as_i64().expect("id");
+    if publish {
+        let published = app
+            .post_as(
+                &format!("/api/v1/bulletins/{id}/publish"),
+                &author.session.access_token,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(published.status().as_u16(), 200);
+    }
+    id
+}
+
+/// Files in the storage directory: (stored, part files).
+fn stored_files(app: &TestApp) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for entry in std::fs::read_dir(app.storage_dir())
+        .expect("storage dir")
+        .flatten()
+    {
+        if entry.file_name().to_string_lossy().ends_with(".part") {
+            counts.1 += 1;
+        } else {
+            counts.0 += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test]
+async fn real_images_and_pdfs_are_stored_and_downloaded_as_attachments() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), true).await;
+        for (name, declared, content, mime) in [
+            ("poster.png", "image/png", decode(PNG), "image/png"),
+            // The declared type is ignored: the bytes are a JPEG.
+            (
+                "foto.bin",
+                "application/octet-stream",
+                decode(JPEG),
+                "image/jpeg",
+            ),
+            (
+                "../../etc/surat edaran.pdf",
+                "application/pdf",
+                PDF.to_vec(),
+                "application/pdf",
+            ),
+        ] {
+            let response = upload(&app, id, &admin, form(name, declared, &content), None).await;
+            assert_eq!(response.status().as_u16(), 201);
+            let location = response.headers()["location"]
+                .to_str()
+                .expect("location")
+                .to_owned();
+            let attachment: Value = response.json().await.expect("json");
+            assert_eq!(attachment["content_type"], mime);
+            assert_eq!(attachment["size_bytes"], content.len());
+            // Anyone who sees the public bulletin downloads the file, byte for byte.
+            let download = app.get(&location).await;
+            assert_eq!(download.status().as_u16(), 200);
+            assert_eq!(download.headers()["content-type"], mime);
+            assert_eq!(download.headers()["x-content-type-options"], "nosniff");
+            let disposition = download.headers()["content-disposition"]
+                .to_str()
+                .expect("ascii")
+                .to_owned();
+            assert!(disposition.starts_with("attachment"), "{disposition}");
+            assert_eq!(
+                download.bytes().await.expect("bytes").as_ref(),
+                content.as_slice()
+            );
+        }
+        let shown: Value = app
+            .get(&format!("/api/v1/bulletins/{id}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(shown["attachments"].as_array().map(Vec::len), Some(3));
+        assert_eq!(
+            shown["attachments"][2]["file_name"], "surat edaran.pdf",
+            "no path, only a name"
+        );
+        assert_eq!(stored_files(&app), (3, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn other_content_is_refused_whatever_its_name_and_leaves_nothing() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), false).await;
+        for (name, content) in [
+            ("virus.png", b"#!/bin/sh\necho pwned\n".to_vec()),
+            (
+                "gambar.svg",
+                b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>".to_vec(),
+            ),
+            ("kosong.pdf", Vec::new()),
+        ] {
+            let refused = upload(&app, id, &admin, form(name, "image/png", &content), None).await;
+            assert_eq!(
+                problem(refused, 415).await["code"],
+                "unsupported_file_type",
+                "{name}"
+            );
+        }
+        let not_a_form = app
+            .client
+            .post(app.url(&format!("/api/v1/bulletins/{id}/attachments")))
+            .bearer_auth(&admin.session.access_token)
+            .header("Content-Type", "image/png")
+            .body(decode(PNG))
+            .send()
+            .await
+            .expect("send");
+        problem(not_a_form, 415).await;
+        let wrong_field = form_with(BOUNDARY, "foto", "a.png", "image/png", &decode(PNG));
+        problem(upload(&app, id, &admin, wrong_field, None).await, 400).await;
+        assert_eq!(stored_files(&app), (0, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_oversized_file_is_refused_while_it_streams() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), false).await;
+        // Announce 64 MiB, send a bit over 5 MiB, and read the answer: it comes before
+        // the rest is sent, so the server did not wait for (or buffer) the whole body.
+        let address = app.address.trim_start_matches("http://").to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+        let head = format!(
+            "POST /api/v1/bulletins/{id}/attachments HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+            admin.session.access_token,
+            64 * 1024 * 1024
+        );
+        stream.write_all(head.as_bytes()).await.expect("head");
+        let mut first = form("besar.png", "image/png", &decode(PNG));
+        first.truncate(first.len() - format!("\r\n--{BOUNDARY}--\r\n").len());
+        stream.write_all(&first).await.expect("start");
+        let chunk = vec![0u8; 64 * 1024];
+        for _ in 0..(5 * 16 + 1) {
+            stream.write_all(&chunk).await.expect("chunk");
+        }
+        let mut answer = vec![0u8; 512];
+        let read = stream.read(&mut answer).await.expect("answer");
+        let text = String::from_utf8_lossy(&answer[..read]).into_owned();
+        assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+        drop(stream);
+        assert_eq!(stored_files(&app).1, 0, "no part file is left");
+        // A file of exactly the limit passes.
+        let mut content = decode(PNG);
+        content.resize(5 * 1024 * 1024, 0);
+        assert_eq!(upload(&app, id, &admin, form("pas.png", "image/png", &content), None).await.status().as_u16(), 201);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn downloads_follow_the_bulletins_visibility_and_uploads_its_editors() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let kim_a = app.create_kim_at("KIM A", "18.72.01.1001", "active").await;
+        let kim_b = app.create_kim_at("KIM B", "18.72.02.1001", "active").await;
+        let board_a = app.user(&admin, "kim_admin", Some(kim_a)).await;
+        let member_a = app.user(&admin, "kim_member", Some(kim_a)).await;
+        let board_b = app.user(&admin, "kim_admin", Some(kim_b)).await;
+        let draft = bulletin(&app, &board_a, json!({"scope": "all_kims"}), false).await;
+        let added = upload(
+            &app,
+            draft,
+            &board_a,
+            form("draf.png", "image/png", &decode(PNG)),
+            None,
+        )
+        .await;
+        assert_eq!(added.status().as_u16(), 201);
+        let location = added.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        // Another KIM's draft does not exist for B, nor for the public.
+        assert_eq!(
+            app.get_as(&location, &board_b.session.access_token)
+                .await
+                .status()
+                .as_u16(),
+            404
+        );
+        assert_eq!(app.get(&location).await.status().as_u16(), 404);
+        assert_eq!(
+            app.get_as(&location, &admin.session.access_token)
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+        // Only its editors attach; a wrong attachment id under a visible bulletin is 404.
+        problem(
+            upload(
+                &app,
+                draft,
+                &member_a,
+                form("m.png", "image/png", &decode(PNG)),
+                None,
+            )
+            .await,
+            404,
+        )
+        .await;
+        problem(
+            upload(
+                &app,
+                draft,
+                &board_b,
+                form("b.png", "image/png", &decode(PNG)),
+                None,
+            )
+            .await,
+            404,
+        )
+        .await;
+        problem(
+            app.get_as(
+                &format!("/api/v1/bulletins/{draft}/attachments/999999"),
+                &admin.session.access_token,
+            )
+            .await,
+            404,
+        )
+        .await;
+        let published = bulletin(&app, &admin, json!({"scope": "all_kims"}), true).await;
+        problem(
+            upload(
+                &app,
+                published,
+                &board_b,
+                form("b.png", "image/png", &decode(PNG)),
+                None,
+            )
+            .await,
+            403,
+        )
+        .await;
+        // At most ten files per bulletin.
+        for n in 0..9 {
+            let response = upload(
+                &app,
+                draft,
+                &board_a,
+                form(&format!("{n}.png"), "image/png", &decode(PNG)),
+                None,
+            )
+            .await;
+            assert_eq!(response.status().as_u16(), 201);
+        }
+        let eleventh = upload(
+            &app,
+            draft,
+            &board_a,
+            form("11.png", "image/png", &decode(PNG)),
+            None,
+        )
+        .await;
+        assert_eq!(problem(eleventh, 409).await["code"], "too_many_attachments");
+        assert_eq!(stored_files(&app), (10, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retried_upload_answers_the_first_and_keeps_one_file() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), false).await;
+        let first = upload(
+            &app,
+            id,
+            &admin,
+            form("a.png", "image/png", &decode(PNG)),
+            Some("upload-1"),
+        )
+        .await;
+        assert_eq!(first.status().as_u16(), 201);
+        let first: Value = first.json().await.expect("json");
+        // Another boundary, same file: the same request to the client.
+        let retried_body = form_with(
+            "another-boundary-123",
+            "file",
+            "a.png",
+            "image/png",
+            &decode(PNG),
+        );
+        let retried = app
+            .client
+            .post(app.url(&format!("/api/v1/bulletins/{id}/attachments")))
+            .bearer_auth(&admin.session.access_token)
+            .header(
+                "Content-Type",
+                "multipart/form-data; boundary=another-boundary-123",
+            )
+            .header("Idempotency-Key", "upload-1")
+            .body(retried_body)
+            .send()
+            .await
+            .expect("retry");
+        assert_eq!(retried.status().as_u16(), 201);
+        assert_eq!(retried.headers()["idempotent-replayed"], "true");
+        assert_eq!(
+            retried.json::<Value>().await.expect("json")["id"],
+            first["id"]
+        );
+        let other = upload(
+            &app,
+            id,
+            &admin,
+            form("b.pdf", "application/pdf", PDF),
+            Some("upload-1"),
+        )
+        .await;
+        assert_eq!(problem(other, 422).await["code"], "idempotency_key_reused");
+        assert_eq!(stored_files(&app), (1, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_crash_between_file_and_row_is_settled_at_start_up() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), true).await;
+        let response = upload(
+            &app,
+            id,
+            &admin,
+            form("a.png", "image/png", &decode(PNG)),
+            None,
+        )
+        .await;
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        let dir = app.storage_dir();
+        let stored = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .next()
+            .expect("one file")
+            .path();
+        // Crash after the row committed, before the rename: the file is still a part file.
+        std::fs::rename(&stored, stored.with_extension("part")).expect("unrename");
+        // Crash before the row committed: a part file nobody refers to, an hour old.
+        let orphan = dir.join("0123456789abcdef0123456789abcdef.part");
+        std::fs::write(&orphan, decode(PNG)).expect("orphan");
+        std::fs::File::options()
+            .write(true)
+            .open(&orphan)
+            .expect("open")
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+            .expect("age");
+        let fresh = dir.join("fedcba9876543210fedcba9876543210.part");
+        std::fs::write(&fresh, decode(PNG)).expect("fresh");
+
+        let storage = kim_api::attachments::Storage::open(&dir).expect("storage");
+        let settled = app
+            .db
+            .read(move |conn| storage.recover(conn, std::time::Duration::from_secs(3600)))
+            .await
+            .expect("recover");
+        assert_eq!(settled, (1, 1));
+        assert!(stored.exists() && !orphan.exists());
+        assert!(
+            fresh.exists(),
+            "an upload another instance may still be finishing stays"
+        );
+        assert_eq!(app.get(&location).await.status().as_u16(), 200);
+    })
+    .await;
+}
