@@ -4,6 +4,7 @@
 
 mod acknowledgements;
 pub mod audience;
+mod feed;
 mod files;
 pub mod model;
 pub mod policy;
@@ -16,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 pub use acknowledgements::{acknowledge, list_acknowledgements};
 use audience::Audience;
+pub use feed::atom_feed;
 pub use files::{download_attachment, upload_attachment};
 use model::{
     Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Origin, Priority,

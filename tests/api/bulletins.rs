@@ -1107,3 +1107,67 @@ async fn wait_for_lock_waiter(url: &str) {
     }
     panic!("no writer queued behind the held change number");
 }
+
+#[tokio::test]
+async fn the_atom_feed_carries_published_public_bulletins_as_text() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let mut risky = bulletin("Banjir & longsor <waspada>", json!({"scope": "public"}));
+        risky["body"] = json!("<script>alert('x')</script>\n**Tetap tenang.**");
+        let first = publish(&app, &t.admin, &risky).await;
+        publish(
+            &app,
+            &t.admin,
+            &bulletin("untuk KIM saja", json!({"scope": "all_kims"})),
+        )
+        .await;
+        json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                token(&t.admin),
+                &bulletin("draf", json!({"scope": "public"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let second = publish(
+            &app,
+            &t.board_a,
+            &bulletin("kabar alpha", json!({"scope": "public"})),
+        )
+        .await;
+
+        let response = app.get("/api/v1/bulletins/feed.atom").await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("application/atom+xml")
+        );
+        let xml = response.text().await.expect("xml");
+        let feed = atom_syndication::Feed::read_from(xml.as_bytes()).expect("a valid Atom feed");
+        let entries = feed.entries();
+        assert_eq!(entries.len(), 2, "only published public bulletins");
+        assert_eq!(entries[0].title().as_str(), "kabar alpha", "newest first");
+        assert_eq!(entries[0].authors()[0].name(), "KIM Alpha");
+        assert!(
+            entries[0]
+                .id()
+                .ends_with(&format!("/api/v1/bulletins/{}", second["id"]))
+        );
+        assert_eq!(entries[1].title().as_str(), "Banjir & longsor <waspada>");
+        let content = entries[1]
+            .content()
+            .and_then(|c| c.value())
+            .expect("content");
+        assert_eq!(
+            content,
+            first["body"].as_str().expect("body"),
+            "text, escaped, not markup"
+        );
+        assert!(!xml.contains("<script>"));
+    })
+    .await;
+}

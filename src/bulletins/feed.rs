@@ -1,0 +1,129 @@
+//! The public Atom 1.0 feed of bulletins (SPEC §6), for the city website and feed
+//! readers: the published, unexpired public bulletins, newest first, as plain text.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use atom_syndication::{Category as AtomCategory, Content, Entry, Feed, Link, Person, Text};
+use chrono::{DateTime, FixedOffset};
+use diesel::prelude::*;
+
+use super::model::BulletinRow;
+use super::policy::BulletinAccess;
+use crate::attachments::FileContent;
+use crate::db::schema::{bulletins, kims};
+use crate::db::{Db, utc};
+use crate::error::ApiError;
+use crate::openapi::ServiceUnavailable;
+
+/// Entries in the feed; readers poll it, they do not page it.
+const FEED_ENTRIES: i64 = 50;
+const GOVERNMENT: &str = "Pemerintah Kota Metro";
+
+fn fixed(moment: chrono::NaiveDateTime) -> DateTime<FixedOffset> {
+    utc(moment).fixed_offset()
+}
+
+/// Published public bulletins as an Atom 1.0 feed, newest first (at most 50).
+/// Anonymous; bodies are plain text, never rendered as HTML.
+#[utoipa::path(
+    tag = "bulletins",
+    responses(
+        (status = 200, description = "An Atom 1.0 feed", content((FileContent = "application/atom+xml"))),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/bulletins/feed.atom")]
+pub async fn atom_feed(req: HttpRequest, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+    let (rows, kim_names) = db
+        .read(|conn| {
+            let access = BulletinAccess::of(conn, None)?;
+            let rows: Vec<BulletinRow> = bulletins::table
+                .filter(access.condition())
+                .order((bulletins::published_at.desc(), bulletins::id.desc()))
+                .limit(FEED_ENTRIES)
+                .select(BulletinRow::as_select())
+                .load(conn)?;
+            let kim_ids: Vec<i64> = rows.iter().filter_map(|row| row.origin_kim_id).collect();
+            let names: HashMap<i64, String> = if kim_ids.is_empty() {
+                HashMap::new()
+            } else {
+                kims::table
+                    .filter(kims::id.eq_any(&kim_ids))
+                    .select((kims::id, kims::name))
+                    .load::<(i64, String)>(conn)?
+                    .into_iter()
+                    .collect()
+            };
+            Ok((rows, names))
+        })
+        .await?;
+    let info = req.connection_info();
+    let base = format!("{}://{}", info.scheme(), info.host());
+    let entries: Vec<Entry> = rows
+        .into_iter()
+        .map(|row| {
+            let author = row
+                .origin_kim_id
+                .and_then(|id| kim_names.get(&id).cloned())
+                .unwrap_or_else(|| GOVERNMENT.to_owned());
+            Entry {
+                title: Text::plain(row.title),
+                id: format!("{base}/api/v1/bulletins/{}", row.id),
+                updated: fixed(row.updated_at),
+                published: row.published_at.map(fixed),
+                authors: vec![Person {
+                    name: author,
+                    ..Default::default()
+                }],
+                categories: vec![AtomCategory {
+                    term: row.category,
+                    ..Default::default()
+                }],
+                links: vec![Link {
+                    href: format!("{base}/api/v1/bulletins/{}", row.id),
+                    rel: "alternate".into(),
+                    mime_type: Some("application/json".into()),
+                    ..Default::default()
+                }],
+                content: Some(Content {
+                    value: Some(row.body),
+                    content_type: Some("text".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let updated = entries
+        .iter()
+        .map(|entry| entry.updated)
+        .max()
+        .unwrap_or_else(|| fixed(chrono::DateTime::UNIX_EPOCH.naive_utc()));
+    let feed = Feed {
+        title: Text::plain("Buletin Informasi Kota Metro"),
+        subtitle: Some(Text::plain(
+            "Informasi publik dari Pemerintah Kota Metro dan Kelompok Informasi Masyarakat",
+        )),
+        id: format!("{base}/api/v1/bulletins/feed.atom"),
+        updated,
+        authors: vec![Person {
+            name: GOVERNMENT.into(),
+            ..Default::default()
+        }],
+        links: vec![Link {
+            href: format!("{base}/api/v1/bulletins/feed.atom"),
+            rel: "self".into(),
+            mime_type: Some("application/atom+xml".into()),
+            ..Default::default()
+        }],
+        lang: Some("id".into()),
+        entries,
+        ..Default::default()
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(feed.to_string()))
+}
