@@ -330,8 +330,14 @@ pub async fn list_bulletins(
                 None => SyncPoint::now(conn, Counter::Bulletins, view_key)?,
             };
             let in_view = || in_view(&access, &filter, since, pattern.as_deref());
+            // Whether a row is in view is a column only for sync, where rows that left
+            // the view come back as removals; a plain list holds nothing else.
+            let in_view_column: BulletinCondition = match changed_since {
+                None => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 1")),
+                Some(_) => in_view()?,
+            };
             let mut select = bulletins::table
-                .select((BulletinRow::as_select(), in_view()?))
+                .select((BulletinRow::as_select(), in_view_column))
                 .order(bulletins::id.desc())
                 .limit(fetch_limit)
                 .into_boxed();
