@@ -255,6 +255,16 @@ impl Storage {
         }
     }
 
+    /// Removes stored files whose rows are gone. A file that cannot be removed is
+    /// logged: it is unreachable without its row, so nothing is exposed.
+    pub async fn remove(&self, storage_keys: &[String]) {
+        for key in storage_keys {
+            if let Err(error) = tokio::fs::remove_file(self.path(key)).await {
+                tracing::warn!(%error, "a deleted attachment's file stays on disk");
+            }
+        }
+    }
+
     /// Removes the part file of an upload whose request failed before settling.
     pub async fn discard(&self, upload: &Upload) {
         let _ = tokio::fs::remove_file(self.part_path(&upload.storage_key)).await;
@@ -501,3 +511,18 @@ pub struct UploadForm {
 #[schema(value_type = String, format = Binary)]
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct FileContent(Vec<u8>);
+
+/// Deletes the rows of `owner`'s attachments; returns their storage keys, whose files
+/// the caller removes once the transaction commits.
+pub fn delete_all(conn: &mut DbConnection, owner: Owner) -> Result<Vec<String>, ApiError> {
+    let (owner_type, owner_id) = owner.parts();
+    let of_owner = attachments::owner_type
+        .eq(owner_type)
+        .and(attachments::owner_id.eq(owner_id));
+    let keys: Vec<String> = attachments::table
+        .filter(of_owner)
+        .select(attachments::storage_key)
+        .load(conn)?;
+    diesel::delete(attachments::table.filter(of_owner)).execute(conn)?;
+    Ok(keys)
+}

@@ -24,6 +24,7 @@ use model::{
 };
 use policy::{BulletinAccess, BulletinCondition};
 
+use crate::attachments::Owner;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller, Role};
 use crate::concurrency::IfMatch;
@@ -581,23 +582,29 @@ pub async fn update_bulletin(
 pub async fn delete_bulletin(
     caller: Caller,
     db: web::Data<Db>,
+    storage: web::Data<crate::attachments::Storage>,
     origin: RequestOrigin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    db.unit_of_work(Actor::from(&caller), origin, move |uow| {
-        let current = find_changeable(uow, &caller, id, policy::may_change)?;
-        if current.status()? != BulletinStatus::Draft {
-            return Err(ApiError::conflict(
-                "not_a_draft",
-                "Only drafts are deleted; archive a published bulletin instead.",
-                "Hanya draf yang dapat dihapus; arsipkan buletin yang sudah terbit.",
-            ));
-        }
-        model::delete(uow.conn, &current)?;
-        uow.audit("bulletin.deleted", Some(Target::new("bulletin", id)), None)
-    })
-    .await?;
+    let files = db
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            let current = find_changeable(uow, &caller, id, policy::may_change)?;
+            if current.status()? != BulletinStatus::Draft {
+                return Err(ApiError::conflict(
+                    "not_a_draft",
+                    "Only drafts are deleted; archive a published bulletin instead.",
+                    "Hanya draf yang dapat dihapus; arsipkan buletin yang sudah terbit.",
+                ));
+            }
+            let files = crate::attachments::delete_all(uow.conn, Owner::Bulletin(id))?;
+            model::delete(uow.conn, &current)?;
+            uow.audit("bulletin.deleted", Some(Target::new("bulletin", id)), None)?;
+            Ok(files)
+        })
+        .await?;
+    // Only once the rows are gone: a failed delete keeps its files.
+    storage.remove(&files).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

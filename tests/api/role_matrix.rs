@@ -36,7 +36,13 @@ fn expected(route: &str, who: Who) -> u16 {
         // Probes and public keys do not look at tokens; everything else refuses a bad one.
         ("GET /health/live" | "GET /.well-known/jwks.json", _) => 200,
         (_, Expired) => 401,
-        ("GET /api/v1/bulletins" | "GET /api/v1/bulletins/{public}", IntegrationOneScope) => 403,
+        (
+            "GET /api/v1/bulletins"
+            | "GET /api/v1/bulletins/{public}"
+            | "PATCH /api/v1/bulletins/{archived}"
+            | "GET /api/v1/bulletins/{public}/attachments/{none}",
+            IntegrationOneScope,
+        ) => 403,
         (
             "GET /api/v1/regions"
             | "GET /api/v1/report-categories"
@@ -47,7 +53,18 @@ fn expected(route: &str, who: Who) -> u16 {
         ) => 200,
         // The matrix KIM is `proposed`: not in the public directory.
         ("GET /api/v1/kims/{kim}", Anonymous) => 404,
+        ("GET /api/v1/bulletins/{public}/attachments/{none}", Anonymous) => 404,
         (_, Anonymous) => 401,
+        // Requests that every allowed caller gets to, and that then fail on the
+        // bulletin's state, so the matrix does not change what it tests.
+        (
+            "POST /api/v1/bulletins/{public}/publish" | "DELETE /api/v1/bulletins/{public}",
+            GovAdmin | GovOfficer,
+        ) => 409,
+        ("PATCH /api/v1/bulletins/{archived}", GovAdmin | GovOfficer) => 409,
+        ("PATCH /api/v1/bulletins/{archived}", _) => 404,
+        ("POST /api/v1/bulletins/{public}/attachments", GovAdmin | GovOfficer) => 415,
+        ("GET /api/v1/bulletins/{public}/attachments/{none}", _) => 404,
         ("GET /api/v1/kims/{kim}" | "GET /api/v1/kims/{kim}/history", _) => 200,
         (
             "GET /api/v1/kims/{kim}/members" | "GET /api/v1/kims/{kim}/members/{m}",
@@ -142,6 +159,28 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             )
             .await;
         assert_eq!(published.status().as_u16(), 200);
+        let archived = app
+            .post_as(
+                "/api/v1/bulletins",
+                &admin.session.access_token,
+                &json!({"title": "Arsip", "body": "Isi", "category": "umum", "audience": {"scope": "public"}}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["id"]
+            .as_i64()
+            .expect("id");
+        for step in ["publish", "archive"] {
+            let moved = app
+                .post_as(
+                    &format!("/api/v1/bulletins/{archived}/{step}"),
+                    &admin.session.access_token,
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(moved.status().as_u16(), 200);
+        }
 
         let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
             ("GET /health/live", Method::GET, "/health/live".into(), None),
@@ -228,6 +267,11 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/bulletins", Method::POST, "/api/v1/bulletins".into(), Some(json!({"title": "Baru", "body": "Isi", "category": "umum", "audience": {"scope": "all_kims"}}))),
             ("POST /api/v1/bulletins/{public}/acknowledgements", Method::POST, format!("/api/v1/bulletins/{public}/acknowledgements"), Some(json!({"reach": 3}))),
             ("GET /api/v1/bulletins/{public}/acknowledgements", Method::GET, format!("/api/v1/bulletins/{public}/acknowledgements"), None),
+            ("POST /api/v1/bulletins/{public}/publish", Method::POST, format!("/api/v1/bulletins/{public}/publish"), None),
+            ("DELETE /api/v1/bulletins/{public}", Method::DELETE, format!("/api/v1/bulletins/{public}"), None),
+            ("PATCH /api/v1/bulletins/{archived}", Method::PATCH, format!("/api/v1/bulletins/{archived}"), Some(json!({"title": "Diubah"}))),
+            ("POST /api/v1/bulletins/{public}/attachments", Method::POST, format!("/api/v1/bulletins/{public}/attachments"), Some(json!({"file": "bukan berkas"}))),
+            ("GET /api/v1/bulletins/{public}/attachments/{none}", Method::GET, format!("/api/v1/bulletins/{public}/attachments/999999"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",
