@@ -29,7 +29,7 @@ use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller, Role};
 use crate::concurrency::IfMatch;
 use crate::crypto::PersonalDataCipher;
-use crate::db::schema::{bulletin_acknowledgements, bulletins};
+use crate::db::schema::bulletins;
 use crate::db::{Db, DbConnection};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
@@ -112,13 +112,18 @@ fn in_view(
                 "hanya pengguna KIM yang menyaring menurut konfirmasi KIM-nya",
             )])
         })?;
-        let acknowledged_here = bulletin_acknowledgements::table
-            .filter(bulletin_acknowledgements::kim_id.eq(kim))
-            .select(bulletin_acknowledgements::bulletin_id);
+        // Probed per candidate row on the (bulletin_id, kim_id) key, like the audience
+        // match, rather than listing every bulletin the KIM ever acknowledged.
+        let acknowledged_here = diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "EXISTS (SELECT 1 FROM bulletin_acknowledgements k \
+             WHERE k.bulletin_id = bulletins.id AND k.kim_id = ",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(kim)
+        .sql(")");
         view = if acknowledged {
-            Box::new(view.and(bulletins::id.eq_any(acknowledged_here)))
+            Box::new(view.and(acknowledged_here))
         } else {
-            Box::new(view.and(bulletins::id.ne_all(acknowledged_here)))
+            Box::new(view.and(diesel::dsl::not(acknowledged_here)))
         };
     }
     if let Some(status) = filter.status {
