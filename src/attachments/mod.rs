@@ -482,16 +482,21 @@ pub fn of_many(
     owner_ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Vec<Attachment>>, ApiError> {
     let mut by_owner: std::collections::HashMap<i64, Vec<Attachment>> = Default::default();
-    if owner_ids.is_empty() {
+    // The id range of the page rather than `IN (ids)`: one statement shape the cache
+    // keeps, on the owner index; owners in the range but not on the page are dropped.
+    let (Some(low), Some(high)) = (owner_ids.iter().min(), owner_ids.iter().max()) else {
         return Ok(by_owner);
-    }
+    };
     let rows: Vec<AttachmentRow> = attachments::table
         .filter(attachments::owner_type.eq(owner_type))
-        .filter(attachments::owner_id.eq_any(owner_ids))
+        .filter(attachments::owner_id.between(*low, *high))
         .order(attachments::id)
         .select(AttachmentRow::as_select())
         .load(conn)?;
-    for row in rows {
+    for row in rows
+        .into_iter()
+        .filter(|row| owner_ids.contains(&row.owner_id))
+    {
         by_owner.entry(row.owner_id).or_default().push(row.into());
     }
     Ok(by_owner)

@@ -189,11 +189,11 @@ fn received_by(
     .sql(" OR a.kim_id = ")
     .bind::<BigInt, _>(kim_id)
     .sql("))");
+    // Two comparisons rather than `IN (…)`: a list of values makes diesel prepare the
+    // statement anew on every request instead of keeping it cached.
     let addressed = bulletins::audience_scope
-        .eq_any([
-            AudienceScope::Public.as_str(),
-            AudienceScope::AllKims.as_str(),
-        ])
+        .eq(AudienceScope::Public.as_str())
+        .or(bulletins::audience_scope.eq(AudienceScope::AllKims.as_str()))
         .or(addressed_by_name);
     Box::new(
         bulletins::status
