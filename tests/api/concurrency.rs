@@ -242,3 +242,96 @@ async fn no_account_joins_a_kim_after_its_dissolution() {
     })
     .await;
 }
+
+/// A write that loses a deadlock is run again rather than answered with an error.
+/// Moving an account to another KIM locks the account, then the KIM; a session elsewhere
+/// that holds the KIM and then asks for the account closes the cycle. PostgreSQL aborts
+/// the request's transaction (it has waited longest); the unit of work retries it once
+/// the other session is done, and the client sees only its `200`.
+#[tokio::test]
+async fn a_write_that_loses_a_deadlock_is_retried() {
+    use diesel::connection::SimpleConnection;
+    if !crate::helpers::backends().contains(&crate::helpers::Backend::Postgres) {
+        return;
+    }
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await;
+    let admin = app.bootstrap_admin().await;
+    let from = app.create_kim("KIM Asal").await;
+    let to = app.create_kim("KIM Tujuan").await;
+    let member = app.user(&admin, "kim_member", Some(from)).await;
+    let url = app.database.url();
+    let mut holder = diesel::PgConnection::establish(&url).expect("connect");
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM kims WHERE id = {to} FOR UPDATE;"
+        ))
+        .expect("hold the KIM");
+    let moving = {
+        let (client, address, token) = (
+            app.client.clone(),
+            app.url(&format!("/api/v1/users/{}", member.id)),
+            admin.session.access_token.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .patch(address)
+                .bearer_auth(token)
+                .json(&json!({"kim_id": to}))
+                .send()
+                .await
+                .expect("patch")
+                .status()
+                .as_u16()
+        })
+    };
+    wait_for_lock_waiter(&url).await;
+    let member_id = member.id;
+    let holder = tokio::task::spawn_blocking(move || {
+        // Waits for the account the request holds: a deadlock, decided after
+        // deadlock_timeout (1 s) against the request.
+        holder
+            .batch_execute(&format!(
+                "SELECT id FROM users WHERE id = {member_id} FOR UPDATE;"
+            ))
+            .expect("the holder is not the one aborted");
+        holder.batch_execute("COMMIT").expect("release");
+    });
+    holder.await.expect("holder");
+    assert_eq!(moving.await.expect("task"), 200);
+    let kim_now = app
+        .db
+        .read(move |conn| {
+            Ok(users::table
+                .find(member_id)
+                .select(users::kim_id)
+                .first::<Option<i64>>(conn)?)
+        })
+        .await
+        .expect("read");
+    assert_eq!(kim_now, Some(to));
+}
+
+/// Returns once a session of the database waits on a lock (polled: there is nothing
+/// to await), for at most 10 s.
+async fn wait_for_lock_waiter(url: &str) {
+    use diesel::sql_types::BigInt;
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = BigInt)]
+        waiting: i64,
+    }
+    let mut conn = diesel::PgConnection::establish(url).expect("connect");
+    for _ in 0..1000 {
+        let row: Waiting = diesel::sql_query(
+            "SELECT count(*) AS waiting FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .get_result(&mut conn)
+        .expect("pg_stat_activity");
+        if row.waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no session waits on a lock");
+}

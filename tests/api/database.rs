@@ -258,3 +258,46 @@ async fn a_lock_held_elsewhere_times_out_as_503() {
     crate::helpers::problem(response, 503).await;
     holder.batch_execute("ROLLBACK").expect("release");
 }
+
+/// The queue in front of the database threads is bounded: with the writer stuck (a lock
+/// held elsewhere), writes beyond the queue are answered `503` with `Retry-After` at
+/// once instead of piling up, and the queued ones complete once the lock is released.
+#[tokio::test]
+async fn writes_beyond_the_database_queue_are_shed_with_503() {
+    use diesel::connection::SimpleConnection;
+    use futures_util::StreamExt;
+    use futures_util::stream::FuturesUnordered;
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let admin = app.bootstrap_admin().await;
+    let member = app.user(&admin, "gov_officer", None).await;
+    let mut holder = diesel::SqliteConnection::establish(&app.database.url()).expect("connect");
+    holder
+        .batch_execute("BEGIN IMMEDIATE;")
+        .expect("hold the write lock");
+    // One writer thread: one job runs (waiting on the lock), 64 wait in the queue.
+    let sent = 64 + 1 + 15;
+    let mut answers: FuturesUnordered<_> = (0..sent)
+        .map(|n| {
+            let request = app
+                .client
+                .patch(app.url(&format!("/api/v1/users/{}", member.id)))
+                .bearer_auth(&admin.session.access_token)
+                .json(&serde_json::json!({"display_name": format!("Petugas {n}")}));
+            async move { request.send().await.expect("send") }
+        })
+        .collect();
+    let mut shed = 0;
+    while shed < 15 {
+        let response = answers.next().await.expect("an answer");
+        assert!(response.headers().get("retry-after").is_some());
+        crate::helpers::problem(response, 503).await;
+        shed += 1;
+    }
+    holder.batch_execute("COMMIT;").expect("release");
+    let mut completed = 0;
+    while let Some(response) = answers.next().await {
+        assert_eq!(response.status().as_u16(), 200);
+        completed += 1;
+    }
+    assert_eq!(completed, 65);
+}
