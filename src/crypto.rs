@@ -87,12 +87,31 @@ impl PersonalDataCipher {
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(value);
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        hex(&mac.finalize().into_bytes())
     }
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// `N` bytes from the operating system's CSPRNG, as hexadecimal.
+pub fn random_hex<const N: usize>() -> Result<String, crate::error::ApiError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| crate::error::ApiError::internal(error.to_string()))?;
+    Ok(hex(&bytes))
+}
+
+/// A stable 64-bit digest of `text` (the first 8 bytes of its SHA-256), for keys that
+/// only need to tell texts apart: advisory-lock names, views of a synced list.
+pub fn short_digest(text: &str) -> u64 {
+    use sha2::Digest;
+    let digest = Sha256::digest(text.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(bytes)
 }
 
 #[cfg(test)]

@@ -114,11 +114,7 @@ impl SyncPoint {
 
 /// A stable key of a caller's view, for [`SyncPoint::view`].
 pub fn view_key(parts: &str) -> u64 {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(parts.as_bytes());
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    u64::from_be_bytes(bytes)
+    crate::crypto::short_digest(parts)
 }
 
 /// An item that left the caller's view since its token (archived, expired, re-targeted,

@@ -198,11 +198,7 @@ fn lock_row(conn: &mut DbConnection, sql: &'static str, id: i64) -> Result<(), A
 
 /// A stable 64-bit key for an advisory lock name.
 fn advisory_key(name: &str) -> i64 {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(name.as_bytes());
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(bytes)
+    i64::from_be_bytes(crate::crypto::short_digest(name).to_be_bytes())
 }
 
 impl Db {

@@ -180,7 +180,7 @@ impl Storage {
         mut field: actix_multipart::Field,
         file_name: String,
     ) -> Result<Upload, ApiError> {
-        let storage_key = random_key()?;
+        let storage_key = crate::crypto::random_hex::<16>()?;
         let part_path = self.part_path(&storage_key);
         let result = async {
             let mut file = tokio::fs::File::create(&part_path)
@@ -215,7 +215,7 @@ impl Storage {
             };
             file.sync_all().await.map_err(storage_error)?;
             let size_bytes = i64::try_from(size).map_err(|_| ApiError::internal("file size"))?;
-            let sha256 = hex(&hasher.finalize());
+            let sha256 = crate::crypto::hex(&hasher.finalize());
             let file_name = if file_name.is_empty() {
                 format!("lampiran.{}", kind.extension())
             } else {
@@ -354,16 +354,6 @@ fn clean_file_name(raw: &str) -> String {
         "{}.{extension}",
         cleaned.chars().take(keep).collect::<String>()
     )
-}
-
-fn random_key() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|error| ApiError::internal(error.to_string()))?;
-    Ok(hex(&bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn storage_error(error: std::io::Error) -> ApiError {

@@ -20,10 +20,7 @@ pub struct IssuedRefreshToken {
 }
 
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::crypto::hex(&Sha256::digest(token.as_bytes()))
 }
 
 pub fn random_token() -> Result<String, ApiError> {

@@ -183,9 +183,11 @@ pub async fn acknowledge(
             // One acknowledgement per KIM: two at once queue on the bulletin.
             uow.lock_bulletin(id)?;
             let access = BulletinAccess::of(uow.conn, Some(&caller))?;
-            find_visible(uow.conn, &access, id)?;
             let kim_id = access.kim().ok_or(ApiError::Forbidden)?;
             if !received(uow.conn, &access, id)? {
+                // Not received: unknown to the caller (404), or its board's own draft
+                // or archived bulletin (409).
+                find_visible(uow.conn, &access, id)?;
                 return Err(ApiError::conflict(
                     "not_received",
                     "Only a published bulletin your KIM received is acknowledged.",

@@ -198,8 +198,5 @@ pub fn update(
 
 /// A fresh public identifier: `kimc_` and 16 hex digits from the CSPRNG.
 pub fn new_client_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|error| ApiError::internal(error.to_string()))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("kimc_{hex}"))
+    Ok(format!("kimc_{}", crate::crypto::random_hex::<8>()?))
 }

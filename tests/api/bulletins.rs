@@ -1057,7 +1057,7 @@ async fn a_change_that_commits_late_is_not_skipped_by_a_token_made_meanwhile() {
         };
         if let crate::helpers::TestDatabase::Postgres { .. } = &app.database {
             // PostgreSQL shows the queued writer; SQLite's busy wait cannot be observed.
-            wait_for_lock_waiter(&app.database.url()).await;
+            crate::helpers::wait_for_lock_waiter(&app.database.url()).await;
         }
         let (meanwhile, token_meanwhile) = sync(&app, Some(gov), Some(&before)).await;
         assert!(
@@ -1081,31 +1081,6 @@ async fn a_change_that_commits_late_is_not_skipped_by_a_token_made_meanwhile() {
         );
     })
     .await;
-}
-
-/// Returns once a PostgreSQL session of the database waits on a lock. There is no
-/// notification to await, so it polls `pg_stat_activity`, for at most 10 s.
-async fn wait_for_lock_waiter(url: &str) {
-    use diesel::sql_types::BigInt;
-    #[derive(QueryableByName)]
-    struct Waiting {
-        #[diesel(sql_type = BigInt)]
-        waiting: i64,
-    }
-    let mut conn = diesel::PgConnection::establish(url).expect("connect");
-    for _ in 0..1000 {
-        let row: Waiting = diesel::sql_query(
-            "SELECT count(*) AS waiting FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .get_result(&mut conn)
-        .expect("pg_stat_activity");
-        if row.waiting > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("no writer queued behind the held change number");
 }
 
 #[tokio::test]

@@ -284,7 +284,7 @@ async fn a_write_that_loses_a_deadlock_is_retried() {
                 .as_u16()
         })
     };
-    wait_for_lock_waiter(&url).await;
+    crate::helpers::wait_for_lock_waiter(&url).await;
     let member_id = member.id;
     let holder = tokio::task::spawn_blocking(move || {
         // Waits for the account the request holds: a deadlock, decided after
@@ -309,29 +309,4 @@ async fn a_write_that_loses_a_deadlock_is_retried() {
         .await
         .expect("read");
     assert_eq!(kim_now, Some(to));
-}
-
-/// Returns once a session of the database waits on a lock (polled: there is nothing
-/// to await), for at most 10 s.
-async fn wait_for_lock_waiter(url: &str) {
-    use diesel::sql_types::BigInt;
-    #[derive(QueryableByName)]
-    struct Waiting {
-        #[diesel(sql_type = BigInt)]
-        waiting: i64,
-    }
-    let mut conn = diesel::PgConnection::establish(url).expect("connect");
-    for _ in 0..1000 {
-        let row: Waiting = diesel::sql_query(
-            "SELECT count(*) AS waiting FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .get_result(&mut conn)
-        .expect("pg_stat_activity");
-        if row.waiting > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("no session waits on a lock");
 }

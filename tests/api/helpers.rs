@@ -481,3 +481,28 @@ pub async fn spawn_instance(app: &TestApp, adjust: impl FnOnce(&mut ConfigArgs))
 pub fn loopback() -> ipnet::IpNet {
     "127.0.0.1/32".parse().expect("CIDR")
 }
+
+/// Returns once a session of the database waits on a lock (polled: there is nothing
+/// to await), for at most 10 s.
+pub async fn wait_for_lock_waiter(url: &str) {
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = BigInt)]
+        waiting: i64,
+    }
+    let mut conn = <diesel::PgConnection as diesel::Connection>::establish(url).expect("connect");
+    for _ in 0..1000 {
+        let row: Waiting = diesel::sql_query(
+            "SELECT count(*) AS waiting FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .get_result(&mut conn)
+        .expect("pg_stat_activity");
+        if row.waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no session waits on a lock");
+}
