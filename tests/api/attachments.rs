@@ -458,3 +458,45 @@ async fn a_crash_between_file_and_row_is_settled_at_start_up() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn simultaneous_uploads_stop_at_the_limit() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), false).await;
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+        let mut tasks = Vec::new();
+        for n in 0..12 {
+            let request = app
+                .client
+                .post(app.url(&format!("/api/v1/bulletins/{id}/attachments")))
+                .bearer_auth(&admin.session.access_token)
+                .header(
+                    "Content-Type",
+                    format!("multipart/form-data; boundary={BOUNDARY}"),
+                )
+                .body(form(&format!("{n}.png"), "image/png", &decode(PNG)));
+            let start = start.clone();
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                request.send().await.expect("upload").status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.expect("task"));
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            10,
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 409).count(),
+            2,
+            "{statuses:?}"
+        );
+        assert_eq!(stored_files(&app), (10, 0));
+    })
+    .await;
+}
