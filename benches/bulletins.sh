@@ -5,7 +5,9 @@
 # with `wrk -t2 -c64`, on SQLite and on PostgreSQL (sslmode=disable):
 #   /health/live, a kim_member's GET /api/v1/bulletins first page, and a deep page
 #   (the cursor after DEEP_PAGES pages of 20).
-# Prints requests/s, the ratios to /health/live, and deep/first.
+# Prints requests/s, the ratios to /health/live, and deep/first: with the list page
+# cache on (the default, LIST_CACHE_MB=32) and off (LIST_CACHE_MB=0), one seeded
+# database, one run.
 # Knobs: DURATION (10s), DEEP_PAGES (200), PG_ADMIN_URL, PORT (18390).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,10 +93,7 @@ run() { # $1 = label, $2 = DATABASE_URL, $3 = seeding command
   local seeded_at=$SECONDS
   eval "$seed"
   echo "$label: seeded in $((SECONDS - seeded_at)) s" >&2
-  env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" BIND_ADDR="127.0.0.1:${PORT}" \
-    RUST_LOG=error "$BIN" serve >"$work/$label.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+  serve "$label" "$url" 32
   token=$(curl -fsS "$BASE/api/v1/auth/token" -d grant_type=password -d username=bench \
     -d "password=$password" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
   kim=$(curl -fsS "$BASE/api/v1/kims?q=bench&limit=1" -H "Authorization: Bearer $token" |
@@ -109,17 +108,32 @@ run() { # $1 = label, $2 = DATABASE_URL, $3 = seeding command
     cursor=$(printf '%s' "$page" | sed -E 's/.*"next_cursor":"([^"]+)".*/\1/')
   done
   live=$(rps /health/live)
-  first=$(rps /api/v1/bulletins "$member")
-  deep=$(rps "/api/v1/bulletins?cursor=$cursor" "$member")
-  printf '%-10s %12s %12s %7.2f %12s %7.2f %10.2f\n' "$label" "$live" "$first" \
-    "$(echo "$first / $live" | bc -l)" "$deep" "$(echo "$deep / $live" | bc -l)" \
-    "$(echo "$first / $deep" | bc -l)"
+  local cache
+  for cache in 32 0; do
+    [ "$cache" = 0 ] && { stop; serve "$label" "$url" 0; }
+    first=$(rps /api/v1/bulletins "$member")
+    deep=$(rps "/api/v1/bulletins?cursor=$cursor" "$member")
+    printf '%-10s %6s %12s %12s %7.2f %12s %7.2f %10.2f\n' "$label" "$cache" "$live" "$first" \
+      "$(echo "$first / $live" | bc -l)" "$deep" "$(echo "$deep / $live" | bc -l)" \
+      "$(echo "$first / $deep" | bc -l)"
+  done
+  stop
+}
+
+serve() { # $1 = label, $2 = DATABASE_URL, $3 = LIST_CACHE_MB
+  env -i PATH="$PATH" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" BIND_ADDR="127.0.0.1:${PORT}" \
+    LIST_CACHE_MB="$3" RUST_LOG=error "$BIN" serve >>"$work/$1.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+stop() {
   kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
   server_pid=""
 }
 
 echo "bulletin lists: 500 KIMs, 100 000 bulletins, wrk -t2 -c64 -d${DURATION}, deep = after ${DEEP_PAGES} pages; $BIN"
-printf '%-10s %12s %12s %7s %12s %7s %10s\n' backend "live req/s" "first req/s" ratio "deep req/s" ratio "first/deep"
+printf '%-10s %6s %12s %12s %7s %12s %7s %10s\n' backend "cache" "live req/s" "first req/s" ratio "deep req/s" ratio "first/deep"
 sqlite_db="$work/sqlite/kim.db"
 run sqlite "$sqlite_db" \
   "seed_sql \"strftime('%Y-%m-%d %H:%M:%S', '2026-01-01', '+' || n || ' seconds')\" |

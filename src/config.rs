@@ -107,6 +107,10 @@ pub struct ConfigArgs {
     /// again whether it was disabled, changed or signed out (other instances' changes).
     #[arg(long, env = "AUTH_RECHECK_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300))]
     pub auth_recheck_secs: u64,
+    /// Megabytes of answered list pages each instance keeps while their rows are
+    /// unchanged (see `page_cache.rs`); 0 turns the cache off.
+    #[arg(long, env = "LIST_CACHE_MB", default_value_t = 32, value_parser = clap::value_parser!(u64).range(0..=4096))]
+    pub list_cache_mb: u64,
     /// 32 random bytes in base64, used to encrypt personal data at rest.
     #[arg(long, env = "NIK_ENCRYPTION_KEY", hide_env_values = true)]
     pub nik_encryption_key: Option<String>,
@@ -145,6 +149,7 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub auth_recheck: Duration,
+    pub list_cache_bytes: usize,
     pub metrics_token: Option<SecretString>,
     pub storage_dir: PathBuf,
     pub log_format: LogFormat,
@@ -248,6 +253,7 @@ impl Settings {
             refresh_token_ttl: Duration::from_secs(args.refresh_token_ttl_days * 86_400),
             trusted_proxies: args.trusted_proxies,
             auth_recheck: Duration::from_secs(args.auth_recheck_secs),
+            list_cache_bytes: usize::try_from(args.list_cache_mb << 20).unwrap_or(usize::MAX),
             metrics_token: args.metrics_token.map(SecretString::from),
             storage_dir,
             log_format: args.log_format,

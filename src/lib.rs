@@ -22,6 +22,7 @@ pub mod kims;
 pub mod members;
 pub mod metrics;
 pub mod openapi;
+pub mod page_cache;
 pub mod pagination;
 pub mod regions;
 pub mod report_categories;

@@ -95,6 +95,13 @@ pub fn like_literal(text: &str, max_chars: usize) -> String {
     escaped
 }
 
+/// The cursor of a page whose last row has the sort key `key`.
+pub fn cursor_after<K: Serialize>(key: &K) -> Option<String> {
+    serde_json::to_vec(key)
+        .ok()
+        .map(|json| URL_SAFE_NO_PAD.encode(json))
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
@@ -113,9 +120,7 @@ impl<T> Page<T> {
         let limit = params.limit() as usize;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
-            rows.last()
-                .and_then(|last| serde_json::to_vec(&key(last)).ok())
-                .map(|json| URL_SAFE_NO_PAD.encode(json))
+            rows.last().and_then(|last| cursor_after(&key(last)))
         } else {
             None
         };

@@ -134,6 +134,7 @@ fn run(
         db.get_ref().clone(),
         settings.auth_recheck,
     ));
+    let list_pages = web::Data::new(crate::page_cache::PageCache::new(settings.list_cache_bytes));
     let cors_origins = settings.cors_origins.clone();
     let document = crate::routes::openapi();
     let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));
@@ -152,6 +153,7 @@ fn run(
             .app_data(storage.clone())
             .app_data(passwords.clone())
             .app_data(sessions.clone())
+            .app_data(list_pages.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)

@@ -25,7 +25,7 @@ use crate::db::schema::sync_counters;
 use crate::error::{ApiError, FieldIssue};
 
 /// A resource whose changes are counted.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Counter {
     Bulletins,
     Reports,

@@ -9,6 +9,9 @@ mod files;
 pub mod model;
 pub mod policy;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -30,7 +33,7 @@ use crate::auth::{Caller, MaybeCaller, Role};
 use crate::concurrency::IfMatch;
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::bulletins;
-use crate::db::{Db, DbConnection};
+use crate::db::{BoundSql, Db, DbConnection};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
@@ -40,7 +43,8 @@ use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
-use crate::pagination::{Page, PageParams, like_literal};
+use crate::page_cache::{CachedPage, PageCache, PageKey};
+use crate::pagination::{PageParams, cursor_after, like_literal};
 use crate::sync::{Counter, Removed, SyncItem, SyncPage, SyncPoint};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 
@@ -114,11 +118,11 @@ fn in_view(
         })?;
         // Probed per candidate row on the (bulletin_id, kim_id) key, like the audience
         // match, rather than listing every bulletin the KIM ever acknowledged.
-        let acknowledged_here = diesel::dsl::sql::<diesel::sql_types::Bool>(
+        let acknowledged_here = BoundSql::new(
             "EXISTS (SELECT 1 FROM bulletin_acknowledgements k \
              WHERE k.bulletin_id = bulletins.id AND k.kim_id = ",
         )
-        .bind::<diesel::sql_types::BigInt, _>(kim)
+        .big_int(kim)
         .sql(")");
         view = if acknowledged {
             Box::new(view.and(acknowledged_here))
@@ -299,8 +303,9 @@ fn answer(bulletin: Bulletin) -> HttpResponse {
 pub async fn list_bulletins(
     caller: MaybeCaller,
     db: web::Data<Db>,
+    kept_pages: web::Data<PageCache>,
     query: ListQuery<BulletinFilter>,
-) -> Result<web::Json<SyncPage<Bulletin>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let MaybeCaller(caller) = caller;
     let ListQuery { page, filter } = query;
     let cursor: Option<(i64, SyncPoint)> = page.after()?;
@@ -320,6 +325,8 @@ pub async fn list_bulletins(
         )]));
     }
     let pattern = search.map(|q| format!("%{}%", like_literal(&q.to_lowercase(), limits::SEARCH)));
+    let cache = kept_pages.into_inner();
+    let kept = Arc::clone(&cache);
     let listing = db
         .read(move |conn| {
             let access = BulletinAccess::of(conn, caller.as_ref())?;
@@ -329,17 +336,34 @@ pub async fn list_bulletins(
                 .as_deref()
                 .map(|token| SyncPoint::from_token(token, view_key))
                 .transpose()?;
+            let current = SyncPoint::now(conn, Counter::Bulletins, view_key)?;
             // Every page of one listing answers for the same point, so that the token of
             // its last page covers what changed while the client was paging.
-            let upto = match cursor {
-                Some((_, upto)) => upto,
-                None => SyncPoint::now(conn, Counter::Bulletins, view_key)?,
-            };
+            let upto = cursor.map_or(current, |(_, upto)| upto);
+            // A sync answer depends on its token, and acknowledgements do not move the
+            // counter: neither is kept.
+            let key = (changed_since.is_none() && filter.acknowledged.is_none() && kept.enabled())
+                .then(|| PageKey {
+                    counter: Counter::Bulletins,
+                    seq: current.seq,
+                    view: view_key,
+                    query: format!(
+                        "{:?}|{:?}|{:?}|{:?}|{since:?}|{pattern:?}|{:?}|{fetch_limit}",
+                        filter.status,
+                        filter.category,
+                        filter.priority,
+                        filter.origin,
+                        cursor.map(|(before, _)| before),
+                    ),
+                });
+            if let Some(hit) = key.as_ref().and_then(|key| kept.get(key, current.at())) {
+                return Ok(Listing::Kept { page: hit, upto });
+            }
             let in_view = || in_view(&access, &filter, since, pattern.as_deref());
             // Whether a row is in view is a column only for sync, where rows that left
             // the view come back as removals; a plain list holds nothing else.
             let in_view_column: BulletinCondition = match changed_since {
-                None => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 1")),
+                None => Box::new(true.into_sql::<diesel::sql_types::Bool>()),
                 Some(_) => in_view()?,
             };
             let mut select = bulletins::table
@@ -369,10 +393,86 @@ pub async fn list_bulletins(
                 .map(|(row, _)| row.id)
                 .collect();
             let files = crate::attachments::of_many(conn, "bulletin", &shown)?;
-            Ok((rows, files, access.shows_authors(), upto))
+            Ok(Listing::Fresh {
+                rows,
+                files,
+                show_author: access.shows_authors(),
+                upto,
+                at: current.at(),
+                key,
+            })
         })
         .await?;
-    let (rows, mut files, show_author, upto) = listing;
+    let (page, upto) = match listing {
+        Listing::Kept { page, upto } => (page, upto),
+        Listing::Fresh {
+            rows,
+            files,
+            show_author,
+            upto,
+            at,
+            key,
+        } => {
+            let page = Arc::new(answered_page(rows, files, show_author, &page, at)?);
+            if let Some(key) = key {
+                cache.put(key, Arc::clone(&page));
+            }
+            (page, upto)
+        }
+    };
+    Ok(HttpResponse::Ok().json(PageBody {
+        data: &page.data,
+        next_cursor: page.last_key.and_then(|last| cursor_after(&(last, upto))),
+        sync_token: upto.token(),
+    }))
+}
+
+/// What a listing found: a page kept from an earlier answer, or rows to answer with.
+enum Listing {
+    Kept {
+        page: Arc<CachedPage>,
+        upto: SyncPoint,
+    },
+    Fresh {
+        rows: Vec<(BulletinRow, bool)>,
+        files: HashMap<i64, Vec<crate::attachments::Attachment>>,
+        show_author: bool,
+        upto: SyncPoint,
+        at: NaiveDateTime,
+        key: Option<PageKey>,
+    },
+}
+
+/// [`SyncPage`] around items already in JSON.
+#[derive(serde::Serialize)]
+struct PageBody<'a> {
+    data: &'a serde_json::value::RawValue,
+    next_cursor: Option<String>,
+    sync_token: String,
+}
+
+/// Up to `fetch_limit()` rows as one page of items: current bulletins, and removals
+/// for rows (selected by sync) that left the view. It stays right until the first
+/// expiry after `at` among the rows.
+fn answered_page(
+    mut rows: Vec<(BulletinRow, bool)>,
+    mut files: HashMap<i64, Vec<crate::attachments::Attachment>>,
+    show_author: bool,
+    params: &PageParams,
+    at: NaiveDateTime,
+) -> Result<CachedPage, ApiError> {
+    let valid_until = rows
+        .iter()
+        .filter_map(|(row, _)| row.expires_at)
+        .filter(|expiry| *expiry > at)
+        .min();
+    let limit = params.limit() as usize;
+    let last_key = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|(row, _)| row.id)
+    } else {
+        None
+    };
     let items = rows
         .into_iter()
         .map(|(row, visible)| {
@@ -387,18 +487,13 @@ pub async fn list_bulletins(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let page = Page::from_rows(items, &page, |item| {
-        let id = match item {
-            SyncItem::Current(bulletin) => bulletin.id,
-            SyncItem::Removed(removed) => removed.id,
-        };
-        (id, upto)
-    });
-    Ok(web::Json(SyncPage {
-        data: page.data,
-        next_cursor: page.next_cursor,
-        sync_token: upto.token(),
-    }))
+    let data = serde_json::value::to_raw_value(&items)
+        .map_err(|e| ApiError::internal(format!("bulletin page as JSON: {e}")))?;
+    Ok(CachedPage {
+        data,
+        last_key,
+        valid_until,
+    })
 }
 
 /// Writes a draft. gov users write government bulletins to any audience; a kim_admin

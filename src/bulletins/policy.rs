@@ -15,13 +15,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::Bool;
 
 use super::audience::AudienceScope;
 use super::model::{BulletinRow, BulletinStatus, DELETED, Origin};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::schema::{bulletins, kims};
-use crate::db::{Backend, DbConnection, now};
+use crate::db::{Backend, BoundSql, DbConnection, now};
 use crate::error::ApiError;
 
 /// A condition on `bulletins` rows, applied to a query.
@@ -179,15 +179,15 @@ fn received_by(
     // after a page, while the IN list grows with every bulletin ever addressed there
     // (benches/bulletins.sh: 0.01 of /health/live with IN at 100 000 bulletins).
     // Diesel has no correlated subqueries, hence the SQL text; values are bound.
-    let addressed_by_name = diesel::dsl::sql::<Bool>(
+    let addressed_by_name = BoundSql::new(
         "EXISTS (SELECT 1 FROM bulletin_audience a WHERE a.bulletin_id = bulletins.id \
          AND (a.region_code = ",
     )
-    .bind::<Text, _>(kelurahan_code.to_owned())
+    .text(kelurahan_code)
     .sql(" OR a.region_code = ")
-    .bind::<Text, _>(kecamatan_code.to_owned())
+    .text(kecamatan_code)
     .sql(" OR a.kim_id = ")
-    .bind::<BigInt, _>(kim_id)
+    .big_int(kim_id)
     .sql("))");
     // Two comparisons rather than `IN (…)`: a list of values makes diesel prepare the
     // statement anew on every request instead of keeping it cached.

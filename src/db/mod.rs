@@ -4,6 +4,7 @@
 //! PostgreSQL and SQLite. [`Db`] owns the pools and runs every piece of blocking
 //! database work on its own database threads (`workers`), never on an async worker.
 
+mod bound_sql;
 mod migrations;
 mod pool;
 pub mod schema;
@@ -18,6 +19,7 @@ use diesel::sqlite::SqliteConnection;
 
 use crate::error::ApiError;
 
+pub use bound_sql::BoundSql;
 pub use migrations::{revert_all_migrations, run_pending_migrations};
 pub use pool::{Pool, PoolSettings};
 

@@ -9,16 +9,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
 
-const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+pub(crate) const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 const JPEG: &str = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=";
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
 const BOUNDARY: &str = "kim-test-boundary-7MA4YWxkTrZu0gW";
 
-fn decode(text: &str) -> Vec<u8> {
+pub(crate) fn decode(text: &str) -> Vec<u8> {
     STANDARD.decode(text).expect("base64")
 }
 
-fn form(file_name: &str, declared_type: &str, content: &[u8]) -> Vec<u8> {
+pub(crate) fn form(file_name: &str, declared_type: &str, content: &[u8]) -> Vec<u8> {
     form_with(BOUNDARY, "file", file_name, declared_type, content)
 }
 
@@ -38,7 +38,7 @@ fn form_with(
     body
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     bulletin: i64,
     user: &TestUser,

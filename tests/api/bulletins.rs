@@ -1146,3 +1146,86 @@ async fn the_atom_feed_carries_published_public_bulletins_as_text() {
     })
     .await;
 }
+
+/// Lists are answered from kept pages while the bulletins counter stands still
+/// (`page_cache.rs`): every change — through this instance or another one on the same
+/// database — and every expiry shows at once, and each view keeps its own pages.
+#[tokio::test]
+async fn kept_list_pages_follow_changes_from_any_instance_and_expiry() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let other = crate::helpers::spawn_instance(&app, |_| {}).await;
+        let gov = &t.admin;
+        let member = Some(token(&t.member_a));
+        let first = publish(&app, gov, &bulletin("satu", json!({"scope": "all_kims"}))).await;
+        assert_eq!(titles(&app, member, "").await, set(&["satu"]));
+        assert_eq!(titles(&app, member, "").await, set(&["satu"]));
+
+        let second = publish(&other, gov, &bulletin("dua", json!({"scope": "all_kims"}))).await;
+        assert_eq!(titles(&app, member, "").await, set(&["satu", "dua"]));
+        json_of(
+            other
+                .post_as(
+                    &format!("/api/v1/bulletins/{}/archive", id_of(&first)),
+                    token(gov),
+                    &json!({}),
+                )
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(titles(&app, member, "").await, set(&["dua"]));
+
+        // An attachment is part of the listed bulletin.
+        let attachments = || async {
+            let page = json_of(
+                app.get_as("/api/v1/bulletins", token(&t.member_a)).await,
+                200,
+            )
+            .await;
+            page["data"][0]["attachments"]
+                .as_array()
+                .map_or(0, Vec::len)
+        };
+        assert_eq!(attachments().await, 0);
+        let png = crate::attachments::decode(crate::attachments::PNG);
+        let uploaded = crate::attachments::upload(
+            &other,
+            id_of(&second),
+            gov,
+            crate::attachments::form("poster.png", "image/png", &png),
+            None,
+        )
+        .await;
+        assert_eq!(uploaded.status().as_u16(), 201);
+        assert_eq!(attachments().await, 1);
+
+        // A KIM's draft is in its kim_admin's view only, on the same KIM.
+        let draft = json!({"title": "draf", "body": "Isi.", "category": "umum",
+                           "audience": {"scope": "kims", "kim_ids": [t.kim_a]}});
+        json_of(
+            app.post_as("/api/v1/bulletins", token(&t.board_a), &draft)
+                .await,
+            201,
+        )
+        .await;
+        assert_eq!(
+            titles(&app, Some(token(&t.board_a)), "").await,
+            set(&["dua", "draf"])
+        );
+        assert_eq!(titles(&app, member, "").await, set(&["dua"]));
+
+        // Expiry changes the view without any write.
+        let expires_at = chrono::Utc::now() + chrono::Duration::seconds(2);
+        let mut short = bulletin("singkat", json!({"scope": "all_kims"}));
+        short["expires_at"] = json!(expires_at.to_rfc3339());
+        publish(&app, gov, &short).await;
+        assert_eq!(titles(&app, member, "").await, set(&["dua", "singkat"]));
+        let until_expiry = (expires_at - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        tokio::time::sleep(until_expiry + std::time::Duration::from_millis(50)).await;
+        assert_eq!(titles(&app, member, "").await, set(&["dua"]));
+    })
+    .await;
+}

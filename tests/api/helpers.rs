@@ -171,6 +171,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         refresh_token_ttl_days: 30,
         trusted_proxies: vec![],
         auth_recheck_secs: 5,
+        list_cache_mb: 32,
         metrics_token: None,
         nik_encryption_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
         storage_dir: None,
