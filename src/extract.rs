@@ -27,7 +27,7 @@ where
 
 /// A calendar date exactly as SPEC §1 writes it, `YYYY-MM-DD`, in years 1900–9999:
 /// chrono alone also takes `2026-1-1`, `+002026-01-01` and year 1.
-fn parse_strict_date(text: &str) -> Result<chrono::NaiveDate, String> {
+pub fn parse_strict_date(text: &str) -> Result<chrono::NaiveDate, String> {
     let shape_ok = text.len() == 10
         && text.bytes().enumerate().all(|(index, byte)| match index {
             4 | 7 => byte == b'-',

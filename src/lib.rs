@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod holidays;
 pub mod i18n;
 pub mod idempotency;
 pub mod integration_clients;

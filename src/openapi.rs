@@ -30,6 +30,8 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "integration clients", description = "Machine clients of other Pemda systems"),
         (name = "kims", description = "The KIM registry and lifecycle"),
         (name = "members", description = "KIM members; personal data protected as UU 27/2022 requires"),
+        (name = "bulletins", description = "Information from the government to KIMs and between KIMs"),
+        (name = "holidays", description = "Public holidays of the service-level calendar of citizen reports"),
     ),
     components(
         schemas(Problem, FieldError),

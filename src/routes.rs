@@ -9,8 +9,8 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    bulletins, health, integration_clients, kims, members, metrics, regions, report_categories,
-    sessions, users,
+    bulletins, health, holidays, integration_clients, kims, members, metrics, regions,
+    report_categories, sessions, users,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -58,6 +58,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(bulletins::list_acknowledgements)
                 .service(bulletins::upload_attachment)
                 .service(bulletins::download_attachment)
+                .service(holidays::list_holidays)
+                .service(holidays::create_holiday)
+                .service(holidays::delete_holiday)
                 .service(regions::list_regions)
                 .service(report_categories::list_categories),
         );

@@ -322,6 +322,15 @@ impl Policy for GovAdminOnly {
     }
 }
 
+/// Government users: gov_admin and gov_officer.
+pub struct GovOnly;
+
+impl Policy for GovOnly {
+    fn allows(caller: &Caller) -> bool {
+        caller.is_gov()
+    }
+}
+
 /// Those who manage accounts: gov_admin (everyone) and kim_admin (its KIM's members).
 pub struct UserManagers;
 

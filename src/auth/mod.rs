@@ -9,7 +9,7 @@ pub mod throttle;
 pub mod tokens;
 
 pub use caller::{
-    Authorized, Caller, GovAdminOnly, MaybeCaller, Policy, Role, Scope, Scopes, Subject,
+    Authorized, Caller, GovAdminOnly, GovOnly, MaybeCaller, Policy, Role, Scope, Scopes, Subject,
     UserManagers,
 };
 pub use session::SessionCheck;

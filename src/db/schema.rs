@@ -265,6 +265,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    holidays (day) {
+        day -> Date,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        tracking_code -> Text,
+        kind -> Text,
+        category_code -> Text,
+        title -> Text,
+        description -> Text,
+        search_key -> Text,
+        kelurahan_code -> Text,
+        kecamatan_code -> Text,
+        address -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        reporter_name -> Nullable<Text>,
+        reporter_contact -> Nullable<Text>,
+        privacy -> Text,
+        kim_id -> Nullable<BigInt>,
+        submitted_by -> Nullable<BigInt>,
+        submitted_by_client -> Nullable<BigInt>,
+        channel -> Text,
+        status -> Text,
+        assigned_agency -> Nullable<Text>,
+        verify_due_at -> Timestamp,
+        response_due_at -> Nullable<Timestamp>,
+        verified_at -> Nullable<Timestamp>,
+        first_response_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        change_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    report_timeline (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        entry_type -> Text,
+        visibility -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        body -> Nullable<Text>,
+        assigned_agency -> Nullable<Text>,
+        author_id -> Nullable<BigInt>,
+        author_client_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> kims (kim_id));
 diesel::joinable!(kim_members -> kims (kim_id));
 diesel::joinable!(kim_status_changes -> kims (kim_id));
@@ -272,6 +331,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(bulletin_audience -> bulletins (bulletin_id));
 diesel::joinable!(bulletin_acknowledgements -> bulletins (bulletin_id));
 diesel::joinable!(bulletin_acknowledgements -> kims (kim_id));
+diesel::joinable!(report_timeline -> reports (report_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -293,4 +353,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bulletin_acknowledgements,
     sync_counters,
     attachments,
+    holidays,
+    reports,
+    report_timeline,
 );

@@ -34,6 +34,16 @@ pub mod limits {
     pub const ACKNOWLEDGEMENT_NOTE: usize = 500;
     /// Search text in list filters.
     pub const SEARCH: usize = 100;
+    pub const HOLIDAY_NAME: usize = 200;
+    pub const REPORT_TITLE: usize = 200;
+    /// Open311's limit for a service request's description.
+    pub const REPORT_DESCRIPTION: usize = 4000;
+    pub const REPORT_ADDRESS: usize = 500;
+    pub const REPORTER_NAME: usize = 200;
+    /// The government agency (OPD) a report is assigned to.
+    pub const AGENCY: usize = 200;
+    /// A comment or a status change's note on a report's timeline.
+    pub const TIMELINE_BODY: usize = 4000;
 }
 
 /// Whether a field may hold line breaks and tabs.

@@ -8,6 +8,7 @@ mod database;
 mod errors;
 mod health;
 mod helpers;
+mod holidays;
 mod http_semantics;
 mod idempotency;
 mod integration_clients;

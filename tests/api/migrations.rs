@@ -1,9 +1,9 @@
 use diesel::prelude::*;
 use kim_api::db::schema::{
-    attachments, audit_log, bulletin_acknowledgements, bulletin_audience, bulletins,
+    attachments, audit_log, bulletin_acknowledgements, bulletin_audience, bulletins, holidays,
     idempotency_keys, integration_clients, kim_members, kim_status_changes, kims, known_sign_ins,
     login_failures, outbox_events, refresh_tokens, regions, registration_counters,
-    report_categories, sync_counters, users,
+    report_categories, report_timeline, reports, sync_counters, users,
 };
 use kim_api::db::{DbConnection, revert_all_migrations, run_pending_migrations};
 
@@ -64,6 +64,9 @@ fn check_schema_matches(conn: &mut DbConnection) {
         bulletin_acknowledgements,
         sync_counters,
         attachments,
+        holidays,
+        reports,
+        report_timeline,
     );
 }
 

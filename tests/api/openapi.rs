@@ -63,3 +63,27 @@ async fn the_served_document_is_the_committed_one_and_documents_errors() {
     let redirect = app.get("/docs").await;
     assert_eq!(redirect.status().as_u16(), 308);
 }
+
+/// Every enum the document names is written on the wire in snake_case: a value the
+/// service would refuse never reaches generated clients (utoipa once wrote the Rust
+/// variant names, `AllKims`, for `all_kims`).
+#[test]
+fn enums_carry_the_wire_values() {
+    let document: serde_json::Value = serde_json::from_str(COMMITTED).expect("valid JSON");
+    let mut bad = Vec::new();
+    for (name, schema) in document["components"]["schemas"]
+        .as_object()
+        .expect("schemas")
+    {
+        for value in schema["enum"].as_array().into_iter().flatten() {
+            let text = value.as_str().unwrap_or_default();
+            let snake = text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ':');
+            if !snake {
+                bad.push(format!("{name}: {value}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -96,6 +96,9 @@ fn expected(route: &str, who: Who) -> u16 {
         ("POST /api/v1/bulletins/{public}/acknowledgements", KimAdmin) => 201,
         ("POST /api/v1/bulletins/{public}/acknowledgements", KimMember) => 200,
         ("GET /api/v1/bulletins/{public}/acknowledgements", GovAdmin | GovOfficer) => 200,
+        ("GET /api/v1/holidays", GovAdmin | GovOfficer) => 200,
+        ("POST /api/v1/holidays", GovAdmin) => 201,
+        ("DELETE /api/v1/holidays/{none}", GovAdmin) => 404,
         _ => 403,
     }
 }
@@ -272,6 +275,9 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("PATCH /api/v1/bulletins/{archived}", Method::PATCH, format!("/api/v1/bulletins/{archived}"), Some(json!({"title": "Diubah"}))),
             ("POST /api/v1/bulletins/{public}/attachments", Method::POST, format!("/api/v1/bulletins/{public}/attachments"), Some(json!({"file": "bukan berkas"}))),
             ("GET /api/v1/bulletins/{public}/attachments/{none}", Method::GET, format!("/api/v1/bulletins/{public}/attachments/999999"), None),
+            ("GET /api/v1/holidays", Method::GET, "/api/v1/holidays".into(), None),
+            ("POST /api/v1/holidays", Method::POST, "/api/v1/holidays".into(), Some(json!({"name": "Libur Matriks"}))),
+            ("DELETE /api/v1/holidays/{none}", Method::DELETE, "/api/v1/holidays/2099-01-01".into(), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",
@@ -297,6 +303,11 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                 let body = body.clone().map(|mut body| {
                     if *name == "POST /api/v1/users" {
                         body["username"] = json!(format!("m-{}", uuid::Uuid::new_v4().simple()));
+                    }
+                    if *name == "POST /api/v1/holidays" {
+                        let day = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date")
+                            + chrono::Days::new(serial);
+                        body["date"] = json!(day.to_string());
                     }
                     if *name == "POST /api/v1/kims/{kim}/members" {
                         body["nik"] = json!(format!("1872011708900{serial:03}"));

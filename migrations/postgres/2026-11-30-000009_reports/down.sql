@@ -1,0 +1,3 @@
+DROP TABLE report_timeline;
+DROP TABLE reports;
+DROP TABLE holidays;
