@@ -27,6 +27,7 @@ pub mod page_cache;
 pub mod pagination;
 pub mod regions;
 pub mod report_categories;
+pub mod reports;
 pub mod routes;
 pub mod sessions;
 pub mod startup;

@@ -31,6 +31,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "kims", description = "The KIM registry and lifecycle"),
         (name = "members", description = "KIM members; personal data protected as UU 27/2022 requires"),
         (name = "bulletins", description = "Information from the government to KIMs and between KIMs"),
+        (name = "reports", description = "Citizen reports: submission, workflow, service levels"),
         (name = "holidays", description = "Public holidays of the service-level calendar of citizen reports"),
     ),
     components(
@@ -330,6 +331,22 @@ fn text_rules() -> Vec<TextRule> {
         0,
         ACKNOWLEDGEMENT_NOTE,
     ));
+    rules.extend([
+        rule("NewReportRequest", "title", 1, REPORT_TITLE),
+        rule("NewReportRequest", "description", 1, REPORT_DESCRIPTION),
+        rule("NewReportRequest", "address", 0, REPORT_ADDRESS),
+        rule("NewReportRequest", "reporter_name", 0, REPORTER_NAME),
+        shaped(
+            "NewReportRequest",
+            "kelurahan_code",
+            13,
+            13,
+            KELURAHAN_CODE_PATTERN,
+        ),
+        rule("StatusRequest", "note", 0, TIMELINE_BODY),
+        rule("StatusRequest", "assigned_agency", 0, AGENCY),
+        rule("NewHolidayRequest", "name", 1, HOLIDAY_NAME),
+    ]);
     for schema in ["NewMemberRequest", "MemberChanges"] {
         rules.extend([
             rule(schema, "full_name", 1, MEMBER_NAME),

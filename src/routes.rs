@@ -10,7 +10,7 @@ use utoipa_actix_web::{AppExt, scope};
 use crate::openapi::ApiDoc;
 use crate::{
     bulletins, health, holidays, integration_clients, kims, members, metrics, regions,
-    report_categories, sessions, users,
+    report_categories, reports, sessions, users,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -58,6 +58,10 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(bulletins::list_acknowledgements)
                 .service(bulletins::upload_attachment)
                 .service(bulletins::download_attachment)
+                .service(reports::list_reports)
+                .service(reports::create_report)
+                .service(reports::get_report)
+                .service(reports::change_status)
                 .service(holidays::list_holidays)
                 .service(holidays::create_holiday)
                 .service(holidays::delete_holiday)

@@ -97,6 +97,13 @@ fn expected(route: &str, who: Who) -> u16 {
         ("POST /api/v1/bulletins/{public}/acknowledgements", KimMember) => 200,
         ("GET /api/v1/bulletins/{public}/acknowledgements", GovAdmin | GovOfficer) => 200,
         ("GET /api/v1/holidays", GovAdmin | GovOfficer) => 200,
+        (
+            "GET /api/v1/reports" | "GET /api/v1/reports/{report}",
+            GovAdmin | GovOfficer | KimAdmin | KimMember | IntegrationAllScopes,
+        ) => 200,
+        ("POST /api/v1/reports", KimAdmin | KimMember | IntegrationAllScopes) => 201,
+        // Allowed to try; a submitted report cannot jump to resolved.
+        ("POST /api/v1/reports/{report}/status", GovAdmin | GovOfficer) => 409,
         ("POST /api/v1/holidays", GovAdmin) => 201,
         ("DELETE /api/v1/holidays/{none}", GovAdmin) => 404,
         _ => 403,
@@ -185,6 +192,16 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             assert_eq!(moved.status().as_u16(), 200);
         }
 
+        let report_body = json!({"kind": "complaint", "category_code": "infrastruktur",
+            "title": "Jalan berlubang", "description": "Di depan pasar.",
+            "kelurahan_code": "18.72.01.1001"});
+        let submitted = app
+            .post_as("/api/v1/reports", &member.session.access_token, &report_body)
+            .await;
+        assert_eq!(submitted.status().as_u16(), 201);
+        let report = submitted.json::<Value>().await.expect("json")["id"]
+            .as_i64()
+            .expect("id");
         let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
             ("GET /health/live", Method::GET, "/health/live".into(), None),
             (
@@ -276,6 +293,10 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/bulletins/{public}/attachments", Method::POST, format!("/api/v1/bulletins/{public}/attachments"), Some(json!({"file": "bukan berkas"}))),
             ("GET /api/v1/bulletins/{public}/attachments/{none}", Method::GET, format!("/api/v1/bulletins/{public}/attachments/999999"), None),
             ("GET /api/v1/holidays", Method::GET, "/api/v1/holidays".into(), None),
+            ("GET /api/v1/reports", Method::GET, "/api/v1/reports".into(), None),
+            ("POST /api/v1/reports", Method::POST, "/api/v1/reports".into(), Some(report_body.clone())),
+            ("GET /api/v1/reports/{report}", Method::GET, format!("/api/v1/reports/{report}"), None),
+            ("POST /api/v1/reports/{report}/status", Method::POST, format!("/api/v1/reports/{report}/status"), Some(json!({"status": "resolved"}))),
             ("POST /api/v1/holidays", Method::POST, "/api/v1/holidays".into(), Some(json!({"name": "Libur Matriks"}))),
             ("DELETE /api/v1/holidays/{none}", Method::DELETE, "/api/v1/holidays/2099-01-01".into(), None),
             // Last, as it ends the caller's sign-in.

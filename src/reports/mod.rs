@@ -1,0 +1,830 @@
+//! Citizen reports (SPEC §7): KIMs bring citizens' aspirations and complaints to the
+//! government, which verifies, routes, answers and resolves them within working-day
+//! service levels. Who sees what is [`policy`]; the moves are [`workflow`].
+
+pub mod model;
+pub mod policy;
+pub mod tracking;
+mod workflow;
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::{Actor, RequestOrigin};
+use crate::auth::{Caller, Role, Subject};
+use crate::concurrency::IfMatch;
+use crate::crypto::PersonalDataCipher;
+use crate::db::schema::{regions, report_categories, report_timeline, reports};
+use crate::db::{Db, DbConnection, now};
+use crate::domain::Checks;
+use crate::domain::text::{Lines, limits};
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::{ApiJson, ListQuery};
+use crate::holidays::calendar::Calendar;
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::openapi::{
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidPath, InvalidQuery, NotFound,
+    PreconditionFailed, ServiceUnavailable, Unauthorized, Unprocessable,
+};
+use crate::pagination::{Page, PageParams, like_literal};
+use crate::sync::{Counter, next_change};
+use crate::unit_of_work::{Event, Target, UnitOfWork};
+use model::{
+    Channel, Inserted, Kind, Location, NewReport, Privacy, Report, ReportRow, ReportStatus,
+    Submitter,
+};
+use policy::ReportAccess;
+use tracking::TrackingCode;
+use workflow::Mover;
+
+/// Working days to verify a report after submission, and to follow it up after
+/// verification (SP4N-LAPOR!).
+pub const VERIFY_WORKING_DAYS: u32 = 3;
+pub const RESPONSE_WORKING_DAYS: u32 = 5;
+
+/// A generous box around Kota Metro (WGS 84): reports from elsewhere are refused.
+const METRO_LATITUDE: (f64, f64) = (-5.25, -4.95);
+const METRO_LONGITUDE: (f64, f64) = (105.15, 105.45);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReportRequest {
+    kind: Kind,
+    /// An active report category (`GET /api/v1/report-categories`).
+    #[schema(example = "infrastruktur")]
+    category_code: String,
+    #[schema(example = "Lampu jalan padam di Jl. Ahmad Yani")]
+    title: String,
+    description: String,
+    /// The kelurahan where it happens; its kecamatan is derived.
+    #[schema(example = "18.72.01.1001")]
+    kelurahan_code: String,
+    address: Option<String>,
+    /// With `longitude`, inside Kota Metro.
+    #[schema(minimum = -90, maximum = 90, example = -5.1131)]
+    latitude: Option<f64>,
+    #[schema(minimum = -180, maximum = 180, example = 105.3067)]
+    longitude: Option<f64>,
+    reporter_name: Option<String>,
+    /// An Indonesian phone number or an e-mail address; stored encrypted.
+    #[schema(example = "+6281234567890")]
+    reporter_contact: Option<String>,
+    /// `normal` when absent.
+    privacy: Option<Privacy>,
+}
+
+impl NewReportRequest {
+    fn check(self, channel: Channel) -> Result<NewReport, ApiError> {
+        let mut checks = Checks::new();
+        let title = checks.text("title", &self.title, limits::REPORT_TITLE, Lines::Single);
+        let description = checks.text(
+            "description",
+            &self.description,
+            limits::REPORT_DESCRIPTION,
+            Lines::Multi,
+        );
+        let address = checks.optional_text(
+            "address",
+            self.address.as_deref(),
+            limits::REPORT_ADDRESS,
+            Lines::Single,
+        );
+        let reporter_name = checks.optional_text(
+            "reporter_name",
+            self.reporter_name.as_deref(),
+            limits::REPORTER_NAME,
+            Lines::Single,
+        );
+        let reporter_contact = self
+            .reporter_contact
+            .as_deref()
+            .map(str::trim)
+            .filter(|contact| !contact.is_empty())
+            .and_then(|contact| checks.take(contact_of(contact)));
+        let location = location(&mut checks, self.latitude, self.longitude);
+        checks.finish()?;
+        let (Some(title), Some(description)) = (title, description) else {
+            return Err(ApiError::internal("a checked report field is missing"));
+        };
+        Ok(NewReport {
+            kind: self.kind,
+            category_code: self.category_code,
+            title,
+            description,
+            kelurahan_code: self.kelurahan_code,
+            address,
+            location,
+            reporter_name,
+            reporter_contact,
+            privacy: self.privacy.unwrap_or(Privacy::Normal),
+            channel,
+        })
+    }
+}
+
+/// A phone number (normalised to `+62…`) or an e-mail address.
+fn contact_of(text: &str) -> Result<String, FieldIssue> {
+    if text.contains('@') {
+        EmailAddress::parse("reporter_contact", text).map(EmailAddress::into_string)
+    } else {
+        PhoneNumber::parse("reporter_contact", text).map(PhoneNumber::into_string)
+    }
+}
+
+/// Both coordinates or neither, inside Kota Metro.
+fn location(
+    checks: &mut Checks,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+) -> Option<Location> {
+    let issue = |field: &str, code: &'static str, en: &str, id: &str| {
+        FieldIssue::new(field, code, en.to_owned(), id.to_owned())
+    };
+    match (latitude, longitude) {
+        (None, None) => None,
+        (Some(_), None) | (None, Some(_)) => {
+            let missing = if latitude.is_none() {
+                "latitude"
+            } else {
+                "longitude"
+            };
+            checks.push(issue(
+                missing,
+                "required",
+                "latitude and longitude come together",
+                "latitude dan longitude harus diisi bersama",
+            ));
+            None
+        }
+        (Some(latitude), Some(longitude)) => {
+            let mut ok = true;
+            if !(-90.0..=90.0).contains(&latitude) {
+                checks.push(issue(
+                    "latitude",
+                    "out_of_range",
+                    "must be between -90 and 90",
+                    "harus antara -90 dan 90",
+                ));
+                ok = false;
+            }
+            if !(-180.0..=180.0).contains(&longitude) {
+                checks.push(issue(
+                    "longitude",
+                    "out_of_range",
+                    "must be between -180 and 180",
+                    "harus antara -180 dan 180",
+                ));
+                ok = false;
+            }
+            let in_metro = (METRO_LATITUDE.0..=METRO_LATITUDE.1).contains(&latitude)
+                && (METRO_LONGITUDE.0..=METRO_LONGITUDE.1).contains(&longitude);
+            if ok && !in_metro {
+                checks.push(issue(
+                    "latitude",
+                    "outside_metro",
+                    "the point lies outside Kota Metro",
+                    "titik berada di luar Kota Metro",
+                ));
+                ok = false;
+            }
+            ok.then_some(Location {
+                latitude,
+                longitude,
+            })
+        }
+    }
+}
+
+/// The kecamatan of an existing kelurahan, and that the category takes reports: 422
+/// naming the field otherwise.
+fn verify_places(conn: &mut DbConnection, new: &NewReport) -> Result<String, ApiError> {
+    let mut issues = Vec::new();
+    let active: Option<bool> = report_categories::table
+        .filter(report_categories::code.eq(&new.category_code))
+        .select(report_categories::active)
+        .first(conn)
+        .optional()?;
+    if active != Some(true) {
+        issues.push(FieldIssue::new(
+            "category_code",
+            "unknown_category",
+            format!("`{}` is not an active report category", new.category_code),
+            format!("`{}` bukan kategori laporan yang aktif", new.category_code),
+        ));
+    }
+    let kecamatan: Option<Option<String>> = regions::table
+        .filter(regions::code.eq(&new.kelurahan_code))
+        .filter(regions::level.eq("kelurahan"))
+        .select(regions::parent_code)
+        .first(conn)
+        .optional()?;
+    let kecamatan = kecamatan.flatten();
+    if kecamatan.is_none() {
+        issues.push(FieldIssue::new(
+            "kelurahan_code",
+            "unknown_region",
+            format!("`{}` is not a kelurahan of Kota Metro", new.kelurahan_code),
+            format!("`{}` bukan kelurahan di Kota Metro", new.kelurahan_code),
+        ));
+    }
+    match kecamatan {
+        Some(kecamatan) if issues.is_empty() => Ok(kecamatan),
+        _ => Err(ApiError::Validation(issues)),
+    }
+}
+
+/// A tracking code no report holds yet (a collision is retried; the unique index is
+/// the last word).
+fn fresh_tracking_code(conn: &mut DbConnection) -> Result<TrackingCode, ApiError> {
+    for _ in 0..5 {
+        let code = TrackingCode::generate()?;
+        let taken: i64 = reports::table
+            .filter(reports::tracking_code.eq(code.stored()))
+            .count()
+            .get_result(conn)?;
+        if taken == 0 {
+            return Ok(code);
+        }
+    }
+    Err(ApiError::internal(
+        "five tracking codes in a row were taken",
+    ))
+}
+
+/// A report as `access` shows it.
+fn shown(
+    row: ReportRow,
+    access: &ReportAccess,
+    cipher: &PersonalDataCipher,
+    at: NaiveDateTime,
+) -> Result<Report, ApiError> {
+    let people = access.people(&row);
+    let contact = match (&row.reporter_contact, people.reporter) {
+        (Some(stored), true) => Some(cipher.decrypt(stored).map_err(ApiError::internal)?),
+        _ => None,
+    };
+    Report::from_row(row, people, contact, at)
+}
+
+/// Who submits for `caller`: a KIM user (the KIM from the token) or an integration
+/// client holding `reports:write`; anyone else is 403.
+fn submitter_of(uow: &mut UnitOfWork<'_>, caller: &Caller) -> Result<Submitter, ApiError> {
+    match (&caller.role, &caller.subject) {
+        (Role::KimAdmin | Role::KimMember, Subject::User(user_id)) => {
+            let kim_id = caller.kim_id.ok_or(ApiError::Forbidden)?;
+            crate::kims::model::find(uow.conn, kim_id)?
+                .ok_or(ApiError::Forbidden)?
+                .ensure_not_dissolved()?;
+            Ok(Submitter::KimUser {
+                kim_id,
+                user_id: *user_id,
+            })
+        }
+        (Role::Integration, Subject::Client(client_id))
+            if caller.has_scope(crate::auth::Scope::ReportsWrite) =>
+        {
+            Ok(Submitter::Client {
+                client_id: policy::client_record(uow.conn, client_id)?,
+            })
+        }
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+fn channel_of(caller: &Caller) -> Channel {
+    if caller.role == Role::Integration {
+        Channel::Integration
+    } else {
+        Channel::Kim
+    }
+}
+
+/// A timeline entry written with a change.
+struct Entry<'a> {
+    report_id: i64,
+    entry_type: &'static str,
+    visibility: &'static str,
+    from_status: Option<&'static str>,
+    to_status: Option<&'static str>,
+    body: Option<&'a str>,
+    assigned_agency: Option<&'a str>,
+    at: NaiveDateTime,
+}
+
+fn write_entry(
+    uow: &mut UnitOfWork<'_>,
+    caller: &Caller,
+    entry: Entry<'_>,
+) -> Result<(), ApiError> {
+    let author_client_id = match &caller.subject {
+        Subject::Client(client_id) => Some(policy::client_record(uow.conn, client_id)?),
+        Subject::User(_) => None,
+    };
+    diesel::insert_into(report_timeline::table)
+        .values((
+            report_timeline::report_id.eq(entry.report_id),
+            report_timeline::entry_type.eq(entry.entry_type),
+            report_timeline::visibility.eq(entry.visibility),
+            report_timeline::from_status.eq(entry.from_status),
+            report_timeline::to_status.eq(entry.to_status),
+            report_timeline::body.eq(entry.body),
+            report_timeline::assigned_agency.eq(entry.assigned_agency),
+            report_timeline::author_id.eq(caller.user_id()),
+            report_timeline::author_client_id.eq(author_client_id),
+            report_timeline::created_at.eq(entry.at),
+        ))
+        .execute(uow.conn)?;
+    Ok(())
+}
+
+/// Submits a report.
+///
+/// KIM users (the KIM comes from the token; `kim_id` in the body is an unknown field)
+/// and integration clients holding `reports:write` (`channel: integration`). Honours
+/// `Idempotency-Key`: a retry, even one racing the first request or sent after the
+/// server died mid-request, answers the same report.
+#[utoipa::path(
+    tag = "reports",
+    params(IdempotencyKeyParam),
+    request_body = NewReportRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The report", body = Report,
+            headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, description = "`kim_dissolved`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/reports")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_report(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
+    body: ApiJson<NewReportRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if !matches!(
+        caller.role,
+        Role::KimAdmin | Role::KimMember | Role::Integration
+    ) {
+        return Err(ApiError::Forbidden);
+    }
+    let ApiJson(request) = body;
+    let new = request.check(channel_of(&caller))?;
+    let writer = caller.clone();
+    let replay_caller = caller.clone();
+    let encrypting = cipher.clone();
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
+    create_once(
+        creation,
+        &db,
+        cipher,
+        move |uow| {
+            let submitter = submitter_of(uow, &writer)?;
+            let kecamatan_code = verify_places(uow.conn, &new)?;
+            let at = now();
+            let verify_due_at = Calendar::load(uow.conn, at)?.due(at, VERIFY_WORKING_DAYS);
+            let tracking_code = fresh_tracking_code(uow.conn)?;
+            let reporter_contact_ciphertext = new
+                .reporter_contact
+                .as_deref()
+                .map(|contact| encrypting.encrypt(contact))
+                .transpose()
+                .map_err(ApiError::internal)?;
+            let row = model::insert(
+                uow.conn,
+                Inserted {
+                    new: &new,
+                    submitter,
+                    kecamatan_code: &kecamatan_code,
+                    tracking_code: &tracking_code,
+                    reporter_contact_ciphertext,
+                    verify_due_at,
+                    at,
+                },
+            )?;
+            write_entry(
+                uow,
+                &writer,
+                Entry {
+                    report_id: row.id,
+                    entry_type: "status",
+                    visibility: "public",
+                    from_status: None,
+                    to_status: Some(ReportStatus::Submitted.as_str()),
+                    body: None,
+                    assigned_agency: None,
+                    at,
+                },
+            )?;
+            let target = Target::new("report", row.id);
+            uow.audit("report.created", Some(target.clone()), None)?;
+            uow.emit(Event::new(
+                "report.created",
+                target,
+                serde_json::json!({"id": row.id, "kim_id": row.kim_id,
+                    "category_code": &row.category_code, "status": &row.status}),
+            ))?;
+            let access = ReportAccess::of(uow.conn, &writer)?;
+            let report = shown(row, &access, &encrypting, at)?;
+            let location = format!("/api/v1/reports/{}", report.id);
+            CreatedResponse::created(&report, location, report.version)
+        },
+        move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
+            // A replay shows the report only to a caller who may still see it.
+            let id = stored.body.get("id").and_then(serde_json::Value::as_i64);
+            let access = ReportAccess::of(uow.conn, &replay_caller)?;
+            find_visible(uow.conn, &access, id.ok_or(ApiError::NotFound)?).map(|_| ())
+        },
+    )
+    .await
+}
+
+/// The report `id` if `access` lets its caller see it; else 404.
+fn find_visible(
+    conn: &mut DbConnection,
+    access: &ReportAccess,
+    id: i64,
+) -> Result<ReportRow, ApiError> {
+    reports::table
+        .filter(reports::id.eq(id))
+        .filter(access.condition())
+        .select(ReportRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)
+}
+
+/// One report, with its version as `ETag`.
+///
+/// gov users: every report; KIM users: their KIM's; integration clients: their own and,
+/// with `reports:read`, every report that is not confidential. Others are 404.
+#[utoipa::path(
+    tag = "reports",
+    params(("id" = i64, Path, description = "Report id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report", body = Report, headers(("ETag" = String))),
+        (status = 400, response = InvalidPath),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/reports/{id}")]
+pub async fn get_report(
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let report = db
+        .read(move |conn| {
+            let access = ReportAccess::of(conn, &caller)?;
+            let row = find_visible(conn, &access, id)?;
+            shown(row, &access, &cipher, now())
+        })
+        .await?;
+    Ok(crate::concurrency::ok_with_etag(report.version, &report))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportFilter {
+    status: Option<ReportStatus>,
+    kind: Option<Kind>,
+    category_code: Option<String>,
+    kecamatan_code: Option<String>,
+    kelurahan_code: Option<String>,
+    /// gov and integration clients: one KIM's reports.
+    kim_id: Option<i64>,
+    /// Submitted at or after this moment.
+    from: Option<DateTime<Utc>>,
+    /// Submitted before this moment.
+    to: Option<DateTime<Utc>>,
+    /// Text in the title or description, case-insensitive.
+    q: Option<String>,
+    /// Past a service level (`true`) or not (`false`).
+    overdue: Option<bool>,
+    privacy: Option<Privacy>,
+    channel: Option<Channel>,
+    /// Reports assigned to this agency (exact name).
+    assigned_agency: Option<String>,
+}
+
+fn overdue_condition(at: NaiveDateTime) -> policy::ReportCondition {
+    Box::new(
+        reports::status
+            .eq(ReportStatus::Submitted.as_str())
+            .and(reports::verify_due_at.lt(at))
+            .or(reports::status
+                .eq(ReportStatus::Verified.as_str())
+                .and(reports::response_due_at.is_not_null())
+                .and(reports::response_due_at.assume_not_null().lt(at))),
+    )
+}
+
+/// Lists the reports the caller may see, newest first.
+#[utoipa::path(
+    tag = "reports",
+    params(ReportFilter, PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of reports", body = Page<Report>),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/reports")]
+pub async fn list_reports(
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    query: ListQuery<ReportFilter>,
+) -> Result<web::Json<Page<Report>>, ApiError> {
+    let ListQuery { page, filter } = query;
+    let cursor: Option<(NaiveDateTime, i64)> = page.after()?;
+    let search = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if search.is_some_and(|q| q.chars().count() > limits::SEARCH) {
+        return Err(ApiError::InvalidQuery(vec![FieldIssue::new(
+            "q",
+            "too_long",
+            format!("at most {} characters", limits::SEARCH),
+            format!("maksimal {} karakter", limits::SEARCH),
+        )]));
+    }
+    let pattern = search.map(|q| format!("%{}%", like_literal(&q.to_lowercase(), limits::SEARCH)));
+    let listed = db
+        .read(move |conn| {
+            let access = ReportAccess::of(conn, &caller)?;
+            let at = now();
+            let mut select = reports::table
+                .filter(access.condition())
+                .select(ReportRow::as_select())
+                .order((reports::created_at.desc(), reports::id.desc()))
+                .limit(page.fetch_limit())
+                .into_boxed();
+            if let Some(status) = filter.status {
+                select = select.filter(reports::status.eq(status.as_str()));
+            }
+            if let Some(kind) = filter.kind {
+                select = select.filter(reports::kind.eq(kind.as_str()));
+            }
+            if let Some(code) = filter.category_code {
+                select = select.filter(reports::category_code.eq(code));
+            }
+            if let Some(code) = filter.kecamatan_code {
+                select = select.filter(reports::kecamatan_code.eq(code));
+            }
+            if let Some(code) = filter.kelurahan_code {
+                select = select.filter(reports::kelurahan_code.eq(code));
+            }
+            if let Some(kim_id) = filter.kim_id {
+                select = select.filter(reports::kim_id.eq(kim_id));
+            }
+            if let Some(from) = filter.from {
+                select = select.filter(reports::created_at.ge(from.naive_utc()));
+            }
+            if let Some(to) = filter.to {
+                select = select.filter(reports::created_at.lt(to.naive_utc()));
+            }
+            if let Some(pattern) = pattern {
+                select = select.filter(reports::search_key.like(pattern).escape('\\'));
+            }
+            if let Some(overdue) = filter.overdue {
+                select = if overdue {
+                    select.filter(overdue_condition(at))
+                } else {
+                    select.filter(diesel::dsl::not(overdue_condition(at)))
+                };
+            }
+            if let Some(privacy) = filter.privacy {
+                select = select.filter(reports::privacy.eq(privacy.as_str()));
+            }
+            if let Some(channel) = filter.channel {
+                select = select.filter(reports::channel.eq(channel.as_str()));
+            }
+            if let Some(agency) = filter.assigned_agency {
+                select = select.filter(reports::assigned_agency.eq(agency));
+            }
+            if let Some((created_at, id)) = cursor {
+                select = select.filter(
+                    reports::created_at
+                        .lt(created_at)
+                        .or(reports::created_at.eq(created_at).and(reports::id.lt(id))),
+                );
+            }
+            let rows: Vec<ReportRow> = select.load(conn)?;
+            let shown_rows = rows
+                .into_iter()
+                .map(|row| shown(row, &access, &cipher, at))
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            Ok(Page::from_rows(shown_rows, &page, |report| {
+                (report.created_at.naive_utc(), report.id)
+            }))
+        })
+        .await?;
+    Ok(web::Json(listed))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    status: ReportStatus,
+    /// Required for `rejected`; shown on the public timeline.
+    note: Option<String>,
+    /// The government agency (OPD) handling it; from verification on.
+    #[schema(example = "Dinas Pekerjaan Umum dan Penataan Ruang")]
+    assigned_agency: Option<String>,
+}
+
+/// Moves a report through its workflow.
+///
+/// gov users: `submitted → verified → in_progress → resolved`, `submitted | verified →
+/// rejected` (a note is required); a user of the submitting KIM: `resolved →
+/// in_progress` within 30 days of the resolution. Any other move is `409
+/// invalid_transition`; of two simultaneous moves of one report only one wins.
+#[utoipa::path(
+    tag = "reports",
+    params(("id" = i64, Path, description = "Report id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412")),
+    request_body = StatusRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report after the move", body = Report, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/reports/{id}/status")]
+pub async fn change_status(
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+    body: ApiJson<StatusRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ApiJson(request) = body;
+    let id = id.into_inner();
+    let mut checks = Checks::new();
+    let note = checks.optional_text(
+        "note",
+        request.note.as_deref(),
+        limits::TIMELINE_BODY,
+        Lines::Multi,
+    );
+    let agency = checks.optional_text(
+        "assigned_agency",
+        request.assigned_agency.as_deref(),
+        limits::AGENCY,
+        Lines::Single,
+    );
+    if request.status == ReportStatus::Rejected && note.is_none() && checks.is_empty() {
+        checks.push(FieldIssue::new(
+            "note",
+            "required",
+            "a rejection needs a note for the citizen",
+            "penolakan memerlukan catatan untuk warga",
+        ));
+    }
+    if agency.is_some()
+        && matches!(
+            request.status,
+            ReportStatus::Submitted | ReportStatus::Rejected
+        )
+    {
+        checks.push(FieldIssue::new(
+            "assigned_agency",
+            "not_allowed",
+            "an agency is assigned on verification or later",
+            "instansi ditetapkan saat verifikasi atau sesudahnya",
+        ));
+    }
+    checks.finish()?;
+    let to = request.status;
+    let report = db
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            let access = ReportAccess::of(uow.conn, &caller)?;
+            let current = find_visible(uow.conn, &access, id)?;
+            if_match.check(current.version)?;
+            let mover = if access.is_gov() {
+                Mover::Government
+            } else if access.kim().is_some() && access.kim() == current.kim_id {
+                Mover::SubmittingKim
+            } else {
+                Mover::Other
+            };
+            let from = current.status()?;
+            let at = now();
+            workflow::check(mover, from, to, current.resolved_at, at)?;
+            let response_due_at = if to == ReportStatus::Verified {
+                Some(Calendar::load(uow.conn, at)?.due(at, RESPONSE_WORKING_DAYS))
+            } else {
+                current.response_due_at
+            };
+            let first_response_at = current
+                .first_response_at
+                .or((mover == Mover::Government).then_some(at));
+            let verified_at = if to == ReportStatus::Verified {
+                Some(at)
+            } else {
+                current.verified_at
+            };
+            let resolved_at = if to == ReportStatus::Resolved {
+                Some(at)
+            } else if from == ReportStatus::Resolved {
+                None
+            } else {
+                current.resolved_at
+            };
+            let assigned_agency = agency.clone().or(current.assigned_agency.clone());
+            // Conditional on the status read: of two simultaneous moves one updates the
+            // row and the other finds it moved (PostgreSQL re-checks the condition
+            // after the first commits).
+            let moved = diesel::update(
+                reports::table
+                    .filter(reports::id.eq(id))
+                    .filter(reports::status.eq(from.as_str()))
+                    .filter(reports::version.eq(current.version)),
+            )
+            .set((
+                reports::status.eq(to.as_str()),
+                reports::assigned_agency.eq(&assigned_agency),
+                reports::response_due_at.eq(response_due_at),
+                reports::verified_at.eq(verified_at),
+                reports::first_response_at.eq(first_response_at),
+                reports::resolved_at.eq(resolved_at),
+                reports::updated_at.eq(at),
+                reports::version.eq(current.version + 1),
+                reports::change_seq.eq(next_change(uow.conn, Counter::Reports)?),
+            ))
+            .returning(reports::all_columns)
+            .get_result::<ReportRow>(uow.conn)
+            .optional()?;
+            let Some(row) = moved else {
+                return Err(ApiError::conflict(
+                    "invalid_transition",
+                    "The report was moved meanwhile; read it again.",
+                    "Laporan baru saja dipindahkan; baca ulang.",
+                ));
+            };
+            write_entry(
+                uow,
+                &caller,
+                Entry {
+                    report_id: id,
+                    entry_type: "status",
+                    visibility: "public",
+                    from_status: Some(from.as_str()),
+                    to_status: Some(to.as_str()),
+                    body: note.as_deref(),
+                    assigned_agency: agency.as_deref(),
+                    at,
+                },
+            )?;
+            let target = Target::new("report", id);
+            uow.audit(
+                "report.status_changed",
+                Some(target.clone()),
+                Some(format!("{}->{}", from.as_str(), to.as_str())),
+            )?;
+            uow.emit(Event::new(
+                "report.status_changed",
+                target,
+                serde_json::json!({"id": id, "from": from.as_str(), "to": to.as_str(),
+                    "assigned_agency": &row.assigned_agency}),
+            ))?;
+            shown(row, &access, &cipher, at)
+        })
+        .await?;
+    Ok(crate::concurrency::ok_with_etag(report.version, &report))
+}

@@ -1,0 +1,120 @@
+//! Who sees which reports and whose names (SPEC §7), as one SQL condition for lists
+//! and single reads alike:
+//!
+//! - government users see every report; gov_admin also the reporter of anonymous ones;
+//! - a KIM's users see their KIM's reports (confidential ones included), without the
+//!   reporter of anonymous ones;
+//! - integration clients see the reports they submitted, and with `reports:read` every
+//!   report that is not confidential; never the reporter;
+//! - anything else does not exist for the caller (404).
+
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::model::{Privacy, ReportRow};
+use crate::auth::{Caller, Role, Scope, Subject};
+use crate::db::schema::{integration_clients, reports};
+use crate::db::{Backend, DbConnection};
+use crate::error::ApiError;
+
+pub type ReportCondition = Box<dyn BoxableExpression<reports::table, Backend, SqlType = Bool>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    GovAdmin,
+    GovOfficer,
+    Kim { kim_id: i64 },
+    Client { client_id: i64, reads_all: bool },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReportAccess {
+    reader: Reader,
+}
+
+impl ReportAccess {
+    /// `Err(403)` for an integration client with neither report scope.
+    pub fn of(conn: &mut DbConnection, caller: &Caller) -> Result<Self, ApiError> {
+        let reader = match (&caller.role, &caller.subject) {
+            (Role::GovAdmin, _) => Reader::GovAdmin,
+            (Role::GovOfficer, _) => Reader::GovOfficer,
+            (Role::Integration, Subject::Client(client_id)) => {
+                let reads_all = caller.has_scope(Scope::ReportsRead);
+                if !reads_all && !caller.has_scope(Scope::ReportsWrite) {
+                    return Err(ApiError::Forbidden);
+                }
+                Reader::Client {
+                    client_id: client_record(conn, client_id)?,
+                    reads_all,
+                }
+            }
+            (Role::KimAdmin | Role::KimMember, _) => Reader::Kim {
+                kim_id: caller.kim_id.ok_or(ApiError::Forbidden)?,
+            },
+            _ => return Err(ApiError::Forbidden),
+        };
+        Ok(ReportAccess { reader })
+    }
+
+    pub fn is_gov(&self) -> bool {
+        matches!(self.reader, Reader::GovAdmin | Reader::GovOfficer)
+    }
+
+    /// The KIM of a KIM user.
+    pub fn kim(&self) -> Option<i64> {
+        match self.reader {
+            Reader::Kim { kim_id } => Some(kim_id),
+            _ => None,
+        }
+    }
+
+    /// The reports the caller may see, as SQL.
+    pub fn condition(&self) -> ReportCondition {
+        match self.reader {
+            Reader::GovAdmin | Reader::GovOfficer => Box::new(reports::id.ge(0)),
+            Reader::Kim { kim_id } => Box::new(
+                reports::kim_id
+                    .is_not_null()
+                    .and(reports::kim_id.assume_not_null().eq(kim_id)),
+            ),
+            Reader::Client {
+                client_id,
+                reads_all,
+            } => {
+                let own = reports::submitted_by_client
+                    .is_not_null()
+                    .and(reports::submitted_by_client.assume_not_null().eq(client_id));
+                if reads_all {
+                    Box::new(own.or(reports::privacy.ne(Privacy::Confidential.as_str())))
+                } else {
+                    Box::new(own)
+                }
+            }
+        }
+    }
+
+    /// Whether the caller sees the reporter's name and contact, and the submitting
+    /// account, of `row`.
+    pub fn people(&self, row: &ReportRow) -> super::model::PeopleView {
+        let anonymous = row.privacy == Privacy::Anonymous.as_str();
+        let (reporter, submitter) = match self.reader {
+            Reader::GovAdmin => (true, true),
+            Reader::GovOfficer | Reader::Kim { .. } => (!anonymous, true),
+            Reader::Client { .. } => (false, false),
+        };
+        super::model::PeopleView {
+            reporter,
+            submitter,
+        }
+    }
+}
+
+/// The row id of an integration client from its public `client_id`.
+pub fn client_record(conn: &mut DbConnection, client_id: &str) -> Result<i64, ApiError> {
+    integration_clients::table
+        .filter(integration_clients::client_id.eq(client_id))
+        .select(integration_clients::id)
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::Forbidden)
+}

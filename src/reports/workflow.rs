@@ -1,0 +1,141 @@
+//! The report workflow (SPEC §7), as one table: which moves exist and who makes them.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::model::ReportStatus::{self, *};
+use crate::error::ApiError;
+
+/// How long after its resolution the submitting KIM may reopen a report.
+pub const REOPEN_DAYS: i64 = 30;
+
+/// Who asks for a move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mover {
+    Government,
+    /// A user of the KIM that submitted the report.
+    SubmittingKim,
+    Other,
+}
+
+/// Whether `mover` may move a report from `from` to `to` now (`at`), given when it was
+/// resolved. Government moves forward; the submitting KIM only reopens. A caller with
+/// no move at all is 403; a move that does not exist from here is 409.
+pub fn check(
+    mover: Mover,
+    from: ReportStatus,
+    to: ReportStatus,
+    resolved_at: Option<NaiveDateTime>,
+    at: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let allowed = match mover {
+        Mover::Government => matches!(
+            (from, to),
+            (Submitted, Verified)
+                | (Verified, InProgress)
+                | (InProgress, Resolved)
+                | (Submitted | Verified, Rejected)
+        ),
+        Mover::SubmittingKim => {
+            if to != InProgress {
+                return Err(ApiError::Forbidden);
+            }
+            if from == Resolved
+                && resolved_at.is_some_and(|resolved| at - resolved > Duration::days(REOPEN_DAYS))
+            {
+                return Err(ApiError::conflict(
+                    "invalid_transition",
+                    format!("A report is reopened within {REOPEN_DAYS} days of its resolution."),
+                    format!(
+                        "Laporan hanya dapat dibuka kembali dalam {REOPEN_DAYS} hari setelah selesai."
+                    ),
+                ));
+            }
+            from == Resolved
+        }
+        Mover::Other => return Err(ApiError::Forbidden),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(
+            "invalid_transition",
+            format!(
+                "A report cannot move from {} to {}.",
+                from.as_str(),
+                to.as_str()
+            ),
+            format!(
+                "Laporan tidak dapat berpindah dari {} ke {}.",
+                from.as_str(),
+                to.as_str()
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, day)
+            .and_then(|date| date.and_hms_opt(12, 0, 0))
+            .unwrap_or_default()
+    }
+
+    fn status_of(result: Result<(), ApiError>) -> u16 {
+        match result {
+            Ok(()) => 200,
+            Err(error) => actix_web::ResponseError::status_code(&error).as_u16(),
+        }
+    }
+
+    #[test]
+    fn the_whole_table() {
+        let all = [Submitted, Verified, InProgress, Resolved, Rejected];
+        for from in all {
+            for to in all {
+                let gov = status_of(check(Mover::Government, from, to, None, at(10)));
+                let kim = status_of(check(Mover::SubmittingKim, from, to, Some(at(1)), at(10)));
+                let other = status_of(check(Mover::Other, from, to, None, at(10)));
+                let gov_may = matches!(
+                    (from, to),
+                    (Submitted, Verified)
+                        | (Verified, InProgress)
+                        | (InProgress, Resolved)
+                        | (Submitted, Rejected)
+                        | (Verified, Rejected)
+                );
+                assert_eq!(
+                    gov,
+                    if gov_may { 200 } else { 409 },
+                    "gov {from:?} → {to:?}"
+                );
+                let kim_want = match (from, to) {
+                    (Resolved, InProgress) => 200,
+                    (_, InProgress) => 409,
+                    _ => 403,
+                };
+                assert_eq!(kim, kim_want, "kim {from:?} → {to:?}");
+                assert_eq!(other, 403);
+            }
+        }
+    }
+
+    #[test]
+    fn reopening_closes_after_thirty_days() {
+        let resolved = Some(at(1));
+        assert!(check(Mover::SubmittingKim, Resolved, InProgress, resolved, at(30)).is_ok());
+        let late = at(1) + Duration::days(REOPEN_DAYS) + Duration::seconds(1);
+        assert_eq!(
+            status_of(check(
+                Mover::SubmittingKim,
+                Resolved,
+                InProgress,
+                resolved,
+                late
+            )),
+            409
+        );
+    }
+}
