@@ -95,6 +95,28 @@ pub fn like_literal(text: &str, max_chars: usize) -> String {
     escaped
 }
 
+/// The `LIKE` pattern (escaped with `\\`) of a `q` filter over a lower-cased search
+/// key: rows containing the text in any case. Blank is no filter; longer than
+/// `limits::SEARCH` characters is a 400.
+pub fn contains_pattern(q: Option<&str>) -> Result<Option<String>, ApiError> {
+    let limit = crate::domain::text::limits::SEARCH;
+    let Some(search) = q.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    if search.chars().count() > limit {
+        return Err(ApiError::InvalidQuery(vec![FieldIssue::new(
+            "q",
+            "too_long",
+            format!("at most {limit} characters"),
+            format!("maksimal {limit} karakter"),
+        )]));
+    }
+    Ok(Some(format!(
+        "%{}%",
+        like_literal(&search.to_lowercase(), limit)
+    )))
+}
+
 /// The cursor of a page whose last row has the sort key `key`.
 pub fn cursor_after<K: Serialize>(key: &K) -> Option<String> {
     serde_json::to_vec(key)

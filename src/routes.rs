@@ -61,7 +61,7 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(reports::list_reports)
                 .service(reports::create_report)
                 .service(reports::get_report)
-                .service(reports::change_status)
+                .service(reports::change_report_status)
                 .service(holidays::list_holidays)
                 .service(holidays::create_holiday)
                 .service(holidays::delete_holiday)

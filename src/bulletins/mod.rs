@@ -44,7 +44,7 @@ use crate::openapi::{
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::page_cache::{CachedPage, PageCache, PageKey};
-use crate::pagination::{PageParams, cursor_after, like_literal};
+use crate::pagination::{PageParams, contains_pattern, cursor_after};
 use crate::sync::{Counter, Removed, SyncItem, SyncPage, SyncPoint};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 
@@ -315,16 +315,7 @@ pub async fn list_bulletins(
         .map(|since| storable("since", since))
         .transpose()
         .map_err(|issue| ApiError::InvalidQuery(vec![issue]))?;
-    let search = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if search.is_some_and(|q| q.chars().count() > limits::SEARCH) {
-        return Err(ApiError::InvalidQuery(vec![FieldIssue::new(
-            "q",
-            "too_long",
-            format!("at most {} characters", limits::SEARCH),
-            format!("maksimal {} karakter", limits::SEARCH),
-        )]));
-    }
-    let pattern = search.map(|q| format!("%{}%", like_literal(&q.to_lowercase(), limits::SEARCH)));
+    let pattern = contains_pattern(filter.q.as_deref())?;
     let cache = kept_pages.into_inner();
     let kept = Arc::clone(&cache);
     let listing = db

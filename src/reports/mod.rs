@@ -30,7 +30,7 @@ use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidPath, InvalidQuery, NotFound,
     PreconditionFailed, ServiceUnavailable, Unauthorized, Unprocessable,
 };
-use crate::pagination::{Page, PageParams, like_literal};
+use crate::pagination::{Page, PageParams, contains_pattern};
 use crate::sync::{Counter, next_change};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 use model::{
@@ -565,16 +565,7 @@ pub async fn list_reports(
 ) -> Result<web::Json<Page<Report>>, ApiError> {
     let ListQuery { page, filter } = query;
     let cursor: Option<(NaiveDateTime, i64)> = page.after()?;
-    let search = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if search.is_some_and(|q| q.chars().count() > limits::SEARCH) {
-        return Err(ApiError::InvalidQuery(vec![FieldIssue::new(
-            "q",
-            "too_long",
-            format!("at most {} characters", limits::SEARCH),
-            format!("maksimal {} karakter", limits::SEARCH),
-        )]));
-    }
-    let pattern = search.map(|q| format!("%{}%", like_literal(&q.to_lowercase(), limits::SEARCH)));
+    let pattern = contains_pattern(filter.q.as_deref())?;
     let listed = db
         .read(move |conn| {
             let access = ReportAccess::of(conn, &caller)?;
@@ -684,7 +675,7 @@ pub struct StatusRequest {
     ),
 )]
 #[post("/reports/{id}/status")]
-pub async fn change_status(
+pub async fn change_report_status(
     caller: Caller,
     db: web::Data<Db>,
     cipher: web::Data<PersonalDataCipher>,

@@ -87,3 +87,20 @@ fn enums_carry_the_wire_values() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// Client generators name methods after `operationId`s; two alike break them (and the
+/// OpenAPI validator in CI).
+#[test]
+fn operation_ids_are_unique() {
+    let document: serde_json::Value = serde_json::from_str(COMMITTED).expect("valid JSON");
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            if let Some(id) = operation["operationId"].as_str()
+                && let Some(first) = seen.insert(id.to_owned(), format!("{method} {path}"))
+            {
+                panic!("operationId {id} names both {first} and {method} {path}");
+            }
+        }
+    }
+}
