@@ -4,6 +4,7 @@
 
 pub mod model;
 pub mod policy;
+mod timeline;
 pub mod tracking;
 mod workflow;
 
@@ -14,10 +15,10 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{Actor, RequestOrigin};
-use crate::auth::{Caller, Role, Subject};
+use crate::auth::{Caller, Role};
 use crate::concurrency::IfMatch;
 use crate::crypto::PersonalDataCipher;
-use crate::db::schema::{regions, report_categories, report_timeline, reports};
+use crate::db::schema::{regions, report_categories, reports};
 use crate::db::{Db, DbConnection, now};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
@@ -31,15 +32,15 @@ use crate::openapi::{
     PreconditionFailed, ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams, contains_pattern};
-use crate::sync::{Counter, next_change};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 use model::{
     Channel, Inserted, Kind, Location, NewReport, Privacy, Report, ReportRow, ReportStatus,
     Submitter,
 };
 use policy::ReportAccess;
+use timeline::Entry;
 use tracking::TrackingCode;
-use workflow::Mover;
+use workflow::ReportMove;
 
 /// Working days to verify a report after submission, and to follow it up after
 /// verification (SP4N-LAPOR!).
@@ -270,75 +271,16 @@ fn shown(
     Report::from_row(row, people, contact, at)
 }
 
-/// Who submits for `caller`: a KIM user (the KIM from the token) or an integration
-/// client holding `reports:write`; anyone else is 403.
-fn submitter_of(uow: &mut UnitOfWork<'_>, caller: &Caller) -> Result<Submitter, ApiError> {
-    match (&caller.role, &caller.subject) {
-        (Role::KimAdmin | Role::KimMember, Subject::User(user_id)) => {
-            let kim_id = caller.kim_id.ok_or(ApiError::Forbidden)?;
-            crate::kims::model::find(uow.conn, kim_id)?
-                .ok_or(ApiError::Forbidden)?
-                .ensure_not_dissolved()?;
-            Ok(Submitter::KimUser {
-                kim_id,
-                user_id: *user_id,
-            })
-        }
-        (Role::Integration, Subject::Client(client_id))
-            if caller.has_scope(crate::auth::Scope::ReportsWrite) =>
-        {
-            Ok(Submitter::Client {
-                client_id: policy::client_record(uow.conn, client_id)?,
-            })
+/// The channel a caller submits through: KIM users, and integration clients holding
+/// `reports:write`; anyone else is 403 (before the body is judged).
+fn channel_of(caller: &Caller) -> Result<Channel, ApiError> {
+    match caller.role {
+        Role::KimAdmin | Role::KimMember => Ok(Channel::Kim),
+        Role::Integration if caller.has_scope(crate::auth::Scope::ReportsWrite) => {
+            Ok(Channel::Integration)
         }
         _ => Err(ApiError::Forbidden),
     }
-}
-
-fn channel_of(caller: &Caller) -> Channel {
-    if caller.role == Role::Integration {
-        Channel::Integration
-    } else {
-        Channel::Kim
-    }
-}
-
-/// A timeline entry written with a change.
-struct Entry<'a> {
-    report_id: i64,
-    entry_type: &'static str,
-    visibility: &'static str,
-    from_status: Option<&'static str>,
-    to_status: Option<&'static str>,
-    body: Option<&'a str>,
-    assigned_agency: Option<&'a str>,
-    at: NaiveDateTime,
-}
-
-fn write_entry(
-    uow: &mut UnitOfWork<'_>,
-    caller: &Caller,
-    entry: Entry<'_>,
-) -> Result<(), ApiError> {
-    let author_client_id = match &caller.subject {
-        Subject::Client(client_id) => Some(policy::client_record(uow.conn, client_id)?),
-        Subject::User(_) => None,
-    };
-    diesel::insert_into(report_timeline::table)
-        .values((
-            report_timeline::report_id.eq(entry.report_id),
-            report_timeline::entry_type.eq(entry.entry_type),
-            report_timeline::visibility.eq(entry.visibility),
-            report_timeline::from_status.eq(entry.from_status),
-            report_timeline::to_status.eq(entry.to_status),
-            report_timeline::body.eq(entry.body),
-            report_timeline::assigned_agency.eq(entry.assigned_agency),
-            report_timeline::author_id.eq(caller.user_id()),
-            report_timeline::author_client_id.eq(author_client_id),
-            report_timeline::created_at.eq(entry.at),
-        ))
-        .execute(uow.conn)?;
-    Ok(())
 }
 
 /// Submits a report.
@@ -374,14 +316,9 @@ pub async fn create_report(
     idempotency_key: IdempotencyKey,
     body: ApiJson<NewReportRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if !matches!(
-        caller.role,
-        Role::KimAdmin | Role::KimMember | Role::Integration
-    ) {
-        return Err(ApiError::Forbidden);
-    }
+    let channel = channel_of(&caller)?;
     let ApiJson(request) = body;
-    let new = request.check(channel_of(&caller))?;
+    let new = request.check(channel)?;
     let writer = caller.clone();
     let replay_caller = caller.clone();
     let encrypting = cipher.clone();
@@ -396,7 +333,16 @@ pub async fn create_report(
         &db,
         cipher,
         move |uow| {
-            let submitter = submitter_of(uow, &writer)?;
+            let access = ReportAccess::of(uow.conn, &writer)?;
+            let submitter = access.submitter(&writer)?;
+            if let Submitter::KimUser { kim_id, .. } = submitter {
+                // Under the KIM's lock, as its dissolution takes it: no report slips
+                // into a KIM that is being dissolved.
+                uow.lock_kim(kim_id)?;
+                crate::kims::model::find(uow.conn, kim_id)?
+                    .ok_or(ApiError::Forbidden)?
+                    .ensure_not_dissolved()?;
+            }
             let kecamatan_code = verify_places(uow.conn, &new)?;
             let at = now();
             let verify_due_at = Calendar::load(uow.conn, at)?.due(at, VERIFY_WORKING_DAYS);
@@ -419,9 +365,9 @@ pub async fn create_report(
                     at,
                 },
             )?;
-            write_entry(
-                uow,
-                &writer,
+            timeline::record(
+                uow.conn,
+                access.author(&writer),
                 Entry {
                     report_id: row.id,
                     entry_type: "status",
@@ -441,7 +387,6 @@ pub async fn create_report(
                 serde_json::json!({"id": row.id, "kim_id": row.kim_id,
                     "category_code": &row.category_code, "status": &row.status}),
             ))?;
-            let access = ReportAccess::of(uow.conn, &writer)?;
             let report = shown(row, &access, &encrypting, at)?;
             let location = format!("/api/v1/reports/{}", report.id);
             CreatedResponse::created(&report, location, report.version)
@@ -650,6 +595,51 @@ pub struct StatusRequest {
     assigned_agency: Option<String>,
 }
 
+impl StatusRequest {
+    fn check(self) -> Result<ReportMove, ApiError> {
+        let mut checks = Checks::new();
+        let note = checks.optional_text(
+            "note",
+            self.note.as_deref(),
+            limits::TIMELINE_BODY,
+            Lines::Multi,
+        );
+        let agency = checks.optional_text(
+            "assigned_agency",
+            self.assigned_agency.as_deref(),
+            limits::AGENCY,
+            Lines::Single,
+        );
+        if self.status == ReportStatus::Rejected && note.is_none() && checks.is_empty() {
+            checks.push(FieldIssue::new(
+                "note",
+                "required",
+                "a rejection needs a note for the citizen",
+                "penolakan memerlukan catatan untuk warga",
+            ));
+        }
+        if agency.is_some()
+            && matches!(
+                self.status,
+                ReportStatus::Submitted | ReportStatus::Rejected
+            )
+        {
+            checks.push(FieldIssue::new(
+                "assigned_agency",
+                "not_allowed",
+                "an agency is assigned on verification or later",
+                "instansi ditetapkan saat verifikasi atau sesudahnya",
+            ));
+        }
+        checks.finish()?;
+        Ok(ReportMove {
+            to: self.status,
+            note,
+            agency,
+        })
+    }
+}
+
 /// Moves a report through its workflow.
 ///
 /// gov users: `submitted → verified → in_progress → resolved`, `submitted | verified →
@@ -686,135 +676,14 @@ pub async fn change_report_status(
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let id = id.into_inner();
-    let mut checks = Checks::new();
-    let note = checks.optional_text(
-        "note",
-        request.note.as_deref(),
-        limits::TIMELINE_BODY,
-        Lines::Multi,
-    );
-    let agency = checks.optional_text(
-        "assigned_agency",
-        request.assigned_agency.as_deref(),
-        limits::AGENCY,
-        Lines::Single,
-    );
-    if request.status == ReportStatus::Rejected && note.is_none() && checks.is_empty() {
-        checks.push(FieldIssue::new(
-            "note",
-            "required",
-            "a rejection needs a note for the citizen",
-            "penolakan memerlukan catatan untuk warga",
-        ));
-    }
-    if agency.is_some()
-        && matches!(
-            request.status,
-            ReportStatus::Submitted | ReportStatus::Rejected
-        )
-    {
-        checks.push(FieldIssue::new(
-            "assigned_agency",
-            "not_allowed",
-            "an agency is assigned on verification or later",
-            "instansi ditetapkan saat verifikasi atau sesudahnya",
-        ));
-    }
-    checks.finish()?;
-    let to = request.status;
+    let report_move = request.check()?;
     let report = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             let access = ReportAccess::of(uow.conn, &caller)?;
             let current = find_visible(uow.conn, &access, id)?;
             if_match.check(current.version)?;
-            let mover = if access.is_gov() {
-                Mover::Government
-            } else if access.kim().is_some() && access.kim() == current.kim_id {
-                Mover::SubmittingKim
-            } else {
-                Mover::Other
-            };
-            let from = current.status()?;
-            let at = now();
-            workflow::check(mover, from, to, current.resolved_at, at)?;
-            let response_due_at = if to == ReportStatus::Verified {
-                Some(Calendar::load(uow.conn, at)?.due(at, RESPONSE_WORKING_DAYS))
-            } else {
-                current.response_due_at
-            };
-            let first_response_at = current
-                .first_response_at
-                .or((mover == Mover::Government).then_some(at));
-            let verified_at = if to == ReportStatus::Verified {
-                Some(at)
-            } else {
-                current.verified_at
-            };
-            let resolved_at = if to == ReportStatus::Resolved {
-                Some(at)
-            } else if from == ReportStatus::Resolved {
-                None
-            } else {
-                current.resolved_at
-            };
-            let assigned_agency = agency.clone().or(current.assigned_agency.clone());
-            // Conditional on the status read: of two simultaneous moves one updates the
-            // row and the other finds it moved (PostgreSQL re-checks the condition
-            // after the first commits).
-            let moved = diesel::update(
-                reports::table
-                    .filter(reports::id.eq(id))
-                    .filter(reports::status.eq(from.as_str()))
-                    .filter(reports::version.eq(current.version)),
-            )
-            .set((
-                reports::status.eq(to.as_str()),
-                reports::assigned_agency.eq(&assigned_agency),
-                reports::response_due_at.eq(response_due_at),
-                reports::verified_at.eq(verified_at),
-                reports::first_response_at.eq(first_response_at),
-                reports::resolved_at.eq(resolved_at),
-                reports::updated_at.eq(at),
-                reports::version.eq(current.version + 1),
-                reports::change_seq.eq(next_change(uow.conn, Counter::Reports)?),
-            ))
-            .returning(reports::all_columns)
-            .get_result::<ReportRow>(uow.conn)
-            .optional()?;
-            let Some(row) = moved else {
-                return Err(ApiError::conflict(
-                    "invalid_transition",
-                    "The report was moved meanwhile; read it again.",
-                    "Laporan baru saja dipindahkan; baca ulang.",
-                ));
-            };
-            write_entry(
-                uow,
-                &caller,
-                Entry {
-                    report_id: id,
-                    entry_type: "status",
-                    visibility: "public",
-                    from_status: Some(from.as_str()),
-                    to_status: Some(to.as_str()),
-                    body: note.as_deref(),
-                    assigned_agency: agency.as_deref(),
-                    at,
-                },
-            )?;
-            let target = Target::new("report", id);
-            uow.audit(
-                "report.status_changed",
-                Some(target.clone()),
-                Some(format!("{}->{}", from.as_str(), to.as_str())),
-            )?;
-            uow.emit(Event::new(
-                "report.status_changed",
-                target,
-                serde_json::json!({"id": id, "from": from.as_str(), "to": to.as_str(),
-                    "assigned_agency": &row.assigned_agency}),
-            ))?;
-            shown(row, &access, &cipher, at)
+            let row = report_move.apply(uow, &access, access.author(&caller), &current)?;
+            shown(row, &access, &cipher, now())
         })
         .await?;
     Ok(crate::concurrency::ok_with_etag(report.version, &report))

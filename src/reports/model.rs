@@ -170,7 +170,7 @@ pub struct PeopleView {
 }
 
 impl Report {
-    /// `reporter_contact` is the decrypted contact, if the caller may see it.
+    /// `reporter_contact` is the decrypted contact, given only when `people.reporter`.
     pub fn from_row(
         row: ReportRow,
         people: PeopleView,
@@ -194,7 +194,7 @@ impl Report {
             latitude: row.latitude,
             longitude: row.longitude,
             reporter_name: row.reporter_name.filter(|_| people.reporter),
-            reporter_contact: reporter_contact.filter(|_| people.reporter),
+            reporter_contact,
             kim_id: row.kim_id,
             submitted_by: row.submitted_by.filter(|_| people.submitter),
             assigned_agency: row.assigned_agency,
@@ -288,4 +288,46 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<ReportRow>, ApiEr
         .select(ReportRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// A status move as stored: the new status and what it sets.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub to: ReportStatus,
+    pub assigned_agency: Option<String>,
+    pub response_due_at: Option<NaiveDateTime>,
+    pub verified_at: Option<NaiveDateTime>,
+    pub first_response_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub at: NaiveDateTime,
+}
+
+/// Applies `change` if `current` is still the stored version: one conditional
+/// statement, so of two simultaneous moves one updates the row and the other gets
+/// `None` (PostgreSQL re-checks the condition once the first commits).
+pub fn set_status(
+    conn: &mut DbConnection,
+    current: &ReportRow,
+    change: &StatusChange,
+) -> Result<Option<ReportRow>, ApiError> {
+    Ok(diesel::update(
+        reports::table
+            .filter(reports::id.eq(current.id))
+            .filter(reports::status.eq(&current.status))
+            .filter(reports::version.eq(current.version)),
+    )
+    .set((
+        reports::status.eq(change.to.as_str()),
+        reports::assigned_agency.eq(&change.assigned_agency),
+        reports::response_due_at.eq(change.response_due_at),
+        reports::verified_at.eq(change.verified_at),
+        reports::first_response_at.eq(change.first_response_at),
+        reports::resolved_at.eq(change.resolved_at),
+        reports::updated_at.eq(change.at),
+        reports::version.eq(current.version + 1),
+        reports::change_seq.eq(next_change(conn, Counter::Reports)?),
+    ))
+    .returning(reports::all_columns)
+    .get_result(conn)
+    .optional()?)
 }

@@ -11,7 +11,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::model::{Privacy, ReportRow};
+use super::model::{Privacy, ReportRow, Submitter};
+use super::timeline::Author;
 use crate::auth::{Caller, Role, Scope, Subject};
 use crate::db::schema::{integration_clients, reports};
 use crate::db::{Backend, DbConnection};
@@ -23,8 +24,14 @@ pub type ReportCondition = Box<dyn BoxableExpression<reports::table, Backend, Sq
 enum Reader {
     GovAdmin,
     GovOfficer,
-    Kim { kim_id: i64 },
-    Client { client_id: i64, reads_all: bool },
+    Kim {
+        kim_id: i64,
+    },
+    Client {
+        client_id: i64,
+        reads_all: bool,
+        writes: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,12 +47,14 @@ impl ReportAccess {
             (Role::GovOfficer, _) => Reader::GovOfficer,
             (Role::Integration, Subject::Client(client_id)) => {
                 let reads_all = caller.has_scope(Scope::ReportsRead);
-                if !reads_all && !caller.has_scope(Scope::ReportsWrite) {
+                let writes = caller.has_scope(Scope::ReportsWrite);
+                if !reads_all && !writes {
                     return Err(ApiError::Forbidden);
                 }
                 Reader::Client {
                     client_id: client_record(conn, client_id)?,
                     reads_all,
+                    writes,
                 }
             }
             (Role::KimAdmin | Role::KimMember, _) => Reader::Kim {
@@ -68,10 +77,38 @@ impl ReportAccess {
         }
     }
 
+    /// Who submits as this caller: a KIM's user (its KIM from the token) or a client
+    /// holding `reports:write`; anyone else is 403.
+    pub fn submitter(&self, caller: &Caller) -> Result<Submitter, ApiError> {
+        match (self.reader, caller.user_id()) {
+            (Reader::Kim { kim_id }, Some(user_id)) => Ok(Submitter::KimUser { kim_id, user_id }),
+            (
+                Reader::Client {
+                    client_id,
+                    writes: true,
+                    ..
+                },
+                _,
+            ) => Ok(Submitter::Client { client_id }),
+            _ => Err(ApiError::Forbidden),
+        }
+    }
+
+    /// Who `caller` is on a report's timeline.
+    pub fn author(&self, caller: &Caller) -> Author {
+        Author {
+            user_id: caller.user_id(),
+            client_id: match self.reader {
+                Reader::Client { client_id, .. } => Some(client_id),
+                _ => None,
+            },
+        }
+    }
+
     /// The reports the caller may see, as SQL.
     pub fn condition(&self) -> ReportCondition {
         match self.reader {
-            Reader::GovAdmin | Reader::GovOfficer => Box::new(reports::id.ge(0)),
+            Reader::GovAdmin | Reader::GovOfficer => Box::new(true.into_sql::<Bool>()),
             Reader::Kim { kim_id } => Box::new(
                 reports::kim_id
                     .is_not_null()
@@ -80,6 +117,7 @@ impl ReportAccess {
             Reader::Client {
                 client_id,
                 reads_all,
+                ..
             } => {
                 let own = reports::submitted_by_client
                     .is_not_null()

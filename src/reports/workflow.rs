@@ -2,8 +2,15 @@
 
 use chrono::{Duration, NaiveDateTime};
 
+use super::RESPONSE_WORKING_DAYS;
 use super::model::ReportStatus::{self, *};
+use super::model::{ReportRow, StatusChange};
+use super::policy::ReportAccess;
+use super::timeline::{self, Author, Entry};
+use crate::db::now;
 use crate::error::ApiError;
+use crate::holidays::calendar::Calendar;
+use crate::unit_of_work::{Event, Target, UnitOfWork};
 
 /// How long after its resolution the submitting KIM may reopen a report.
 pub const REOPEN_DAYS: i64 = 30;
@@ -70,6 +77,101 @@ pub fn check(
                 to.as_str()
             ),
         ))
+    }
+}
+
+/// A checked request to move a report: where to, the note for the timeline, and the
+/// agency to assign.
+#[derive(Debug, Clone)]
+pub struct ReportMove {
+    pub to: ReportStatus,
+    pub note: Option<String>,
+    pub agency: Option<String>,
+}
+
+impl ReportMove {
+    /// Moves `current` (read by `access`'s caller) if the workflow allows it: the row,
+    /// a timeline entry, an audit record and a `report.status_changed` event, in the
+    /// unit of work's transaction.
+    pub fn apply(
+        &self,
+        uow: &mut UnitOfWork<'_>,
+        access: &ReportAccess,
+        author: Author,
+        current: &ReportRow,
+    ) -> Result<ReportRow, ApiError> {
+        let mover = if access.is_gov() {
+            Mover::Government
+        } else if access.kim().is_some() && access.kim() == current.kim_id {
+            Mover::SubmittingKim
+        } else {
+            Mover::Other
+        };
+        let from = current.status()?;
+        let to = self.to;
+        let at = now();
+        check(mover, from, to, current.resolved_at, at)?;
+        let change = StatusChange {
+            to,
+            assigned_agency: self
+                .agency
+                .clone()
+                .or_else(|| current.assigned_agency.clone()),
+            response_due_at: if to == Verified {
+                Some(Calendar::load(uow.conn, at)?.due(at, RESPONSE_WORKING_DAYS))
+            } else {
+                current.response_due_at
+            },
+            verified_at: if to == Verified {
+                Some(at)
+            } else {
+                current.verified_at
+            },
+            first_response_at: current
+                .first_response_at
+                .or((mover == Mover::Government).then_some(at)),
+            // A reopened report is unresolved until it is resolved again.
+            resolved_at: match (from, to) {
+                (_, Resolved) => Some(at),
+                (Resolved, _) => None,
+                _ => current.resolved_at,
+            },
+            at,
+        };
+        let row = super::model::set_status(uow.conn, current, &change)?.ok_or_else(|| {
+            ApiError::conflict(
+                "invalid_transition",
+                "The report was moved meanwhile; read it again.",
+                "Laporan baru saja dipindahkan; baca ulang.",
+            )
+        })?;
+        timeline::record(
+            uow.conn,
+            author,
+            Entry {
+                report_id: row.id,
+                entry_type: "status",
+                visibility: "public",
+                from_status: Some(from.as_str()),
+                to_status: Some(to.as_str()),
+                body: self.note.as_deref(),
+                assigned_agency: self.agency.as_deref(),
+                at,
+            },
+        )?;
+        let target = Target::new("report", row.id);
+        uow.audit(
+            "report.status_changed",
+            Some(target.clone()),
+            Some(format!("{}->{}", from.as_str(), to.as_str())),
+        )?;
+        uow.emit(Event::new(
+            "report.status_changed",
+            target,
+            serde_json::json!({"id": row.id, "from": from.as_str(), "to": to.as_str(),
+                "assigned_agency": &row.assigned_agency}),
+        ))?;
+        Ok(row)
     }
 }
 

@@ -654,3 +654,56 @@ async fn due_dates_skip_holidays_and_overdue_reports_are_found() {
     })
     .await;
 }
+
+/// A KIM's dissolution holds the KIM's row lock, as every change of it does; a
+/// submission made meanwhile waits for it and then finds the KIM dissolved, instead of
+/// filing a report into a KIM that no longer exists (PostgreSQL; SQLite has one writer).
+#[tokio::test]
+async fn a_report_submitted_while_its_kim_is_dissolved_is_refused() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    if !crate::helpers::backends().contains(&crate::helpers::Backend::Postgres) {
+        return;
+    }
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await;
+    let t = town(&app).await;
+    let url = app.database.url();
+    let mut dissolving = diesel::PgConnection::establish(&url).expect("connect");
+    dissolving
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM kims WHERE id = {} FOR UPDATE;",
+            t.kim_a
+        ))
+        .expect("hold the KIM");
+    let submitting = {
+        let (client, address, access) = (
+            app.client.clone(),
+            app.url("/api/v1/reports"),
+            t.member_a.session.access_token.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .post(address)
+                .bearer_auth(access)
+                .json(&report("normal"))
+                .send()
+                .await
+                .expect("send")
+        })
+    };
+    crate::helpers::wait_for_lock_waiter(&url).await;
+    let kim = t.kim_a;
+    tokio::task::spawn_blocking(move || {
+        dissolving
+            .batch_execute(&format!(
+                "UPDATE kims SET status = 'dissolved' WHERE id = {kim}; COMMIT;"
+            ))
+            .expect("dissolve");
+    })
+    .await
+    .expect("dissolving");
+    let answer = problem(submitting.await.expect("task"), 409).await;
+    assert_eq!(answer["code"], "kim_dissolved");
+    let listed = json_of(app.get_as("/api/v1/reports", token(&t.admin)).await, 200).await;
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(0));
+}
