@@ -61,6 +61,14 @@ impl PageParams {
         i64::from(self.limit()) + 1
     }
 
+    /// Cuts up to `fetch_limit()` rows to one page; `true` when another page follows.
+    pub fn cut<T>(&self, rows: &mut Vec<T>) -> bool {
+        let limit = self.limit() as usize;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        more
+    }
+
     /// The sort key after which this page starts, if any.
     pub fn after<K: DeserializeOwned>(&self) -> Result<Option<K>, ApiError> {
         let Some(cursor) = &self.cursor else {
@@ -139,9 +147,7 @@ impl<T> Page<T> {
         params: &PageParams,
         key: impl Fn(&T) -> K,
     ) -> Self {
-        let limit = params.limit() as usize;
-        let next_cursor = if rows.len() > limit {
-            rows.truncate(limit);
+        let next_cursor = if params.cut(&mut rows) {
             rows.last().and_then(|last| cursor_after(&key(last)))
         } else {
             None

@@ -457,9 +457,7 @@ fn answered_page(
         .filter_map(|(row, _)| row.expires_at)
         .filter(|expiry| *expiry > at)
         .min();
-    let limit = params.limit() as usize;
-    let last_key = if rows.len() > limit {
-        rows.truncate(limit);
+    let last_key = if params.cut(&mut rows) {
         rows.last().map(|(row, _)| row.id)
     } else {
         None
