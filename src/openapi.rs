@@ -346,6 +346,7 @@ fn text_rules() -> Vec<TextRule> {
         rule("StatusRequest", "note", 0, TIMELINE_BODY),
         rule("StatusRequest", "assigned_agency", 0, AGENCY),
         rule("NewHolidayRequest", "name", 1, HOLIDAY_NAME),
+        rule("NewCommentRequest", "body", 1, TIMELINE_BODY),
     ]);
     for schema in ["NewMemberRequest", "MemberChanges"] {
         rules.extend([

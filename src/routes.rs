@@ -62,6 +62,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(reports::create_report)
                 .service(reports::get_report)
                 .service(reports::change_report_status)
+                .service(reports::list_comments)
+                .service(reports::add_comment)
                 .service(holidays::list_holidays)
                 .service(holidays::create_holiday)
                 .service(holidays::delete_holiday)

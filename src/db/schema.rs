@@ -321,6 +321,7 @@ diesel::table! {
         author_id -> Nullable<BigInt>,
         author_client_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        author_side -> Text,
     }
 }
 

@@ -2,6 +2,7 @@
 //! government, which verifies, routes, answers and resolves them within working-day
 //! service levels. Who sees what is [`policy`]; the moves are [`workflow`].
 
+mod comments;
 pub mod model;
 pub mod policy;
 mod timeline;
@@ -38,9 +39,11 @@ use model::{
     Submitter,
 };
 use policy::ReportAccess;
-use timeline::Entry;
+use timeline::{Entry, EntryType, Visibility};
 use tracking::TrackingCode;
 use workflow::ReportMove;
+
+pub use comments::{add_comment, list_comments};
 
 /// Working days to verify a report after submission, and to follow it up after
 /// verification (SP4N-LAPOR!).
@@ -370,10 +373,10 @@ pub async fn create_report(
                 access.author(&writer),
                 Entry {
                     report_id: row.id,
-                    entry_type: "status",
-                    visibility: "public",
+                    entry_type: EntryType::Status,
+                    visibility: Visibility::Public,
                     from_status: None,
-                    to_status: Some(ReportStatus::Submitted.as_str()),
+                    to_status: Some(ReportStatus::Submitted),
                     body: None,
                     assigned_agency: None,
                     at,

@@ -331,3 +331,25 @@ pub fn set_status(
     .get_result(conn)
     .optional()?)
 }
+
+/// Marks report `id` changed for sync (apps fetch it, and its timeline, again) without
+/// changing its version: a comment changes the timeline, not the report.
+pub fn mark_changed(conn: &mut DbConnection, id: i64) -> Result<(), ApiError> {
+    diesel::update(reports::table.filter(reports::id.eq(id)))
+        .set(reports::change_seq.eq(next_change(conn, Counter::Reports)?))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A new version of report `current` whose representation changed outside its status
+/// (a file was attached).
+pub fn touch(conn: &mut DbConnection, current: &ReportRow) -> Result<(), ApiError> {
+    diesel::update(reports::table.filter(reports::id.eq(current.id)))
+        .set((
+            reports::updated_at.eq(crate::db::now()),
+            reports::version.eq(current.version + 1),
+            reports::change_seq.eq(next_change(conn, Counter::Reports)?),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::model::{Privacy, ReportRow, Submitter};
-use super::timeline::Author;
+use super::timeline::{Author, AuthorSide};
 use crate::auth::{Caller, Role, Scope, Subject};
 use crate::db::schema::{integration_clients, reports};
 use crate::db::{Backend, DbConnection};
@@ -96,12 +96,38 @@ impl ReportAccess {
 
     /// Who `caller` is on a report's timeline.
     pub fn author(&self, caller: &Caller) -> Author {
+        let (client_id, side) = match self.reader {
+            Reader::GovAdmin | Reader::GovOfficer => (None, AuthorSide::Government),
+            Reader::Kim { .. } => (None, AuthorSide::Kim),
+            Reader::Client { client_id, .. } => (Some(client_id), AuthorSide::Integration),
+        };
         Author {
             user_id: caller.user_id(),
-            client_id: match self.reader {
-                Reader::Client { client_id, .. } => Some(client_id),
-                _ => None,
-            },
+            client_id,
+            side,
+        }
+    }
+
+    /// Whether the caller reads `internal` timeline entries and who wrote entries.
+    pub fn reads_internal(&self) -> bool {
+        self.is_gov()
+    }
+
+    /// Whether the caller takes part in report `row`'s conversation (comments, files):
+    /// government users, the submitting KIM's users and the submitting client (with
+    /// `reports:write`). Others who see the report only read it (403).
+    pub fn may_take_part(&self, row: &ReportRow) -> Result<(), ApiError> {
+        let takes_part = match self.reader {
+            Reader::GovAdmin | Reader::GovOfficer => true,
+            Reader::Kim { kim_id } => row.kim_id == Some(kim_id),
+            Reader::Client {
+                client_id, writes, ..
+            } => writes && row.submitted_by_client == Some(client_id),
+        };
+        if takes_part {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
         }
     }
 

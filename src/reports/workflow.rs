@@ -6,7 +6,7 @@ use super::RESPONSE_WORKING_DAYS;
 use super::model::ReportStatus::{self, *};
 use super::model::{ReportRow, StatusChange};
 use super::policy::ReportAccess;
-use super::timeline::{self, Author, Entry};
+use super::timeline::{self, Author, Entry, EntryType, Visibility};
 use crate::db::now;
 use crate::error::ApiError;
 use crate::holidays::calendar::Calendar;
@@ -150,10 +150,10 @@ impl ReportMove {
             author,
             Entry {
                 report_id: row.id,
-                entry_type: "status",
-                visibility: "public",
-                from_status: Some(from.as_str()),
-                to_status: Some(to.as_str()),
+                entry_type: EntryType::Status,
+                visibility: Visibility::Public,
+                from_status: Some(from),
+                to_status: Some(to),
                 body: self.note.as_deref(),
                 assigned_agency: self.agency.as_deref(),
                 at,

@@ -10,18 +10,18 @@ use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
 
 /// Two active KIMs in Metro Pusat with a member and a board account each, a
 /// gov_officer, and integration clients that write or only read reports.
-struct Town {
-    admin: TestUser,
-    officer: TestUser,
-    kim_a: i64,
-    member_a: TestUser,
-    board_a: TestUser,
-    member_b: TestUser,
-    writer: String,
-    reader: String,
+pub struct Town {
+    pub admin: TestUser,
+    pub officer: TestUser,
+    pub kim_a: i64,
+    pub member_a: TestUser,
+    pub board_a: TestUser,
+    pub member_b: TestUser,
+    pub writer: String,
+    pub reader: String,
 }
 
-async fn town(app: &TestApp) -> Town {
+pub async fn town(app: &TestApp) -> Town {
     let admin = app.bootstrap_admin().await;
     let kim_a = app
         .create_kim_at("KIM Lapor A", "18.72.01.1001", "active")
@@ -43,11 +43,11 @@ async fn town(app: &TestApp) -> Town {
     }
 }
 
-fn token(user: &TestUser) -> &str {
+pub fn token(user: &TestUser) -> &str {
     &user.session.access_token
 }
 
-fn report(privacy: &str) -> Value {
+pub fn report(privacy: &str) -> Value {
     json!({
         "kind": "complaint",
         "category_code": "infrastruktur",
@@ -63,23 +63,23 @@ fn report(privacy: &str) -> Value {
     })
 }
 
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
+pub async fn json_of(response: reqwest::Response, status: u16) -> Value {
     let got = response.status().as_u16();
     let text = response.text().await.expect("body");
     assert_eq!(got, status, "{text}");
     serde_json::from_str(&text).expect("json")
 }
 
-async fn submit(app: &TestApp, token: &str, body: &Value) -> Value {
+pub async fn submit(app: &TestApp, token: &str, body: &Value) -> Value {
     json_of(app.post_as("/api/v1/reports", token, body).await, 201).await
 }
 
-async fn move_to(app: &TestApp, token: &str, id: i64, body: Value) -> reqwest::Response {
+pub async fn move_to(app: &TestApp, token: &str, id: i64, body: Value) -> reqwest::Response {
     app.post_as(&format!("/api/v1/reports/{id}/status"), token, &body)
         .await
 }
 
-fn id_of(report: &Value) -> i64 {
+pub fn id_of(report: &Value) -> i64 {
     report["id"].as_i64().expect("id")
 }
 

@@ -98,10 +98,17 @@ fn expected(route: &str, who: Who) -> u16 {
         ("GET /api/v1/bulletins/{public}/acknowledgements", GovAdmin | GovOfficer) => 200,
         ("GET /api/v1/holidays", GovAdmin | GovOfficer) => 200,
         (
-            "GET /api/v1/reports" | "GET /api/v1/reports/{report}",
+            "GET /api/v1/reports"
+            | "GET /api/v1/reports/{report}"
+            | "GET /api/v1/reports/{report}/comments",
             GovAdmin | GovOfficer | KimAdmin | KimMember | IntegrationAllScopes,
         ) => 200,
         ("POST /api/v1/reports", KimAdmin | KimMember | IntegrationAllScopes) => 201,
+        // The client reads every report but answers only its own.
+        (
+            "POST /api/v1/reports/{report}/comments",
+            GovAdmin | GovOfficer | KimAdmin | KimMember,
+        ) => 201,
         // Allowed to try; a submitted report cannot jump to resolved.
         ("POST /api/v1/reports/{report}/status", GovAdmin | GovOfficer) => 409,
         ("POST /api/v1/holidays", GovAdmin) => 201,
@@ -297,6 +304,8 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/reports", Method::POST, "/api/v1/reports".into(), Some(report_body.clone())),
             ("GET /api/v1/reports/{report}", Method::GET, format!("/api/v1/reports/{report}"), None),
             ("POST /api/v1/reports/{report}/status", Method::POST, format!("/api/v1/reports/{report}/status"), Some(json!({"status": "resolved"}))),
+            ("GET /api/v1/reports/{report}/comments", Method::GET, format!("/api/v1/reports/{report}/comments"), None),
+            ("POST /api/v1/reports/{report}/comments", Method::POST, format!("/api/v1/reports/{report}/comments"), Some(json!({"body": "Ditinjau.", "visibility": "public"}))),
             ("POST /api/v1/holidays", Method::POST, "/api/v1/holidays".into(), Some(json!({"name": "Libur Matriks"}))),
             ("DELETE /api/v1/holidays/{none}", Method::DELETE, "/api/v1/holidays/2099-01-01".into(), None),
             // Last, as it ends the caller's sign-in.

@@ -1,0 +1,1 @@
+ALTER TABLE report_timeline DROP COLUMN author_side;

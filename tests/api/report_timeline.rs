@@ -1,0 +1,250 @@
+//! A report's timeline (SPEC §7): comments and status changes in one order, internal
+//! notes for government eyes only, and who may write what.
+
+use diesel::prelude::*;
+use kim_api::db::schema::outbox_events;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, on_each_backend, problem};
+use crate::reports::{Town, id_of, json_of, move_to, report, submit, token, town};
+
+async fn comment(app: &TestApp, who: &str, id: i64, body: Value) -> reqwest::Response {
+    app.post_as(&format!("/api/v1/reports/{id}/comments"), who, &body)
+        .await
+}
+
+async fn timeline(app: &TestApp, who: &str, id: i64) -> Vec<Value> {
+    let page = json_of(
+        app.get_as(&format!("/api/v1/reports/{id}/comments?limit=100"), who)
+            .await,
+        200,
+    )
+    .await;
+    page["data"].as_array().cloned().expect("entries")
+}
+
+fn bodies(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|entry| match entry["entry_type"].as_str() {
+            Some("status") => format!("→{}", entry["to_status"].as_str().unwrap_or("?")),
+            _ => entry["body"].as_str().unwrap_or("?").to_owned(),
+        })
+        .collect()
+}
+
+/// A report of KIM A with, in order: its submission, an internal note, the
+/// verification, a public answer and the citizen's reply through the KIM.
+async fn conversation(app: &TestApp, t: &Town) -> i64 {
+    let id = id_of(&submit(app, token(&t.member_a), &report("normal")).await);
+    let officer = token(&t.officer);
+    let note = json!({"body": "Anggaran pemeliharaan masih ada.", "visibility": "internal"});
+    json_of(comment(app, officer, id, note).await, 201).await;
+    let verified = move_to(
+        app,
+        officer,
+        id,
+        json!({"status": "verified",
+        "assigned_agency": "Dinas Perhubungan"}),
+    )
+    .await;
+    assert_eq!(verified.status().as_u16(), 200);
+    let answer = json!({"body": "Petugas ke lokasi hari Kamis.", "visibility": "public"});
+    json_of(comment(app, officer, id, answer).await, 201).await;
+    let reply = json!({"body": "Warga: terima kasih.", "visibility": "public"});
+    let replied = json_of(comment(app, token(&t.member_a), id, reply).await, 201).await;
+    assert_eq!(replied["author_side"], "kim");
+    assert_eq!(replied["author_id"], Value::Null);
+    id
+}
+
+#[tokio::test]
+async fn the_timeline_is_one_order_and_internal_notes_stay_with_the_government() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let id = conversation(&app, &t).await;
+
+        let for_gov = timeline(&app, token(&t.officer), id).await;
+        assert_eq!(
+            bodies(&for_gov),
+            [
+                "→submitted",
+                "Anggaran pemeliharaan masih ada.",
+                "→verified",
+                "Petugas ke lokasi hari Kamis.",
+                "Warga: terima kasih.",
+            ]
+        );
+        assert_eq!(for_gov[1]["visibility"], "internal");
+        assert_eq!(for_gov[1]["author_side"], "government");
+        assert_eq!(for_gov[1]["author_id"], t.officer.id);
+        assert_eq!(for_gov[2]["from_status"], "submitted");
+        assert_eq!(for_gov[2]["assigned_agency"], "Dinas Perhubungan");
+        assert_eq!(for_gov[0]["author_side"], "kim");
+
+        let public = [
+            "→submitted",
+            "→verified",
+            "Petugas ke lokasi hari Kamis.",
+            "Warga: terima kasih.",
+        ];
+        for reader in [token(&t.member_a), token(&t.board_a), t.reader.as_str()] {
+            let seen = timeline(&app, reader, id).await;
+            assert_eq!(bodies(&seen), public);
+            assert!(seen.iter().all(|entry| entry["author_id"].is_null()));
+        }
+        let other_kim = app
+            .get_as(
+                &format!("/api/v1/reports/{id}/comments"),
+                token(&t.member_b),
+            )
+            .await;
+        problem(other_kim, 404).await;
+        let anonymous = app
+            .send(
+                Method::GET,
+                &format!("/api/v1/reports/{id}/comments"),
+                None,
+                None,
+            )
+            .await;
+        problem(anonymous, 401).await;
+
+        // Paging keeps the order across pages.
+        let first = json_of(
+            app.get_as(
+                &format!("/api/v1/reports/{id}/comments?limit=3"),
+                token(&t.admin),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let cursor = first["next_cursor"].as_str().expect("a second page");
+        let second = json_of(
+            app.get_as(
+                &format!("/api/v1/reports/{id}/comments?limit=3&cursor={cursor}"),
+                token(&t.admin),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let paged: Vec<Value> = [first["data"].clone(), second["data"].clone()]
+            .iter()
+            .flat_map(|data| data.as_array().cloned().unwrap_or_default())
+            .collect();
+        assert_eq!(bodies(&paged), bodies(&for_gov));
+        assert_eq!(second["next_cursor"], Value::Null);
+
+        let events: i64 = app
+            .db
+            .read(|conn| {
+                Ok(outbox_events::table
+                    .filter(outbox_events::event_type.eq("report.commented"))
+                    .count()
+                    .get_result(conn)?)
+            })
+            .await
+            .expect("events");
+        assert_eq!(events, 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn who_may_comment_and_how() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let id = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        let public = json!({"body": "Masih padam.", "visibility": "public"});
+        let internal = json!({"body": "Catatan dalam.", "visibility": "internal"});
+
+        // The submitting KIM speaks publicly only; others who see it only read.
+        problem(
+            comment(&app, token(&t.member_a), id, internal.clone()).await,
+            403,
+        )
+        .await;
+        json_of(
+            comment(&app, token(&t.board_a), id, public.clone()).await,
+            201,
+        )
+        .await;
+        problem(
+            comment(&app, token(&t.member_b), id, public.clone()).await,
+            404,
+        )
+        .await;
+        problem(comment(&app, &t.reader, id, public.clone()).await, 403).await;
+        problem(comment(&app, &t.writer, id, public.clone()).await, 404).await;
+        json_of(
+            comment(&app, token(&t.admin), id, internal.clone()).await,
+            201,
+        )
+        .await;
+        let anonymous = app
+            .send(
+                Method::POST,
+                &format!("/api/v1/reports/{id}/comments"),
+                None,
+                Some(&public),
+            )
+            .await;
+        problem(anonymous, 401).await;
+        problem(
+            comment(&app, token(&t.admin), 999_999, public.clone()).await,
+            404,
+        )
+        .await;
+
+        // The submitting client relays the citizen on its own report; one the reader
+        // sees is still not its to answer.
+        let own = id_of(&submit(&app, &t.writer, &report("normal")).await);
+        let relayed = json_of(comment(&app, &t.writer, own, public.clone()).await, 201).await;
+        assert_eq!(relayed["author_side"], "integration");
+        problem(comment(&app, &t.writer, own, internal.clone()).await, 403).await;
+
+        // Bad bodies are clear problems and add nothing.
+        let over = "x".repeat(kim_api::domain::text::limits::TIMELINE_BODY + 1);
+        for (body, status, field) in [
+            (json!({"body": "x"}), 400, ""),
+            (json!({"body": "x", "visibility": "secret"}), 400, ""),
+            (
+                json!({"body": "x", "visibility": "public", "pinned": true}),
+                400,
+                "",
+            ),
+            (json!({"body": "   ", "visibility": "public"}), 422, "body"),
+            (json!({"body": over, "visibility": "public"}), 422, "body"),
+            (json!({"body": 5, "visibility": "public"}), 400, ""),
+        ] {
+            let refused = problem(
+                comment(&app, token(&t.officer), id, body.clone()).await,
+                status,
+            )
+            .await;
+            if !field.is_empty() {
+                assert_eq!(refused["errors"][0]["field"], field, "{body}");
+            }
+        }
+        assert_eq!(timeline(&app, token(&t.admin), id).await.len(), 3);
+
+        // A retried comment is one comment.
+        let send = |key: &'static str| {
+            let request = app
+                .client
+                .post(app.url(&format!("/api/v1/reports/{id}/comments")))
+                .bearer_auth(token(&t.officer).to_owned())
+                .header("Idempotency-Key", key)
+                .json(&json!({"body": "Sekali saja.", "visibility": "public"}));
+            async move { request.send().await.expect("send") }
+        };
+        let first = json_of(send("komentar-1").await, 201).await;
+        let again = json_of(send("komentar-1").await, 201).await;
+        assert_eq!(first["id"], again["id"]);
+        assert_eq!(timeline(&app, token(&t.admin), id).await.len(), 4);
+    })
+    .await;
+}
