@@ -58,6 +58,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(bulletins::list_acknowledgements)
                 .service(bulletins::upload_attachment)
                 .service(bulletins::download_attachment)
+                // Before `/reports/{id}/comments`, which `track/comments` would match.
+                .service(reports::track_report)
                 .service(reports::list_reports)
                 .service(reports::create_report)
                 .service(reports::get_report)

@@ -6,6 +6,7 @@ mod comments;
 pub mod model;
 pub mod policy;
 mod timeline;
+mod track;
 pub mod tracking;
 mod workflow;
 
@@ -44,6 +45,7 @@ use tracking::TrackingCode;
 use workflow::ReportMove;
 
 pub use comments::{add_comment, list_comments};
+pub use track::track_report;
 
 /// Working days to verify a report after submission, and to follow it up after
 /// verification (SP4N-LAPOR!).

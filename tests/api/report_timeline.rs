@@ -248,3 +248,133 @@ async fn who_may_comment_and_how() {
     })
     .await;
 }
+
+async fn track(app: &TestApp, code: &str) -> reqwest::Response {
+    app.send(
+        Method::GET,
+        &format!("/api/v1/reports/track/{code}"),
+        None,
+        None,
+    )
+    .await
+}
+
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .map(|object| object.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn tracking_shows_progress_and_the_public_timeline_and_nothing_personal() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let id = conversation(&app, &t).await;
+        let full = json_of(
+            app.get_as(&format!("/api/v1/reports/{id}"), token(&t.admin))
+                .await,
+            200,
+        )
+        .await;
+        let code = full["tracking_code"].as_str().expect("code").to_owned();
+
+        let response = track(&app, &code).await;
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let tracked = json_of(response, 200).await;
+        assert_eq!(
+            keys(&tracked),
+            [
+                "category_code",
+                "created_at",
+                "first_response_at",
+                "kelurahan_code",
+                "resolved_at",
+                "response_due_at",
+                "status",
+                "timeline",
+                "tracking_code",
+                "updated_at",
+                "verify_due_at",
+            ]
+        );
+        assert_eq!(tracked["status"], "verified");
+        assert_eq!(tracked["category_code"], "infrastruktur");
+        assert_eq!(tracked["kelurahan_code"], "18.72.01.1001");
+        assert_eq!(tracked["tracking_code"], code.as_str());
+        let entries = tracked["timeline"].as_array().cloned().expect("timeline");
+        assert_eq!(
+            bodies(&entries),
+            [
+                "→submitted",
+                "→verified",
+                "Petugas ke lokasi hari Kamis.",
+                "Warga: terima kasih.",
+            ]
+        );
+        assert_eq!(entries[1]["assigned_agency"], "Dinas Perhubungan");
+        assert_eq!(entries[2]["author_side"], "government");
+        let text = tracked.to_string();
+        for personal in ["Siti", "3456", "Lampu jalan", "balai RW", "Anggaran"] {
+            assert!(!text.contains(personal), "{personal} in {text}");
+        }
+        assert!(entries.iter().all(|entry| entry.get("author_id").is_none()));
+
+        // However a citizen types it down.
+        let compact = code.replace('-', "");
+        for typed in [
+            code.to_lowercase(),
+            compact.clone(),
+            compact.to_lowercase(),
+            code.replace('-', " "),
+        ] {
+            let again = json_of(track(&app, &typed.replace(' ', "%20")).await, 200).await;
+            assert_eq!(again["tracking_code"], code.as_str(), "{typed}");
+        }
+
+        // An anonymous report tracks like any other, without its reporter.
+        let anonymous = submit(&app, token(&t.member_a), &report("anonymous")).await;
+        let seen = json_of(
+            track(&app, anonymous["tracking_code"].as_str().expect("code")).await,
+            200,
+        )
+        .await;
+        assert_eq!(seen["category_code"], "infrastruktur");
+        assert!(!seen.to_string().contains("Siti"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_confidential_report_tracks_as_status_and_dates_and_unknown_codes_are_plain_404s() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let secret = submit(&app, token(&t.member_a), &report("confidential")).await;
+        let id = id_of(&secret);
+        let public_note = json!({"body": "Ditangani.", "visibility": "public"});
+        json_of(comment(&app, token(&t.officer), id, public_note).await, 201).await;
+        let code = secret["tracking_code"].as_str().expect("code");
+
+        let tracked = json_of(track(&app, code).await, 200).await;
+        assert_eq!(tracked["status"], "submitted");
+        assert_eq!(tracked["category_code"], Value::Null);
+        assert_eq!(tracked["kelurahan_code"], Value::Null);
+        assert_eq!(tracked["timeline"], Value::Null);
+        assert!(tracked["created_at"].is_string() && tracked["verify_due_at"].is_string());
+        assert!(!tracked.to_string().contains("Ditangani"));
+
+        // A well-formed unknown code, a malformed one and a path of the wrong shape all
+        // answer the same problem.
+        let unknown = problem(track(&app, "MTR-2222-2222").await, 404).await;
+        let malformed = problem(track(&app, "MTR-0000-OOOO").await, 404).await;
+        let long = problem(track(&app, &"X".repeat(300)).await, 404).await;
+        for other in [&malformed, &long] {
+            for field in ["type", "title", "detail", "code"] {
+                assert_eq!(other[field], unknown[field], "{field}");
+            }
+        }
+    })
+    .await;
+}

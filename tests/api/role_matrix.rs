@@ -33,8 +33,12 @@ const EVERYONE: [Who; 8] = [
 fn expected(route: &str, who: Who) -> u16 {
     use Who::*;
     match (route, who) {
-        // Probes and public keys do not look at tokens; everything else refuses a bad one.
-        ("GET /health/live" | "GET /.well-known/jwks.json", _) => 200,
+        // Probes, public keys and public tracking do not look at tokens; everything else
+        // refuses a bad one.
+        (
+            "GET /health/live" | "GET /.well-known/jwks.json" | "GET /api/v1/reports/track/{code}",
+            _,
+        ) => 200,
         (_, Expired) => 401,
         (
             "GET /api/v1/bulletins"
@@ -206,9 +210,9 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             .post_as("/api/v1/reports", &member.session.access_token, &report_body)
             .await;
         assert_eq!(submitted.status().as_u16(), 201);
-        let report = submitted.json::<Value>().await.expect("json")["id"]
-            .as_i64()
-            .expect("id");
+        let submitted = submitted.json::<Value>().await.expect("json");
+        let report = submitted["id"].as_i64().expect("id");
+        let tracking_code = submitted["tracking_code"].as_str().expect("code").to_owned();
         let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
             ("GET /health/live", Method::GET, "/health/live".into(), None),
             (
@@ -304,6 +308,7 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/reports", Method::POST, "/api/v1/reports".into(), Some(report_body.clone())),
             ("GET /api/v1/reports/{report}", Method::GET, format!("/api/v1/reports/{report}"), None),
             ("POST /api/v1/reports/{report}/status", Method::POST, format!("/api/v1/reports/{report}/status"), Some(json!({"status": "resolved"}))),
+            ("GET /api/v1/reports/track/{code}", Method::GET, format!("/api/v1/reports/track/{tracking_code}"), None),
             ("GET /api/v1/reports/{report}/comments", Method::GET, format!("/api/v1/reports/{report}/comments"), None),
             ("POST /api/v1/reports/{report}/comments", Method::POST, format!("/api/v1/reports/{report}/comments"), Some(json!({"body": "Ditinjau.", "visibility": "public"}))),
             ("POST /api/v1/holidays", Method::POST, "/api/v1/holidays".into(), Some(json!({"name": "Libur Matriks"}))),
