@@ -66,6 +66,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(reports::change_report_status)
                 .service(reports::list_comments)
                 .service(reports::add_comment)
+                .service(reports::upload_report_attachment)
+                .service(reports::download_report_attachment)
                 .service(holidays::list_holidays)
                 .service(holidays::create_holiday)
                 .service(holidays::delete_holiday)

@@ -142,6 +142,16 @@ impl<'c> UnitOfWork<'c> {
         )
     }
 
+    /// Locks one report until the end of the transaction: its files are counted and
+    /// added here.
+    pub fn lock_report(&mut self, report_id: i64) -> Result<(), ApiError> {
+        lock_row(
+            self.conn,
+            "SELECT id FROM reports WHERE id = $1 FOR UPDATE",
+            report_id,
+        )
+    }
+
     /// Locks one account until the end of the transaction.
     pub fn lock_user(&mut self, user_id: i64) -> Result<(), ApiError> {
         lock_row(

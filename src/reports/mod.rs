@@ -3,6 +3,7 @@
 //! service levels. Who sees what is [`policy`]; the moves are [`workflow`].
 
 mod comments;
+mod files;
 pub mod model;
 pub mod policy;
 mod timeline;
@@ -16,6 +17,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::attachments::{self, Attachment, Owner};
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, Role};
 use crate::concurrency::IfMatch;
@@ -45,6 +47,7 @@ use tracking::TrackingCode;
 use workflow::ReportMove;
 
 pub use comments::{add_comment, list_comments};
+pub use files::{download_report_attachment, upload_report_attachment};
 pub use track::track_report;
 
 /// Working days to verify a report after submission, and to follow it up after
@@ -266,6 +269,7 @@ fn shown(
     row: ReportRow,
     access: &ReportAccess,
     cipher: &PersonalDataCipher,
+    attached: Vec<Attachment>,
     at: NaiveDateTime,
 ) -> Result<Report, ApiError> {
     let people = access.people(&row);
@@ -273,7 +277,21 @@ fn shown(
         (Some(stored), true) => Some(cipher.decrypt(stored).map_err(ApiError::internal)?),
         _ => None,
     };
-    Report::from_row(row, people, contact, at)
+    Report::from_row(row, people, contact, attached, at)
+}
+
+/// One report as `access` shows it, with its files.
+fn shown_with_files(
+    conn: &mut DbConnection,
+    row: ReportRow,
+    access: &ReportAccess,
+    cipher: &PersonalDataCipher,
+) -> Result<Report, ApiError> {
+    let attached = attachments::of(conn, Owner::Report(row.id))?
+        .into_iter()
+        .map(Attachment::from)
+        .collect();
+    shown(row, access, cipher, attached, now())
 }
 
 /// The channel a caller submits through: KIM users, and integration clients holding
@@ -392,7 +410,7 @@ pub async fn create_report(
                 serde_json::json!({"id": row.id, "kim_id": row.kim_id,
                     "category_code": &row.category_code, "status": &row.status}),
             ))?;
-            let report = shown(row, &access, &encrypting, at)?;
+            let report = shown(row, &access, &encrypting, Vec::new(), at)?;
             let location = format!("/api/v1/reports/{}", report.id);
             CreatedResponse::created(&report, location, report.version)
         },
@@ -450,7 +468,7 @@ pub async fn get_report(
         .read(move |conn| {
             let access = ReportAccess::of(conn, &caller)?;
             let row = find_visible(conn, &access, id)?;
-            shown(row, &access, &cipher, now())
+            shown_with_files(conn, row, &access, &cipher)
         })
         .await?;
     Ok(crate::concurrency::ok_with_etag(report.version, &report))
@@ -577,9 +595,14 @@ pub async fn list_reports(
                 );
             }
             let rows: Vec<ReportRow> = select.load(conn)?;
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            let mut files = attachments::of_many(conn, "report", &ids)?;
             let shown_rows = rows
                 .into_iter()
-                .map(|row| shown(row, &access, &cipher, at))
+                .map(|row| {
+                    let attached = files.remove(&row.id).unwrap_or_default();
+                    shown(row, &access, &cipher, attached, at)
+                })
                 .collect::<Result<Vec<_>, ApiError>>()?;
             Ok(Page::from_rows(shown_rows, &page, |report| {
                 (report.created_at.naive_utc(), report.id)
@@ -688,7 +711,7 @@ pub async fn change_report_status(
             let current = find_visible(uow.conn, &access, id)?;
             if_match.check(current.version)?;
             let row = report_move.apply(uow, &access, access.author(&caller), &current)?;
-            shown(row, &access, &cipher, now())
+            shown_with_files(uow.conn, row, &access, &cipher)
         })
         .await?;
     Ok(crate::concurrency::ok_with_etag(report.version, &report))

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::tracking::TrackingCode;
+use crate::attachments::Attachment;
 use crate::db::schema::reports;
 use crate::db::{DbConnection, stored, utc};
 use crate::error::ApiError;
@@ -160,6 +161,8 @@ pub struct Report {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// Photos and documents, oldest first.
+    pub attachments: Vec<Attachment>,
 }
 
 /// What of a report's people a caller sees.
@@ -175,6 +178,7 @@ impl Report {
         row: ReportRow,
         people: PeopleView,
         reporter_contact: Option<String>,
+        attachments: Vec<Attachment>,
         at: NaiveDateTime,
     ) -> Result<Report, ApiError> {
         Ok(Report {
@@ -205,6 +209,7 @@ impl Report {
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             version: row.version,
+            attachments,
         })
     }
 }

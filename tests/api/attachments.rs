@@ -10,8 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
 
 pub(crate) const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
-const JPEG: &str = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=";
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
+pub(crate) const JPEG: &str = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=";
+pub(crate) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
 const BOUNDARY: &str = "kim-test-boundary-7MA4YWxkTrZu0gW";
 
 pub(crate) fn decode(text: &str) -> Vec<u8> {
@@ -45,10 +45,22 @@ pub(crate) async fn upload(
     body: Vec<u8>,
     key: Option<&str>,
 ) -> reqwest::Response {
+    let path = format!("/api/v1/bulletins/{bulletin}/attachments");
+    upload_to(app, &path, &user.session.access_token, body, key).await
+}
+
+/// A multipart upload of `body` (from [`form`]) to `path`.
+pub(crate) async fn upload_to(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    body: Vec<u8>,
+    key: Option<&str>,
+) -> reqwest::Response {
     let mut request = app
         .client
-        .post(app.url(&format!("/api/v1/bulletins/{bulletin}/attachments")))
-        .bearer_auth(&user.session.access_token)
+        .post(app.url(path))
+        .bearer_auth(token)
         .header(
             "Content-Type",
             format!("multipart/form-data; boundary={BOUNDARY}"),
@@ -86,7 +98,7 @@ async fn bulletin(app: &TestApp, author: &TestUser, audience: Value, publish: bo
 }
 
 /// Files in the storage directory: (stored, part files).
-fn stored_files(app: &TestApp) -> (usize, usize) {
+pub(crate) fn stored_files(app: &TestApp) -> (usize, usize) {
     let mut counts = (0, 0);
     for entry in std::fs::read_dir(app.storage_dir())
         .expect("storage dir")

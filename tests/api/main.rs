@@ -19,6 +19,7 @@ mod members;
 mod migrations;
 mod openapi;
 mod reference_data;
+mod report_files;
 mod report_timeline;
 mod reports;
 mod revocation;

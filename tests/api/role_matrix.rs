@@ -108,6 +108,15 @@ fn expected(route: &str, who: Who) -> u16 {
             GovAdmin | GovOfficer | KimAdmin | KimMember | IntegrationAllScopes,
         ) => 200,
         ("POST /api/v1/reports", KimAdmin | KimMember | IntegrationAllScopes) => 201,
+        // Allowed to try; a JSON body is not a file.
+        (
+            "POST /api/v1/reports/{report}/attachments",
+            GovAdmin | GovOfficer | KimAdmin | KimMember,
+        ) => 415,
+        (
+            "GET /api/v1/reports/{report}/attachments/{none}",
+            GovAdmin | GovOfficer | KimAdmin | KimMember | IntegrationAllScopes,
+        ) => 404,
         // The client reads every report but answers only its own.
         (
             "POST /api/v1/reports/{report}/comments",
@@ -311,6 +320,8 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("GET /api/v1/reports/track/{code}", Method::GET, format!("/api/v1/reports/track/{tracking_code}"), None),
             ("GET /api/v1/reports/{report}/comments", Method::GET, format!("/api/v1/reports/{report}/comments"), None),
             ("POST /api/v1/reports/{report}/comments", Method::POST, format!("/api/v1/reports/{report}/comments"), Some(json!({"body": "Ditinjau.", "visibility": "public"}))),
+            ("POST /api/v1/reports/{report}/attachments", Method::POST, format!("/api/v1/reports/{report}/attachments"), Some(json!({"file": "bukan berkas"}))),
+            ("GET /api/v1/reports/{report}/attachments/{none}", Method::GET, format!("/api/v1/reports/{report}/attachments/999999"), None),
             ("POST /api/v1/holidays", Method::POST, "/api/v1/holidays".into(), Some(json!({"name": "Libur Matriks"}))),
             ("DELETE /api/v1/holidays/{none}", Method::DELETE, "/api/v1/holidays/2099-01-01".into(), None),
             // Last, as it ends the caller's sign-in.
