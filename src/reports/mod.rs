@@ -4,6 +4,8 @@
 
 mod comments;
 mod files;
+mod listing;
+mod map;
 pub mod model;
 pub mod policy;
 mod timeline;
@@ -12,10 +14,10 @@ pub mod tracking;
 mod workflow;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::attachments::{self, Attachment, Owner};
 use crate::audit::{Actor, RequestOrigin};
@@ -28,14 +30,13 @@ use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::error::{ApiError, FieldIssue};
-use crate::extract::{ApiJson, ListQuery};
+use crate::extract::ApiJson;
 use crate::holidays::calendar::Calendar;
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
-    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidPath, InvalidQuery, NotFound,
-    PreconditionFailed, ServiceUnavailable, Unauthorized, Unprocessable,
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidPath, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
 };
-use crate::pagination::{Page, PageParams, contains_pattern};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 use model::{
     Channel, Inserted, Kind, Location, NewReport, Privacy, Report, ReportRow, ReportStatus,
@@ -48,6 +49,8 @@ use workflow::ReportMove;
 
 pub use comments::{add_comment, list_comments};
 pub use files::{download_report_attachment, upload_report_attachment};
+pub use listing::list_reports;
+pub use map::reports_map;
 pub use track::track_report;
 
 /// Working days to verify a report after submission, and to follow it up after
@@ -472,144 +475,6 @@ pub async fn get_report(
         })
         .await?;
     Ok(crate::concurrency::ok_with_etag(report.version, &report))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ReportFilter {
-    status: Option<ReportStatus>,
-    kind: Option<Kind>,
-    category_code: Option<String>,
-    kecamatan_code: Option<String>,
-    kelurahan_code: Option<String>,
-    /// gov and integration clients: one KIM's reports.
-    kim_id: Option<i64>,
-    /// Submitted at or after this moment.
-    from: Option<DateTime<Utc>>,
-    /// Submitted before this moment.
-    to: Option<DateTime<Utc>>,
-    /// Text in the title or description, case-insensitive.
-    q: Option<String>,
-    /// Past a service level (`true`) or not (`false`).
-    overdue: Option<bool>,
-    privacy: Option<Privacy>,
-    channel: Option<Channel>,
-    /// Reports assigned to this agency (exact name).
-    assigned_agency: Option<String>,
-}
-
-fn overdue_condition(at: NaiveDateTime) -> policy::ReportCondition {
-    Box::new(
-        reports::status
-            .eq(ReportStatus::Submitted.as_str())
-            .and(reports::verify_due_at.lt(at))
-            .or(reports::status
-                .eq(ReportStatus::Verified.as_str())
-                .and(reports::response_due_at.is_not_null())
-                .and(reports::response_due_at.assume_not_null().lt(at))),
-    )
-}
-
-/// Lists the reports the caller may see, newest first.
-#[utoipa::path(
-    tag = "reports",
-    params(ReportFilter, PageParams),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "One page of reports", body = Page<Report>),
-        (status = 400, response = InvalidQuery),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 503, response = ServiceUnavailable),
-    ),
-)]
-#[get("/reports")]
-pub async fn list_reports(
-    caller: Caller,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    query: ListQuery<ReportFilter>,
-) -> Result<web::Json<Page<Report>>, ApiError> {
-    let ListQuery { page, filter } = query;
-    let cursor: Option<(NaiveDateTime, i64)> = page.after()?;
-    let pattern = contains_pattern(filter.q.as_deref())?;
-    let listed = db
-        .read(move |conn| {
-            let access = ReportAccess::of(conn, &caller)?;
-            let at = now();
-            let mut select = reports::table
-                .filter(access.condition())
-                .select(ReportRow::as_select())
-                .order((reports::created_at.desc(), reports::id.desc()))
-                .limit(page.fetch_limit())
-                .into_boxed();
-            if let Some(status) = filter.status {
-                select = select.filter(reports::status.eq(status.as_str()));
-            }
-            if let Some(kind) = filter.kind {
-                select = select.filter(reports::kind.eq(kind.as_str()));
-            }
-            if let Some(code) = filter.category_code {
-                select = select.filter(reports::category_code.eq(code));
-            }
-            if let Some(code) = filter.kecamatan_code {
-                select = select.filter(reports::kecamatan_code.eq(code));
-            }
-            if let Some(code) = filter.kelurahan_code {
-                select = select.filter(reports::kelurahan_code.eq(code));
-            }
-            if let Some(kim_id) = filter.kim_id {
-                select = select.filter(reports::kim_id.eq(kim_id));
-            }
-            if let Some(from) = filter.from {
-                select = select.filter(reports::created_at.ge(from.naive_utc()));
-            }
-            if let Some(to) = filter.to {
-                select = select.filter(reports::created_at.lt(to.naive_utc()));
-            }
-            if let Some(pattern) = pattern {
-                select = select.filter(reports::search_key.like(pattern).escape('\\'));
-            }
-            if let Some(overdue) = filter.overdue {
-                select = if overdue {
-                    select.filter(overdue_condition(at))
-                } else {
-                    select.filter(diesel::dsl::not(overdue_condition(at)))
-                };
-            }
-            if let Some(privacy) = filter.privacy {
-                select = select.filter(reports::privacy.eq(privacy.as_str()));
-            }
-            if let Some(channel) = filter.channel {
-                select = select.filter(reports::channel.eq(channel.as_str()));
-            }
-            if let Some(agency) = filter.assigned_agency {
-                select = select.filter(reports::assigned_agency.eq(agency));
-            }
-            if let Some((created_at, id)) = cursor {
-                select = select.filter(
-                    reports::created_at
-                        .lt(created_at)
-                        .or(reports::created_at.eq(created_at).and(reports::id.lt(id))),
-                );
-            }
-            let rows: Vec<ReportRow> = select.load(conn)?;
-            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-            let mut files = attachments::of_many(conn, "report", &ids)?;
-            let shown_rows = rows
-                .into_iter()
-                .map(|row| {
-                    let attached = files.remove(&row.id).unwrap_or_default();
-                    shown(row, &access, &cipher, attached, at)
-                })
-                .collect::<Result<Vec<_>, ApiError>>()?;
-            Ok(Page::from_rows(shown_rows, &page, |report| {
-                (report.created_at.naive_utc(), report.id)
-            }))
-        })
-        .await?;
-    Ok(web::Json(listed))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -108,6 +108,20 @@ impl ReportAccess {
         }
     }
 
+    /// A key of what the caller sees, for sync tokens: equal keys, equal views.
+    pub fn view_key(&self) -> u64 {
+        crate::sync::view_key(&match self.reader {
+            Reader::GovAdmin => "gov_admin".to_owned(),
+            Reader::GovOfficer => "gov_officer".to_owned(),
+            Reader::Kim { kim_id } => format!("kim:{kim_id}"),
+            Reader::Client {
+                client_id,
+                reads_all,
+                ..
+            } => format!("client:{client_id}:{reads_all}"),
+        })
+    }
+
     /// Whether the caller reads `internal` timeline entries and who wrote entries.
     pub fn reads_internal(&self) -> bool {
         self.is_gov()

@@ -20,6 +20,7 @@ mod migrations;
 mod openapi;
 mod reference_data;
 mod report_files;
+mod report_lists;
 mod report_timeline;
 mod reports;
 mod revocation;

@@ -103,6 +103,7 @@ fn expected(route: &str, who: Who) -> u16 {
         ("GET /api/v1/holidays", GovAdmin | GovOfficer) => 200,
         (
             "GET /api/v1/reports"
+            | "GET /api/v1/reports.geojson"
             | "GET /api/v1/reports/{report}"
             | "GET /api/v1/reports/{report}/comments",
             GovAdmin | GovOfficer | KimAdmin | KimMember | IntegrationAllScopes,
@@ -317,6 +318,7 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/reports", Method::POST, "/api/v1/reports".into(), Some(report_body.clone())),
             ("GET /api/v1/reports/{report}", Method::GET, format!("/api/v1/reports/{report}"), None),
             ("POST /api/v1/reports/{report}/status", Method::POST, format!("/api/v1/reports/{report}/status"), Some(json!({"status": "resolved"}))),
+            ("GET /api/v1/reports.geojson", Method::GET, "/api/v1/reports.geojson".into(), None),
             ("GET /api/v1/reports/track/{code}", Method::GET, format!("/api/v1/reports/track/{tracking_code}"), None),
             ("GET /api/v1/reports/{report}/comments", Method::GET, format!("/api/v1/reports/{report}/comments"), None),
             ("POST /api/v1/reports/{report}/comments", Method::POST, format!("/api/v1/reports/{report}/comments"), Some(json!({"body": "Ditinjau.", "visibility": "public"}))),
