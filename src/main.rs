@@ -25,6 +25,17 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Fill an empty database with realistic Kota Metro demo data: active KIMs across
+    /// the 22 kelurahan with members and accounts, bulletins, and reports in every
+    /// state with their timelines. Prints the demo accounts and their password.
+    SeedDemo {
+        #[arg(long, default_value_t = 44)]
+        kims: u32,
+        #[arg(long, default_value_t = 500)]
+        reports: u32,
+        #[arg(long, default_value_t = 30)]
+        bulletins: u32,
+    },
     /// Create a gov_admin account (the first one, typically), reading its password
     /// from standard input.
     CreateAdmin {
@@ -52,6 +63,18 @@ fn main() -> ExitCode {
         }
         Command::Migrate => migrate(cli.config),
         Command::CreateAdmin { username, .. } => create_admin(cli.config, &username),
+        Command::SeedDemo {
+            kims,
+            reports,
+            bulletins,
+        } => seed_demo(
+            cli.config,
+            kim_api::demo::DemoSize {
+                kims,
+                reports,
+                bulletins,
+            },
+        ),
         Command::Serve => serve(cli.config),
     }
 }
@@ -135,6 +158,54 @@ fn create_admin(args: ConfigArgs, username: &str) -> ExitCode {
             } else {
                 eprintln!("error: {}", reasons.join("; "));
             }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn seed_demo(args: ConfigArgs, size: kim_api::demo::DemoSize) -> ExitCode {
+    telemetry::init_subscriber(args.log_format);
+    let settings = match load_settings(args) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    if settings.mode == Mode::Production {
+        eprintln!(
+            "error: seed-demo writes made-up people and reports; it does not run in production mode"
+        );
+        return ExitCode::from(2);
+    }
+    let db = match Db::connect(&settings.database_url, settings.db_pool) {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cipher = kim_api::crypto::PersonalDataCipher::new(&settings.nik_encryption_key);
+    let started = std::time::Instant::now();
+    match kim_api::demo::seed(&db, &cipher, size) {
+        Ok(seeded) => {
+            println!(
+                "seeded {} KIMs with {} members, {} bulletins, {} reports with {} timeline entries in {:.1} s",
+                seeded.kims,
+                seeded.members,
+                seeded.bulletins,
+                seeded.reports,
+                seeded.timeline_entries,
+                started.elapsed().as_secs_f64()
+            );
+            println!("demo accounts, all with the password {}:", seeded.password);
+            for (username, role) in &seeded.accounts {
+                println!("  {username} ({})", role.as_str());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!(
+                "error: {}",
+                error.to_problem(kim_api::i18n::Lang::En, None).detail
+            );
             ExitCode::from(2)
         }
     }

@@ -238,7 +238,7 @@ pub enum Submitter {
     Client { client_id: i64 },
 }
 
-fn search_key(title: &str, description: &str) -> String {
+pub(crate) fn search_key(title: &str, description: &str) -> String {
     format!("{}\n{}", title.to_lowercase(), description.to_lowercase())
 }
 

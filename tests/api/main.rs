@@ -5,6 +5,7 @@ mod auth;
 mod bulletins;
 mod concurrency;
 mod database;
+mod demo_data;
 mod errors;
 mod health;
 mod helpers;
