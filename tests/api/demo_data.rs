@@ -163,6 +163,19 @@ async fn seed_demo_fills_an_empty_database_with_data_the_api_serves() {
             .await
             .expect("count");
         assert_eq!(still, 6);
+
+        // Never in production mode, whatever the database holds.
+        let production = Command::new(env!("CARGO_BIN_EXE_kim-api"))
+            .arg("seed-demo")
+            .env("KIM_ENV", "production")
+            .env("DATABASE_URL", app.database.url())
+            .env("KIM_DATA_DIR", data_dir.path())
+            .env("NIK_ENCRYPTION_KEY", NIK_KEY)
+            .env("JWT_SECRET", "a-production-secret-that-is-long-enough-for-hs256-0123456789")
+            .output()
+            .expect("kim-api runs");
+        assert_eq!(production.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&production.stderr).contains("production mode"));
     })
     .await;
 }
