@@ -209,10 +209,15 @@ pub fn load_rows(
         .into_boxed();
     select = match changed_since {
         None => select.filter(view),
+        // Only reports the caller's access ever covered: no report changes that access
+        // (privacy is fixed at submission), so others never were in its view and are
+        // not its business even as removals.
         Some(from) => select.filter(
-            reports::change_seq
-                .gt(from.seq)
-                .and(reports::change_seq.le(upto.seq)),
+            access.condition().and(
+                reports::change_seq
+                    .gt(from.seq)
+                    .and(reports::change_seq.le(upto.seq)),
+            ),
         ),
     };
     if let Some(((created_at, id), _)) = cursor {

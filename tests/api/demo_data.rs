@@ -171,7 +171,10 @@ async fn seed_demo_fills_an_empty_database_with_data_the_api_serves() {
             .env("DATABASE_URL", app.database.url())
             .env("KIM_DATA_DIR", data_dir.path())
             .env("NIK_ENCRYPTION_KEY", NIK_KEY)
-            .env("JWT_SECRET", "a-production-secret-that-is-long-enough-for-hs256-0123456789")
+            .env(
+                "JWT_SECRET",
+                "a-production-secret-that-is-long-enough-for-hs256-0123456789",
+            )
             .output()
             .expect("kim-api runs");
         assert_eq!(production.status.code(), Some(2));

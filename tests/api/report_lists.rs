@@ -67,6 +67,9 @@ async fn sync_answers_what_changed_and_what_left_the_filter() {
             .await;
         assert_eq!(noted.status().as_u16(), 201);
 
+        // Another KIM's report is not even a removal for this KIM.
+        submit(&app, token(&t.member_b), &report("normal")).await;
+
         let changes = list(
             &app,
             member,
