@@ -195,8 +195,8 @@ run() { # $1 = backend, $2 = DATABASE_URL, $3 = database file or URL for direct 
   python3 - "$backend" "$live" "$track" "$first" "$last" "$submit" "$raw" \
     "$track_bad" "$first_bad" "$last_bad" "$submit_bad" <<'PY'
 import sys
-b, live, track, first, last, submit, raw = sys.argv[1], *map(float, sys.argv[2:7])
-bad = sys.argv[7:]
+b, live, track, first, last, submit, raw = sys.argv[1], *map(float, sys.argv[2:8])
+bad = sys.argv[8:]
 print(f"  /health/live            {live:10.0f} req/s")
 print(f"  track/{{code}}            {track:10.0f} req/s  {track / live:.2f} of /health/live  (non-2xx {bad[0]})")
 print(f"  list, first page        {first:10.0f} req/s  (non-2xx {bad[1]})")

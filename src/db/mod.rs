@@ -215,9 +215,15 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.writer
-            .run(move |conn| write_transaction(conn, work))
-            .await
+        match self.location {
+            // SQLite has one writer: the writes waiting together share one commit.
+            DatabaseLocation::SqliteFile(_) => self.writer.workers.run_grouped(work).await,
+            DatabaseLocation::Postgres(_) => {
+                self.writer
+                    .run(move |conn| write_transaction(conn, work))
+                    .await
+            }
+        }
     }
 
     /// Checks that the database answers; used by readiness.
@@ -264,6 +270,16 @@ pub fn utc(naive: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     naive.and_utc()
 }
 
+/// Opens a write transaction: SQLite's takes the write lock up front.
+fn begin_write(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Postgres(_) => DbConnection::begin_transaction(conn),
+    }
+}
+
 /// Runs `work` in a transaction that takes SQLite's write lock up front (`BEGIN
 /// IMMEDIATE`), so a writer waits for the busy timeout instead of failing when it
 /// upgrades a read lock. PostgreSQL uses an ordinary transaction.
@@ -272,12 +288,7 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Postgres(_) => DbConnection::begin_transaction(conn)?,
-    }
+    begin_write(conn)?;
     match work(conn) {
         Ok(value) => {
             DbConnection::commit_transaction(conn)?;

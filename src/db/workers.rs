@@ -23,7 +23,23 @@ use super::pool::PooledConnection;
 use super::{DbConnection, Pool};
 use crate::error::ApiError;
 
-type Job = Box<dyn FnOnce(&mut KeptConnection) + Send>;
+/// What a grouped job leaves to do once its group's transaction has ended: answer its
+/// caller with its own result if the group committed, else with the failure.
+type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+
+enum Job {
+    /// Runs on the thread's connection on its own.
+    Alone(Box<dyn FnOnce(&mut KeptConnection) + Send>),
+    /// Runs in a savepoint of a transaction that the jobs waiting together share
+    /// ([`DbWorkers::run_grouped`]).
+    /// Given no connection when its group could not start a transaction.
+    Grouped(GroupedJob),
+}
+
+type GroupedJob = Box<dyn FnOnce(Option<&mut DbConnection>) -> Finish + Send>;
+
+/// Grouped jobs committed together at most; bounds the wait of the first one.
+const MAX_GROUP: usize = 32;
 
 /// A kept connection idle longer than this is pinged before its next job.
 const IDLE_BEFORE_CHECK: Duration = Duration::from_secs(10);
@@ -112,6 +128,59 @@ impl DbWorkers {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        self.submit(|start, answer| {
+            Job::Alone(Box::new(move |kept: &mut KeptConnection| {
+                if !start() {
+                    return;
+                }
+                let result = kept.get().and_then(work);
+                kept.release_if_broken();
+                let _ = answer.send(result);
+            }))
+        })
+        .await
+    }
+
+    /// Runs `work` in a savepoint of a write transaction that it shares with the other
+    /// grouped jobs waiting at that moment; it is answered once that transaction has
+    /// committed. One commit (one WAL append and fsync on SQLite) then serves a whole
+    /// burst of writes, while a lone write waits for no one. `work` failing rolls back
+    /// its own savepoint only.
+    pub async fn run_grouped<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(|start, answer| {
+            Job::Grouped(Box::new(move |conn: Option<&mut DbConnection>| -> Finish {
+                if !start() {
+                    return Box::new(|_| {});
+                }
+                let result = match conn {
+                    Some(conn) => in_savepoint(conn, work),
+                    None => Err(ApiError::Unavailable("the write could not start".into())),
+                };
+                Box::new(move |failure: Option<&str>| {
+                    let answered = match (result, failure) {
+                        (Ok(_), Some(failure)) => Err(ApiError::Unavailable(
+                            format!("the write was not committed: {failure}").into(),
+                        )),
+                        (result, _) => result,
+                    };
+                    let _ = answer.send(answered);
+                })
+            }))
+        })
+        .await
+    }
+
+    /// Queues the job `make` builds from a start check (false once the caller gave up
+    /// waiting) and the answer channel, and awaits the answer.
+    async fn submit<T, M>(&self, make: M) -> Result<T, ApiError>
+    where
+        M: FnOnce(Box<dyn FnOnce() -> bool + Send>, oneshot::Sender<Result<T, ApiError>>) -> Job,
+        T: Send + 'static,
+    {
         if self.queued.fetch_add(1, Ordering::AcqRel) >= self.queue_limit {
             self.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(ApiError::Unavailable(
@@ -122,19 +191,13 @@ impl DbWorkers {
         let state = Arc::new(AtomicU8::new(QUEUED));
         let job_state = Arc::clone(&state);
         let queued = Arc::clone(&self.queued);
-        let job: Job = Box::new(move |kept: &mut KeptConnection| {
+        let start = Box::new(move || {
             queued.fetch_sub(1, Ordering::AcqRel);
-            if job_state
+            job_state
                 .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
-                return;
-            }
-            let result = kept.get().and_then(work);
-            kept.release_if_broken();
-            let _ = answer.send(result);
+                .is_ok()
         });
-        if self.queue.send(job).is_err() {
+        if self.queue.send(make(start, answer)).is_err() {
             self.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(ApiError::internal("the database threads have stopped"));
         }
@@ -156,6 +219,29 @@ impl DbWorkers {
     }
 }
 
+/// Runs `work` in a savepoint of the open transaction: its writes stay if it succeeds
+/// and are undone if it fails.
+fn in_savepoint<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    use diesel::connection::TransactionManager;
+    type Manager = <DbConnection as diesel::Connection>::TransactionManager;
+    Manager::begin_transaction(conn)?;
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback_error) = Manager::rollback_transaction(conn) {
+                tracing::error!(%rollback_error, "rollback to a savepoint failed");
+            }
+            Err(error)
+        }
+    }
+}
+
 const QUEUED: u8 = 0;
 const STARTED: u8 = 1;
 const ABANDONED: u8 = 2;
@@ -167,16 +253,90 @@ fn serve(jobs: &Mutex<Receiver<Job>>, mut kept: KeptConnection) {
             Err(_) => return,
         };
         match job {
-            // A panicking job must not take the thread with it, nor leave it a
-            // connection in an unknown state.
-            Ok(job) => {
-                let outcome =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut kept)));
-                if outcome.is_err() {
-                    kept.conn = None;
+            Ok(Job::Alone(job)) => run_alone(&mut kept, job),
+            Ok(Job::Grouped(first)) => {
+                // The grouped jobs already waiting join the first; a lone job met on
+                // the way runs after the group.
+                let mut group = vec![first];
+                let mut after = None;
+                if let Ok(receiver) = jobs.lock() {
+                    while group.len() < MAX_GROUP {
+                        match receiver.try_recv() {
+                            Ok(Job::Grouped(job)) => group.push(job),
+                            Ok(Job::Alone(job)) => {
+                                after = Some(job);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                run_group(&mut kept, group);
+                if let Some(job) = after {
+                    run_alone(&mut kept, job);
                 }
             }
             Err(_) => return,
         }
+    }
+}
+
+fn run_alone(kept: &mut KeptConnection, job: Box<dyn FnOnce(&mut KeptConnection) + Send>) {
+    // A panicking job must not take the thread with it, nor leave it a connection in
+    // an unknown state.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(kept)));
+    if outcome.is_err() {
+        kept.conn = None;
+    }
+}
+
+/// Runs `group` in one write transaction, each job in its own savepoint, commits, and
+/// then answers every job: none is told its write succeeded before it is durable.
+fn run_group(kept: &mut KeptConnection, group: Vec<GroupedJob>) {
+    let started = kept
+        .get()
+        .and_then(|conn| super::begin_write(conn).map_err(ApiError::from));
+    if let Err(error) = started {
+        let failure = error.to_string();
+        for job in group {
+            job(None)(Some(&failure));
+        }
+        kept.release_if_broken();
+        return;
+    }
+    let Ok(conn) = kept.get() else {
+        return;
+    };
+    let mut finishes = Vec::with_capacity(group.len());
+    let mut panicked = false;
+    for job in group {
+        if panicked {
+            finishes.push(job(None));
+            continue;
+        }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Some(&mut *conn)))) {
+            Ok(finish) => finishes.push(finish),
+            // The savepoint is left open: the whole group is rolled back below.
+            Err(_) => panicked = true,
+        }
+    }
+    use diesel::connection::TransactionManager;
+    type Manager = <DbConnection as diesel::Connection>::TransactionManager;
+    let failure = if panicked {
+        Some("a write in the same commit failed unexpectedly".to_owned())
+    } else {
+        Manager::commit_transaction(conn)
+            .err()
+            .map(|error| error.to_string())
+    };
+    if failure.is_some() {
+        // Nothing of the group stays; a connection in an unknown state is let go.
+        if Manager::rollback_transaction(conn).is_err() || panicked {
+            kept.conn = None;
+        }
+    }
+    kept.release_if_broken();
+    for finish in finishes {
+        finish(failure.as_deref());
     }
 }

@@ -221,10 +221,12 @@ pub fn load_rows(
         ),
     };
     if let Some(((created_at, id), _)) = cursor {
+        // `created_at <= ?` bounds the index scan on both databases; the OR alone made
+        // SQLite scan from the newest report down to the cursor.
         select = select.filter(
             reports::created_at
-                .lt(created_at)
-                .or(reports::created_at.eq(created_at).and(reports::id.lt(id))),
+                .le(created_at)
+                .and(reports::created_at.lt(created_at).or(reports::id.lt(id))),
         );
     }
     Ok(Rows {

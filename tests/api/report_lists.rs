@@ -268,3 +268,65 @@ async fn the_map_is_the_list_as_geojson_points_without_personal_data() {
     })
     .await;
 }
+
+/// Writes that wait together share one commit on SQLite (`DbWorkers::run_grouped`):
+/// a write refused inside the transaction leaves nothing, and does not take the others
+/// with it; every answered `201` is there afterwards.
+#[tokio::test]
+async fn simultaneous_submissions_each_stand_or_fall_alone() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+        let mut sending = Vec::new();
+        for n in 0..40 {
+            let mut body = report("normal");
+            if n % 4 == 0 {
+                // Refused inside the transaction, after the key was claimed.
+                body["category_code"] = json!("tidak_ada");
+            }
+            let request = app
+                .client
+                .post(app.url("/api/v1/reports"))
+                .bearer_auth(token(&t.member_a).to_owned())
+                .header("Idempotency-Key", format!("bersama-{n}"))
+                .json(&body);
+            let start = start.clone();
+            sending.push(tokio::spawn(async move {
+                start.wait().await;
+                let response = request.send().await.expect("send");
+                let status = response.status().as_u16();
+                (n, status, response.json::<Value>().await.expect("json"))
+            }));
+        }
+        let mut created = Vec::new();
+        for task in sending {
+            let (n, status, body) = task.await.expect("task");
+            if n % 4 == 0 {
+                assert_eq!(status, 422, "{body}");
+            } else {
+                assert_eq!(status, 201, "{body}");
+                created.push(body["id"].as_i64().expect("id"));
+            }
+        }
+        let (stored, entries, keys) = app
+            .db
+            .read(|conn| {
+                use diesel::prelude::*;
+                use kim_api::db::schema::{idempotency_keys, report_timeline, reports};
+                let stored: Vec<i64> = reports::table
+                    .select(reports::id)
+                    .order(reports::id)
+                    .load(conn)?;
+                let entries: i64 = report_timeline::table.count().get_result(conn)?;
+                let keys: i64 = idempotency_keys::table.count().get_result(conn)?;
+                Ok((stored, entries, keys))
+            })
+            .await
+            .expect("rows");
+        created.sort_unstable();
+        assert_eq!(stored, created);
+        assert_eq!(entries, 30);
+        assert_eq!(keys, 30, "a refused request keeps no key");
+    })
+    .await;
+}
