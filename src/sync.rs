@@ -1,13 +1,21 @@
 //! Incremental sync for offline-first apps (SPEC §1), shared by bulletins and reports.
 //!
-//! Every change of a synced row takes the next value of its resource's counter in
-//! `sync_counters` and stores it in the row (`change_seq`). Taking the value updates
-//! the counter row, which stays locked until the transaction ends, so changes commit
-//! in the order of their values: once a reader sees the committed counter at `n`,
-//! every change up to `n` is visible and every later one will get more than `n`. Two
-//! transactions that commit in the opposite order of their start therefore cannot
-//! hide a change from a token. The price is that writes of one resource queue on its
-//! counter row; bulletins and reports change a few times a minute, not thousands.
+//! Every change of a synced row stores a change number (`change_seq`), and a listing
+//! answers a token of where it stands. No change may be skipped, even when two
+//! transactions commit in the opposite order of their numbers:
+//!
+//! - **SQLite** has one writer: a change takes the next value of its resource's counter
+//!   in `sync_counters`, so numbers are in commit order and a token is the counter's
+//!   committed value.
+//! - **PostgreSQL** writes concurrently, and a counter row would make every write of a
+//!   resource wait for the previous one's commit (it held report submissions to a few
+//!   hundred a second). A change takes its number from a sequence, and a trigger stamps
+//!   the row with the id of the transaction that made it (`change_xid`). A token keeps
+//!   the oldest transaction still running when it was made (the snapshot's `xmin`): any
+//!   change it could not see belongs to a transaction at least that recent, so the next
+//!   sync takes every row whose `change_xid` is at least that. Rows a slow transaction
+//!   kept in that window are answered twice; none is missed. The sequence's value caps
+//!   a listing so that its pages stay one listing.
 //!
 //! A token also carries the moment it was made, so rows whose `expires_at` passed
 //! since then are answered as removed although no write touched them, and a key of
@@ -20,8 +28,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::DbConnection;
 use crate::db::schema::sync_counters;
+use crate::db::{BoundSql, DbConnection};
 use crate::error::{ApiError, FieldIssue};
 
 /// A resource whose changes are counted.
@@ -38,24 +46,114 @@ impl Counter {
             Counter::Reports => "reports",
         }
     }
+
+    /// The PostgreSQL sequence (a fixed name, never from input).
+    const fn sequence(self) -> &'static str {
+        match self {
+            Counter::Bulletins => "sync_bulletins_seq",
+            Counter::Reports => "sync_reports_seq",
+        }
+    }
 }
 
-/// The value the next change of `counter` stores in `change_seq`; the counter row
-/// stays locked until the caller's transaction ends.
+diesel::define_sql_function! {
+    fn nextval(sequence: diesel::sql_types::Text) -> diesel::sql_types::BigInt;
+}
+
+/// The value the next change of `counter` stores in `change_seq`. On SQLite the
+/// counter row stays locked until the caller's transaction ends (one writer anyway).
 pub fn next_change(conn: &mut DbConnection, counter: Counter) -> Result<i64, ApiError> {
-    Ok(
-        diesel::update(sync_counters::table.filter(sync_counters::name.eq(counter.name())))
-            .set(sync_counters::value.eq(sync_counters::value + 1))
-            .returning(sync_counters::value)
-            .get_result(conn)?,
-    )
+    Ok(match conn {
+        DbConnection::Postgres(_) => {
+            diesel::select(nextval(counter.sequence())).get_result(conn)?
+        }
+        DbConnection::Sqlite(_) => {
+            diesel::update(sync_counters::table.filter(sync_counters::name.eq(counter.name())))
+                .set(sync_counters::value.eq(sync_counters::value + 1))
+                .returning(sync_counters::value)
+                .get_result(conn)?
+        }
+    })
 }
 
-/// Where a listing stands: every change up to `seq` and every expiry up to `at`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The newest change number handed out for `counter` (committed or not, on PostgreSQL).
+pub fn last_change(conn: &mut DbConnection, counter: Counter) -> Result<i64, ApiError> {
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
+    }
+    Ok(match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::sql_query(format!(
+                "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS seq FROM {}",
+                counter.sequence()
+            ))
+            .get_result::<Last>(pg)?
+            .seq
+        }
+        DbConnection::Sqlite(_) => sync_counters::table
+            .filter(sync_counters::name.eq(counter.name()))
+            .select(sync_counters::value)
+            .first(conn)?,
+    })
+}
+
+/// Moves `counter` on to `value` after rows were written with numbers up to it
+/// (`seed-demo`).
+pub fn advance_to(conn: &mut DbConnection, counter: Counter, value: i64) -> Result<(), ApiError> {
+    match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::sql_query(format!("SELECT setval('{}', $1)", counter.sequence()))
+                .bind::<diesel::sql_types::BigInt, _>(value.max(1))
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {
+            diesel::update(sync_counters::table.filter(sync_counters::name.eq(counter.name())))
+                .set(sync_counters::value.eq(value))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// The current snapshot (PostgreSQL): its oldest running transaction and its text
+/// form; `(0, None)` on SQLite.
+fn snapshot(conn: &mut DbConnection) -> Result<(i64, Option<String>), ApiError> {
+    #[derive(QueryableByName)]
+    struct Snapshot {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        xmin: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        snapshot: String,
+    }
+    Ok(match conn {
+        DbConnection::Postgres(pg) => {
+            let taken = diesel::sql_query(
+                "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, s::text AS snapshot \
+                 FROM (SELECT pg_current_snapshot() AS s) AS current",
+            )
+            .get_result::<Snapshot>(pg)?;
+            (taken.xmin, Some(taken.snapshot))
+        }
+        DbConnection::Sqlite(_) => (0, None),
+    })
+}
+
+/// Where a listing stands: every change up to `seq` (on PostgreSQL, every change of
+/// a transaction older than `xmin`) and every expiry up to `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncPoint {
     #[serde(rename = "s")]
     pub seq: i64,
+    /// PostgreSQL: the oldest transaction running when the point was made; 0 on
+    /// SQLite (and in tokens from before it was kept).
+    #[serde(rename = "x", default)]
+    pub xmin: i64,
+    /// PostgreSQL: the snapshot the point was made in (`pg_snapshot` text), which says
+    /// whose changes it saw.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    snapshot: Option<String>,
     /// Microseconds since the Unix epoch.
     #[serde(rename = "t")]
     at: i64,
@@ -67,15 +165,45 @@ pub struct SyncPoint {
 impl SyncPoint {
     /// The committed state of `counter` now, for the caller whose view is `view`.
     pub fn now(conn: &mut DbConnection, counter: Counter, view: u64) -> Result<Self, ApiError> {
-        let seq: i64 = sync_counters::table
-            .filter(sync_counters::name.eq(counter.name()))
-            .select(sync_counters::value)
-            .first(conn)?;
+        // The horizon first: a change numbered after it was read belongs to a
+        // transaction at least as recent.
+        let (xmin, snapshot) = snapshot(conn)?;
+        let seq = last_change(conn, counter)?;
         Ok(SyncPoint {
             seq,
+            xmin,
+            snapshot,
             at: crate::db::now().and_utc().timestamp_micros(),
             view,
         })
+    }
+
+    /// The rows of `table` changed since this point, as SQL: numbered after it, or (on
+    /// PostgreSQL) changed by a transaction its snapshot did not see, which may have
+    /// taken its number before the point. Exact: a row it saw unchanged is not answered.
+    pub fn changed_since(&self, table: &'static str) -> BoundSql {
+        let by_number = BoundSql::new("(")
+            .sql(table)
+            .sql(".change_seq > ")
+            .big_int(self.seq);
+        match &self.snapshot {
+            Some(snapshot) => by_number
+                .sql(" OR (")
+                .sql(table)
+                .sql(".change_xid >= ")
+                .big_int(self.xmin)
+                .sql(" AND NOT pg_visible_in_snapshot(")
+                .sql(table)
+                .sql(".change_xid::text::xid8, ")
+                .text(snapshot.clone())
+                .sql("::pg_snapshot)))"),
+            None => by_number.sql(")"),
+        }
+    }
+
+    /// PostgreSQL: the snapshot the point was made in, as text.
+    pub fn snapshot(&self) -> Option<&str> {
+        self.snapshot.as_deref()
     }
 
     pub fn at(&self) -> NaiveDateTime {

@@ -330,7 +330,9 @@ pub async fn list_bulletins(
             let current = SyncPoint::now(conn, Counter::Bulletins, view_key)?;
             // Every page of one listing answers for the same point, so that the token of
             // its last page covers what changed while the client was paging.
-            let upto = cursor.map_or(current, |(_, upto)| upto);
+            let upto = cursor
+                .as_ref()
+                .map_or_else(|| current.clone(), |(_, upto)| upto.clone());
             // A sync answer depends on its token, and acknowledgements do not move the
             // counter: neither is kept.
             let key = (changed_since.is_none() && filter.acknowledged.is_none() && kept.enabled())
@@ -338,13 +340,16 @@ pub async fn list_bulletins(
                     counter: Counter::Bulletins,
                     seq: current.seq,
                     view: view_key,
+                    // With the snapshot: on PostgreSQL a change may commit under a number
+                    // already handed out, and only the snapshot moves then.
                     query: format!(
-                        "{:?}|{:?}|{:?}|{:?}|{since:?}|{pattern:?}|{:?}|{fetch_limit}",
+                        "{:?}|{:?}|{:?}|{:?}|{:?}|{since:?}|{pattern:?}|{:?}|{fetch_limit}",
+                        current.snapshot(),
                         filter.status,
                         filter.category,
                         filter.priority,
                         filter.origin,
-                        cursor.map(|(before, _)| before),
+                        cursor.as_ref().map(|(before, _)| *before),
                     ),
                 });
             if let Some(hit) = key.as_ref().and_then(|key| kept.get(key, current.at())) {
@@ -365,8 +370,7 @@ pub async fn list_bulletins(
             select = match changed_since {
                 None => select.filter(in_view()?),
                 Some(from) => select.filter(
-                    bulletins::change_seq
-                        .gt(from.seq)
+                    from.changed_since("bulletins")
                         .and(bulletins::change_seq.le(upto.seq))
                         .or(bulletins::expires_at
                             .assume_not_null()
@@ -374,8 +378,8 @@ pub async fn list_bulletins(
                             .and(bulletins::expires_at.assume_not_null().le(upto.at()))),
                 ),
             };
-            if let Some((before, _)) = cursor {
-                select = select.filter(bulletins::id.lt(before));
+            if let Some((before, _)) = &cursor {
+                select = select.filter(bulletins::id.lt(*before));
             }
             let rows: Vec<(BulletinRow, bool)> = select.load(conn)?;
             let shown: Vec<i64> = rows
@@ -413,7 +417,7 @@ pub async fn list_bulletins(
     };
     Ok(HttpResponse::Ok().json(PageBody {
         data: &page.data,
-        next_cursor: page.last_key.and_then(|last| cursor_after(&(last, upto))),
+        next_cursor: page.last_key.and_then(|last| cursor_after(&(last, &upto))),
         sync_token: upto.token(),
     }))
 }

@@ -218,6 +218,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         change_seq -> BigInt,
+        change_xid -> BigInt,
     }
 }
 
@@ -305,6 +306,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         change_seq -> BigInt,
+        change_xid -> BigInt,
     }
 }
 

@@ -17,13 +17,14 @@ use super::words::{
     kecamatan_centre,
 };
 use crate::crypto::PersonalDataCipher;
-use crate::db::schema::{report_timeline, reports, sync_counters};
+use crate::db::schema::{report_timeline, reports};
 use crate::db::{DbConnection, now, write_transaction};
 use crate::error::ApiError;
 use crate::holidays::calendar::Calendar;
 use crate::reports::model::{ReportStatus, search_key};
 use crate::reports::tracking::TrackingCode;
 use crate::reports::{RESPONSE_WORKING_DAYS, VERIFY_WORKING_DAYS};
+use crate::sync::{self, Counter};
 
 /// Reports per transaction; well under both databases' bound-parameter limits.
 const BATCH: usize = 1_000;
@@ -114,10 +115,7 @@ pub fn write(
         at,
         taken_codes: HashSet::with_capacity(count as usize),
     };
-    let base_seq: i64 = sync_counters::table
-        .filter(sync_counters::name.eq("reports"))
-        .select(sync_counters::value)
-        .first(conn)?;
+    let base_seq = sync::last_change(conn, Counter::Reports)?;
     let step = Duration::seconds(SPAN_DAYS * 86_400) / i32::try_from(count).unwrap_or(i32::MAX);
     let mut entries_written = 0u64;
     let mut next = 0u32;
@@ -139,9 +137,7 @@ pub fn write(
         next = end;
     }
     write_transaction(conn, |conn| {
-        diesel::update(sync_counters::table.filter(sync_counters::name.eq("reports")))
-            .set(sync_counters::value.eq(base_seq + i64::from(count)))
-            .execute(conn)?;
+        sync::advance_to(conn, Counter::Reports, base_seq + i64::from(count))?;
         // Ids were given explicitly; PostgreSQL's identity must continue after them.
         if let DbConnection::Postgres(pg) = conn {
             diesel::sql_query(

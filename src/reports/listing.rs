@@ -192,7 +192,9 @@ pub fn load_rows(
     let current = SyncPoint::now(conn, Counter::Reports, view_key)?;
     // Every page of one listing answers for the same point, so that the token of its
     // last page covers what changed while the client was paging.
-    let upto = cursor.map_or(current, |(_, upto)| upto);
+    let upto = cursor
+        .as_ref()
+        .map_or_else(|| current.clone(), |(_, upto)| upto.clone());
     let at = current.at();
     let mut view = in_view(&access, filter, pattern.as_deref(), at);
     if scope == Scope::Located {
@@ -213,11 +215,10 @@ pub fn load_rows(
         // (privacy is fixed at submission), so others never were in its view and are
         // not its business even as removals.
         Some(from) => select.filter(
-            access.condition().and(
-                reports::change_seq
-                    .gt(from.seq)
-                    .and(reports::change_seq.le(upto.seq)),
-            ),
+            access
+                .condition()
+                .and(from.changed_since("reports"))
+                .and(reports::change_seq.le(upto.seq)),
         ),
     };
     if let Some(((created_at, id), _)) = cursor {
@@ -241,7 +242,7 @@ pub fn load_rows(
 pub fn next_cursor(
     rows: &mut Vec<(ReportRow, bool)>,
     page: &PageParams,
-    upto: SyncPoint,
+    upto: &SyncPoint,
 ) -> Option<String> {
     if !page.cut(rows) {
         return None;
@@ -300,7 +301,7 @@ pub async fn list_reports(
                 upto,
                 at,
             } = load_rows(conn, &caller, &filter, &page, Scope::All)?;
-            let next_cursor = next_cursor(&mut rows, &page, upto);
+            let next_cursor = next_cursor(&mut rows, &page, &upto);
             let shown_ids: Vec<i64> = rows
                 .iter()
                 .filter(|(_, visible)| *visible)

@@ -154,7 +154,7 @@ pub async fn answer(
             let Rows {
                 mut rows, upto, at, ..
             } = load_rows(conn, &caller, &filter, &page, Scope::Located)?;
-            let next = next_cursor(&mut rows, &page, upto);
+            let next = next_cursor(&mut rows, &page, &upto);
             let mut features = Vec::with_capacity(rows.len());
             for (row, _) in &rows {
                 features.extend(feature(row, at)?);

@@ -85,6 +85,8 @@ pub struct ReportRow {
     pub updated_at: NaiveDateTime,
     pub version: i64,
     pub change_seq: i64,
+    /// PostgreSQL: the transaction of the last change (see `sync`).
+    pub change_xid: i64,
 }
 
 impl ReportRow {

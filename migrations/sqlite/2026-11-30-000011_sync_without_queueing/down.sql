@@ -1,0 +1,2 @@
+ALTER TABLE reports DROP COLUMN change_xid;
+ALTER TABLE bulletins DROP COLUMN change_xid;
