@@ -13,6 +13,7 @@
 //!   original name is kept (cleaned) only for `Content-Disposition`.
 
 mod sniff;
+mod upload;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
 pub use sniff::FileKind;
+pub use upload::{UploadRequest, upload_once};
 
 use crate::db::schema::attachments;
 use crate::db::{Db, DbConnection, now, utc};

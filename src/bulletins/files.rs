@@ -1,17 +1,19 @@
 //! A bulletin's files (a poster, a scanned circular), through the shared attachments
 //! module: uploaded by those who may edit the bulletin, downloaded by those who see it.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::model::BulletinStatus;
 use super::policy::{self, BulletinAccess};
 use super::{archived, find_changeable, find_visible, model};
-use crate::attachments::{self, Attachment, FileContent, Owner, Storage, UploadForm};
+use crate::attachments::{
+    self, Attachment, FileContent, Owner, Storage, UploadForm, UploadRequest, upload_once,
+};
 use crate::auth::{Caller, MaybeCaller};
 use crate::crypto::PersonalDataCipher;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, RawBody, create_once};
+use crate::idempotency::{CreatedResponse, IdempotencyKey};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, NotFound, PayloadTooLarge, ServiceUnavailable,
     Unauthorized,
@@ -57,39 +59,30 @@ pub async fn upload_attachment(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    // Refused before the body is read when the caller may not attach anything here.
-    let checking = caller.clone();
-    db.read(move |conn| {
-        let access = BulletinAccess::of(conn, Some(&checking))?;
-        let row = find_visible(conn, &access, id)?;
-        policy::may_change(&checking, &row)
-    })
-    .await?;
-    let upload = storage.receive(&req, payload).await?;
-    req.extensions_mut().insert(RawBody {
-        bytes: upload.fingerprint().into_bytes().into(),
-        is_json: false,
-    });
-    let replay_caller = caller.clone();
-    let author = caller.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
+    let (checking, author, replay_caller) = (caller.clone(), caller.clone(), caller.clone());
+    let request = UploadRequest {
+        req: &req,
         caller: &caller,
-        origin,
-    };
-    let stored = upload.clone();
-    let answer = create_once(
-        creation,
-        &db,
+        db: &db,
         cipher,
-        move |uow| {
+        storage: &storage,
+        origin,
+        key: idempotency_key,
+    };
+    upload_once(
+        request,
+        payload,
+        move |conn| {
+            let access = BulletinAccess::of(conn, Some(&checking))?;
+            let row = find_visible(conn, &access, id)?;
+            policy::may_change(&checking, &row)
+        },
+        move |uow, upload| {
             let current = find_changeable(uow, &author, id, policy::may_change)?;
             if current.status()? == BulletinStatus::Archived {
                 return Err(archived());
             }
-            let row =
-                attachments::insert(uow.conn, Owner::Bulletin(id), &stored, author.user_id())?;
+            let row = attachments::insert(uow.conn, Owner::Bulletin(id), upload, author.user_id())?;
             // A new file changes the bulletin as apps hold it: a new version to sync.
             model::touch(uow.conn, &current)?;
             uow.audit(
@@ -105,12 +98,7 @@ pub async fn upload_attachment(
             find_visible(uow.conn, &access, id).map(|_| ())
         },
     )
-    .await;
-    if let Err(error) = storage.settle(&db, &upload).await {
-        // The row (if any) stays; a download or the next start-up finishes the rename.
-        tracing::error!(%error, "an uploaded file was not settled");
-    }
-    answer
+    .await
 }
 
 /// Downloads a file of a bulletin the caller may see (anonymous callers: of published

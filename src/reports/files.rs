@@ -2,17 +2,19 @@
 //! shared attachments module: added by those who take part in the report, downloaded
 //! by those who see it. Public tracking never shows them.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::find_visible;
 use super::model;
 use super::policy::ReportAccess;
-use crate::attachments::{self, Attachment, FileContent, Owner, Storage, UploadForm};
+use crate::attachments::{
+    self, Attachment, FileContent, Owner, Storage, UploadForm, UploadRequest, upload_once,
+};
 use crate::auth::Caller;
 use crate::crypto::PersonalDataCipher;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, RawBody, create_once};
+use crate::idempotency::{CreatedResponse, IdempotencyKey};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidPath, NotFound, PayloadTooLarge,
     ServiceUnavailable, Unauthorized,
@@ -59,37 +61,29 @@ pub async fn upload_report_attachment(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    // Refused before the body is read when the caller may not attach anything here.
-    let checking = caller.clone();
-    db.read(move |conn| {
-        let access = ReportAccess::of(conn, &checking)?;
-        access.may_take_part(&find_visible(conn, &access, id)?)
-    })
-    .await?;
-    let upload = storage.receive(&req, payload).await?;
-    req.extensions_mut().insert(RawBody {
-        bytes: upload.fingerprint().into_bytes().into(),
-        is_json: false,
-    });
-    let replay_caller = caller.clone();
-    let author = caller.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
+    let (checking, author, replay_caller) = (caller.clone(), caller.clone(), caller.clone());
+    let request = UploadRequest {
+        req: &req,
         caller: &caller,
-        origin,
-    };
-    let stored = upload.clone();
-    let answer = create_once(
-        creation,
-        &db,
+        db: &db,
         cipher,
-        move |uow| {
+        storage: &storage,
+        origin,
+        key: idempotency_key,
+    };
+    upload_once(
+        request,
+        payload,
+        move |conn| {
+            let access = ReportAccess::of(conn, &checking)?;
+            access.may_take_part(&find_visible(conn, &access, id)?)
+        },
+        move |uow, upload| {
             uow.lock_report(id)?;
             let access = ReportAccess::of(uow.conn, &author)?;
             let current = find_visible(uow.conn, &access, id)?;
             access.may_take_part(&current)?;
-            let row = attachments::insert(uow.conn, Owner::Report(id), &stored, author.user_id())?;
+            let row = attachments::insert(uow.conn, Owner::Report(id), upload, author.user_id())?;
             // The file is part of the report as apps hold it: a new version to sync.
             model::touch(uow.conn, &current)?;
             uow.audit(
@@ -105,12 +99,7 @@ pub async fn upload_report_attachment(
             find_visible(uow.conn, &access, id).map(|_| ())
         },
     )
-    .await;
-    if let Err(error) = storage.settle(&db, &upload).await {
-        // The row (if any) stays; a download or the next start-up finishes the rename.
-        tracing::error!(%error, "an uploaded file was not settled");
-    }
-    answer
+    .await
 }
 
 /// Downloads a file of a report the caller may see, as an attachment with its stored
