@@ -226,7 +226,11 @@ impl SyncPoint {
             .decode(token)
             .ok()
             .and_then(|json| serde_json::from_slice::<SyncPoint>(&json).ok())
-            .filter(|point| point.view == view && point.seq >= 0)
+            .filter(|point| {
+                point.view == view
+                    && point.seq >= 0
+                    && point.snapshot.as_deref().is_none_or(well_formed_snapshot)
+            })
             .ok_or_else(|| {
                 ApiError::InvalidQuery(vec![FieldIssue::new(
                     "updated_since",
@@ -238,6 +242,29 @@ impl SyncPoint {
                 )])
             })
     }
+}
+
+/// A `pg_snapshot` as PostgreSQL writes it, `xmin:xmax:xip,…` with `xmin <= xip <
+/// xmax`: a token is the client's text, and a malformed one must be a 400, not a
+/// failed cast in the query.
+fn well_formed_snapshot(text: &str) -> bool {
+    let mut parts = text.splitn(3, ':');
+    let (Some(xmin), Some(xmax), Some(running)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let number = |part: &str| {
+        (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<i64>().ok())
+            .flatten()
+    };
+    let (Some(xmin), Some(xmax)) = (number(xmin), number(xmax)) else {
+        return false;
+    };
+    xmin <= xmax
+        && (running.is_empty()
+            || running
+                .split(',')
+                .all(|xid| number(xid).is_some_and(|xid| (xmin..xmax).contains(&xid))))
 }
 
 /// A stable key of a caller's view, for [`SyncPoint::view`].
@@ -272,4 +299,47 @@ pub struct SyncPage<T> {
     /// Pass it as `updated_since` to get only what changed after this listing. Every
     /// page of one listing carries the same token; keep the last page's.
     pub sync_token: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_snapshots_postgresql_writes_are_taken() {
+        for good in ["750:750:", "748:755:748,751", "1:2:1"] {
+            assert!(well_formed_snapshot(good), "{good}");
+        }
+        for bad in [
+            "",
+            "750",
+            "750:749:",
+            "748:755:756",
+            "748:755:x",
+            "a:b:",
+            "748:755:,",
+            "-1:2:",
+            "1:2:1;DROP TABLE reports",
+            "99999999999999999999:1:",
+        ] {
+            assert!(!well_formed_snapshot(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_token_with_a_forged_snapshot_is_refused() {
+        let forged = SyncPoint {
+            seq: 1,
+            xmin: 5,
+            snapshot: Some("5:9:'); SELECT 1; --".into()),
+            at: 0,
+            view: 7,
+        };
+        assert!(SyncPoint::from_token(&forged.token(), 7).is_err());
+        let honest = SyncPoint {
+            snapshot: Some("5:9:6".into()),
+            ..forged
+        };
+        assert!(SyncPoint::from_token(&honest.token(), 7).is_ok());
+    }
 }

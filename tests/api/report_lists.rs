@@ -125,6 +125,22 @@ async fn sync_answers_what_changed_and_what_left_the_filter() {
             400,
         )
         .await;
+        // A token is the client's text: a forged snapshot is a 400, not a failed cast.
+        let forged = {
+            use base64::Engine;
+            let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let mut point: Value =
+                serde_json::from_slice(&engine.decode(&token_then).expect("base64")).expect("json");
+            point["p"] = json!("1:2:3'::text");
+            engine.encode(point.to_string())
+        };
+        let refused = problem(
+            app.get_as(&format!("/api/v1/reports?updated_since={forged}"), member)
+                .await,
+            400,
+        )
+        .await;
+        assert_eq!(refused["errors"][0]["code"], "invalid_sync_token");
         let overdue = problem(
             app.get_as(
                 &format!("/api/v1/reports?overdue=true&updated_since={token_then}"),
