@@ -214,12 +214,20 @@ fn location(
 /// The kecamatan of an existing kelurahan, and that the category takes reports: 422
 /// naming the field otherwise.
 fn verify_places(conn: &mut DbConnection, new: &NewReport) -> Result<String, ApiError> {
+    // Both looked up in one statement: one round trip per submission.
+    let (active, kecamatan): (Option<bool>, Option<String>) = diesel::select((
+        report_categories::table
+            .filter(report_categories::code.eq(&new.category_code))
+            .select(report_categories::active)
+            .single_value(),
+        regions::table
+            .filter(regions::code.eq(&new.kelurahan_code))
+            .filter(regions::level.eq("kelurahan"))
+            .select(regions::parent_code)
+            .single_value(),
+    ))
+    .get_result(conn)?;
     let mut issues = Vec::new();
-    let active: Option<bool> = report_categories::table
-        .filter(report_categories::code.eq(&new.category_code))
-        .select(report_categories::active)
-        .first(conn)
-        .optional()?;
     if active != Some(true) {
         issues.push(FieldIssue::new(
             "category_code",
@@ -228,13 +236,6 @@ fn verify_places(conn: &mut DbConnection, new: &NewReport) -> Result<String, Api
             format!("`{}` bukan kategori laporan yang aktif", new.category_code),
         ));
     }
-    let kecamatan: Option<Option<String>> = regions::table
-        .filter(regions::code.eq(&new.kelurahan_code))
-        .filter(regions::level.eq("kelurahan"))
-        .select(regions::parent_code)
-        .first(conn)
-        .optional()?;
-    let kecamatan = kecamatan.flatten();
     if kecamatan.is_none() {
         issues.push(FieldIssue::new(
             "kelurahan_code",
@@ -364,10 +365,10 @@ pub async fn create_report(
             if let Submitter::KimUser { kim_id, .. } = submitter {
                 // Under the KIM's lock, as its dissolution takes it: no report slips
                 // into a KIM that is being dissolved.
-                uow.lock_kim(kim_id)?;
-                crate::kims::model::find(uow.conn, kim_id)?
-                    .ok_or(ApiError::Forbidden)?
-                    .ensure_not_dissolved()?;
+                let status = uow.lock_kim_status(kim_id)?.ok_or(ApiError::Forbidden)?;
+                if status == crate::kims::KimStatus::Dissolved.as_str() {
+                    return Err(crate::kims::model::dissolved());
+                }
             }
             let kecamatan_code = verify_places(uow.conn, &new)?;
             let at = now();
