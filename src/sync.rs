@@ -117,11 +117,18 @@ pub fn advance_to(conn: &mut DbConnection, counter: Counter, value: i64) -> Resu
     Ok(())
 }
 
-/// The current snapshot (PostgreSQL): its oldest running transaction and its text
-/// form; `(0, None)` on SQLite.
-fn snapshot(conn: &mut DbConnection) -> Result<(i64, Option<String>), ApiError> {
+/// Where `counter` stands now: the newest change number, and on PostgreSQL the
+/// snapshot's oldest running transaction and text, in one statement: the snapshot is
+/// taken as it starts and the sequence read after, so a change numbered later belongs
+/// to a transaction the snapshot did not see.
+fn standing(
+    conn: &mut DbConnection,
+    counter: Counter,
+) -> Result<(i64, i64, Option<String>), ApiError> {
     #[derive(QueryableByName)]
-    struct Snapshot {
+    struct Standing {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         xmin: i64,
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -129,14 +136,16 @@ fn snapshot(conn: &mut DbConnection) -> Result<(i64, Option<String>), ApiError> 
     }
     Ok(match conn {
         DbConnection::Postgres(pg) => {
-            let taken = diesel::sql_query(
-                "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, s::text AS snapshot \
-                 FROM (SELECT pg_current_snapshot() AS s) AS current",
-            )
-            .get_result::<Snapshot>(pg)?;
-            (taken.xmin, Some(taken.snapshot))
+            let taken = diesel::sql_query(format!(
+                "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END \
+                 FROM {}) AS seq, pg_snapshot_xmin(s)::text::bigint AS xmin, \
+                 s::text AS snapshot FROM (SELECT pg_current_snapshot() AS s) AS current",
+                counter.sequence()
+            ))
+            .get_result::<Standing>(pg)?;
+            (taken.seq, taken.xmin, Some(taken.snapshot))
         }
-        DbConnection::Sqlite(_) => (0, None),
+        DbConnection::Sqlite(_) => (last_change(conn, counter)?, 0, None),
     })
 }
 
@@ -165,10 +174,7 @@ pub struct SyncPoint {
 impl SyncPoint {
     /// The committed state of `counter` now, for the caller whose view is `view`.
     pub fn now(conn: &mut DbConnection, counter: Counter, view: u64) -> Result<Self, ApiError> {
-        // The horizon first: a change numbered after it was read belongs to a
-        // transaction at least as recent.
-        let (xmin, snapshot) = snapshot(conn)?;
-        let seq = last_change(conn, counter)?;
+        let (seq, xmin, snapshot) = standing(conn, counter)?;
         Ok(SyncPoint {
             seq,
             xmin,
