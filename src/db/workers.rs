@@ -293,19 +293,19 @@ fn run_alone(kept: &mut KeptConnection, job: Box<dyn FnOnce(&mut KeptConnection)
 /// Runs `group` in one write transaction, each job in its own savepoint, commits, and
 /// then answers every job: none is told its write succeeded before it is durable.
 fn run_group(kept: &mut KeptConnection, group: Vec<GroupedJob>) {
-    let started = kept
-        .get()
-        .and_then(|conn| super::begin_write(conn).map_err(ApiError::from));
-    if let Err(error) = started {
-        let failure = error.to_string();
-        for job in group {
-            job(None)(Some(&failure));
+    let conn = match kept.get().and_then(|conn| {
+        super::begin_write(conn)?;
+        Ok(conn)
+    }) {
+        Ok(conn) => conn,
+        Err(error) => {
+            let failure = error.to_string();
+            for job in group {
+                job(None)(Some(&failure));
+            }
+            kept.release_if_broken();
+            return;
         }
-        kept.release_if_broken();
-        return;
-    }
-    let Ok(conn) = kept.get() else {
-        return;
     };
     let mut finishes = Vec::with_capacity(group.len());
     let mut panicked = false;

@@ -9,7 +9,7 @@
 mod reports;
 mod words;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -292,12 +292,7 @@ fn demo_member(
         rng.gen_range(1..=28),
     )
     .unwrap_or_default();
-    let day = birth_date
-        .format("%d")
-        .to_string()
-        .parse::<u32>()
-        .unwrap_or(1)
-        + if female { 40 } else { 0 };
+    let day = birth_date.day() + if female { 40 } else { 0 };
     let kecamatan_digits = place.kecamatan.rsplit('.').next().unwrap_or("01");
     let serial = (kim_id as u64 * 16 + u64::from(n)) % 10_000;
     let nik_text = format!(

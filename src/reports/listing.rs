@@ -200,27 +200,29 @@ pub fn load_rows(
     if scope == Scope::Located {
         view = Box::new(view.and(reports::latitude.is_not_null()));
     }
-    let in_view_column: ReportCondition = match changed_since {
-        None => Box::new(true.into_sql::<diesel::sql_types::Bool>()),
-        Some(_) => in_view(&access, filter, pattern.as_deref(), at),
-    };
-    let mut select = reports::table
-        .select((ReportRow::as_select(), in_view_column))
-        .order((reports::created_at.desc(), reports::id.desc()))
-        .limit(page.fetch_limit())
-        .into_boxed();
-    select = match changed_since {
-        None => select.filter(view),
+    // A plain list takes the rows in view; a sync takes the changed rows, with whether
+    // each is still in view as a column (those that left come back as removals).
+    let (in_view_column, taken): (ReportCondition, ReportCondition) = match &changed_since {
+        None => (Box::new(true.into_sql::<diesel::sql_types::Bool>()), view),
         // Only reports the caller's access ever covered: no report changes that access
         // (privacy is fixed at submission), so others never were in its view and are
         // not its business even as removals.
-        Some(from) => select.filter(
-            access
-                .condition()
-                .and(from.changed_since("reports"))
-                .and(reports::change_seq.le(upto.seq)),
+        Some(from) => (
+            view,
+            Box::new(
+                access
+                    .condition()
+                    .and(from.changed_since("reports"))
+                    .and(reports::change_seq.le(upto.seq)),
+            ),
         ),
     };
+    let mut select = reports::table
+        .select((ReportRow::as_select(), in_view_column))
+        .filter(taken)
+        .order((reports::created_at.desc(), reports::id.desc()))
+        .limit(page.fetch_limit())
+        .into_boxed();
     if let Some(((created_at, id), _)) = cursor {
         // `created_at <= ?` bounds the index scan on both databases; the OR alone made
         // SQLite scan from the newest report down to the cursor.
