@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
 pub(crate) const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 pub(crate) const JPEG: &str = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=";
 pub(crate) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
-const BOUNDARY: &str = "kim-test-boundary-7MA4YWxkTrZu0gW";
+pub(crate) const BOUNDARY: &str = "kim-test-boundary-7MA4YWxkTrZu0gW";
 
 pub(crate) fn decode(text: &str) -> Vec<u8> {
     STANDARD.decode(text).expect("base64")

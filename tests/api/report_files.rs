@@ -168,3 +168,57 @@ async fn bad_report_files_are_refused_and_leave_nothing() {
     })
     .await;
 }
+
+/// The per-report limit holds under simultaneous uploads on PostgreSQL too: each
+/// upload counts the report's files under the report's lock.
+#[tokio::test]
+async fn simultaneous_report_uploads_stop_at_the_limit() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let id = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+        let mut tasks = Vec::new();
+        for n in 0..12 {
+            let who = if n % 2 == 0 {
+                token(&t.member_a)
+            } else {
+                token(&t.officer)
+            };
+            let (app_url, client, who) =
+                (app.url(&files_of(id)), app.client.clone(), who.to_owned());
+            let body = form(&format!("{n}.png"), "image/png", &decode(PNG));
+            let start = start.clone();
+            tasks.push(tokio::spawn(async move {
+                let request = client
+                    .post(app_url)
+                    .bearer_auth(who)
+                    .header(
+                        "Content-Type",
+                        format!(
+                            "multipart/form-data; boundary={}",
+                            crate::attachments::BOUNDARY
+                        ),
+                    )
+                    .body(body);
+                start.wait().await;
+                request.send().await.expect("upload").status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.expect("task"));
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            10,
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 409).count(),
+            2,
+            "{statuses:?}"
+        );
+        assert_eq!(stored_files(&app), (10, 0));
+    })
+    .await;
+}
