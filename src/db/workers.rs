@@ -102,19 +102,21 @@ impl DbWorkers {
     pub fn start(name: &str, pool: Pool, threads: u32, wait: Duration) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
+        let queued = Arc::new(AtomicUsize::new(0));
         for index in 0..threads {
             let jobs = Arc::clone(&jobs);
+            let queued = Arc::clone(&queued);
             let kept = KeptConnection {
                 pool: pool.clone(),
                 conn: None,
             };
             thread::Builder::new()
                 .name(format!("kim-db-{name}-{index}"))
-                .spawn(move || serve(&jobs, kept))?;
+                .spawn(move || serve(&jobs, &queued, kept))?;
         }
         Ok(DbWorkers {
             queue,
-            queued: Arc::new(AtomicUsize::new(0)),
+            queued,
             queue_limit: threads as usize * QUEUED_JOBS_PER_THREAD,
             wait,
         })
@@ -190,9 +192,7 @@ impl DbWorkers {
         let (answer, mut answered) = oneshot::channel();
         let state = Arc::new(AtomicU8::new(QUEUED));
         let job_state = Arc::clone(&state);
-        let queued = Arc::clone(&self.queued);
         let start = Box::new(move || {
-            queued.fetch_sub(1, Ordering::AcqRel);
             job_state
                 .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
@@ -246,10 +246,18 @@ const QUEUED: u8 = 0;
 const STARTED: u8 = 1;
 const ABANDONED: u8 = 2;
 
-fn serve(jobs: &Mutex<Receiver<Job>>, mut kept: KeptConnection) {
+/// Takes jobs off the queue for good: a job counts as queued until a thread takes it,
+/// even when it then waits for the write lock with its group.
+fn serve(jobs: &Mutex<Receiver<Job>>, queued: &AtomicUsize, mut kept: KeptConnection) {
+    let taken = |job: Result<Job, _>| {
+        if job.is_ok() {
+            queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        job
+    };
     loop {
         let job = match jobs.lock() {
-            Ok(receiver) => receiver.recv(),
+            Ok(receiver) => taken(receiver.recv().map_err(|_| ())),
             Err(_) => return,
         };
         match job {
@@ -261,7 +269,7 @@ fn serve(jobs: &Mutex<Receiver<Job>>, mut kept: KeptConnection) {
                 let mut after = None;
                 if let Ok(receiver) = jobs.lock() {
                     while group.len() < MAX_GROUP {
-                        match receiver.try_recv() {
+                        match taken(receiver.try_recv().map_err(|_| ())) {
                             Ok(Job::Grouped(job)) => group.push(job),
                             Ok(Job::Alone(job)) => {
                                 after = Some(job);
