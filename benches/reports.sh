@@ -142,11 +142,22 @@ print(f"{done / float(sys.argv[2]):.1f}")
 PY
 }
 
+pgbench_tps() { # $1 = database URL, $2 = script
+  pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$seconds" -f "$2" "$1" 2>/dev/null |
+    awk '/^tps/ { print $3 }'
+}
+
+# Prints three rates: the raw single-row commit; the service's submission transaction
+# replayed by pgbench without the service (benches/report_transaction.sql), which is
+# what the database alone allows; and one `reports` row committed on its own.
 raw_commits_pg() { # $1 = database URL
   psql -q "$1" -c "CREATE TABLE IF NOT EXISTS raw_commits (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)"
   echo "INSERT INTO raw_commits (body) VALUES (repeat('x', 300));" >"$work/insert.sql"
-  pgbench -n -c "$CONNECTIONS" -j 2 -T "$seconds" -f "$work/insert.sql" "$1" 2>/dev/null |
-    awk '/^tps/ { print $3 }'
+  sed -n '/^\\set/p; /^INSERT INTO reports/,/RETURNING \*/p' benches/report_transaction.sql |
+    sed 's/RETURNING \* .*/RETURNING id;/; s/, :seq)/, nextval('"'"'sync_reports_seq'"'"'))/' \
+      >"$work/report_row.sql"
+  echo "$(pgbench_tps "$1" "$work/insert.sql") $(pgbench_tps "$1" benches/report_transaction.sql)" \
+    "$(pgbench_tps "$1" "$work/report_row.sql")"
 }
 
 oldest_21st() { # $1 = backend, $2 = database URL or file
@@ -190,19 +201,26 @@ run() { # $1 = backend, $2 = DATABASE_URL, $3 = database file or URL for direct 
   read -r last last_bad < <(measure "/api/v1/reports?cursor=$cursor" "" "$admin")
   read -r submit submit_bad < <(measure /api/v1/reports "$work/submit.lua" "")
   stop_server
-  local raw
-  if [ "$backend" = sqlite ]; then raw=$(raw_commits_sqlite); else raw=$(raw_commits_pg "$url"); fi
-  python3 - "$backend" "$live" "$track" "$first" "$last" "$submit" "$raw" \
+  local raw replay row
+  if [ "$backend" = sqlite ]; then
+    raw=$(raw_commits_sqlite) replay=0 row=0
+  else
+    read -r raw replay row < <(raw_commits_pg "$url")
+  fi
+  python3 - "$backend" "$live" "$track" "$first" "$last" "$submit" "$raw" "$replay" "$row" \
     "$track_bad" "$first_bad" "$last_bad" "$submit_bad" <<'PY'
 import sys
-b, live, track, first, last, submit, raw = sys.argv[1], *map(float, sys.argv[2:8])
-bad = sys.argv[8:]
+b, live, track, first, last, submit, raw, replay, row = sys.argv[1], *map(float, sys.argv[2:10])
+bad = sys.argv[10:]
 print(f"  /health/live            {live:10.0f} req/s")
 print(f"  track/{{code}}            {track:10.0f} req/s  {track / live:.2f} of /health/live  (non-2xx {bad[0]})")
 print(f"  list, first page        {first:10.0f} req/s  (non-2xx {bad[1]})")
 print(f"  list, last page         {last:10.0f} req/s  first/last {first / last:.2f}  (non-2xx {bad[2]})")
 print(f"  submission (idempotent) {submit:10.1f} req/s  (non-2xx {bad[3]})")
 print(f"  raw single-row commit   {raw:10.1f} /s      submission/raw {submit / raw:.2f}")
+if replay:
+    print(f"  same transaction, no service {replay:7.1f} /s  replay/raw {replay / raw:.2f}  submission/replay {submit / replay:.2f}")
+    print(f"  one reports row alone   {row:10.1f} /s      row/raw {row / raw:.2f}")
 PY
 }
 
