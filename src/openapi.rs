@@ -346,6 +346,17 @@ fn text_rules() -> Vec<TextRule> {
         rule("StatusRequest", "note", 0, TIMELINE_BODY),
         rule("StatusRequest", "assigned_agency", 0, AGENCY),
         rule("NewHolidayRequest", "name", 1, HOLIDAY_NAME),
+        shaped(
+            "NewCategoryRequest",
+            "code",
+            2,
+            CATEGORY_CODE,
+            crate::report_categories::CATEGORY_CODE_PATTERN,
+        ),
+        rule("NewCategoryRequest", "name", 1, CATEGORY_NAME),
+        rule("CategoryChanges", "name", 1, CATEGORY_NAME),
+        rule("NewCategoryRequest", "description", 0, CATEGORY_DESCRIPTION),
+        rule("CategoryChanges", "description", 0, CATEGORY_DESCRIPTION),
         rule("NewCommentRequest", "body", 1, TIMELINE_BODY),
     ]);
     for schema in ["NewMemberRequest", "MemberChanges"] {

@@ -73,7 +73,10 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(holidays::create_holiday)
                 .service(holidays::delete_holiday)
                 .service(regions::list_regions)
-                .service(report_categories::list_categories),
+                .service(report_categories::list_categories)
+                .service(report_categories::create_category)
+                .service(report_categories::get_category)
+                .service(report_categories::update_category),
         );
 }
 

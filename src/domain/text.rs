@@ -44,6 +44,10 @@ pub mod limits {
     pub const AGENCY: usize = 200;
     /// A comment or a status change's note on a report's timeline.
     pub const TIMELINE_BODY: usize = 4000;
+    /// A report category's stable code (`infrastruktur`), also an Open311 service code.
+    pub const CATEGORY_CODE: usize = 64;
+    pub const CATEGORY_NAME: usize = 200;
+    pub const CATEGORY_DESCRIPTION: usize = 1000;
 }
 
 /// Whether a field may hold line breaks and tabs.

@@ -1,18 +1,34 @@
-//! Report categories (SPEC §3): the stable codes citizen reports are filed under.
+//! Report categories (SPEC §3): the stable codes citizen reports are filed under, and
+//! the services of the Open311 facade. gov_admin adds, renames and retires them; a
+//! retired category keeps its reports and takes no new ones. Codes never change:
+//! reports, exports and Open311 clients hold them.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::MaybeCaller;
+use crate::audit::{Actor, RequestOrigin};
+use crate::auth::{Authorized, GovAdminOnly, MaybeCaller};
+use crate::concurrency::{IfMatch, ok_with_etag};
+use crate::crypto::PersonalDataCipher;
 use crate::db::schema::report_categories;
-use crate::db::{Db, utc};
-use crate::error::ApiError;
-use crate::extract::ListQuery;
-use crate::openapi::{InvalidQuery, ServiceUnavailable, Unauthorized};
+use crate::db::{Db, DbConnection, now, utc};
+use crate::domain::Checks;
+use crate::domain::text::{Lines, limits};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::openapi::{
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
+};
 use crate::pagination::{Page, PageParams};
+use crate::unit_of_work::Target;
+
+/// Lower-case letters, digits and `_`, starting with a letter.
+pub const CATEGORY_CODE_PATTERN: &str = "^[a-z][a-z0-9_]*$";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = report_categories)]
@@ -24,6 +40,7 @@ struct CategoryRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     version: i64,
+    description: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -34,6 +51,8 @@ pub struct ReportCategory {
     pub code: String,
     #[schema(example = "Infrastruktur (jalan, jembatan, drainase, penerangan)")]
     pub name: String,
+    /// What the category covers.
+    pub description: Option<String>,
     /// A retired category stays on old reports but takes no new ones.
     pub active: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -47,6 +66,7 @@ impl From<CategoryRow> for ReportCategory {
             id: row.id,
             code: row.code,
             name: row.name,
+            description: row.description,
             active: row.active,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
@@ -106,4 +126,291 @@ pub async fn list_categories(
         })
         .await?;
     Ok(web::Json(categories))
+}
+
+/// One category by code, for the Open311 facade and the handlers here.
+pub fn find(conn: &mut DbConnection, code: &str) -> Result<Option<ReportCategory>, ApiError> {
+    Ok(report_categories::table
+        .filter(report_categories::code.eq(code))
+        .select(CategoryRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Into::into))
+}
+
+/// Every category in code order (a few dozen at most), for Open311 `services`.
+pub fn all(conn: &mut DbConnection) -> Result<Vec<ReportCategory>, ApiError> {
+    Ok(report_categories::table
+        .select(CategoryRow::as_select())
+        .order(report_categories::code)
+        .load(conn)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Answers one category.
+///
+/// Anonymous (a token, if sent, must be valid).
+#[utoipa::path(
+    tag = "reference data",
+    security((), ("bearer" = [])),
+    params(("code" = String, Path, description = "Category code")),
+    responses(
+        (status = 200, description = "The category", body = ReportCategory, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/report-categories/{code}")]
+pub async fn get_category(
+    _anyone: MaybeCaller,
+    db: web::Data<Db>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let category = db
+        .read(move |conn| find(conn, &code))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(ok_with_etag(category.version, &category))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategoryRequest {
+    /// Stable code, never changed once created.
+    #[schema(example = "air_bersih")]
+    code: String,
+    #[schema(example = "Air Bersih (PDAM, sumur bor)")]
+    name: String,
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryChanges {
+    name: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
+    /// `false` retires the category (it takes no new reports), `true` brings it back.
+    active: Option<bool>,
+}
+
+fn checked_code(checks: &mut Checks, code: &str) -> Option<String> {
+    let well_formed = (2..=limits::CATEGORY_CODE).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if well_formed {
+        Some(code.to_owned())
+    } else {
+        checks.push(FieldIssue::new(
+            "code",
+            "invalid_code",
+            format!(
+                "must be 2 to {} lower-case letters, digits or `_`, starting with a letter",
+                limits::CATEGORY_CODE
+            ),
+            format!(
+                "harus 2 sampai {} huruf kecil, angka atau `_`, diawali huruf",
+                limits::CATEGORY_CODE
+            ),
+        ));
+        None
+    }
+}
+
+/// Adds a report category, active at once. gov_admin only; honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "reference data",
+    params(IdempotencyKeyParam),
+    request_body = NewCategoryRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The category", body = ReportCategory, headers(("Location" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, description = "`category_exists`: the code is taken", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/report-categories")]
+pub async fn create_category(
+    req: HttpRequest,
+    caller: Authorized<GovAdminOnly>,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
+    body: ApiJson<NewCategoryRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ApiJson(request) = body;
+    let mut checks = Checks::new();
+    let code = checked_code(&mut checks, &request.code);
+    let name = checks.text("name", &request.name, limits::CATEGORY_NAME, Lines::Single);
+    let description = checks.optional_text(
+        "description",
+        request.description.as_deref(),
+        limits::CATEGORY_DESCRIPTION,
+        Lines::Multi,
+    );
+    checks.finish()?;
+    let (code, name) = code
+        .zip(name)
+        .ok_or_else(|| ApiError::internal("a checked category is missing"))?;
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
+    create_once(
+        creation,
+        &db,
+        cipher,
+        move |uow| {
+            let stamp = now();
+            let row: CategoryRow = diesel::insert_into(report_categories::table)
+                .values((
+                    report_categories::code.eq(&code),
+                    report_categories::name.eq(&name),
+                    report_categories::description.eq(&description),
+                    report_categories::active.eq(true),
+                    report_categories::created_at.eq(stamp),
+                    report_categories::updated_at.eq(stamp),
+                ))
+                .returning(report_categories::all_columns)
+                .get_result(uow.conn)
+                .map_err(|error| match error {
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => ApiError::conflict(
+                        "category_exists",
+                        "A category with this code exists.",
+                        "Kategori dengan kode ini sudah ada.",
+                    ),
+                    other => other.into(),
+                })?;
+            uow.audit(
+                "report_category.created",
+                Some(Target::new("report_category", &code)),
+                None,
+            )?;
+            let category = ReportCategory::from(row);
+            CreatedResponse::created(
+                &category,
+                format!("/api/v1/report-categories/{code}"),
+                category.version,
+            )
+        },
+        crate::idempotency::nothing_owed,
+    )
+    .await
+}
+
+/// Renames, describes, retires or brings back a category. gov_admin only; honours
+/// `If-Match`.
+#[utoipa::path(
+    tag = "reference data",
+    params(
+        ("code" = String, Path, description = "Category code"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    request_body = CategoryChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed category", body = ReportCategory, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[patch("/report-categories/{code}")]
+pub async fn update_category(
+    caller: Authorized<GovAdminOnly>,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    code: web::Path<String>,
+    if_match: IfMatch,
+    body: ApiJson<CategoryChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let ApiJson(changes) = body;
+    let mut checks = Checks::new();
+    let name = changes
+        .name
+        .as_deref()
+        .and_then(|name| checks.text("name", name, limits::CATEGORY_NAME, Lines::Single));
+    let description = checks.changed_text(
+        "description",
+        changes.description.as_ref().map(Option::as_deref),
+        limits::CATEGORY_DESCRIPTION,
+        Lines::Multi,
+    );
+    checks.finish()?;
+    let active = changes.active;
+    let category = db
+        .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
+            let current = find(uow.conn, &code)?.ok_or(ApiError::NotFound)?;
+            if_match.check(current.version)?;
+            let mut changed = Vec::new();
+            if name.as_ref().is_some_and(|name| *name != current.name) {
+                changed.push("name");
+            }
+            if description
+                .as_ref()
+                .is_some_and(|description| *description != current.description)
+            {
+                changed.push("description");
+            }
+            if active.is_some_and(|active| active != current.active) {
+                changed.push(if current.active {
+                    "retired"
+                } else {
+                    "reactivated"
+                });
+            }
+            if changed.is_empty() {
+                return Ok(current);
+            }
+            // Conditional on the version read: a change made meanwhile is never undone.
+            let row: CategoryRow = diesel::update(
+                report_categories::table
+                    .filter(report_categories::id.eq(current.id))
+                    .filter(report_categories::version.eq(current.version)),
+            )
+            .set((
+                report_categories::name.eq(name.as_deref().unwrap_or(&current.name)),
+                report_categories::description.eq(description
+                    .clone()
+                    .unwrap_or_else(|| current.description.clone())),
+                report_categories::active.eq(active.unwrap_or(current.active)),
+                report_categories::updated_at.eq(now()),
+                report_categories::version.eq(current.version + 1),
+            ))
+            .returning(report_categories::all_columns)
+            .get_result(uow.conn)
+            .optional()?
+            .ok_or(ApiError::PreconditionFailed)?;
+            uow.audit(
+                "report_category.updated",
+                Some(Target::new("report_category", &code)),
+                Some(format!("changed={}", changed.join(","))),
+            )?;
+            Ok(row.into())
+        })
+        .await?;
+    Ok(ok_with_etag(category.version, &category))
 }

@@ -186,6 +186,13 @@ async fn postgres_columns_are_exactly_as_wide_as_the_limits() {
             limits::ACKNOWLEDGEMENT_NOTE,
         ),
         ("holidays", "name", limits::HOLIDAY_NAME),
+        ("report_categories", "code", limits::CATEGORY_CODE),
+        ("report_categories", "name", limits::CATEGORY_NAME),
+        (
+            "report_categories",
+            "description",
+            limits::CATEGORY_DESCRIPTION,
+        ),
         ("reports", "title", limits::REPORT_TITLE),
         ("reports", "description", limits::REPORT_DESCRIPTION),
         ("reports", "address", limits::REPORT_ADDRESS),

@@ -20,6 +20,7 @@ mod members;
 mod migrations;
 mod openapi;
 mod reference_data;
+mod report_categories;
 mod report_durability;
 mod report_files;
 mod report_lists;

@@ -25,6 +25,7 @@ fn check_schema_matches(conn: &mut DbConnection) {
         chrono::NaiveDateTime,
         chrono::NaiveDateTime,
         i64,
+        Option<String>,
     );
     let categories: Vec<CategoryColumns> = report_categories::table
         .select(report_categories::all_columns)

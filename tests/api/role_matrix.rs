@@ -50,6 +50,7 @@ fn expected(route: &str, who: Who) -> u16 {
         (
             "GET /api/v1/regions"
             | "GET /api/v1/report-categories"
+            | "GET /api/v1/report-categories/{code}"
             | "GET /api/v1/kims"
             | "GET /api/v1/bulletins"
             | "GET /api/v1/bulletins/{public}",
@@ -126,6 +127,8 @@ fn expected(route: &str, who: Who) -> u16 {
         // Allowed to try; a submitted report cannot jump to resolved.
         ("POST /api/v1/reports/{report}/status", GovAdmin | GovOfficer) => 409,
         ("POST /api/v1/holidays", GovAdmin) => 201,
+        ("POST /api/v1/report-categories", GovAdmin) => 201,
+        ("PATCH /api/v1/report-categories/{code}", GovAdmin) => 200,
         ("DELETE /api/v1/holidays/{none}", GovAdmin) => 404,
         _ => 403,
     }
@@ -326,6 +329,9 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("GET /api/v1/reports/{report}/attachments/{none}", Method::GET, format!("/api/v1/reports/{report}/attachments/999999"), None),
             ("POST /api/v1/holidays", Method::POST, "/api/v1/holidays".into(), Some(json!({"name": "Libur Matriks"}))),
             ("DELETE /api/v1/holidays/{none}", Method::DELETE, "/api/v1/holidays/2099-01-01".into(), None),
+            ("POST /api/v1/report-categories", Method::POST, "/api/v1/report-categories".into(), Some(json!({"name": "Kategori Matriks"}))),
+            ("GET /api/v1/report-categories/{code}", Method::GET, "/api/v1/report-categories/lainnya".into(), None),
+            ("PATCH /api/v1/report-categories/{code}", Method::PATCH, "/api/v1/report-categories/lainnya".into(), Some(json!({"description": "Di luar kategori lain."}))),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",
@@ -356,6 +362,9 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                         let day = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date")
                             + chrono::Days::new(serial);
                         body["date"] = json!(day.to_string());
+                    }
+                    if *name == "POST /api/v1/report-categories" {
+                        body["code"] = json!(format!("matriks_{serial}"));
                     }
                     if *name == "POST /api/v1/kims/{kim}/members" {
                         body["nik"] = json!(format!("1872011708900{serial:03}"));

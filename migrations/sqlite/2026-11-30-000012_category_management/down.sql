@@ -1,0 +1,1 @@
+ALTER TABLE report_categories DROP COLUMN description;
