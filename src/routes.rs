@@ -9,7 +9,7 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    bulletins, health, holidays, integration_clients, kims, members, metrics, regions,
+    audit, bulletins, health, holidays, integration_clients, kims, members, metrics, regions,
     report_categories, reports, sessions, users,
 };
 
@@ -76,7 +76,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(report_categories::list_categories)
                 .service(report_categories::create_category)
                 .service(report_categories::get_category)
-                .service(report_categories::update_category),
+                .service(report_categories::update_category)
+                .service(audit::log::list_audit_log),
         );
 }
 

@@ -1,6 +1,7 @@
 //! One test binary, so the crate links once.
 
 mod attachments;
+mod audit_log;
 mod auth;
 mod bulletins;
 mod concurrency;

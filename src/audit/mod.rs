@@ -2,6 +2,8 @@
 //! Records are written in the same transaction as the change they describe, and never
 //! hold secrets or personal data (ids only).
 
+pub mod log;
+
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use diesel::prelude::*;
