@@ -81,10 +81,11 @@ async fn gov_admin_finds_who_did_what_to_which_record() {
             &format!("actor_type=user&actor_id={}", t.officer.id),
         )
         .await;
+        let officer_id = t.officer.id.to_string();
         assert!(
             by_officer
                 .iter()
-                .all(|record| record["actor_id"] == t.officer.id.to_string())
+                .all(|record| record["actor_id"].as_str() == Some(officer_id.as_str()))
         );
         assert_eq!(
             by_officer
