@@ -38,6 +38,14 @@ impl PageParams {
         }
     }
 
+    /// A page the service walks itself (exports): any size, from `cursor`.
+    pub fn resume(limit: u32, cursor: Option<String>) -> Self {
+        PageParams {
+            limit: Some(limit),
+            cursor,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ApiError> {
         match self.limit {
             Some(limit) if !(1..=MAX_LIMIT).contains(&limit) => {

@@ -61,6 +61,7 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 // Before `/reports/{id}/comments`, which `track/comments` would match.
                 .service(reports::track_report)
                 .service(reports::list_reports)
+                .service(reports::export_reports)
                 .service(reports::reports_map)
                 .service(reports::create_report)
                 .service(reports::get_report)

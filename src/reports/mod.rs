@@ -3,6 +3,7 @@
 //! service levels. Who sees what is [`policy`]; the moves are [`workflow`].
 
 mod comments;
+mod export;
 mod files;
 mod listing;
 mod map;
@@ -48,6 +49,7 @@ use tracking::TrackingCode;
 use workflow::ReportMove;
 
 pub use comments::{add_comment, list_comments};
+pub use export::export_reports;
 pub use files::{download_report_attachment, upload_report_attachment};
 pub use listing::list_reports;
 pub use map::reports_map;

@@ -12,7 +12,7 @@ use crate::reports::{json_of, report};
 
 const NIK_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-fn seed_demo(app: &TestApp, data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+pub fn seed_demo(app: &TestApp, data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kim-api"))
         .arg("seed-demo")
         .args(args)

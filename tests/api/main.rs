@@ -23,6 +23,7 @@ mod openapi;
 mod reference_data;
 mod report_categories;
 mod report_durability;
+mod report_export;
 mod report_files;
 mod report_lists;
 mod report_timeline;

@@ -129,6 +129,7 @@ fn expected(route: &str, who: Who) -> u16 {
         ("POST /api/v1/holidays", GovAdmin) => 201,
         ("POST /api/v1/report-categories", GovAdmin) => 201,
         ("GET /api/v1/audit-log", GovAdmin) => 200,
+        ("GET /api/v1/reports/export.csv", GovAdmin | GovOfficer) => 200,
         ("PATCH /api/v1/report-categories/{code}", GovAdmin) => 200,
         ("DELETE /api/v1/holidays/{none}", GovAdmin) => 404,
         _ => 403,
@@ -332,6 +333,7 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("DELETE /api/v1/holidays/{none}", Method::DELETE, "/api/v1/holidays/2099-01-01".into(), None),
             ("POST /api/v1/report-categories", Method::POST, "/api/v1/report-categories".into(), Some(json!({"name": "Kategori Matriks"}))),
             ("GET /api/v1/audit-log", Method::GET, "/api/v1/audit-log".into(), None),
+            ("GET /api/v1/reports/export.csv", Method::GET, "/api/v1/reports/export.csv".into(), None),
             ("GET /api/v1/report-categories/{code}", Method::GET, "/api/v1/report-categories/lainnya".into(), None),
             ("PATCH /api/v1/report-categories/{code}", Method::PATCH, "/api/v1/report-categories/lainnya".into(), Some(json!({"description": "Di luar kategori lain."}))),
             // Last, as it ends the caller's sign-in.
