@@ -56,6 +56,7 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(bulletins::archive_bulletin)
                 .service(bulletins::acknowledge)
                 .service(bulletins::list_acknowledgements)
+                .service(bulletins::export_acknowledgements)
                 .service(bulletins::upload_attachment)
                 .service(bulletins::download_attachment)
                 // Before `/reports/{id}/comments`, which `track/comments` would match.

@@ -345,3 +345,91 @@ pub async fn list_acknowledgements(
         next_cursor: page.next_cursor,
     }))
 }
+
+/// Rows of an acknowledgement export: one per acknowledging KIM, with its name.
+const EXPORT_COLUMNS: [&str; 9] = [
+    "kim_id",
+    "kim_registration_code",
+    "kim_name",
+    "kelurahan_code",
+    "reach",
+    "note",
+    "acknowledged_by",
+    "created_at",
+    "updated_at",
+];
+
+/// The KIMs that acknowledged a bulletin as CSV, by KIM id, for officers' spreadsheets
+/// (one row per KIM: at most as many rows as there are KIMs).
+///
+/// Roles as for the JSON list: gov users; the origin KIM's kim_admin for its own KIM's
+/// bulletins. Columns: `kim_id, kim_registration_code, kim_name, kelurahan_code, reach,
+/// note, acknowledged_by, created_at, updated_at`. Typed cells that would start a
+/// spreadsheet formula begin with `'`.
+#[utoipa::path(
+    tag = "bulletins",
+    params(("id" = i64, Path, description = "Bulletin id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The acknowledgements as CSV (UTF-8 with a byte-order mark, header row)",
+            content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String))),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/bulletins/{id}/acknowledgements.csv")]
+pub async fn export_acknowledgements(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+    _no_parameters: crate::extract::ApiQuery<AcknowledgementFilter>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::db::schema::kims;
+    use crate::export::{self, CsvRow};
+    let id = id.into_inner();
+    let rows = db
+        .read(move |conn| {
+            let access = BulletinAccess::of(conn, Some(&caller))?;
+            let bulletin = find_visible(conn, &access, id)?;
+            may_read_acknowledgements(&caller, &bulletin)?;
+            Ok(bulletin_acknowledgements::table
+                .inner_join(kims::table.on(kims::id.eq(bulletin_acknowledgements::kim_id)))
+                .filter(bulletin_acknowledgements::bulletin_id.eq(id))
+                .order(bulletin_acknowledgements::kim_id)
+                .select((
+                    AcknowledgementRow::as_select(),
+                    kims::registration_code,
+                    kims::name,
+                    kims::kelurahan_code,
+                ))
+                .load::<(AcknowledgementRow, String, String, String)>(conn)?)
+        })
+        .await?;
+    let instant = |at: NaiveDateTime| utc(at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let lines: Vec<CsvRow> = rows
+        .into_iter()
+        .map(|(ack, code, name, kelurahan)| {
+            let mut row = CsvRow::default();
+            row.value(ack.kim_id)
+                .value(code)
+                .text(&name)
+                .value(kelurahan)
+                .value(ack.reach)
+                .optional_text(ack.note.as_deref())
+                .optional_value(ack.acknowledged_by)
+                .value(instant(ack.created_at))
+                .value(instant(ack.updated_at));
+            row
+        })
+        .collect();
+    let body = export::encode(Some(&EXPORT_COLUMNS), &lines)?;
+    let filename = format!("tanda-terima-buletin-{id}.csv");
+    Ok(export::answer(
+        &filename,
+        futures_util::stream::once(async move { Ok::<_, ApiError>(body) }),
+    ))
+}

@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-pub use acknowledgements::{acknowledge, list_acknowledgements};
+pub use acknowledgements::{acknowledge, export_acknowledgements, list_acknowledgements};
 use audience::Audience;
 pub use feed::atom_feed;
 pub use files::{download_attachment, upload_attachment};

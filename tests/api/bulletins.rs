@@ -537,6 +537,95 @@ async fn each_kim_acknowledges_once_and_gov_reads_the_totals() {
 }
 
 #[tokio::test]
+async fn acknowledgements_export_as_csv_for_those_who_read_them() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let published = publish(
+            &app,
+            &t.admin,
+            &bulletin("posyandu", json!({"scope": "all_kims"})),
+        )
+        .await;
+        let id = published["id"].as_i64().expect("id");
+        let acks = format!("/api/v1/bulletins/{id}/acknowledgements");
+        json_of(
+            app.post_as(&acks, token(&t.member_b), &json!({"reach": 5}))
+                .await,
+            201,
+        )
+        .await;
+        json_of(
+            app.post_as(
+                &acks,
+                token(&t.member_a),
+                &json!({"reach": 12, "note": "=1+1, di \"balai\""}),
+            )
+            .await,
+            201,
+        )
+        .await;
+
+        let export = format!("{acks}.csv");
+        let response = app.get_as(&export, token(&t.admin)).await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/csv; charset=utf-8; header=present"
+        );
+        let text = response.text().await.expect("body");
+        let body = text.strip_prefix('\u{feff}').expect("byte-order mark");
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .expect("header")
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            header[..6],
+            [
+                "kim_id",
+                "kim_registration_code",
+                "kim_name",
+                "kelurahan_code",
+                "reach",
+                "note"
+            ]
+        );
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|record| record.expect("record").iter().map(str::to_owned).collect())
+            .collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0][0], t.kim_a.to_string(), "by KIM id");
+        assert_eq!(rows[0][2], "KIM Alpha");
+        assert_eq!(rows[0][4], "12");
+        assert_eq!(rows[0][5], "'=1+1, di \"balai\"");
+        assert_eq!(rows[1][3], "18.72.01.1002");
+
+        problem(app.get_as(&export, token(&t.member_a)).await, 403).await;
+        problem(app.get_as(&export, token(&t.board_a)).await, 403).await;
+        problem(app.get(&export).await, 401).await;
+        problem(
+            app.get_as(
+                "/api/v1/bulletins/999999/acknowledgements.csv",
+                token(&t.admin),
+            )
+            .await,
+            404,
+        )
+        .await;
+        problem(
+            app.get_as(&format!("{export}?limit=5"), token(&t.admin))
+                .await,
+            400,
+        )
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn simultaneous_acknowledgements_of_one_kim_make_one() {
     on_each_backend(async |app| {
         let t = town(&app).await;

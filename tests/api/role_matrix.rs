@@ -100,7 +100,11 @@ fn expected(route: &str, who: Who) -> u16 {
         // The KIM's board acknowledges first; its member then updates the same record.
         ("POST /api/v1/bulletins/{public}/acknowledgements", KimAdmin) => 201,
         ("POST /api/v1/bulletins/{public}/acknowledgements", KimMember) => 200,
-        ("GET /api/v1/bulletins/{public}/acknowledgements", GovAdmin | GovOfficer) => 200,
+        (
+            "GET /api/v1/bulletins/{public}/acknowledgements"
+            | "GET /api/v1/bulletins/{public}/acknowledgements.csv",
+            GovAdmin | GovOfficer,
+        ) => 200,
         ("GET /api/v1/holidays", GovAdmin | GovOfficer) => 200,
         (
             "GET /api/v1/reports"
@@ -313,6 +317,7 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/bulletins", Method::POST, "/api/v1/bulletins".into(), Some(json!({"title": "Baru", "body": "Isi", "category": "umum", "audience": {"scope": "all_kims"}}))),
             ("POST /api/v1/bulletins/{public}/acknowledgements", Method::POST, format!("/api/v1/bulletins/{public}/acknowledgements"), Some(json!({"reach": 3}))),
             ("GET /api/v1/bulletins/{public}/acknowledgements", Method::GET, format!("/api/v1/bulletins/{public}/acknowledgements"), None),
+            ("GET /api/v1/bulletins/{public}/acknowledgements.csv", Method::GET, format!("/api/v1/bulletins/{public}/acknowledgements.csv"), None),
             ("POST /api/v1/bulletins/{public}/publish", Method::POST, format!("/api/v1/bulletins/{public}/publish"), None),
             ("DELETE /api/v1/bulletins/{public}", Method::DELETE, format!("/api/v1/bulletins/{public}"), None),
             ("PATCH /api/v1/bulletins/{archived}", Method::PATCH, format!("/api/v1/bulletins/{archived}"), Some(json!({"title": "Diubah"}))),
