@@ -25,28 +25,35 @@ pub fn seed_demo(app: &TestApp, data_dir: &std::path::Path, args: &[&str]) -> st
         .expect("kim-api runs")
 }
 
+/// Runs `seed-demo` with `args`, which must succeed, and answers what it printed and
+/// the demo accounts' password.
+pub fn seeded(app: &TestApp, data_dir: &std::path::Path, args: &[&str]) -> (String, String) {
+    let seeded = seed_demo(app, data_dir, args);
+    let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
+    assert!(
+        seeded.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let password = stdout
+        .split("password ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .expect("the password is printed")
+        .to_owned();
+    (stdout, password)
+}
+
 #[tokio::test]
 async fn seed_demo_fills_an_empty_database_with_data_the_api_serves() {
     on_each_backend(async |app| {
         let data_dir = tempfile::TempDir::new().expect("temporary directory");
-        let seeded = seed_demo(
+        let (stdout, password) = seeded(
             &app,
             data_dir.path(),
             &["--kims", "6", "--reports", "300", "--bulletins", "8"],
         );
-        let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
-        assert!(
-            seeded.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&seeded.stderr)
-        );
         assert!(stdout.contains("seeded 6 KIMs"), "{stdout}");
-        let password = stdout
-            .split("password ")
-            .nth(1)
-            .and_then(|rest| rest.split(':').next())
-            .expect("the password is printed")
-            .to_owned();
 
         let admin = app.session("demo.admin", &password).await.access_token;
         for status in [

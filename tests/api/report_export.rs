@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use kim_api::db::schema::reports as report_rows;
 use serde_json::{Value, json};
 
-use crate::demo_data::seed_demo;
+use crate::demo_data::seeded;
 use crate::helpers::{TestApp, on_each_backend, problem};
 use crate::reports::{id_of, json_of, move_to, report, submit, token, town};
 
@@ -193,19 +193,11 @@ async fn only_gov_exports_and_bad_filters_are_problems() {
 async fn a_long_export_has_every_report_once_in_order() {
     on_each_backend(async |app| {
         let data_dir = tempfile::TempDir::new().expect("temporary directory");
-        let seeded = seed_demo(
+        let (_, password) = seeded(
             &app,
             data_dir.path(),
             &["--kims", "3", "--reports", "2345", "--bulletins", "1"],
         );
-        let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
-        assert!(seeded.status.success(), "{stdout}");
-        let password = stdout
-            .split("password ")
-            .nth(1)
-            .and_then(|rest| rest.split(':').next())
-            .expect("the password is printed")
-            .to_owned();
         let admin = app.session("demo.admin", &password).await.access_token;
         let (header, rows) = export(&app, &admin, "").await;
         let (id, created) = (column(&header, "id"), column(&header, "created_at"));
