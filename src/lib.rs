@@ -33,6 +33,7 @@ pub mod reports;
 pub mod routes;
 pub mod sessions;
 pub mod startup;
+pub mod stats;
 pub mod sync;
 pub mod telemetry;
 pub mod unit_of_work;

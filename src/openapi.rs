@@ -33,6 +33,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "bulletins", description = "Information from the government to KIMs and between KIMs"),
         (name = "reports", description = "Citizen reports: submission, workflow, service levels"),
         (name = "holidays", description = "Public holidays of the service-level calendar of citizen reports"),
+        (name = "statistics", description = "Dashboard figures over a period"),
         (name = "audit log", description = "Who did what to which record, when, from which request"),
     ),
     components(

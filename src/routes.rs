@@ -10,7 +10,7 @@ use utoipa_actix_web::{AppExt, scope};
 use crate::openapi::ApiDoc;
 use crate::{
     audit, bulletins, health, holidays, integration_clients, kims, members, metrics, regions,
-    report_categories, reports, sessions, users,
+    report_categories, reports, sessions, stats, users,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -79,7 +79,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(report_categories::create_category)
                 .service(report_categories::get_category)
                 .service(report_categories::update_category)
-                .service(audit::log::list_audit_log),
+                .service(audit::log::list_audit_log)
+                .service(stats::overview),
         );
 }
 

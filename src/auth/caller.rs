@@ -331,6 +331,16 @@ impl Policy for GovOnly {
     }
 }
 
+/// Readers of dashboard statistics: gov users and integration clients holding
+/// `stats:read`.
+pub struct StatsReaders;
+
+impl Policy for StatsReaders {
+    fn allows(caller: &Caller) -> bool {
+        caller.is_gov() || caller.has_scope(Scope::StatsRead)
+    }
+}
+
 /// Those who manage accounts: gov_admin (everyone) and kim_admin (its KIM's members).
 pub struct UserManagers;
 

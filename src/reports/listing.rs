@@ -58,7 +58,7 @@ impl ReportFilter {
     }
 }
 
-fn overdue_condition(at: NaiveDateTime) -> ReportCondition {
+pub(crate) fn overdue_condition(at: NaiveDateTime) -> ReportCondition {
     Box::new(
         reports::status
             .eq(ReportStatus::Submitted.as_str())

@@ -5,7 +5,7 @@
 mod comments;
 mod export;
 mod files;
-mod listing;
+pub(crate) mod listing;
 mod map;
 pub mod model;
 pub mod policy;

@@ -32,4 +32,5 @@ mod revocation;
 mod role_matrix;
 mod sign_in_throttling;
 mod startup_modes;
+mod stats;
 mod users;

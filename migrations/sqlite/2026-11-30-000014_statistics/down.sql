@@ -1,0 +1,3 @@
+DROP INDEX bulletin_acknowledgements_created_idx;
+DROP INDEX bulletins_published_idx;
+DROP INDEX reports_resolved_idx;
