@@ -124,6 +124,12 @@ pub fn seed(db: &Db, cipher: &PersonalDataCipher, size: DemoSize) -> Result<Seed
         })?;
     }
     let written = reports::write(conn, cipher, &mut rng, size.reports, &demo_kims, gov)?;
+    // A bulk load leaves PostgreSQL planning with the statistics of empty tables until
+    // autovacuum comes by: grouped statistics then sort on disk instead of hashing.
+    if let DbConnection::Postgres(pg) = conn {
+        use diesel::connection::SimpleConnection;
+        pg.batch_execute("ANALYZE")?;
+    }
     Ok(Seeded {
         password,
         accounts,

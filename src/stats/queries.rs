@@ -87,6 +87,10 @@ struct ReportGroup {
     kecamatan_code: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
+    #[diesel(sql_type = BigInt)]
+    answered: i64,
+    #[diesel(sql_type = BigInt)]
+    resolved: i64,
 }
 
 #[derive(QueryableByName)]
@@ -178,8 +182,9 @@ fn ranked(counts: BTreeMap<String, i64>) -> Vec<CodeCount> {
 fn reports(conn: &mut DbConnection, period: &Period) -> Result<ReportFigures, ApiError> {
     let groups: Vec<ReportGroup> = load(conn, period, |d| {
         format!(
-            "SELECT status, kind, category_code, kecamatan_code, COUNT(*) AS n FROM reports \
-             WHERE created_at >= {} AND created_at < {} \
+            "SELECT status, kind, category_code, kecamatan_code, COUNT(*) AS n, \
+             COUNT(first_response_at) AS answered, COUNT(resolved_at) AS resolved \
+             FROM reports WHERE created_at >= {} AND created_at < {} \
              GROUP BY status, kind, category_code, kecamatan_code",
             d.start, d.end
         )
@@ -218,27 +223,30 @@ fn reports(conn: &mut DbConnection, period: &Period) -> Result<ReportFigures, Ap
         by_category: ranked(by_category),
         by_kecamatan: ranked(by_kecamatan),
         overdue,
-        median_first_response_seconds: median_seconds(conn, period, "first_response_at")?,
-        median_resolution_seconds: median_seconds(conn, period, "resolved_at")?,
+        median_first_response_seconds: median_seconds(
+            conn,
+            period,
+            "first_response_at",
+            groups.iter().map(|group| group.answered).sum(),
+        )?,
+        median_resolution_seconds: median_seconds(
+            conn,
+            period,
+            "resolved_at",
+            groups.iter().map(|group| group.resolved).sum(),
+        )?,
         resolved_in_period: resolved.first().map_or(0, |count| count.n),
     })
 }
 
-/// The median of `column - created_at` over the period's reports that have `column`,
-/// in whole seconds: the middle one, or the mean of the middle two.
+/// The median of `column - created_at` over the `n` reports of the period that have
+/// `column`, in whole seconds: the middle one, or the mean of the middle two.
 fn median_seconds(
     conn: &mut DbConnection,
     period: &Period,
     column: &'static str,
+    n: i64,
 ) -> Result<Option<i64>, ApiError> {
-    let counted: Vec<Count> = load(conn, period, |d| {
-        format!(
-            "SELECT COUNT(*) AS n FROM reports \
-             WHERE created_at >= {} AND created_at < {} AND {column} IS NOT NULL",
-            d.start, d.end
-        )
-    })?;
-    let n = counted.first().map_or(0, |count| count.n);
     if n == 0 {
         return Ok(None);
     }
