@@ -131,6 +131,10 @@ pub struct ConfigArgs {
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// Lets webhooks target loopback, link-local and private addresses (and plain
+    /// `http`): for development and tests only.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private_targets: bool,
 }
 
 /// Checked settings the service runs with.
@@ -156,6 +160,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub db_pool: PoolSettings,
     pub http_workers: Option<usize>,
+    pub webhook_allow_private_targets: bool,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
 }
@@ -263,6 +268,7 @@ impl Settings {
                 connection_timeout: Duration::from_millis(args.db_pool_timeout_ms),
             },
             http_workers: args.http_workers,
+            webhook_allow_private_targets: args.webhook_allow_private_targets,
             uses_generated_secrets,
         })
     }

@@ -38,3 +38,4 @@ pub mod sync;
 pub mod telemetry;
 pub mod unit_of_work;
 pub mod users;
+pub mod webhooks;

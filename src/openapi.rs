@@ -34,6 +34,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "reports", description = "Citizen reports: submission, workflow, service levels"),
         (name = "holidays", description = "Public holidays of the service-level calendar of citizen reports"),
         (name = "statistics", description = "Dashboard figures over a period"),
+        (name = "webhooks", description = "Signed deliveries of events to other systems (Standard Webhooks)"),
         (name = "audit log", description = "Who did what to which record, when, from which request"),
     ),
     components(
@@ -359,6 +360,15 @@ fn text_rules() -> Vec<TextRule> {
         rule("CategoryChanges", "name", 1, CATEGORY_NAME),
         rule("NewCategoryRequest", "description", 0, CATEGORY_DESCRIPTION),
         rule("CategoryChanges", "description", 0, CATEGORY_DESCRIPTION),
+        rule(
+            "NewWebhookRequest",
+            "url",
+            1,
+            crate::webhooks::target::MAX_URL,
+        ),
+        rule("WebhookChanges", "url", 1, crate::webhooks::target::MAX_URL),
+        rule("NewWebhookRequest", "description", 0, WEBHOOK_DESCRIPTION),
+        rule("WebhookChanges", "description", 0, WEBHOOK_DESCRIPTION),
         rule("NewCommentRequest", "body", 1, TIMELINE_BODY),
     ]);
     for schema in ["NewMemberRequest", "MemberChanges"] {

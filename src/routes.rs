@@ -10,7 +10,7 @@ use utoipa_actix_web::{AppExt, scope};
 use crate::openapi::ApiDoc;
 use crate::{
     audit, bulletins, health, holidays, integration_clients, kims, members, metrics, regions,
-    report_categories, reports, sessions, stats, users,
+    report_categories, reports, sessions, stats, users, webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -80,7 +80,12 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(report_categories::get_category)
                 .service(report_categories::update_category)
                 .service(audit::log::list_audit_log)
-                .service(stats::overview),
+                .service(stats::overview)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook),
         );
 }
 

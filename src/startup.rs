@@ -135,6 +135,9 @@ fn run(
         settings.auth_recheck,
     ));
     let list_pages = web::Data::new(crate::page_cache::PageCache::new(settings.list_cache_bytes));
+    let webhook_targets = web::Data::new(crate::webhooks::target::TargetPolicy {
+        allow_private: settings.webhook_allow_private_targets,
+    });
     let cors_origins = settings.cors_origins.clone();
     let document = crate::routes::openapi();
     let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));
@@ -154,6 +157,7 @@ fn run(
             .app_data(passwords.clone())
             .app_data(sessions.clone())
             .app_data(list_pages.clone())
+            .app_data(webhook_targets.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)

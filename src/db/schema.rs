@@ -337,6 +337,23 @@ diesel::joinable!(bulletin_acknowledgements -> bulletins (bulletin_id));
 diesel::joinable!(bulletin_acknowledgements -> kims (kim_id));
 diesel::joinable!(report_timeline -> reports (report_id));
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> BigInt,
+        url -> Text,
+        description -> Nullable<Text>,
+        events -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
+        status -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     report_categories,
@@ -360,4 +377,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     holidays,
     reports,
     report_timeline,
+    webhook_subscriptions,
 );

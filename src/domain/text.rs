@@ -48,6 +48,7 @@ pub mod limits {
     pub const CATEGORY_CODE: usize = 64;
     pub const CATEGORY_NAME: usize = 200;
     pub const CATEGORY_DESCRIPTION: usize = 1000;
+    pub const WEBHOOK_DESCRIPTION: usize = 500;
 }
 
 /// Whether a field may hold line breaks and tabs.

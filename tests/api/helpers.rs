@@ -180,6 +180,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         db_pool_size: 4,
         db_pool_timeout_ms: 5000,
         http_workers: Some(1),
+        webhook_allow_private_targets: true,
     }
 }
 

@@ -34,3 +34,4 @@ mod sign_in_throttling;
 mod startup_modes;
 mod stats;
 mod users;
+mod webhooks;

@@ -133,6 +133,12 @@ fn expected(route: &str, who: Who) -> u16 {
         ("POST /api/v1/holidays", GovAdmin) => 201,
         ("POST /api/v1/report-categories", GovAdmin) => 201,
         ("GET /api/v1/audit-log", GovAdmin) => 200,
+        ("POST /api/v1/webhooks", GovAdmin) => 201,
+        (
+            "GET /api/v1/webhooks" | "GET /api/v1/webhooks/{id}" | "PATCH /api/v1/webhooks/{id}",
+            GovAdmin,
+        ) => 200,
+        ("DELETE /api/v1/webhooks/{none}", GovAdmin) => 404,
         ("GET /api/v1/stats/overview", GovAdmin | GovOfficer | IntegrationAllScopes) => 200,
         ("GET /api/v1/reports/export.csv", GovAdmin | GovOfficer) => 200,
         ("PATCH /api/v1/report-categories/{code}", GovAdmin) => 200,
@@ -233,6 +239,18 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
         let submitted = submitted.json::<Value>().await.expect("json");
         let report = submitted["id"].as_i64().expect("id");
         let tracking_code = submitted["tracking_code"].as_str().expect("code").to_owned();
+        let webhook = app
+            .post_as(
+                "/api/v1/webhooks",
+                &admin.session.access_token,
+                &json!({"url": "https://sipd.metrokota.go.id/hooks/matriks", "events": ["report.created"]}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["id"]
+            .as_i64()
+            .expect("id");
         let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
             ("GET /health/live", Method::GET, "/health/live".into(), None),
             (
@@ -339,6 +357,11 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("DELETE /api/v1/holidays/{none}", Method::DELETE, "/api/v1/holidays/2099-01-01".into(), None),
             ("POST /api/v1/report-categories", Method::POST, "/api/v1/report-categories".into(), Some(json!({"name": "Kategori Matriks"}))),
             ("GET /api/v1/audit-log", Method::GET, "/api/v1/audit-log".into(), None),
+            ("POST /api/v1/webhooks", Method::POST, "/api/v1/webhooks".into(), Some(json!({"url": "https://sipd.metrokota.go.id/hooks/kim", "events": ["report.created"]}))),
+            ("GET /api/v1/webhooks", Method::GET, "/api/v1/webhooks".into(), None),
+            ("GET /api/v1/webhooks/{id}", Method::GET, format!("/api/v1/webhooks/{webhook}"), None),
+            ("PATCH /api/v1/webhooks/{id}", Method::PATCH, format!("/api/v1/webhooks/{webhook}"), Some(json!({"description": "Matriks"}))),
+            ("DELETE /api/v1/webhooks/{none}", Method::DELETE, "/api/v1/webhooks/999999".into(), None),
             ("GET /api/v1/stats/overview", Method::GET, "/api/v1/stats/overview".into(), None),
             ("GET /api/v1/reports/export.csv", Method::GET, "/api/v1/reports/export.csv".into(), None),
             ("GET /api/v1/report-categories/{code}", Method::GET, "/api/v1/report-categories/lainnya".into(), None),

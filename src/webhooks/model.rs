@@ -1,0 +1,201 @@
+//! Webhook subscriptions as stored: the target, the events it takes, and its signing
+//! secrets (encrypted at rest; the service needs them back to sign).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::webhook_subscriptions;
+use crate::db::{DbConnection, utc};
+use crate::error::{ApiError, FieldIssue};
+
+/// The events a subscription can take (SPEC §8), as written in deliveries' `type`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+pub enum WebhookEvent {
+    #[serde(rename = "report.created")]
+    ReportCreated,
+    #[serde(rename = "report.status_changed")]
+    ReportStatusChanged,
+    #[serde(rename = "report.commented")]
+    ReportCommented,
+    #[serde(rename = "bulletin.published")]
+    BulletinPublished,
+    #[serde(rename = "bulletin.archived")]
+    BulletinArchived,
+    #[serde(rename = "kim.status_changed")]
+    KimStatusChanged,
+    #[serde(rename = "member.added")]
+    MemberAdded,
+    #[serde(rename = "member.updated")]
+    MemberUpdated,
+    #[serde(rename = "member.left")]
+    MemberLeft,
+    /// Every `member.` event.
+    #[serde(rename = "member.*")]
+    AnyMember,
+}
+
+impl WebhookEvent {
+    pub const ALL: [WebhookEvent; 10] = [
+        WebhookEvent::ReportCreated,
+        WebhookEvent::ReportStatusChanged,
+        WebhookEvent::ReportCommented,
+        WebhookEvent::BulletinPublished,
+        WebhookEvent::BulletinArchived,
+        WebhookEvent::KimStatusChanged,
+        WebhookEvent::MemberAdded,
+        WebhookEvent::MemberUpdated,
+        WebhookEvent::MemberLeft,
+        WebhookEvent::AnyMember,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::ReportCreated => "report.created",
+            WebhookEvent::ReportStatusChanged => "report.status_changed",
+            WebhookEvent::ReportCommented => "report.commented",
+            WebhookEvent::BulletinPublished => "bulletin.published",
+            WebhookEvent::BulletinArchived => "bulletin.archived",
+            WebhookEvent::KimStatusChanged => "kim.status_changed",
+            WebhookEvent::MemberAdded => "member.added",
+            WebhookEvent::MemberUpdated => "member.updated",
+            WebhookEvent::MemberLeft => "member.left",
+            WebhookEvent::AnyMember => "member.*",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WebhookEvent> {
+        Self::ALL.into_iter().find(|event| event.as_str() == text)
+    }
+
+    /// Whether an outbox event of type `event_type` is one this subscription takes.
+    pub fn covers(self, event_type: &str) -> bool {
+        match self {
+            WebhookEvent::AnyMember => event_type.starts_with("member."),
+            event => event.as_str() == event_type,
+        }
+    }
+}
+
+/// A set of events, stored as their names joined by `,` in a fixed order.
+pub fn stored_events(events: &BTreeSet<WebhookEvent>) -> String {
+    events
+        .iter()
+        .map(|event| event.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn events_of(stored: &str, id: i64) -> Result<Vec<WebhookEvent>, ApiError> {
+    stored
+        .split(',')
+        .map(|name| {
+            WebhookEvent::parse(name).ok_or_else(|| {
+                ApiError::internal(format!("webhook {id} stores an unknown event `{name}`"))
+            })
+        })
+        .collect()
+}
+
+/// The events of a request: at least one, each known.
+pub fn checked_events(events: &[WebhookEvent]) -> Result<BTreeSet<WebhookEvent>, FieldIssue> {
+    if events.is_empty() {
+        return Err(FieldIssue::new(
+            "events",
+            "required",
+            "subscribe to at least one event",
+            "berlangganan minimal satu peristiwa",
+        ));
+    }
+    Ok(events.iter().copied().collect())
+}
+
+crate::text_enum! {
+    /// `active` subscriptions receive deliveries; `failing` ones ran out of retries
+    /// (they resume when re-enabled); `disabled` ones were turned off by gov_admin.
+    pub enum SubscriptionStatus {
+        Active = "active",
+        Failing = "failing",
+        Disabled = "disabled",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_subscriptions)]
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub url: String,
+    pub description: Option<String>,
+    pub events: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<NaiveDateTime>,
+    pub status: String,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+/// A webhook subscription as gov_admin reads it; never with its secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Webhook {
+    pub id: i64,
+    #[schema(example = "https://sipd.metrokota.go.id/hooks/kim")]
+    pub url: String,
+    pub description: Option<String>,
+    pub events: Vec<WebhookEvent>,
+    pub status: SubscriptionStatus,
+    /// Until then deliveries are also signed with the secret before the last rotation.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl TryFrom<SubscriptionRow> for Webhook {
+    type Error = ApiError;
+
+    fn try_from(row: SubscriptionRow) -> Result<Self, ApiError> {
+        Ok(Webhook {
+            events: events_of(&row.events, row.id)?,
+            status: SubscriptionStatus::parse(&row.status).ok_or_else(|| {
+                ApiError::internal(format!("webhook {} has status {}", row.id, row.status))
+            })?,
+            previous_secret_expires_at: row.previous_secret_expires_at.map(utc),
+            id: row.id,
+            url: row.url,
+            description: row.description,
+            created_by: row.created_by,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            version: row.version,
+        })
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<SubscriptionRow>, ApiError> {
+    Ok(webhook_subscriptions::table
+        .find(id)
+        .select(SubscriptionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A new signing secret as Standard Webhooks writes it: `whsec_` and 24 random bytes
+/// in base64.
+pub fn new_secret() -> Result<String, ApiError> {
+    use base64::Engine;
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|error| ApiError::internal(error.to_string()))?;
+    Ok(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
