@@ -125,18 +125,21 @@ const POSTGRES_SESSION_SETTINGS: &str = "SET statement_timeout = '30s';
 
 /// busy_timeout comes first: the other pragmas may need a lock that another
 /// connection holds. `synchronous=FULL` makes an acknowledged commit survive a power
-/// cut, as PostgreSQL's default does. The savepoints of group commit keep their undo
-/// pages in a sub-journal; in memory it costs no temporary file writes.
+/// cut, as PostgreSQL's default does. The writer's savepoints (group commit) keep their
+/// undo pages in a sub-journal; in memory it costs no temporary file writes. Readers
+/// keep temporary files on disk: a statistics query sorting a year of reports would
+/// otherwise hold hundreds of megabytes.
 fn sqlite_pragmas(read_only: bool) -> String {
     let mut pragmas = String::from(
         "PRAGMA busy_timeout = 5000;
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA foreign_keys = ON;",
     );
     if read_only {
         pragmas.push_str("PRAGMA query_only = ON;");
+    } else {
+        pragmas.push_str("PRAGMA temp_store = MEMORY;");
     }
     pragmas
 }
