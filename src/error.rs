@@ -172,6 +172,16 @@ impl ApiError {
         }
     }
 
+    /// `400` for one bad query parameter.
+    pub fn invalid_query(
+        field: &str,
+        code: &'static str,
+        detail_en: impl Into<String>,
+        detail_id: impl Into<String>,
+    ) -> Self {
+        ApiError::InvalidQuery(vec![FieldIssue::new(field, code, detail_en, detail_id)])
+    }
+
     pub fn internal(cause: impl Into<Cause>) -> Self {
         Self::Internal(cause.into())
     }

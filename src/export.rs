@@ -18,6 +18,11 @@ use crate::error::ApiError;
 pub const CSV: &str = "text/csv; charset=utf-8; header=present";
 const BYTE_ORDER_MARK: &str = "\u{feff}";
 
+/// A moment as written in exports: UTC, RFC 3339, whole seconds.
+pub fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// One row of cells, built field by field.
 #[derive(Debug, Default)]
 pub struct CsvRow(Vec<String>);

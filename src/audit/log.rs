@@ -117,10 +117,6 @@ pub struct AuditFilter {
     request_id: Option<String>,
 }
 
-fn invalid(field: &str, code: &'static str, detail: &str, detail_id: &str) -> FieldIssue {
-    FieldIssue::new(field, code, detail.to_owned(), detail_id.to_owned())
-}
-
 /// How an `action` filter matches.
 enum ActionMatch {
     Exactly(String),
@@ -149,7 +145,7 @@ impl AuditFilter {
         issues.extend(too_long("target_id", &self.target_id, ID_MAX));
         issues.extend(too_long("request_id", &self.request_id, ID_MAX));
         if self.actor_id.is_some() && self.actor_type.is_none() {
-            issues.push(invalid(
+            issues.push(FieldIssue::new(
                 "actor_id",
                 "needs_actor_type",
                 "give `actor_type` with `actor_id`",
@@ -157,7 +153,7 @@ impl AuditFilter {
             ));
         }
         if self.target_id.is_some() && self.target_type.is_none() {
-            issues.push(invalid(
+            issues.push(FieldIssue::new(
                 "target_id",
                 "needs_target_type",
                 "give `target_type` with `target_id`",
@@ -167,7 +163,7 @@ impl AuditFilter {
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from >= to
         {
-            issues.push(invalid(
+            issues.push(FieldIssue::new(
                 "to",
                 "before_from",
                 "must be after `from`",
@@ -179,7 +175,7 @@ impl AuditFilter {
             Some(action) => match action_match(action) {
                 Some(matched) => Some(matched),
                 None => {
-                    issues.push(invalid(
+                    issues.push(FieldIssue::new(
                         "action",
                         "invalid_action",
                         "must be an action such as `report.created`, or `report.*`",

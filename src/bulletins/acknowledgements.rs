@@ -409,7 +409,7 @@ pub async fn export_acknowledgements(
                 .load::<(AcknowledgementRow, String, String, String)>(conn)?)
         })
         .await?;
-    let instant = |at: NaiveDateTime| utc(at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let instant = |at: NaiveDateTime| export::instant(utc(at));
     let lines: Vec<CsvRow> = rows
         .into_iter()
         .map(|(ack, code, name, kelurahan)| {

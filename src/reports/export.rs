@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use futures_util::{StreamExt, stream};
 
 use super::listing::{ReportFilter, Rows, Scope, load_rows, next_cursor};
@@ -16,7 +16,7 @@ use crate::auth::{Authorized, Caller, GovOnly};
 use crate::crypto::PersonalDataCipher;
 use crate::db::Db;
 use crate::error::{ApiError, FieldIssue};
-use crate::export::{self, CsvRow};
+use crate::export::{self, CsvRow, instant};
 use crate::extract::ApiQuery;
 use crate::openapi::{Forbidden, InvalidQuery, ServiceUnavailable, Unauthorized};
 use crate::pagination::PageParams;
@@ -53,10 +53,6 @@ const COLUMNS: [&str; 26] = [
     "reporter_contact",
     "updated_at",
 ];
-
-fn instant(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 fn csv_row(report: &Report) -> CsvRow {
     let mut row = CsvRow::default();

@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::reports;
 use crate::db::{Db, DbConnection};
-use crate::error::{ApiError, FieldIssue};
+use crate::error::ApiError;
 use crate::extract::ListQuery;
 use crate::openapi::{Forbidden, InvalidQuery, ServiceUnavailable, Unauthorized};
 use crate::pagination::{PageParams, contains_pattern, cursor_after};
@@ -68,15 +68,6 @@ pub(crate) fn overdue_condition(at: NaiveDateTime) -> ReportCondition {
                 .and(reports::response_due_at.is_not_null())
                 .and(reports::response_due_at.assume_not_null().lt(at))),
     )
-}
-
-fn query_issue(field: &str, code: &'static str, en: &str, id: &str) -> ApiError {
-    ApiError::InvalidQuery(vec![FieldIssue::new(
-        field,
-        code,
-        en.to_owned(),
-        id.to_owned(),
-    )])
 }
 
 /// What a caller sees in a list: its access and the list's filters as one condition,
@@ -181,7 +172,7 @@ pub fn load_rows(
         .map(|token| SyncPoint::from_token(token, view_key))
         .transpose()?;
     if changed_since.is_some() && filter.overdue.is_some() {
-        return Err(query_issue(
+        return Err(ApiError::invalid_query(
             "overdue",
             "not_with_updated_since",
             "`overdue` changes with time alone, so it cannot be synced: list it in full",

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Authorized, StatsReaders};
 use crate::db::Db;
-use crate::error::{ApiError, FieldIssue};
+use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::openapi::{Forbidden, InvalidQuery, ServiceUnavailable, Unauthorized};
 
@@ -51,10 +51,6 @@ pub struct Period {
     pub end: NaiveDateTime,
 }
 
-fn period_issue(field: &str, code: &'static str, en: String, id: String) -> ApiError {
-    ApiError::InvalidQuery(vec![FieldIssue::new(field, code, en, id)])
-}
-
 impl StatsPeriod {
     fn period(&self, today: NaiveDate) -> Result<Period, ApiError> {
         let last_day = self.to.unwrap_or(today);
@@ -63,25 +59,20 @@ impl StatsPeriod {
             None => last_day
                 .checked_sub_days(Days::new(DEFAULT_PERIOD_DAYS - 1))
                 .ok_or_else(|| {
-                    period_issue(
-                        "to",
-                        "out_of_range",
-                        "too early".into(),
-                        "terlalu awal".into(),
-                    )
+                    ApiError::invalid_query("to", "out_of_range", "too early", "terlalu awal")
                 })?,
         };
         if first_day > last_day {
-            return Err(period_issue(
+            return Err(ApiError::invalid_query(
                 "to",
                 "before_from",
-                "must not be before `from`".into(),
-                "tidak boleh sebelum `from`".into(),
+                "must not be before `from`",
+                "tidak boleh sebelum `from`",
             ));
         }
         let days = (last_day - first_day).num_days() + 1;
         if days > MAX_PERIOD_DAYS as i64 {
-            return Err(period_issue(
+            return Err(ApiError::invalid_query(
                 "from",
                 "period_too_long",
                 format!("a period spans at most {MAX_PERIOD_DAYS} days"),
@@ -92,12 +83,7 @@ impl StatsPeriod {
             day.and_time(NaiveTime::MIN) - chrono::Duration::hours(WIB_OFFSET_HOURS)
         };
         let after_last = last_day.checked_add_days(Days::new(1)).ok_or_else(|| {
-            period_issue(
-                "to",
-                "out_of_range",
-                "too late".into(),
-                "terlalu jauh".into(),
-            )
+            ApiError::invalid_query("to", "out_of_range", "too late", "terlalu jauh")
         })?;
         Ok(Period {
             first_day,
