@@ -135,6 +135,17 @@ pub struct ConfigArgs {
     /// `http`): for development and tests only.
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private_targets: bool,
+    /// How long one webhook delivery may take, connecting and answering included.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    pub webhook_timeout_ms: u64,
+    /// The wait after a failed delivery's first attempt; it doubles with each failure
+    /// (at most an hour, with jitter).
+    #[arg(long, env = "WEBHOOK_RETRY_DELAY_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub webhook_retry_delay_ms: u64,
+    /// How long a failing delivery is retried before it fails and its subscription is
+    /// marked `failing`.
+    #[arg(long, env = "WEBHOOK_RETRY_WINDOW_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub webhook_retry_window_secs: u64,
 }
 
 /// Checked settings the service runs with.
@@ -161,6 +172,7 @@ pub struct Settings {
     pub db_pool: PoolSettings,
     pub http_workers: Option<usize>,
     pub webhook_allow_private_targets: bool,
+    pub webhook_delivery: crate::webhooks::DeliverySettings,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
 }
@@ -269,6 +281,12 @@ impl Settings {
             },
             http_workers: args.http_workers,
             webhook_allow_private_targets: args.webhook_allow_private_targets,
+            webhook_delivery: crate::webhooks::DeliverySettings {
+                timeout: Duration::from_millis(args.webhook_timeout_ms),
+                first_retry: Duration::from_millis(args.webhook_retry_delay_ms),
+                retry_window: Duration::from_secs(args.webhook_retry_window_secs),
+                allow_private: args.webhook_allow_private_targets,
+            },
             uses_generated_secrets,
         })
     }

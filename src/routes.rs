@@ -85,7 +85,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(webhooks::list_webhooks)
                 .service(webhooks::get_webhook)
                 .service(webhooks::update_webhook)
-                .service(webhooks::delete_webhook),
+                .service(webhooks::delete_webhook)
+                .service(webhooks::deliveries::list_deliveries)
+                .service(webhooks::deliveries::redeliver),
         );
 }
 

@@ -41,6 +41,8 @@ pub enum StartupError {
     Keys(#[from] auth::tokens::KeyError),
     #[error("cannot start the database setup task: {0}")]
     Blocking(String),
+    #[error("cannot set up webhook deliveries: {0}")]
+    Webhooks(String),
     #[error("cannot use the storage directory {dir}: {detail}")]
     Storage { dir: String, detail: String },
 }
@@ -77,6 +79,12 @@ impl Application {
             })?
             .port();
         let server = run(listener, db.clone(), keys, storage, settings)?;
+        crate::webhooks::dispatcher::start(
+            db.clone(),
+            PersonalDataCipher::new(&settings.nik_encryption_key),
+            settings.webhook_delivery,
+        )
+        .map_err(|error| StartupError::Webhooks(error.to_string()))?;
         Ok(Application { server, port, db })
     }
 
@@ -138,6 +146,7 @@ fn run(
     let webhook_targets = web::Data::new(crate::webhooks::target::TargetPolicy {
         allow_private: settings.webhook_allow_private_targets,
     });
+    let webhook_delivery = web::Data::new(settings.webhook_delivery);
     let cors_origins = settings.cors_origins.clone();
     let document = crate::routes::openapi();
     let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));
@@ -158,6 +167,7 @@ fn run(
             .app_data(sessions.clone())
             .app_data(list_pages.clone())
             .app_data(webhook_targets.clone())
+            .app_data(webhook_delivery.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)

@@ -66,6 +66,8 @@ pub struct UnitOfWork<'c> {
     pub conn: &'c mut DbConnection,
     actor: &'c Actor,
     origin: &'c RequestOrigin,
+    /// Whether an outbox event was written: the dispatcher is woken after the commit.
+    emitted: bool,
 }
 
 impl<'c> UnitOfWork<'c> {
@@ -80,6 +82,7 @@ impl<'c> UnitOfWork<'c> {
             conn,
             actor,
             origin,
+            emitted: false,
         }
     }
 
@@ -123,6 +126,7 @@ impl<'c> UnitOfWork<'c> {
                 outbox_events::created_at.eq(now()),
             ))
             .execute(self.conn)?;
+        self.emitted = true;
         Ok(())
     }
 
@@ -227,7 +231,7 @@ fn lock_row(conn: &mut DbConnection, sql: &'static str, id: i64) -> Result<(), A
 }
 
 /// A stable 64-bit key for an advisory lock name.
-fn advisory_key(name: &str) -> i64 {
+pub(crate) fn advisory_key(name: &str) -> i64 {
     i64::from_be_bytes(crate::crypto::short_digest(name).to_be_bytes())
 }
 
@@ -246,15 +250,27 @@ impl Db {
         F: FnMut(&mut UnitOfWork<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.write_attempts(move |conn| {
-            let mut uow = UnitOfWork {
-                conn,
-                actor: &actor,
-                origin: &origin,
-            };
-            work(&mut uow)
-        })
-        .await
+        let emitted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let emitting = std::sync::Arc::clone(&emitted);
+        let result = self
+            .write_attempts(move |conn| {
+                let mut uow = UnitOfWork {
+                    conn,
+                    actor: &actor,
+                    origin: &origin,
+                    emitted: false,
+                };
+                let result = work(&mut uow);
+                if uow.emitted {
+                    emitting.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                result
+            })
+            .await;
+        if result.is_ok() && emitted.load(std::sync::atomic::Ordering::Relaxed) {
+            self.wake_outbox();
+        }
+        result
     }
 
     /// [`Db::write`], tried again when the transaction lost a race.

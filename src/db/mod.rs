@@ -105,6 +105,8 @@ pub struct Db {
     readers: Gate,
     writer: Gate,
     location: DatabaseLocation,
+    /// Rung after a commit that wrote outbox events (see `webhooks::dispatcher`).
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 /// A pool and the threads that use it: blocking database work never runs on an async
@@ -158,6 +160,7 @@ impl Db {
                     readers: gate.clone(),
                     writer: gate,
                     location,
+                    outbox: Arc::default(),
                 }
             }
             DatabaseLocation::SqliteFile(_) => {
@@ -172,6 +175,7 @@ impl Db {
                     readers: Gate::new("reader", readers, settings)?,
                     writer: Gate::new("writer", writer, writer_settings)?,
                     location,
+                    outbox: Arc::default(),
                 }
             }
         };
@@ -224,6 +228,16 @@ impl Db {
                     .await
             }
         }
+    }
+
+    /// Tells this instance's webhook dispatcher that outbox events were committed.
+    pub fn wake_outbox(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// Returns when [`Db::wake_outbox`] was called since the last return.
+    pub async fn outbox_woken(&self) {
+        self.outbox.notified().await;
     }
 
     /// Checks that the database answers; used by readiness.

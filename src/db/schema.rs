@@ -354,6 +354,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        event_id -> BigInt,
+        event_type -> Text,
+        aggregate_type -> Text,
+        aggregate_id -> Text,
+        status -> Text,
+        attempt_count -> Integer,
+        next_attempt_at -> Timestamp,
+        retry_until -> Timestamp,
+        lease_token -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempted_at -> Timestamp,
+        response_status -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     report_categories,
@@ -378,4 +412,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     report_timeline,
     webhook_subscriptions,
+    webhook_deliveries,
+    webhook_attempts,
 );

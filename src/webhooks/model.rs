@@ -91,7 +91,7 @@ pub fn stored_events(events: &BTreeSet<WebhookEvent>) -> String {
         .join(",")
 }
 
-fn events_of(stored: &str, id: i64) -> Result<Vec<WebhookEvent>, ApiError> {
+pub(crate) fn events_of(stored: &str, id: i64) -> Result<Vec<WebhookEvent>, ApiError> {
     stored
         .split(',')
         .map(|name| {

@@ -181,6 +181,9 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         db_pool_timeout_ms: 5000,
         http_workers: Some(1),
         webhook_allow_private_targets: true,
+        webhook_timeout_ms: 2_000,
+        webhook_retry_delay_ms: 50,
+        webhook_retry_window_secs: 60,
     }
 }
 

@@ -202,6 +202,17 @@ async fn postgres_columns_are_exactly_as_wide_as_the_limits() {
         ("report_timeline", "body", limits::TIMELINE_BODY),
         ("report_timeline", "assigned_agency", limits::AGENCY),
         (
+            "webhook_subscriptions",
+            "url",
+            kim_api::webhooks::target::MAX_URL,
+        ),
+        (
+            "webhook_subscriptions",
+            "description",
+            limits::WEBHOOK_DESCRIPTION,
+        ),
+        ("webhook_attempts", "error", limits::WEBHOOK_ATTEMPT_ERROR),
+        (
             "idempotency_keys",
             "idempotency_key",
             kim_api::idempotency::MAX_KEY_LENGTH,

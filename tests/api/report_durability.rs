@@ -12,13 +12,15 @@ use tokio::process::{Child, Command};
 use crate::helpers::{TestDatabase, backends};
 use crate::reports::report;
 
-fn kim_api(dir: &TempDir, database: &TestDatabase) -> Command {
+pub fn kim_api(dir: &TempDir, database: &TestDatabase) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kim-api"));
     command
         .env("KIM_DATA_DIR", dir.path())
         .env("DATABASE_URL", database.url())
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
+        .env("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
+        .env("WEBHOOK_TIMEOUT_MS", "2000")
         .env_remove("KIM_ENV")
         .env_remove("JWT_SECRET")
         .env_remove("NIK_ENCRYPTION_KEY")
@@ -30,7 +32,7 @@ fn kim_api(dir: &TempDir, database: &TestDatabase) -> Command {
 }
 
 /// Starts `kim-api serve` and answers it with its base URL.
-async fn serve(dir: &TempDir, database: &TestDatabase) -> (Child, String) {
+pub async fn serve(dir: &TempDir, database: &TestDatabase) -> (Child, String) {
     let mut child = kim_api(dir, database).spawn().expect("start kim-api");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();

@@ -1,0 +1,173 @@
+//! Sends one signed delivery and says how it went. Every address a target's name
+//! resolves to is checked with [`is_public`] by the client's own resolver, and the
+//! client connects only to the addresses that passed: a name that resolved to a public
+//! address when checked cannot be re-pointed at the city's network before the
+//! connection (DNS rebinding). Redirects and proxies are not followed for the same
+//! reason.
+
+use std::error::Error as _;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use url::{Host, Url};
+
+use super::target::is_public;
+
+/// Bytes of a receiver's answer read before the connection is dropped: the status is
+/// all that counts, and a receiver must not make the service hold its output.
+pub const RESPONSE_CAP: usize = 64 * 1024;
+
+/// What one attempt ended with.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Option<u16>,
+    pub latency: Duration,
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none()
+            && self
+                .status
+                .is_some_and(|status| (200..300).contains(&status))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("resolves only to loopback, link-local or private addresses")]
+struct PrivateTarget;
+
+/// The system resolver, keeping only the addresses deliveries may reach.
+struct CheckedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let resolved = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let allowed: Vec<SocketAddr> = resolved
+                .filter(|address| allow_private || is_public(address.ip()))
+                .collect();
+            if allowed.is_empty() {
+                return Err(Box::new(PrivateTarget) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+pub struct Sender {
+    client: reqwest::Client,
+    allow_private: bool,
+    timeout: Duration,
+}
+
+impl Sender {
+    pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(CheckedResolver { allow_private }))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .user_agent(concat!("kim-api-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Sender {
+            client,
+            allow_private,
+            timeout,
+        })
+    }
+
+    /// POSTs `body` with `headers` to `url`; never fails, the outcome says what happened.
+    pub async fn send(&self, url: &str, headers: HeaderMap, body: Vec<u8>) -> Outcome {
+        let started = Instant::now();
+        let result = match self.refusal(url) {
+            Some(refusal) => Err(refusal),
+            None => self.post(url, headers, body).await,
+        };
+        let latency = started.elapsed();
+        match result {
+            Ok(status) => Outcome {
+                status: Some(status),
+                latency,
+                error: (!(200..300).contains(&status))
+                    .then(|| format!("the receiver answered {status}")),
+            },
+            Err(error) => Outcome {
+                status: None,
+                latency,
+                error: Some(error),
+            },
+        }
+    }
+
+    /// Addresses written in the URL never reach the resolver, so they are checked here.
+    fn refusal(&self, url: &str) -> Option<String> {
+        let url = match Url::parse(url) {
+            Ok(url) => url,
+            Err(error) => return Some(format!("the target URL does not parse: {error}")),
+        };
+        let literal = match url.host() {
+            Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => return None,
+        };
+        (!self.allow_private && !is_public(literal)).then(|| format!("refused: {PrivateTarget}"))
+    }
+
+    async fn post(&self, url: &str, headers: HeaderMap, body: Vec<u8>) -> Result<u16, String> {
+        let mut response = self
+            .client
+            .post(url)
+            .headers(headers)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| self.explain(&error))?;
+        let status = response.status().as_u16();
+        let mut read = 0;
+        while read <= RESPONSE_CAP {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                Ok(None) => break,
+                // The status has arrived; an answer cut short does not undo it.
+                Err(_) => break,
+            }
+        }
+        Ok(status)
+    }
+
+    /// The reason for an attempt's record, without the URL (it may carry a token).
+    fn explain(&self, error: &reqwest::Error) -> String {
+        let mut source = error.source();
+        while let Some(cause) = source {
+            if cause.downcast_ref::<PrivateTarget>().is_some() {
+                return format!("refused: {PrivateTarget}");
+            }
+            source = cause.source();
+        }
+        if error.is_timeout() {
+            return format!("no answer within {} ms", self.timeout.as_millis());
+        }
+        if error.is_connect() {
+            let cause = error
+                .source()
+                .map(|cause| format!(": {cause}"))
+                .unwrap_or_default();
+            return format!("could not connect{cause}");
+        }
+        let cause = error
+            .source()
+            .map(|cause| format!(": {cause}"))
+            .unwrap_or_default();
+        format!("the request failed{cause}")
+    }
+}
