@@ -8,11 +8,13 @@ use std::time::Duration;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::db::Db;
 use crate::error::{ApiError, AuthFailure};
+use crate::webhooks::dispatcher::Backlog;
 
 pub struct Metrics {
     registry: Registry,
@@ -20,6 +22,8 @@ pub struct Metrics {
     latency: HistogramVec,
     pool_connections: IntGaugeVec,
     pool_idle: IntGaugeVec,
+    outbox_unpublished: IntGauge,
+    deliveries_pending: IntGauge,
 }
 
 impl Metrics {
@@ -51,6 +55,16 @@ impl Metrics {
             ),
             &["pool"],
         )?;
+        let outbox_unpublished = IntGauge::new(
+            "outbox_unpublished_events",
+            "Outbox events not yet handed to webhook deliveries",
+        )?;
+        let deliveries_pending = IntGauge::new(
+            "webhook_deliveries_pending",
+            "Webhook deliveries not yet delivered or failed",
+        )?;
+        registry.register(Box::new(outbox_unpublished.clone()))?;
+        registry.register(Box::new(deliveries_pending.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
@@ -61,6 +75,8 @@ impl Metrics {
             latency,
             pool_connections,
             pool_idle,
+            outbox_unpublished,
+            deliveries_pending,
         })
     }
 
@@ -92,7 +108,13 @@ impl Metrics {
             .observe(latency.as_secs_f64());
     }
 
-    fn render(&self, db: &Db) -> Result<String, ApiError> {
+    /// `backlog`: the outbox backlog when the database answered; the gauges keep their
+    /// last values otherwise, and the pool gauges still tell what is wrong.
+    fn render(&self, db: &Db, backlog: Option<Backlog>) -> Result<String, ApiError> {
+        if let Some(backlog) = backlog {
+            self.outbox_unpublished.set(backlog.unpublished_events);
+            self.deliveries_pending.set(backlog.pending_deliveries);
+        }
         for (pool, connections, idle) in db.pool_states() {
             self.pool_connections
                 .with_label_values(&[pool])
@@ -156,7 +178,14 @@ pub async fn metrics(
     db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
     access.check(&req)?;
-    let body = metrics.render(&db)?;
+    let backlog = match db.read(crate::webhooks::dispatcher::backlog).await {
+        Ok(backlog) => Some(backlog),
+        Err(error) => {
+            tracing::warn!(%error, "the outbox backlog could not be read for /metrics");
+            None
+        }
+    };
+    let body = metrics.render(&db, backlog)?;
     Ok(HttpResponse::Ok()
         .content_type(prometheus::TEXT_FORMAT)
         .body(body))

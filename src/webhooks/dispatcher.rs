@@ -236,6 +236,26 @@ pub fn backoff(first: Duration, failures: i32) -> Duration {
     half + half.mul_f64(fraction)
 }
 
+/// What waits to be delivered, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backlog {
+    pub unpublished_events: i64,
+    pub pending_deliveries: i64,
+}
+
+pub fn backlog(conn: &mut DbConnection) -> Result<Backlog, ApiError> {
+    Ok(Backlog {
+        unpublished_events: outbox_events::table
+            .filter(outbox_events::published_at.is_null())
+            .count()
+            .get_result(conn)?,
+        pending_deliveries: webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .count()
+            .get_result(conn)?,
+    })
+}
+
 /// Whether there are outbox events to fan out, and deliveries that may be due.
 fn work_waiting(conn: &mut DbConnection) -> Result<(bool, bool), ApiError> {
     let unpublished = outbox_events::table

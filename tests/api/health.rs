@@ -60,6 +60,8 @@ async fn metrics_count_requests_by_route_and_status() {
         ));
         assert!(text.contains("kim_db_pool_connections{pool="));
         assert!(text.contains("kim_db_pool_idle_connections{pool="));
+        assert!(text.contains("\nkim_outbox_unpublished_events "));
+        assert!(text.contains("\nkim_webhook_deliveries_pending 0\n"));
     })
     .await;
 }
