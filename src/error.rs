@@ -46,6 +46,11 @@ impl FieldIssue {
         }
     }
 
+    /// The English message, for protocols that carry one text (Open311).
+    pub fn message_en(&self) -> &str {
+        &self.message_en
+    }
+
     /// `in_the_future` when `date` is after today (UTC).
     pub fn check_not_future(field: &str, date: Option<chrono::NaiveDate>) -> Option<FieldIssue> {
         date.filter(|date| *date > chrono::Utc::now().date_naive())

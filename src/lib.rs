@@ -24,6 +24,7 @@ pub mod integration_clients;
 pub mod kims;
 pub mod members;
 pub mod metrics;
+pub mod open311;
 pub mod openapi;
 pub mod page_cache;
 pub mod pagination;

@@ -34,6 +34,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "reports", description = "Citizen reports: submission, workflow, service levels"),
         (name = "holidays", description = "Public holidays of the service-level calendar of citizen reports"),
         (name = "statistics", description = "Dashboard figures over a period"),
+        (name = "open311", description = "Open311 GeoReport v2: report categories as services, reports as service requests; `.json` or `.xml`"),
         (name = "webhooks", description = "Signed deliveries of events to other systems (Standard Webhooks)"),
         (name = "audit log", description = "Who did what to which record, when, from which request"),
     ),

@@ -9,8 +9,8 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    audit, bulletins, health, holidays, integration_clients, kims, members, metrics, regions,
-    report_categories, reports, sessions, stats, users, webhooks,
+    audit, bulletins, health, holidays, integration_clients, kims, members, metrics, open311,
+    regions, report_categories, reports, sessions, stats, users, webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -21,6 +21,13 @@ pub fn api_routes(config: &mut ServiceConfig) {
         .service(health::ready)
         .service(metrics::metrics)
         .service(sessions::jwks)
+        .service(open311::discovery)
+        .service(open311::services)
+        .service(open311::service_definition)
+        .service(open311::requests::list_requests)
+        .service(open311::requests::create_request)
+        .service(open311::requests::get_request)
+        .service(open311::requests::request_of_token)
         .service(
             scope::scope("/api/v1")
                 .service(sessions::token)
@@ -87,7 +94,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(webhooks::update_webhook)
                 .service(webhooks::delete_webhook)
                 .service(webhooks::deliveries::list_deliveries)
-                .service(webhooks::deliveries::redeliver),
+                .service(webhooks::deliveries::redeliver)
+                .service(integration_clients::api_keys::issue_api_key)
+                .service(integration_clients::api_keys::revoke_api_key),
         );
 }
 

@@ -133,6 +133,10 @@ fn render_error(
     let status = response.status();
     let foreign;
     let api_error = match response.response().error() {
+        // Open311 answers errors in its own shape, already rendered.
+        Some(error) if error.as_error::<crate::open311::Open311Error>().is_some() => {
+            return response;
+        }
         Some(error) => match error.as_error::<ApiError>() {
             Some(api_error) => api_error,
             None => {

@@ -384,6 +384,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    integration_api_keys (id) {
+        id -> BigInt,
+        client_id -> BigInt,
+        key_hash -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    report_media_urls (report_id) {
+        report_id -> BigInt,
+        media_url -> Text,
+    }
+}
+
+diesel::joinable!(integration_api_keys -> integration_clients (client_id));
+diesel::joinable!(report_media_urls -> reports (report_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
@@ -414,4 +434,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscriptions,
     webhook_deliveries,
     webhook_attempts,
+    integration_api_keys,
+    report_media_urls,
 );

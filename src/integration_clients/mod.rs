@@ -2,6 +2,7 @@
 //! secret that is shown once and stored only as a SHA-256 hash. They sign in with the
 //! client credentials grant.
 
+pub mod api_keys;
 mod model;
 
 pub use model::{ClientRow, IntegrationClient, find_by_client_id};

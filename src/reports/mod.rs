@@ -92,7 +92,34 @@ pub struct NewReportRequest {
 }
 
 impl NewReportRequest {
-    fn check(self, channel: Channel) -> Result<NewReport, ApiError> {
+    /// A submission from another protocol (Open311), checked as the JSON API's are.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_fields(
+        kind: Kind,
+        category_code: String,
+        title: String,
+        description: String,
+        kelurahan_code: String,
+        address: Option<String>,
+        coordinates: (Option<f64>, Option<f64>),
+        reporter: (Option<String>, Option<String>),
+    ) -> Self {
+        NewReportRequest {
+            kind,
+            category_code,
+            title,
+            description,
+            kelurahan_code,
+            address,
+            latitude: coordinates.0,
+            longitude: coordinates.1,
+            reporter_name: reporter.0,
+            reporter_contact: reporter.1,
+            privacy: None,
+        }
+    }
+
+    pub(crate) fn check(self, channel: Channel) -> Result<NewReport, ApiError> {
         let mut checks = Checks::new();
         let title = checks.text("title", &self.title, limits::REPORT_TITLE, Lines::Single);
         let description = checks.text(
@@ -362,60 +389,8 @@ pub async fn create_report(
         &db,
         cipher,
         move |uow| {
-            let access = ReportAccess::of(uow.conn, &writer)?;
-            let submitter = access.submitter(&writer)?;
-            if let Submitter::KimUser { kim_id, .. } = submitter {
-                // Under the KIM's lock, as its dissolution takes it: no report slips
-                // into a KIM that is being dissolved.
-                let status = uow.lock_kim_status(kim_id)?.ok_or(ApiError::Forbidden)?;
-                if status == crate::kims::KimStatus::Dissolved.as_str() {
-                    return Err(crate::kims::model::dissolved());
-                }
-            }
-            let kecamatan_code = verify_places(uow.conn, &new)?;
-            let at = now();
-            let verify_due_at = Calendar::load(uow.conn, at)?.due(at, VERIFY_WORKING_DAYS);
-            let tracking_code = fresh_tracking_code(uow.conn)?;
-            let reporter_contact_ciphertext = new
-                .reporter_contact
-                .as_deref()
-                .map(|contact| encrypting.encrypt(contact))
-                .transpose()
-                .map_err(ApiError::internal)?;
-            let row = model::insert(
-                uow.conn,
-                Inserted {
-                    new: &new,
-                    submitter,
-                    kecamatan_code: &kecamatan_code,
-                    tracking_code: &tracking_code,
-                    reporter_contact_ciphertext,
-                    verify_due_at,
-                    at,
-                },
-            )?;
-            timeline::record(
-                uow.conn,
-                access.author(&writer),
-                Entry {
-                    report_id: row.id,
-                    entry_type: EntryType::Status,
-                    visibility: Visibility::Public,
-                    from_status: None,
-                    to_status: Some(ReportStatus::Submitted),
-                    body: None,
-                    assigned_agency: None,
-                    at,
-                },
-            )?;
-            let target = Target::new("report", row.id);
-            uow.audit("report.created", Some(target.clone()), None)?;
-            uow.emit(Event::new(
-                "report.created",
-                target,
-                serde_json::json!({"id": row.id, "kim_id": row.kim_id,
-                    "category_code": &row.category_code, "status": &row.status}),
-            ))?;
+            let (row, access) = submit(uow, &writer, &new, &encrypting)?;
+            let at = row.created_at;
             let report = shown(row, &access, &encrypting, Vec::new(), at)?;
             let location = format!("/api/v1/reports/{}", report.id);
             CreatedResponse::created(&report, location, report.version)
@@ -428,6 +403,71 @@ pub async fn create_report(
         },
     )
     .await
+}
+
+/// Writes a submitted report with its first timeline entry, audit record and outbox
+/// event, in the caller's unit of work: the one way in for every channel.
+pub(crate) fn submit(
+    uow: &mut UnitOfWork<'_>,
+    writer: &Caller,
+    new: &NewReport,
+    encrypting: &PersonalDataCipher,
+) -> Result<(ReportRow, ReportAccess), ApiError> {
+    let access = ReportAccess::of(uow.conn, writer)?;
+    let submitter = access.submitter(writer)?;
+    if let Submitter::KimUser { kim_id, .. } = submitter {
+        // Under the KIM's lock, as its dissolution takes it: no report slips
+        // into a KIM that is being dissolved.
+        let status = uow.lock_kim_status(kim_id)?.ok_or(ApiError::Forbidden)?;
+        if status == crate::kims::KimStatus::Dissolved.as_str() {
+            return Err(crate::kims::model::dissolved());
+        }
+    }
+    let kecamatan_code = verify_places(uow.conn, new)?;
+    let at = now();
+    let verify_due_at = Calendar::load(uow.conn, at)?.due(at, VERIFY_WORKING_DAYS);
+    let tracking_code = fresh_tracking_code(uow.conn)?;
+    let reporter_contact_ciphertext = new
+        .reporter_contact
+        .as_deref()
+        .map(|contact| encrypting.encrypt(contact))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let row = model::insert(
+        uow.conn,
+        Inserted {
+            new,
+            submitter,
+            kecamatan_code: &kecamatan_code,
+            tracking_code: &tracking_code,
+            reporter_contact_ciphertext,
+            verify_due_at,
+            at,
+        },
+    )?;
+    timeline::record(
+        uow.conn,
+        access.author(writer),
+        Entry {
+            report_id: row.id,
+            entry_type: EntryType::Status,
+            visibility: Visibility::Public,
+            from_status: None,
+            to_status: Some(ReportStatus::Submitted),
+            body: None,
+            assigned_agency: None,
+            at,
+        },
+    )?;
+    let target = Target::new("report", row.id);
+    uow.audit("report.created", Some(target.clone()), None)?;
+    uow.emit(Event::new(
+        "report.created",
+        target,
+        serde_json::json!({"id": row.id, "kim_id": row.kim_id,
+            "category_code": &row.category_code, "status": &row.status}),
+    ))?;
+    Ok((row, access))
 }
 
 /// The report `id` if `access` lets its caller see it; else 404.

@@ -1101,6 +1101,9 @@ async fn a_change_that_commits_late_is_not_skipped_by_a_token_made_meanwhile() {
         } else {
             let mut conn =
                 diesel::SqliteConnection::establish(&app.database.url()).expect("connect");
+            // The service's webhook dispatcher may hold the write lock a moment.
+            conn.batch_execute("PRAGMA busy_timeout = 5000;")
+                .expect("busy timeout");
             conn.batch_execute(&format!(
                 "BEGIN IMMEDIATE;
                  UPDATE sync_counters SET value = value + 1 WHERE name = 'bulletins';

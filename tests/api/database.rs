@@ -270,9 +270,11 @@ async fn writes_beyond_the_database_queue_are_shed_with_503() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
     let admin = app.bootstrap_admin().await;
     let member = app.user(&admin, "gov_officer", None).await;
+    // The dispatcher's fan-out of `user.created` must not take a place in the queue.
+    app.outbox_settled().await;
     let mut holder = diesel::SqliteConnection::establish(&app.database.url()).expect("connect");
     holder
-        .batch_execute("BEGIN IMMEDIATE;")
+        .batch_execute("PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE;")
         .expect("hold the write lock");
     // One writer thread: one group of 1 to 32 writes (those waiting together) runs,
     // waiting on the lock, and 64 wait in the queue; the rest is shed.

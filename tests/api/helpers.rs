@@ -482,6 +482,26 @@ pub async fn spawn_instance(app: &TestApp, adjust: impl FnOnce(&mut ConfigArgs))
     }
 }
 
+impl TestApp {
+    /// Returns once the webhook dispatcher has fanned out every outbox event, so that
+    /// it writes nothing more until the next change (polled: nothing to await), for at
+    /// most 10 s.
+    pub async fn outbox_settled(&self) {
+        for _ in 0..1000 {
+            let backlog = self
+                .db
+                .read(kim_api::webhooks::dispatcher::backlog)
+                .await
+                .expect("backlog");
+            if backlog.unpublished_events == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the outbox was not fanned out within 10 s");
+    }
+}
+
 /// The tests' own address, as a trusted proxy: their `X-Forwarded-For` is believed.
 pub fn loopback() -> ipnet::IpNet {
     "127.0.0.1/32".parse().expect("CIDR")

@@ -19,6 +19,7 @@ mod limits;
 mod logs;
 mod members;
 mod migrations;
+mod open311;
 mod openapi;
 mod python;
 mod receiver;

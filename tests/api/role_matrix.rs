@@ -36,9 +36,16 @@ fn expected(route: &str, who: Who) -> u16 {
         // Probes, public keys and public tracking do not look at tokens; everything else
         // refuses a bad one.
         (
-            "GET /health/live" | "GET /.well-known/jwks.json" | "GET /api/v1/reports/track/{code}",
+            "GET /health/live"
+            | "GET /.well-known/jwks.json"
+            | "GET /api/v1/reports/track/{code}"
+            | "GET /open311/v2/services.{format}"
+            | "GET /open311/v2/requests.{format}",
             _,
         ) => 200,
+        // Open311 writes take a form with an `api_key`; a bearer token changes nothing
+        // (the key itself is tested in `open311.rs`).
+        ("POST /open311/v2/requests.{format}", _) => 400,
         (_, Expired) => 401,
         (
             "GET /api/v1/bulletins"
@@ -140,6 +147,11 @@ fn expected(route: &str, who: Who) -> u16 {
         ) => 200,
         ("DELETE /api/v1/webhooks/{none}", GovAdmin) => 404,
         ("GET /api/v1/webhooks/{id}/deliveries", GovAdmin) => 200,
+        (
+            "POST /api/v1/integration-clients/{none}/api-keys"
+            | "DELETE /api/v1/integration-clients/{none}/api-keys/{none}",
+            GovAdmin,
+        ) => 404,
         ("POST /api/v1/webhooks/{id}/deliveries/{none}/redeliver", GovAdmin) => 404,
         ("GET /api/v1/stats/overview", GovAdmin | GovOfficer | IntegrationAllScopes) => 200,
         ("GET /api/v1/reports/export.csv", GovAdmin | GovOfficer) => 200,
@@ -364,6 +376,11 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("GET /api/v1/webhooks/{id}", Method::GET, format!("/api/v1/webhooks/{webhook}"), None),
             ("PATCH /api/v1/webhooks/{id}", Method::PATCH, format!("/api/v1/webhooks/{webhook}"), Some(json!({"description": "Matriks"}))),
             ("DELETE /api/v1/webhooks/{none}", Method::DELETE, "/api/v1/webhooks/999999".into(), None),
+            ("GET /open311/v2/services.{format}", Method::GET, "/open311/v2/services.json".into(), None),
+            ("GET /open311/v2/requests.{format}", Method::GET, "/open311/v2/requests.xml".into(), None),
+            ("POST /open311/v2/requests.{format}", Method::POST, "/open311/v2/requests.json?service_code=infrastruktur".into(), None),
+            ("POST /api/v1/integration-clients/{none}/api-keys", Method::POST, "/api/v1/integration-clients/999999/api-keys".into(), None),
+            ("DELETE /api/v1/integration-clients/{none}/api-keys/{none}", Method::DELETE, "/api/v1/integration-clients/999999/api-keys/999999".into(), None),
             ("GET /api/v1/webhooks/{id}/deliveries", Method::GET, format!("/api/v1/webhooks/{webhook}/deliveries"), None),
             ("POST /api/v1/webhooks/{id}/deliveries/{none}/redeliver", Method::POST, format!("/api/v1/webhooks/{webhook}/deliveries/999999/redeliver"), None),
             ("GET /api/v1/stats/overview", Method::GET, "/api/v1/stats/overview".into(), None),
