@@ -205,15 +205,6 @@ where
         .map_err(|error| Open311Error::from_api(format, error, str::to_owned))
 }
 
-/// The extension of an Open311 resource.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct FormatPath {
-    /// `json` or `xml`.
-    #[param(inline)]
-    pub format: Format,
-}
-
 /// One endpoint of the discovery document.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Endpoint {
@@ -255,7 +246,7 @@ fn discovery_document() -> Discovery {
 /// Open311 discovery: the specification, formats and contact of this endpoint.
 #[utoipa::path(
     tag = "open311",
-    params(FormatPath, JurisdictionQuery),
+    params(("format" = inline(Format), Path, description = "`json` or `xml`"), JurisdictionQuery),
     responses(
         (status = 200, description = "The discovery document", content(
             (Discovery = "application/json"), (String = "text/xml"))),
@@ -311,7 +302,7 @@ impl From<ReportCategory> for Service {
 /// The services (active report categories).
 #[utoipa::path(
     tag = "open311",
-    params(FormatPath, JurisdictionQuery),
+    params(("format" = inline(Format), Path, description = "`json` or `xml`"), JurisdictionQuery),
     responses(
         (status = 200, description = "The services", content(
             (Vec<Service> = "application/json"), (String = "text/xml"))),
@@ -437,7 +428,7 @@ fn definition(conn: &mut DbConnection, code: String) -> Result<ServiceDefinition
     tag = "open311",
     params(
         ("service_code" = String, Path, description = "A service code"),
-        FormatPath,
+        ("format" = inline(Format), Path, description = "`json` or `xml`"),
         JurisdictionQuery,
     ),
     responses(

@@ -11,9 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    DEFAULT_WINDOW_DAYS, Format, FormatPath, JurisdictionQuery, KELURAHAN_ATTRIBUTE,
-    KIND_ATTRIBUTE, MAX_REQUESTS, Open311Error, Open311ErrorItem, answer, check_jurisdiction, read,
-    xml,
+    DEFAULT_WINDOW_DAYS, Format, JurisdictionQuery, KELURAHAN_ATTRIBUTE, KIND_ATTRIBUTE,
+    MAX_REQUESTS, Open311Error, Open311ErrorItem, answer, check_jurisdiction, read, xml,
 };
 use crate::audit::{Actor, RequestOrigin};
 use crate::crypto::PersonalDataCipher;
@@ -246,7 +245,7 @@ fn list(text: Option<&str>) -> Vec<String> {
 /// default; at most 1000, newest first). Confidential reports never appear.
 #[utoipa::path(
     tag = "open311",
-    params(FormatPath, RequestsQuery),
+    params(("format" = inline(Format), Path, description = "`json` or `xml`"), RequestsQuery),
     responses(
         (status = 200, description = "The service requests", content(
             (Vec<ServiceRequest> = "application/json"), (String = "text/xml"))),
@@ -337,7 +336,7 @@ fn not_found(format: Format) -> Open311Error {
     tag = "open311",
     params(
         ("service_request_id" = String, Path, description = "The request's id"),
-        FormatPath,
+        ("format" = inline(Format), Path, description = "`json` or `xml`"),
         JurisdictionQuery,
     ),
     responses(
@@ -384,7 +383,7 @@ pub struct TokenAnswer {
     tag = "open311",
     params(
         ("token" = String, Path, description = "The report's tracking code"),
-        FormatPath,
+        ("format" = inline(Format), Path, description = "`json` or `xml`"),
         JurisdictionQuery,
     ),
     responses(
@@ -611,7 +610,7 @@ fn open311_field(field: &str) -> String {
 /// integration client holding `reports:write`.
 #[utoipa::path(
     tag = "open311",
-    params(FormatPath),
+    params(("format" = inline(Format), Path, description = "`json` or `xml`")),
     request_body(content = NewServiceRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 201, description = "Created: the request's id, and its tracking code in the notice", content(
