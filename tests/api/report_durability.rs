@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 use crate::helpers::{TestDatabase, backends};
 use crate::reports::report;
 
-pub fn kim_api(dir: &TempDir, database: &TestDatabase) -> Command {
+fn kim_api(dir: &TempDir, database: &TestDatabase) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kim-api"));
     command
         .env("KIM_DATA_DIR", dir.path())
@@ -51,6 +51,30 @@ pub async fn serve(dir: &TempDir, database: &TestDatabase) -> (Child, String) {
     (child, format!("http://127.0.0.1:{port}"))
 }
 
+/// Seeds one KIM with its demo accounts; answers their shared password.
+pub async fn seed_one_kim(dir: &TempDir, database: &TestDatabase) -> String {
+    let seeded = kim_api(dir, database)
+        .args([
+            "seed-demo",
+            "--kims",
+            "1",
+            "--reports",
+            "0",
+            "--bulletins",
+            "0",
+        ])
+        .output()
+        .await
+        .expect("seed-demo");
+    let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
+    stdout
+        .split("password ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .expect("the password is printed")
+        .to_owned()
+}
+
 async fn submit(base: &str, token: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(format!("{base}/api/v1/reports"))
@@ -67,26 +91,7 @@ async fn an_answered_submission_survives_a_killed_server_and_its_retry_answers_i
     for backend in backends() {
         let database = TestDatabase::create(backend);
         let dir = TempDir::new().expect("dir");
-        let seeded = kim_api(&dir, &database)
-            .args([
-                "seed-demo",
-                "--kims",
-                "1",
-                "--reports",
-                "0",
-                "--bulletins",
-                "0",
-            ])
-            .output()
-            .await
-            .expect("seed-demo");
-        let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
-        let password = stdout
-            .split("password ")
-            .nth(1)
-            .and_then(|rest| rest.split(':').next())
-            .expect("the password is printed")
-            .to_owned();
+        let password = seed_one_kim(&dir, &database).await;
         let (mut first, base) = serve(&dir, &database).await;
         let signed_in: serde_json::Value = reqwest::Client::new()
             .post(format!("{base}/api/v1/auth/token"))

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, on_each_backend, problem, spawn_app_with, spawn_instance};
 use crate::python::run_script;
 use crate::receiver::{Receiver, Reply};
-use crate::report_durability::{kim_api, serve};
+use crate::report_durability::{seed_one_kim, serve};
 use crate::reports::{id_of, json_of, move_to, report, submit, token, town};
 
 /// Subscribes `url` to `events`; answers the subscription's id and secret.
@@ -493,26 +493,7 @@ async fn an_instance_killed_mid_delivery_loses_nothing() {
     for backend in crate::helpers::backends() {
         let database = crate::helpers::TestDatabase::create(backend);
         let dir = tempfile::TempDir::new().expect("dir");
-        let seeded = kim_api(&dir, &database)
-            .args([
-                "seed-demo",
-                "--kims",
-                "1",
-                "--reports",
-                "0",
-                "--bulletins",
-                "0",
-            ])
-            .output()
-            .await
-            .expect("seed-demo");
-        let stdout = String::from_utf8_lossy(&seeded.stdout).into_owned();
-        let password = stdout
-            .split("password ")
-            .nth(1)
-            .and_then(|rest| rest.split(':').next())
-            .expect("the password is printed")
-            .to_owned();
+        let password = seed_one_kim(&dir, &database).await;
         let mut receiver = Receiver::start(&[Reply::Hang], Reply::Status(200));
         let (mut first, base) = serve(&dir, &database).await;
         let client = reqwest::Client::new();
