@@ -660,15 +660,16 @@ pub async fn create_request(
     if key.is_empty() {
         return Err(forbidden());
     }
+    // The key first: a caller without one learns nothing about the fields.
+    let lookup = key.clone();
+    let caller = read(&db, format, move |conn| caller_of_key(conn, &lookup))
+        .await?
+        .ok_or_else(forbidden)?;
     let account_id = request.account_id.clone();
     let (report, media_url) = request.into_report(format)?;
     let new = report
         .check(Channel::Open311)
         .map_err(|error| Open311Error::from_api(format, error, open311_field))?;
-    let lookup = key.clone();
-    let caller = read(&db, format, move |conn| caller_of_key(conn, &lookup))
-        .await?
-        .ok_or_else(forbidden)?;
     let actor = Actor::from(&caller);
     let (id, tracking_code) = db
         .unit_of_work(actor, origin, move |uow| {

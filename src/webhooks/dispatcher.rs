@@ -181,6 +181,16 @@ impl Dispatcher {
 
     async fn send(&self, job: &Job) -> Outcome {
         let id = webhook_id(job.event_id);
+        if job.keys.is_empty() {
+            return Outcome {
+                status: None,
+                latency: Duration::ZERO,
+                error: Some(
+                    "the subscription's signing secret cannot be read (was NIK_ENCRYPTION_KEY changed?); rotate it"
+                        .to_owned(),
+                ),
+            };
+        }
         let body = match signed_body(job) {
             Ok(body) => body,
             Err(error) => {
@@ -451,13 +461,16 @@ fn load_jobs(
             let (url, secret, previous, previous_until) = subscription;
             let (event_type, payload, occurred_at) = event;
             let previous = previous.filter(|_| previous_until.is_some_and(|until| until > stamp));
+            // A secret that no longer decrypts (the key was changed) fails this
+            // delivery's attempts, not the whole batch.
             let keys = std::iter::once(secret)
                 .chain(previous)
                 .map(|sealed| {
-                    let secret = cipher.decrypt(&sealed).map_err(ApiError::internal)?;
-                    SigningKey::parse(&secret).map_err(ApiError::internal)
+                    let secret = cipher.decrypt(&sealed).ok()?;
+                    SigningKey::parse(&secret).ok()
                 })
-                .collect::<Result<Vec<_>, ApiError>>()?;
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default();
             Ok(Job {
                 delivery_id,
                 event_id,

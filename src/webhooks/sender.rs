@@ -114,6 +114,9 @@ impl Sender {
             Ok(url) => url,
             Err(error) => return Some(format!("the target URL does not parse: {error}")),
         };
+        if url.scheme() != "https" && !self.allow_private {
+            return Some("refused: deliveries go over https only".to_owned());
+        }
         let literal = match url.host() {
             Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
             Some(Host::Ipv6(ip)) => IpAddr::V6(ip),

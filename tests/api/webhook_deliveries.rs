@@ -407,6 +407,8 @@ async fn private_addresses_are_refused_when_connecting_not_only_when_subscribing
         for target in [
             format!("https://localhost:{port}/hooks/kim"),
             format!("https://127.0.0.1:{port}/hooks/kim"),
+            // Stored while plain http was allowed: not sent in clear text now.
+            "http://sipd.metrokota.go.id/hooks/kim".to_owned(),
         ] {
             let (hook, _) = subscribe(
                 &app,
@@ -566,4 +568,47 @@ async fn an_instance_killed_mid_delivery_loses_nothing() {
         );
         assert!(receiver.drain().is_empty());
     }
+}
+
+#[tokio::test]
+async fn a_secret_that_no_longer_decrypts_fails_its_own_deliveries_only() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let admin = token(&t.admin);
+        let mut receiver = Receiver::start(&[], Reply::Status(200));
+        let (broken, _) = subscribe(&app, admin, &receiver.url, &["report.created"]).await;
+        let (working, _) = subscribe(&app, admin, &receiver.url, &["report.created"]).await;
+        // As if NIK_ENCRYPTION_KEY had been replaced since the secret was sealed.
+        app.db
+            .write(move |conn| {
+                diesel::update(webhook_subscriptions::table.find(broken))
+                    .set(webhook_subscriptions::secret.eq("bm90IGEgc2VhbGVkIHNlY3JldA"))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+            .expect("corrupt the secret");
+        submit(&app, token(&t.member_a), &report("normal")).await;
+        let arrived = receiver.next().await;
+        assert_eq!(arrived.json()["type"], "report.created");
+        deliveries_once(&app, admin, working, |listed| {
+            listed.first().is_some_and(|d| d["status"] == "delivered")
+        })
+        .await;
+        let failed = deliveries_once(&app, admin, broken, |listed| {
+            listed
+                .first()
+                .is_some_and(|d| !d["attempts"].as_array().expect("attempts").is_empty())
+        })
+        .await;
+        assert!(
+            failed[0]["attempts"][0]["error"]
+                .as_str()
+                .is_some_and(|error| error.contains("signing secret cannot be read")),
+            "{}",
+            failed[0]
+        );
+        assert_eq!(failed[0]["attempts"][0]["response_status"], Value::Null);
+    })
+    .await;
 }
