@@ -171,7 +171,6 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub db_pool: PoolSettings,
     pub http_workers: Option<usize>,
-    pub webhook_allow_private_targets: bool,
     pub webhook_delivery: crate::webhooks::DeliverySettings,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
@@ -280,7 +279,6 @@ impl Settings {
                 connection_timeout: Duration::from_millis(args.db_pool_timeout_ms),
             },
             http_workers: args.http_workers,
-            webhook_allow_private_targets: args.webhook_allow_private_targets,
             webhook_delivery: crate::webhooks::DeliverySettings {
                 timeout: Duration::from_millis(args.webhook_timeout_ms),
                 first_retry: Duration::from_millis(args.webhook_retry_delay_ms),

@@ -144,7 +144,7 @@ fn run(
     ));
     let list_pages = web::Data::new(crate::page_cache::PageCache::new(settings.list_cache_bytes));
     let webhook_targets = web::Data::new(crate::webhooks::target::TargetPolicy {
-        allow_private: settings.webhook_allow_private_targets,
+        allow_private: settings.webhook_delivery.allow_private,
     });
     let webhook_delivery = web::Data::new(settings.webhook_delivery);
     let cors_origins = settings.cors_origins.clone();

@@ -87,7 +87,7 @@ type RequestColumns = (
         NaiveDateTime,
         Option<NaiveDateTime>,
     ),
-    (Option<String>, Option<f64>, Option<f64>, String),
+    (Option<String>, Option<f64>, Option<f64>),
 );
 
 /// Publicly visible reports (not confidential), newest first, at most `MAX_REQUESTS`.
@@ -117,12 +117,7 @@ fn load(
                 reports::verify_due_at,
                 reports::response_due_at,
             ),
-            (
-                reports::address,
-                reports::latitude,
-                reports::longitude,
-                reports::tracking_code,
-            ),
+            (reports::address, reports::latitude, reports::longitude),
         ))
         .load(conn)?;
     let ids: Vec<i64> = ids_and_rows.iter().map(|row| row.0.0).collect();
@@ -155,9 +150,9 @@ fn load(
         .map(|(head, times, place)| {
             let (id, status, code, description, agency) = head;
             let (created, updated, verify_due, response_due) = times;
-            let (address, lat, long, _tracking_code) = place;
-            let open = open311_status(&status) == "open";
-            let expected = open.then(|| {
+            let (address, lat, long) = place;
+            let shown_status = open311_status(&status);
+            let expected = (shown_status == "open").then(|| {
                 if status == ReportStatus::Submitted.as_str() {
                     Some(verify_due)
                 } else {
@@ -166,7 +161,7 @@ fn load(
             });
             ServiceRequest {
                 service_request_id: id.to_string(),
-                status: open311_status(&status),
+                status: shown_status,
                 status_notes: notes.remove(&id),
                 service_name: names.get(&code).cloned().unwrap_or_else(|| code.clone()),
                 service_code: code,

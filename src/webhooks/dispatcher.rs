@@ -32,7 +32,7 @@ use super::deliveries::{DeliveryStatus, webhook_id};
 use super::model::{SubscriptionStatus, WebhookEvent, events_of};
 use super::sender::{Outcome, Sender};
 use super::signing::{SigningKey, signature_header};
-use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
+use crate::audit::{Actor, RequestOrigin};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{
     outbox_events, webhook_attempts, webhook_deliveries, webhook_subscriptions,
@@ -40,6 +40,7 @@ use crate::db::schema::{
 use crate::db::{Db, DbConnection, now};
 use crate::domain::text::limits;
 use crate::error::ApiError;
+use crate::unit_of_work::{Target, UnitOfWork};
 
 /// Outbox events fanned out per transaction.
 const FAN_OUT_BATCH: usize = 500;
@@ -158,9 +159,12 @@ impl Dispatcher {
         let outcome = self.send(&job).await;
         let delivery_id = job.delivery_id;
         let first_retry = self.settings.first_retry;
+        // Acting as the service itself: a subscription marked failing is audited so.
         match self
             .db
-            .write(move |conn| record(conn, &job, &outcome, &token, first_retry))
+            .unit_of_work(Actor::System, RequestOrigin::default(), move |uow| {
+                record(uow, &job, &outcome, &token, first_retry)
+            })
             .await
         {
             Ok(Some(retry_in)) => {
@@ -325,25 +329,41 @@ fn fan_out(conn: &mut DbConnection, window: chrono::Duration) -> Result<usize, A
         .map(|(id, events, created_at)| Ok((id, events_of(&events, id)?, created_at)))
         .collect::<Result<Vec<(i64, Vec<WebhookEvent>, NaiveDateTime)>, ApiError>>()?;
     let stamp = now();
-    for (event_id, event_type, aggregate_type, aggregate_id, occurred_at) in &events {
-        for (subscription_id, taken, created_at) in &subscriptions {
-            if created_at > occurred_at || !taken.iter().any(|event| event.covers(event_type)) {
-                continue;
-            }
-            diesel::insert_into(webhook_deliveries::table)
-                .values((
-                    webhook_deliveries::subscription_id.eq(subscription_id),
-                    webhook_deliveries::event_id.eq(event_id),
-                    webhook_deliveries::event_type.eq(event_type),
-                    webhook_deliveries::aggregate_type.eq(aggregate_type),
-                    webhook_deliveries::aggregate_id.eq(aggregate_id),
-                    webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
-                    webhook_deliveries::next_attempt_at.eq(stamp),
-                    webhook_deliveries::retry_until.eq(stamp + window),
-                    webhook_deliveries::created_at.eq(stamp),
-                ))
-                .execute(conn)?;
-        }
+    let deliveries: Vec<_> = events
+        .iter()
+        .flat_map(
+            |(event_id, event_type, aggregate_type, aggregate_id, occurred_at)| {
+                subscriptions
+                    .iter()
+                    .filter(move |(_, taken, created_at)| {
+                        created_at <= occurred_at
+                            && taken.iter().any(|event| event.covers(event_type))
+                    })
+                    .map(move |(subscription_id, _, _)| {
+                        (
+                            webhook_deliveries::subscription_id.eq(*subscription_id),
+                            webhook_deliveries::event_id.eq(*event_id),
+                            webhook_deliveries::event_type.eq(event_type.as_str()),
+                            webhook_deliveries::aggregate_type.eq(aggregate_type.as_str()),
+                            webhook_deliveries::aggregate_id.eq(aggregate_id.as_str()),
+                            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                            webhook_deliveries::next_attempt_at.eq(stamp),
+                            webhook_deliveries::retry_until.eq(stamp + window),
+                            webhook_deliveries::created_at.eq(stamp),
+                        )
+                    })
+            },
+        )
+        .collect();
+    // A statement per thousand deliveries, not one per delivery: 9 000 bound values
+    // stay under both databases' limits. MultiConnection has no batch inserts, so it
+    // goes per backend, as seed-demo does.
+    for chunk in deliveries.chunks(1000) {
+        let insert = diesel::insert_into(webhook_deliveries::table).values(chunk);
+        match conn {
+            DbConnection::Postgres(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+        };
     }
     let ids: Vec<i64> = events.iter().map(|event| event.0).collect();
     diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&ids)))
@@ -490,7 +510,7 @@ fn load_jobs(
 /// Records an attempt and moves its delivery on, if this instance still holds it.
 /// Answers the wait before the next attempt, when there is one.
 fn record(
-    conn: &mut DbConnection,
+    uow: &mut UnitOfWork<'_>,
     job: &Job,
     outcome: &Outcome,
     token: &str,
@@ -522,7 +542,7 @@ fn record(
         webhook_deliveries::lease_token.eq(None::<String>),
         webhook_deliveries::lease_until.eq(None::<NaiveDateTime>),
     ))
-    .execute(conn)?
+    .execute(uow.conn)?
         == 1;
     if !held {
         // Another instance took it over after the lease ran out, or the subscription
@@ -531,7 +551,7 @@ fn record(
         let exists: i64 = webhook_deliveries::table
             .filter(webhook_deliveries::id.eq(job.delivery_id))
             .count()
-            .get_result(conn)?;
+            .get_result(uow.conn)?;
         if exists == 0 {
             return Ok(None);
         }
@@ -551,9 +571,9 @@ fn record(
                 .eq(i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX)),
             webhook_attempts::error.eq(error),
         ))
-        .execute(conn)?;
+        .execute(uow.conn)?;
     if held && status == DeliveryStatus::Failed {
-        mark_failing(conn, job.subscription_id)?;
+        mark_failing(uow, job.subscription_id)?;
     }
     Ok(if held {
         retry_in.map(|(wait, _)| wait)
@@ -562,7 +582,7 @@ fn record(
     })
 }
 
-fn mark_failing(conn: &mut DbConnection, subscription_id: i64) -> Result<(), ApiError> {
+fn mark_failing(uow: &mut UnitOfWork<'_>, subscription_id: i64) -> Result<(), ApiError> {
     let marked = diesel::update(
         webhook_subscriptions::table
             .filter(webhook_subscriptions::id.eq(subscription_id))
@@ -573,21 +593,16 @@ fn mark_failing(conn: &mut DbConnection, subscription_id: i64) -> Result<(), Api
         webhook_subscriptions::updated_at.eq(now()),
         webhook_subscriptions::version.eq(webhook_subscriptions::version + 1),
     ))
-    .execute(conn)?;
+    .execute(uow.conn)?;
     if marked == 1 {
         tracing::warn!(
             subscription_id,
             "a webhook delivery ran out of retries; the subscription is failing"
         );
-        audit::record(
-            conn,
-            AuditEvent {
-                actor: Actor::System,
-                action: "webhook.failing",
-                target: Some(("webhook", subscription_id.to_string())),
-                origin: &RequestOrigin::default(),
-                detail: None,
-            },
+        uow.audit(
+            "webhook.failing",
+            Some(Target::new("webhook", subscription_id)),
+            None,
         )?;
     }
     Ok(())

@@ -160,17 +160,14 @@ impl Sender {
         if error.is_timeout() {
             return format!("no answer within {} ms", self.timeout.as_millis());
         }
-        if error.is_connect() {
-            let cause = error
-                .source()
-                .map(|cause| format!(": {cause}"))
-                .unwrap_or_default();
-            return format!("could not connect{cause}");
+        let what = if error.is_connect() {
+            "could not connect"
+        } else {
+            "the request failed"
+        };
+        match error.source() {
+            Some(cause) => format!("{what}: {cause}"),
+            None => what.to_owned(),
         }
-        let cause = error
-            .source()
-            .map(|cause| format!(": {cause}"))
-            .unwrap_or_default();
-        format!("the request failed{cause}")
     }
 }

@@ -20,11 +20,7 @@ pub fn python() -> &'static Path {
         let requirements =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/requirements.txt");
         let wanted = std::fs::read_to_string(&requirements).expect("requirements");
-        let digest = wanted
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-            });
+        let digest = kim_api::crypto::short_digest(&wanted);
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("python-{digest:016x}"));
         let python = dir.join("bin").join("python");
         if !python.exists() {
