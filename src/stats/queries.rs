@@ -1,13 +1,14 @@
-//! The aggregate queries behind [`super::overview`]. Each reads an indexed range
-//! (`created_at`, `resolved_at`, `published_at` of the period) and groups in the
-//! database; only day keys and durations are written per dialect, and durations are
-//! rounded to whole seconds so both databases answer the same numbers.
+//! The aggregate queries behind [`super::overview`]. Report figures come from the
+//! per-day counts that triggers keep beside `reports` (migration
+//! `statistics_rollups`), so a period costs a few rows per day rather than a row per
+//! report; bulletins and acknowledgements, a few thousand a year, are read through
+//! indexed ranges. Only placeholders and day keys are written per dialect.
 
 use std::collections::BTreeMap;
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Integer, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 
 use super::{
@@ -20,46 +21,66 @@ use crate::error::ApiError;
 
 /// What differs between PostgreSQL and SQLite in these queries.
 struct Dialect {
-    /// Placeholders of the period's start and end.
-    start: &'static str,
-    end: &'static str,
+    /// Placeholders of the two bounds (instants `[start, end)` or days `[first, last]`).
+    first: &'static str,
+    second: &'static str,
     /// The WIB day (`YYYY-MM-DD`) of a UTC timestamp column.
     day: fn(&str) -> String,
-    /// Seconds between two timestamp columns.
-    seconds: fn(&str, &str) -> String,
+    /// A per-day count's `day` as `YYYY-MM-DD` text.
+    day_key: &'static str,
 }
 
 const POSTGRES: Dialect = Dialect {
-    start: "$1",
-    end: "$2",
+    first: "$1",
+    second: "$2",
     day: |column| format!("to_char({column} + interval '7 hours', 'YYYY-MM-DD')"),
-    seconds: |from, to| format!("EXTRACT(EPOCH FROM ({to} - {from}))::float8"),
+    day_key: "to_char(day, 'YYYY-MM-DD')",
 };
 
 const SQLITE: Dialect = Dialect {
-    start: "?1",
-    end: "?2",
+    first: "?1",
+    second: "?2",
     day: |column| format!("strftime('%Y-%m-%d', {column}, '+7 hours')"),
-    seconds: |from, to| format!("(julianday({to}) - julianday({from})) * 86400.0"),
+    day_key: "day",
 };
+
+/// What a query's two placeholders bind.
+#[derive(Clone, Copy)]
+enum Bounds {
+    /// The period's UTC instants `[start, end)`, for timestamp columns.
+    Instants,
+    /// Its first and last WIB days, both included, for the per-day counts.
+    Days,
+}
 
 /// Runs the SQL `write` makes for the connection's dialect, with the period bound.
 fn load<T>(
     conn: &mut DbConnection,
     period: &Period,
+    bounds: Bounds,
     write: impl Fn(&Dialect) -> String,
 ) -> Result<Vec<T>, ApiError>
 where
     T: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
 {
-    let bound = |sql: String| {
-        diesel::sql_query(sql)
-            .bind::<Timestamp, _>(period.start)
-            .bind::<Timestamp, _>(period.end)
-    };
+    macro_rules! run {
+        ($conn:expr, $dialect:expr) => {{
+            let query = diesel::sql_query(write(&$dialect));
+            match bounds {
+                Bounds::Instants => query
+                    .bind::<Timestamp, _>(period.start)
+                    .bind::<Timestamp, _>(period.end)
+                    .load($conn)?,
+                Bounds::Days => query
+                    .bind::<Date, _>(period.first_day)
+                    .bind::<Date, _>(period.last_day)
+                    .load($conn)?,
+            }
+        }};
+    }
     Ok(match conn {
-        DbConnection::Postgres(pg) => bound(write(&POSTGRES)).load(pg)?,
-        DbConnection::Sqlite(sqlite) => bound(write(&SQLITE)).load(sqlite)?,
+        DbConnection::Postgres(pg) => run!(pg, POSTGRES),
+        DbConnection::Sqlite(sqlite) => run!(sqlite, SQLITE),
     })
 }
 
@@ -75,26 +96,21 @@ struct KimGroup {
     members: i64,
 }
 
+/// A count of the per-day counts, summed over the period.
 #[derive(QueryableByName)]
-struct ReportGroup {
+struct DimensionCount {
     #[diesel(sql_type = Text)]
-    status: String,
+    dimension: String,
     #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = Text)]
-    category_code: String,
-    #[diesel(sql_type = Text)]
-    kecamatan_code: String,
+    code: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
-    #[diesel(sql_type = BigInt)]
-    answered: i64,
-    #[diesel(sql_type = BigInt)]
-    resolved: i64,
 }
 
 #[derive(QueryableByName)]
-struct Count {
+struct BucketCount {
+    #[diesel(sql_type = Integer)]
+    bucket: i32,
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
@@ -109,8 +125,8 @@ struct CountAndSum {
 
 #[derive(QueryableByName)]
 struct Seconds {
-    #[diesel(sql_type = Double)]
-    seconds: f64,
+    #[diesel(sql_type = BigInt)]
+    seconds: i64,
 }
 
 #[derive(QueryableByName)]
@@ -180,28 +196,31 @@ fn ranked(counts: BTreeMap<String, i64>) -> Vec<CodeCount> {
 }
 
 fn reports(conn: &mut DbConnection, period: &Period) -> Result<ReportFigures, ApiError> {
-    let groups: Vec<ReportGroup> = load(conn, period, |d| {
+    let counts: Vec<DimensionCount> = load(conn, period, Bounds::Days, |d| {
         format!(
-            "SELECT status, kind, category_code, kecamatan_code, COUNT(*) AS n, \
-             COUNT(first_response_at) AS answered, COUNT(resolved_at) AS resolved \
-             FROM reports WHERE created_at >= {} AND created_at < {} \
-             GROUP BY status, kind, category_code, kecamatan_code",
-            d.start, d.end
+            "SELECT dimension, code, CAST(SUM(n) AS BIGINT) AS n FROM report_day_counts \
+             WHERE day >= {} AND day <= {} GROUP BY dimension, code",
+            d.first, d.second
         )
     })?;
     let mut by_status = BTreeMap::new();
     let mut by_kind = BTreeMap::new();
     let mut by_category = BTreeMap::new();
     let mut by_kecamatan = BTreeMap::new();
-    for group in &groups {
-        for (counts, key) in [
-            (&mut by_status, &group.status),
-            (&mut by_kind, &group.kind),
-            (&mut by_category, &group.category_code),
-            (&mut by_kecamatan, &group.kecamatan_code),
-        ] {
-            *counts.entry(key.clone()).or_insert(0) += group.n;
-        }
+    let mut resolved_in_period = 0;
+    // A code whose reports all moved on (a status left) keeps a row summing to zero.
+    for count in counts.into_iter().filter(|count| count.n != 0) {
+        let counts = match count.dimension.as_str() {
+            "status" => &mut by_status,
+            "kind" => &mut by_kind,
+            "category" => &mut by_category,
+            "kecamatan" => &mut by_kecamatan,
+            _ => {
+                resolved_in_period += count.n;
+                continue;
+            }
+        };
+        counts.insert(count.code, count.n);
     }
     let overdue = reports::table
         .into_boxed()
@@ -210,87 +229,133 @@ fn reports(conn: &mut DbConnection, period: &Period) -> Result<ReportFigures, Ap
         .filter(reports::created_at.lt(period.end))
         .count()
         .get_result(conn)?;
-    let resolved: Vec<Count> = load(conn, period, |d| {
-        format!(
-            "SELECT COUNT(*) AS n FROM reports WHERE resolved_at >= {} AND resolved_at < {}",
-            d.start, d.end
-        )
-    })?;
     Ok(ReportFigures {
-        submitted: groups.iter().map(|group| group.n).sum(),
+        submitted: by_status.values().sum(),
         by_status,
         by_kind,
         by_category: ranked(by_category),
         by_kecamatan: ranked(by_kecamatan),
         overdue,
-        median_first_response_seconds: median_seconds(
-            conn,
-            period,
-            "first_response_at",
-            groups.iter().map(|group| group.answered).sum(),
-        )?,
-        median_resolution_seconds: median_seconds(
-            conn,
-            period,
-            "resolved_at",
-            groups.iter().map(|group| group.resolved).sum(),
-        )?,
-        resolved_in_period: resolved.first().map_or(0, |count| count.n),
+        median_first_response_seconds: median_seconds(conn, period, Duration::FirstResponse)?,
+        median_resolution_seconds: median_seconds(conn, period, Duration::Resolution)?,
+        resolved_in_period,
     })
 }
 
-/// The median of `column - created_at` over the `n` reports of the period that have
-/// `column`, in whole seconds: the middle one, or the mean of the middle two.
+/// A duration of reports whose median the overview shows.
+#[derive(Clone, Copy)]
+enum Duration {
+    FirstResponse,
+    Resolution,
+}
+
+impl Duration {
+    /// Its name in `report_duration_counts`.
+    fn measure(self) -> &'static str {
+        match self {
+            Self::FirstResponse => "first_response",
+            Self::Resolution => "resolution",
+        }
+    }
+
+    /// Its generated column on `reports`.
+    fn column(self) -> &'static str {
+        match self {
+            Self::FirstResponse => "first_response_seconds",
+            Self::Resolution => "resolution_seconds",
+        }
+    }
+}
+
+/// The seconds a duration bucket holds, `[low, high)`: a bucket is the number of
+/// digits times 100 plus the two leading digits (one digit below 10), and every
+/// negative duration is in the bucket of 0 (migration `statistics_rollups`).
+fn bucket_bounds(bucket: i32) -> (Option<i64>, i64) {
+    let (digits, leading) = (bucket / 100, i64::from(bucket % 100));
+    if digits <= 1 {
+        return ((leading > 0).then_some(leading), leading + 1);
+    }
+    let scale = 10_i64.saturating_pow(digits.saturating_sub(2).unsigned_abs());
+    (
+        Some(leading.saturating_mul(scale)),
+        (leading + 1).saturating_mul(scale),
+    )
+}
+
+/// The median of `duration` over the reports of the period that have it, in whole
+/// seconds: the middle one, or the mean of the middle two. The per-day histogram says
+/// which bucket holds each middle rank; the exact value is then read from that bucket
+/// alone, through the index on the duration.
 fn median_seconds(
     conn: &mut DbConnection,
     period: &Period,
-    column: &'static str,
-    n: i64,
+    duration: Duration,
 ) -> Result<Option<i64>, ApiError> {
-    if n == 0 {
-        return Ok(None);
-    }
-    let (offset, take) = if n % 2 == 1 {
-        (n / 2, 1)
-    } else {
-        (n / 2 - 1, 2)
-    };
-    let middle: Vec<Seconds> = load(conn, period, |d| {
+    let buckets: Vec<BucketCount> = load(conn, period, Bounds::Days, |d| {
         format!(
-            "SELECT {seconds} AS seconds FROM reports \
-             WHERE created_at >= {start} AND created_at < {end} AND {column} IS NOT NULL \
-             ORDER BY seconds LIMIT {take} OFFSET {offset}",
-            seconds = (d.seconds)("created_at", column),
-            start = d.start,
-            end = d.end
+            "SELECT bucket, CAST(SUM(n) AS BIGINT) AS n FROM report_duration_counts \
+             WHERE measure = '{measure}' AND day >= {first} AND day <= {last} \
+             GROUP BY bucket ORDER BY bucket",
+            measure = duration.measure(),
+            first = d.first,
+            last = d.second
         )
     })?;
-    let rounded: Vec<i64> = middle
-        .iter()
-        .map(|value| value.seconds.round() as i64)
-        .collect();
-    if rounded.is_empty() {
+    let total: i64 = buckets.iter().map(|bucket| bucket.n).sum();
+    if total == 0 {
         return Ok(None);
     }
-    Ok(Some(rounded.iter().sum::<i64>() / rounded.len() as i64))
+    let middle_ranks = if total % 2 == 1 {
+        vec![total / 2]
+    } else {
+        vec![total / 2 - 1, total / 2]
+    };
+    let mut middle = Vec::with_capacity(middle_ranks.len());
+    for rank in middle_ranks {
+        let mut before = 0;
+        let Some(bucket) = buckets.iter().find(|bucket| {
+            before += bucket.n;
+            before > rank
+        }) else {
+            return Ok(None);
+        };
+        let (low, high) = bucket_bounds(bucket.bucket);
+        let offset = rank - (before - bucket.n);
+        let column = duration.column();
+        let found: Vec<Seconds> = load(conn, period, Bounds::Instants, |d| {
+            let low = low.map_or(String::new(), |low| format!("{column} >= {low} AND "));
+            format!(
+                "SELECT {column} AS seconds FROM reports \
+                 WHERE {low}{column} < {high} AND created_at >= {start} AND created_at < {end} \
+                 ORDER BY {column} LIMIT 1 OFFSET {offset}",
+                start = d.first,
+                end = d.second
+            )
+        })?;
+        middle.extend(found.into_iter().map(|found| found.seconds));
+    }
+    if middle.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(middle.iter().sum::<i64>() / middle.len() as i64))
 }
 
 const PUBLISHED: &str = "status IN ('published', 'archived')";
 
 fn bulletins(conn: &mut DbConnection, period: &Period) -> Result<BulletinFigures, ApiError> {
-    let published: Vec<CountAndSum> = load(conn, period, |d| {
+    let published: Vec<CountAndSum> = load(conn, period, Bounds::Instants, |d| {
         format!(
             "SELECT COUNT(*) AS n, COALESCE(SUM(kims_addressed), 0) AS total FROM bulletins \
              WHERE published_at >= {} AND published_at < {} AND {PUBLISHED}",
-            d.start, d.end
+            d.first, d.second
         )
     })?;
-    let acknowledged: Vec<CountAndSum> = load(conn, period, |d| {
+    let acknowledged: Vec<CountAndSum> = load(conn, period, Bounds::Instants, |d| {
         format!(
             "SELECT COUNT(*) AS n, COALESCE(SUM(a.reach), 0) AS total \
              FROM bulletin_acknowledgements a JOIN bulletins b ON b.id = a.bulletin_id \
              WHERE b.published_at >= {} AND b.published_at < {} AND b.{PUBLISHED}",
-            d.start, d.end
+            d.first, d.second
         )
     })?;
     let (published, addressed) = published.first().map_or((0, 0), |row| (row.n, row.total));
@@ -308,23 +373,32 @@ fn bulletins(conn: &mut DbConnection, period: &Period) -> Result<BulletinFigures
 
 fn daily(conn: &mut DbConnection, period: &Period) -> Result<Vec<DailyFigures>, ApiError> {
     let per_day = |conn: &mut DbConnection, table: &str, column: &str, extra: &str| {
-        load::<DayCount>(conn, period, |d| {
+        load::<DayCount>(conn, period, Bounds::Instants, |d| {
             format!(
                 "SELECT {day} AS day, COUNT(*) AS n FROM {table} \
                  WHERE {column} >= {start} AND {column} < {end}{extra} GROUP BY day",
                 day = (d.day)(column),
-                start = d.start,
-                end = d.end
+                start = d.first,
+                end = d.second
             )
         })
-        .map(|rows| {
-            rows.into_iter()
-                .map(|row| (row.day, row.n))
-                .collect::<BTreeMap<_, _>>()
-        })
+        .map(days)
     };
-    let submitted = per_day(conn, "reports", "created_at", "")?;
-    let resolved = per_day(conn, "reports", "resolved_at", "")?;
+    let report_days = |conn: &mut DbConnection, dimension: &str| {
+        load::<DayCount>(conn, period, Bounds::Days, |d| {
+            format!(
+                "SELECT {day} AS day, CAST(SUM(n) AS BIGINT) AS n FROM report_day_counts \
+                 WHERE dimension = '{dimension}' AND day >= {first} AND day <= {last} \
+                 GROUP BY day",
+                day = d.day_key,
+                first = d.first,
+                last = d.second
+            )
+        })
+        .map(days)
+    };
+    let submitted = report_days(conn, "status")?;
+    let resolved = report_days(conn, "resolved")?;
     let published = per_day(
         conn,
         "bulletins",
@@ -348,4 +422,8 @@ fn daily(conn: &mut DbConnection, period: &Period) -> Result<Vec<DailyFigures>, 
             }
         })
         .collect())
+}
+
+fn days(rows: Vec<DayCount>) -> BTreeMap<String, i64> {
+    rows.into_iter().map(|row| (row.day, row.n)).collect()
 }

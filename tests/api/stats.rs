@@ -2,9 +2,12 @@
 //! KIMs and members now; reports, resolutions, bulletins and acknowledgements over a
 //! period of WIB days; medians in whole seconds; who may read them; bad periods.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use kim_api::db::schema::{bulletin_acknowledgements, bulletins, reports};
+use kim_api::db::DbConnection;
+use kim_api::db::schema::{bulletin_acknowledgements, bulletins, report_timeline, reports};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, on_each_backend, problem};
@@ -244,6 +247,334 @@ async fn statistics_are_for_gov_and_stats_clients_and_periods_are_checked() {
             200,
         )
         .await;
+    })
+    .await;
+}
+
+/// The per-day counts and duration histograms the overview reads, recounted from
+/// `reports` itself: WIB day of submission (or of resolution), each report once per
+/// dimension, durations rounded to whole seconds, buckets of digits and two leading
+/// digits.
+fn recount(rows: &[StoredReport]) -> (DayCounts, DurationCounts) {
+    let day = |at: NaiveDateTime| {
+        (at + chrono::Duration::hours(7))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let mut days = BTreeMap::new();
+    let mut durations = BTreeMap::new();
+    for row in rows {
+        let created = day(row.created_at);
+        for (dimension, code) in [
+            ("status", &row.status),
+            ("kind", &row.kind),
+            ("category", &row.category_code),
+            ("kecamatan", &row.kecamatan_code),
+        ] {
+            *days
+                .entry((created.clone(), dimension.to_owned(), code.clone()))
+                .or_insert(0) += 1;
+        }
+        if let Some(resolved) = row.resolved_at {
+            *days
+                .entry((day(resolved), "resolved".to_owned(), String::new()))
+                .or_insert(0) += 1;
+        }
+        for (measure, seconds) in [
+            ("first_response", row.first_response_seconds()),
+            ("resolution", row.resolution_seconds()),
+        ] {
+            if let Some(seconds) = seconds {
+                let digits = seconds.max(0).to_string();
+                let bucket = digits.len() as i32 * 100
+                    + digits[..digits.len().min(2)]
+                        .parse::<i32>()
+                        .expect("digits");
+                *durations
+                    .entry((measure.to_owned(), created.clone(), bucket))
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    (days, durations)
+}
+
+#[derive(Queryable)]
+struct StoredReport {
+    created_at: NaiveDateTime,
+    status: String,
+    kind: String,
+    category_code: String,
+    kecamatan_code: String,
+    first_response_at: Option<NaiveDateTime>,
+    resolved_at: Option<NaiveDateTime>,
+}
+
+impl StoredReport {
+    fn seconds(&self, to: Option<NaiveDateTime>) -> Option<i64> {
+        to.map(|to| {
+            ((to - self.created_at).num_microseconds().expect("micros") as f64 / 1e6).round() as i64
+        })
+    }
+    fn first_response_seconds(&self) -> Option<i64> {
+        self.seconds(self.first_response_at)
+    }
+    fn resolution_seconds(&self) -> Option<i64> {
+        self.seconds(self.resolved_at)
+    }
+}
+
+#[derive(QueryableByName)]
+struct DayCountRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    day: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    dimension: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct DurationCountRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    measure: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    day: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    bucket: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Reports per (day, dimension, code).
+type DayCounts = BTreeMap<(String, String, String), i64>;
+/// Reports per (measure, day, bucket).
+type DurationCounts = BTreeMap<(String, String, i32), i64>;
+/// What is stored: the reports, and the non-zero per-day counts and histograms.
+type Stored = (Vec<StoredReport>, DayCounts, DurationCounts);
+
+async fn stored(app: &TestApp) -> Stored {
+    app.db
+        .read(|conn| {
+            let rows = reports::table
+                .select((
+                    reports::created_at,
+                    reports::status,
+                    reports::kind,
+                    reports::category_code,
+                    reports::kecamatan_code,
+                    reports::first_response_at,
+                    reports::resolved_at,
+                ))
+                .load::<StoredReport>(conn)?;
+            let days = "SELECT CAST(day AS TEXT) AS day, dimension, code, n FROM report_day_counts WHERE n <> 0";
+            let durations = "SELECT measure, CAST(day AS TEXT) AS day, bucket, n FROM report_duration_counts WHERE n <> 0";
+            let (days, durations): (Vec<DayCountRow>, Vec<DurationCountRow>) = match conn {
+                DbConnection::Postgres(pg) => (diesel::sql_query(days).load(pg)?, diesel::sql_query(durations).load(pg)?),
+                DbConnection::Sqlite(sqlite) => {
+                    (diesel::sql_query(days).load(sqlite)?, diesel::sql_query(durations).load(sqlite)?)
+                }
+            };
+            Ok((
+                rows,
+                days.into_iter().map(|row| ((row.day, row.dimension, row.code), row.n)).collect(),
+                durations.into_iter().map(|row| ((row.measure, row.day, row.bucket), row.n)).collect(),
+            ))
+        })
+        .await
+        .expect("stored counts")
+}
+
+/// The median the overview should answer for reports submitted on `[first, last]`.
+fn expected_median(
+    rows: &[StoredReport],
+    first: &str,
+    last: &str,
+    seconds: impl Fn(&StoredReport) -> Option<i64>,
+) -> Value {
+    let day = |at: NaiveDateTime| {
+        (at + chrono::Duration::hours(7))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let mut values: Vec<i64> = rows
+        .iter()
+        .filter(|row| (first..=last).contains(&day(row.created_at).as_str()))
+        .filter_map(seconds)
+        .collect();
+    values.sort_unstable();
+    let n = values.len();
+    match n {
+        0 => Value::Null,
+        _ if n % 2 == 1 => json!(values[n / 2]),
+        _ => json!((values[n / 2 - 1] + values[n / 2]) / 2),
+    }
+}
+
+#[tokio::test]
+async fn the_per_day_counts_follow_every_change_and_medians_stay_exact() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let mut ids = Vec::new();
+        for n in 0..14 {
+            let mut body = report("normal");
+            if n % 3 == 1 {
+                body["category_code"] = json!("kesehatan");
+                body["kind"] = json!("aspiration");
+            }
+            ids.push(id_of(&submit(&app, token(&t.member_a), &body).await));
+        }
+        // Moves through the API: the first ten are answered, the first six resolved,
+        // one rejected; the last two keep their real instants.
+        for (n, id) in ids.iter().enumerate() {
+            let steps = match n {
+                0..6 | 12 => vec![
+                    json!({"status": "verified"}),
+                    json!({"status": "in_progress"}),
+                    json!({"status": "resolved", "note": "Selesai"}),
+                ],
+                6..10 => vec![json!({"status": "verified"})],
+                10 => vec![json!({"status": "rejected", "note": "Bukan wewenang"})],
+                _ => vec![],
+            };
+            for step in steps {
+                assert_eq!(
+                    move_to(&app, token(&t.officer), *id, step)
+                        .await
+                        .status()
+                        .as_u16(),
+                    200
+                );
+            }
+        }
+        // Durations across many buckets (0 s, one digit, the edges of two and three
+        // digits, a day, eleven days) and days on both sides of WIB midnight.
+        let clocks: [(&str, Option<&str>, Option<&str>); 12] = [
+            (
+                "2026-03-01 01:00:00",
+                Some("2026-03-01 01:00:00"),
+                Some("2026-03-01 01:00:09"),
+            ),
+            (
+                "2026-03-01 02:00:00",
+                Some("2026-03-01 02:00:09"),
+                Some("2026-03-01 02:01:40"),
+            ),
+            (
+                "2026-03-01 18:00:00",
+                Some("2026-03-01 18:00:10"),
+                Some("2026-03-02 18:00:00"),
+            ),
+            (
+                "2026-03-02 03:00:00",
+                Some("2026-03-02 03:01:39"),
+                Some("2026-03-13 03:00:00"),
+            ),
+            (
+                "2026-03-02 04:00:00",
+                Some("2026-03-02 04:01:40"),
+                Some("2026-03-02 04:16:39"),
+            ),
+            (
+                "2026-03-03 05:00:00",
+                Some("2026-03-03 05:16:40"),
+                Some("2026-03-04 05:00:00"),
+            ),
+            ("2026-03-03 06:00:00", Some("2026-03-03 06:00:01"), None),
+            ("2026-03-04 07:00:00", Some("2026-03-05 06:59:59"), None),
+            ("2026-03-04 08:00:00", Some("2026-03-04 09:00:00"), None),
+            ("2026-03-05 09:00:00", Some("2026-03-05 09:00:05"), None),
+            ("2026-03-05 10:00:00", Some("2026-03-05 10:01:00"), None),
+            ("2026-03-05 11:00:00", None, None),
+        ];
+        for (id, (created, first_response, resolved)) in ids.iter().zip(clocks) {
+            backdate(
+                &app,
+                *id,
+                created,
+                first_response,
+                resolved,
+                "2099-01-01 00:00:00",
+            )
+            .await;
+        }
+        // A report deleted by hand (with its timeline) leaves the counts too.
+        let gone = ids[13];
+        app.db
+            .write(move |conn| {
+                diesel::delete(report_timeline::table.filter(report_timeline::report_id.eq(gone)))
+                    .execute(conn)?;
+                diesel::delete(reports::table.find(gone)).execute(conn)?;
+                Ok(())
+            })
+            .await
+            .expect("delete a report");
+
+        let (rows, days, durations) = stored(&app).await;
+        assert_eq!(rows.len(), 13);
+        let (expected_days, expected_durations) = recount(&rows);
+        assert_eq!(days, expected_days);
+        assert_eq!(durations, expected_durations);
+        assert!(
+            durations
+                .keys()
+                .map(|(_, _, bucket)| bucket)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                >= 10
+        );
+
+        let today = (chrono::Utc::now().naive_utc() + chrono::Duration::hours(7))
+            .format("%Y-%m-%d")
+            .to_string();
+        for (first, last) in [
+            ("2026-03-01", "2026-03-31"),
+            ("2026-03-01", "2026-03-01"),
+            ("2026-03-02", "2026-03-02"),
+            ("2026-03-01", "2026-03-03"),
+            ("2026-03-02", "2026-03-05"),
+            ("2026-03-04", "2026-03-05"),
+            ("2026-03-06", "2026-03-31"),
+            (today.as_str(), today.as_str()),
+        ] {
+            let figures = json_of(
+                app.get_as(
+                    &format!("/api/v1/stats/overview?from={first}&to={last}"),
+                    token(&t.officer),
+                )
+                .await,
+                200,
+            )
+            .await;
+            let figures = &figures["reports"];
+            assert_eq!(
+                figures["median_first_response_seconds"],
+                expected_median(&rows, first, last, StoredReport::first_response_seconds),
+                "first response {first}..{last}"
+            );
+            assert_eq!(
+                figures["median_resolution_seconds"],
+                expected_median(&rows, first, last, StoredReport::resolution_seconds),
+                "resolution {first}..{last}"
+            );
+        }
+        let march = json_of(
+            app.get_as(
+                "/api/v1/stats/overview?from=2026-03-01&to=2026-03-31",
+                token(&t.officer),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(march["reports"]["submitted"], 12);
+        assert_eq!(march["reports"]["resolved_in_period"], 6);
+        assert_eq!(
+            march["reports"]["by_kind"],
+            json!({"aspiration": 4, "complaint": 8})
+        );
     })
     .await;
 }

@@ -1,0 +1,11 @@
+DROP TRIGGER reports_keep_counts ON reports;
+DROP FUNCTION reports_keep_counts();
+DROP FUNCTION report_duration_count_move(TEXT, DATE, BIGINT, DATE, BIGINT);
+DROP FUNCTION report_day_count_move(TEXT, DATE, TEXT, DATE, TEXT);
+DROP FUNCTION report_duration_bucket(BIGINT);
+DROP FUNCTION report_wib_day(TIMESTAMP);
+DROP TABLE report_duration_counts;
+DROP TABLE report_day_counts;
+DROP INDEX reports_resolution_seconds_idx;
+DROP INDEX reports_first_response_seconds_idx;
+ALTER TABLE reports DROP COLUMN resolution_seconds, DROP COLUMN first_response_seconds;
