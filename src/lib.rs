@@ -4,6 +4,7 @@
 //! only parses the command line and hands a [`config::Settings`] to it.
 
 pub mod attachments;
+pub mod audience;
 pub mod audit;
 pub mod auth;
 pub mod bulletins;
@@ -23,6 +24,7 @@ pub mod idempotency;
 pub mod integration_clients;
 pub mod kims;
 pub mod members;
+pub mod mentoring;
 pub mod metrics;
 pub mod open311;
 pub mod openapi;

@@ -37,6 +37,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "open311", description = "Open311 GeoReport v2: report categories as services, reports as service requests; `.json` or `.xml`"),
         (name = "webhooks", description = "Signed deliveries of events to other systems (Standard Webhooks)"),
         (name = "audit log", description = "Who did what to which record, when, from which request"),
+        (name = "mentoring", description = "Mentoring sessions for KIMs: nominations and attendance"),
     ),
     components(
         schemas(Problem, FieldError),
@@ -372,6 +373,12 @@ fn text_rules() -> Vec<TextRule> {
         rule("WebhookChanges", "description", 0, WEBHOOK_DESCRIPTION),
         rule("NewCommentRequest", "body", 1, TIMELINE_BODY),
     ]);
+    for schema in ["NewSessionRequest", "SessionChanges"] {
+        rules.extend([
+            rule(schema, "title", 1, SESSION_TITLE),
+            rule(schema, "location", 1, SESSION_LOCATION),
+        ]);
+    }
     for schema in ["NewMemberRequest", "MemberChanges"] {
         rules.extend([
             rule(schema, "full_name", 1, MEMBER_NAME),

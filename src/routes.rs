@@ -9,8 +9,8 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    audit, bulletins, health, holidays, integration_clients, kims, members, metrics, open311,
-    regions, report_categories, reports, sessions, stats, users, webhooks,
+    audit, bulletins, health, holidays, integration_clients, kims, members, mentoring, metrics,
+    open311, regions, report_categories, reports, sessions, stats, users, webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -96,7 +96,16 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(webhooks::deliveries::list_deliveries)
                 .service(webhooks::deliveries::redeliver)
                 .service(integration_clients::api_keys::issue_api_key)
-                .service(integration_clients::api_keys::revoke_api_key),
+                .service(integration_clients::api_keys::revoke_api_key)
+                .service(mentoring::list_sessions)
+                .service(mentoring::create_session)
+                .service(mentoring::get_session)
+                .service(mentoring::update_session)
+                .service(mentoring::change_session_status)
+                .service(mentoring::list_participants)
+                .service(mentoring::nominate)
+                .service(mentoring::withdraw)
+                .service(mentoring::record_attendance),
         );
 }
 

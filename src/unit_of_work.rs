@@ -166,6 +166,16 @@ impl<'c> UnitOfWork<'c> {
         )
     }
 
+    /// Locks one mentoring session until the end of the transaction: its edits, status
+    /// moves, nominations and attendance queue here.
+    pub fn lock_session(&mut self, session_id: i64) -> Result<(), ApiError> {
+        lock_row(
+            self.conn,
+            "SELECT id FROM mentoring_sessions WHERE id = $1 FOR UPDATE",
+            session_id,
+        )
+    }
+
     /// Locks one report until the end of the transaction: its files are counted and
     /// added here.
     pub fn lock_report(&mut self, report_id: i64) -> Result<(), ApiError> {

@@ -3,7 +3,6 @@
 //! citizens. Who sees what is [`policy`]; the audience is [`audience`].
 
 mod acknowledgements;
-pub mod audience;
 mod feed;
 mod files;
 pub mod model;
@@ -13,13 +12,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 pub use acknowledgements::{acknowledge, export_acknowledgements, list_acknowledgements};
-use audience::Audience;
 pub use feed::atom_feed;
 pub use files::{download_attachment, upload_attachment};
 use model::{
@@ -28,6 +26,7 @@ use model::{
 use policy::{BulletinAccess, BulletinCondition};
 
 use crate::attachments::Owner;
+use crate::audience::Audience;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller, Role};
 use crate::concurrency::IfMatch;
@@ -154,20 +153,6 @@ fn in_view(
     Ok(view)
 }
 
-/// A moment a database of either kind stores: years 1 to 9999.
-fn storable(field: &str, moment: DateTime<Utc>) -> Result<NaiveDateTime, FieldIssue> {
-    if (1..=9999).contains(&moment.year()) {
-        Ok(moment.naive_utc())
-    } else {
-        Err(FieldIssue::new(
-            field,
-            "out_of_range",
-            "must be between the years 1 and 9999",
-            "harus antara tahun 1 dan 9999",
-        ))
-    }
-}
-
 /// An expiry must lie ahead.
 fn expiry(checks: &mut Checks, moment: DateTime<Utc>) -> Option<NaiveDateTime> {
     if moment <= Utc::now() {
@@ -179,7 +164,7 @@ fn expiry(checks: &mut Checks, moment: DateTime<Utc>) -> Option<NaiveDateTime> {
         ));
         return None;
     }
-    checks.take(storable("expires_at", moment))
+    checks.take(crate::domain::storable_moment("expires_at", moment))
 }
 
 /// Who writes a bulletin and as whom: gov users for the government, a kim_admin for
@@ -312,7 +297,7 @@ pub async fn list_bulletins(
     let fetch_limit = page.fetch_limit();
     let since = filter
         .since
-        .map(|since| storable("since", since))
+        .map(|since| crate::domain::storable_moment("since", since))
         .transpose()
         .map_err(|issue| ApiError::InvalidQuery(vec![issue]))?;
     let pattern = contains_pattern(filter.q.as_deref())?;
@@ -761,7 +746,7 @@ async fn move_status(
                         "buletin sudah kedaluwarsa; ubah expires_at sebelum menerbitkan",
                     )]));
                 }
-                Some(model::count_addressed(uow.conn, &current.audience()?)?)
+                Some(current.audience()?.count_active_kims(uow.conn)?)
             } else {
                 None
             };

@@ -5,11 +5,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::audience::{Audience, AudienceScope};
-use crate::db::schema::{bulletin_audience, bulletins, kims};
+use crate::audience::{Audience, AudienceScope};
+use crate::db::schema::{bulletin_audience, bulletins};
 use crate::db::{DbConnection, now, stored, utc};
 use crate::error::ApiError;
-use crate::kims::model::KimStatus;
 use crate::sync::{Counter, next_change};
 use crate::text_enum;
 
@@ -393,21 +392,6 @@ pub fn delete(conn: &mut DbConnection, current: &BulletinRow) -> Result<(), ApiE
 
 /// The stored status of a deleted draft; never shown, only answered as removed.
 pub const DELETED: &str = "deleted";
-
-/// Active KIMs `audience` addresses now.
-pub fn count_addressed(conn: &mut DbConnection, audience: &Audience) -> Result<i32, ApiError> {
-    let mut query = kims::table
-        .filter(kims::status.eq(KimStatus::Active.as_str()))
-        .into_boxed();
-    query = match audience.scope {
-        AudienceScope::Public | AudienceScope::AllKims => query,
-        AudienceScope::Kecamatan => query.filter(kims::kecamatan_code.eq_any(&audience.codes)),
-        AudienceScope::Kelurahan => query.filter(kims::kelurahan_code.eq_any(&audience.codes)),
-        AudienceScope::Kims => query.filter(kims::id.eq_any(&audience.kim_ids)),
-    };
-    let count: i64 = query.count().get_result(conn)?;
-    i32::try_from(count).map_err(|_| ApiError::internal("more KIMs than an i32 counts"))
-}
 
 /// `row` as answered, with its files.
 pub fn present(

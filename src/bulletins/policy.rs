@@ -17,11 +17,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::audience::AudienceScope;
 use super::model::{BulletinRow, BulletinStatus, DELETED, Origin};
+use crate::audience::{AudienceRows, AudienceScope, KimPlace};
 use crate::auth::{Caller, Role, Scope};
-use crate::db::schema::{bulletins, kims};
-use crate::db::{Backend, BoundSql, DbConnection, now};
+use crate::db::schema::bulletins;
+use crate::db::{Backend, DbConnection, now};
 use crate::error::ApiError;
 
 /// A condition on `bulletins` rows, applied to a query.
@@ -36,12 +36,7 @@ type Live = diesel::dsl::Or<
 enum Reader {
     Government,
     Integration,
-    Kim {
-        kim_id: i64,
-        kelurahan_code: String,
-        kecamatan_code: String,
-        admin: bool,
-    },
+    Kim { place: KimPlace, admin: bool },
     Public,
 }
 
@@ -67,16 +62,8 @@ impl BulletinAccess {
             }
             Some(caller) => {
                 let kim_id = caller.kim_id.ok_or(ApiError::Forbidden)?;
-                let (kelurahan_code, kecamatan_code) = kims::table
-                    .find(kim_id)
-                    .select((kims::kelurahan_code, kims::kecamatan_code))
-                    .first::<(String, String)>(conn)
-                    .optional()?
-                    .ok_or(ApiError::Forbidden)?;
                 Reader::Kim {
-                    kim_id,
-                    kelurahan_code,
-                    kecamatan_code,
+                    place: KimPlace::of(conn, kim_id)?.ok_or(ApiError::Forbidden)?,
                     admin: caller.role == Role::KimAdmin,
                 }
             }
@@ -87,7 +74,7 @@ impl BulletinAccess {
     /// The KIM of a KIM user.
     pub fn kim(&self) -> Option<i64> {
         match self.reader {
-            Reader::Kim { kim_id, .. } => Some(kim_id),
+            Reader::Kim { ref place, .. } => Some(place.kim_id),
             _ => None,
         }
     }
@@ -103,12 +90,10 @@ impl BulletinAccess {
             Reader::Government => "government".to_owned(),
             Reader::Integration => "integration".to_owned(),
             Reader::Public => "public".to_owned(),
-            Reader::Kim {
-                kim_id,
-                kelurahan_code,
-                kecamatan_code,
-                admin,
-            } => format!("kim:{kim_id}:{kelurahan_code}:{kecamatan_code}:{admin}"),
+            Reader::Kim { place, admin } => format!(
+                "kim:{}:{}:{}:{admin}",
+                place.kim_id, place.kelurahan_code, place.kecamatan_code
+            ),
         })
     }
 
@@ -123,19 +108,14 @@ impl BulletinAccess {
                     .and(live(self.at))
                     .and(bulletins::audience_scope.eq(AudienceScope::Public.as_str())),
             ),
-            Reader::Kim {
-                kim_id,
-                kelurahan_code,
-                kecamatan_code,
-                admin,
-            } => {
-                let received = received_by(*kim_id, kelurahan_code, kecamatan_code, self.at);
+            Reader::Kim { place, admin } => {
+                let received = received_by(place, self.at);
                 if *admin {
                     // Written to be false, never NULL, for government bulletins: the
                     // condition is also selected as a column (sync marks removals).
                     let own = bulletins::origin_kim_id
                         .is_not_null()
-                        .and(bulletins::origin_kim_id.assume_not_null().eq(*kim_id))
+                        .and(bulletins::origin_kim_id.assume_not_null().eq(place.kim_id))
                         .and(bulletins::status.ne(DELETED));
                     Box::new(received.or(own))
                 } else {
@@ -148,53 +128,29 @@ impl BulletinAccess {
     /// For a KIM user: the bulletins its KIM received (published, unexpired, addressed
     /// to it), the ones it may acknowledge. `None` for other callers.
     pub fn received(&self) -> Option<BulletinCondition> {
-        let Reader::Kim {
-            kim_id,
-            kelurahan_code,
-            kecamatan_code,
-            ..
-        } = &self.reader
-        else {
+        let Reader::Kim { place, .. } = &self.reader else {
             return None;
         };
-        Some(received_by(
-            *kim_id,
-            kelurahan_code,
-            kecamatan_code,
-            self.at,
-        ))
+        Some(received_by(place, self.at))
     }
 }
 
-/// Published, unexpired at `at`, and addressed to the KIM `kim_id` of the given
-/// kelurahan and kecamatan: by scope, or by name through the indexed audience rows.
-fn received_by(
-    kim_id: i64,
-    kelurahan_code: &str,
-    kecamatan_code: &str,
-    at: NaiveDateTime,
-) -> BulletinCondition {
-    // A correlated EXISTS, probed per candidate row on the audience index, instead of
-    // `id IN (every bulletin addressed to the region)`: the newest-first scan stops
-    // after a page, while the IN list grows with every bulletin ever addressed there
-    // (benches/bulletins.sh: 0.01 of /health/live with IN at 100 000 bulletins).
-    // Diesel has no correlated subqueries, hence the SQL text; values are bound.
-    let addressed_by_name = BoundSql::new(
-        "EXISTS (SELECT 1 FROM bulletin_audience a WHERE a.bulletin_id = bulletins.id \
-         AND (a.region_code = ",
-    )
-    .text(kelurahan_code)
-    .sql(" OR a.region_code = ")
-    .text(kecamatan_code)
-    .sql(" OR a.kim_id = ")
-    .big_int(kim_id)
-    .sql("))");
+/// Where bulletins keep their audience rows.
+const BULLETIN_AUDIENCE: AudienceRows = AudienceRows {
+    owner: "bulletins",
+    table: "bulletin_audience",
+    owner_key: "bulletin_id",
+};
+
+/// Published, unexpired at `at`, and addressed to the KIM at `place`: by scope, or by
+/// name through the indexed audience rows.
+fn received_by(place: &KimPlace, at: NaiveDateTime) -> BulletinCondition {
     // Two comparisons rather than `IN (…)`: a list of values makes diesel prepare the
     // statement anew on every request instead of keeping it cached.
     let addressed = bulletins::audience_scope
         .eq(AudienceScope::Public.as_str())
         .or(bulletins::audience_scope.eq(AudienceScope::AllKims.as_str()))
-        .or(addressed_by_name);
+        .or(place.named_in(&BULLETIN_AUDIENCE));
     Box::new(
         bulletins::status
             .eq(BulletinStatus::Published.as_str())

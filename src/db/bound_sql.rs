@@ -49,6 +49,12 @@ impl BoundSql {
         self.parts.push(Part::BigInt(value));
         self
     }
+
+    /// Another condition's text and values, in place.
+    pub fn append(mut self, other: BoundSql) -> Self {
+        self.parts.extend(other.parts);
+        self
+    }
 }
 
 impl Expression for BoundSql {

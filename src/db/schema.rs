@@ -436,4 +436,55 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     integration_api_keys,
     report_media_urls,
+    mentoring_sessions,
+    mentoring_session_audience,
+    mentoring_participants,
 );
+
+diesel::table! {
+    mentoring_sessions (id) {
+        id -> BigInt,
+        title -> Text,
+        kind -> Text,
+        topic -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        location -> Text,
+        audience_scope -> Text,
+        audience_codes -> Text,
+        audience_kim_ids -> Text,
+        capacity -> Integer,
+        nominated -> Integer,
+        status -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    mentoring_session_audience (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        region_code -> Nullable<Text>,
+        kim_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mentoring_participants (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        kim_id -> BigInt,
+        member_id -> BigInt,
+        nominated_by -> Nullable<BigInt>,
+        nominated_at -> Timestamp,
+        attended -> Nullable<Bool>,
+        attendance_recorded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(mentoring_session_audience -> mentoring_sessions (session_id));
+diesel::joinable!(mentoring_participants -> mentoring_sessions (session_id));
+diesel::joinable!(mentoring_participants -> kim_members (member_id));

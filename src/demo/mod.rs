@@ -15,8 +15,8 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
 
+use crate::audience::{Audience, AudienceScope};
 use crate::auth::Role;
-use crate::bulletins::audience::{Audience, AudienceScope};
 use crate::bulletins::model::{
     self as bulletin_model, BulletinStatus, Category, NewBulletin, Origin, Priority,
 };
@@ -381,7 +381,7 @@ fn demo_bulletin(
     if index % 10 == 9 {
         return Ok(());
     }
-    let addressed = bulletin_model::count_addressed(conn, &new.audience)?;
+    let addressed = new.audience.count_active_kims(conn)?;
     let published =
         bulletin_model::set_status(conn, &draft, BulletinStatus::Published, Some(addressed))?;
     if index % 10 == 8 {

@@ -10,3 +10,20 @@ pub mod text;
 pub use checks::Checks;
 pub use contact::{EmailAddress, PhoneNumber};
 pub use nik::{Gender, Nik};
+
+/// A moment a database of either kind stores: years 1 to 9999.
+pub fn storable_moment(
+    field: &str,
+    moment: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::NaiveDateTime, crate::error::FieldIssue> {
+    if (1..=9999).contains(&chrono::Datelike::year(&moment)) {
+        Ok(moment.naive_utc())
+    } else {
+        Err(crate::error::FieldIssue::new(
+            field,
+            "out_of_range",
+            "must be between the years 1 and 9999",
+            "harus antara tahun 1 dan 9999",
+        ))
+    }
+}

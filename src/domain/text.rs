@@ -49,6 +49,8 @@ pub mod limits {
     pub const CATEGORY_NAME: usize = 200;
     pub const CATEGORY_DESCRIPTION: usize = 1000;
     pub const WEBHOOK_DESCRIPTION: usize = 500;
+    pub const SESSION_TITLE: usize = 200;
+    pub const SESSION_LOCATION: usize = 200;
     /// Why a webhook delivery attempt failed, as recorded (not user input: cut to fit).
     pub const WEBHOOK_ATTEMPT_ERROR: usize = 500;
 }

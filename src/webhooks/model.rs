@@ -38,10 +38,12 @@ pub enum WebhookEvent {
     /// Every `member.` event.
     #[serde(rename = "member.*")]
     AnyMember,
+    #[serde(rename = "session.scheduled")]
+    SessionScheduled,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 10] = [
+    pub const ALL: [WebhookEvent; 11] = [
         WebhookEvent::ReportCreated,
         WebhookEvent::ReportStatusChanged,
         WebhookEvent::ReportCommented,
@@ -52,6 +54,7 @@ impl WebhookEvent {
         WebhookEvent::MemberUpdated,
         WebhookEvent::MemberLeft,
         WebhookEvent::AnyMember,
+        WebhookEvent::SessionScheduled,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -66,6 +69,7 @@ impl WebhookEvent {
             WebhookEvent::MemberUpdated => "member.updated",
             WebhookEvent::MemberLeft => "member.left",
             WebhookEvent::AnyMember => "member.*",
+            WebhookEvent::SessionScheduled => "session.scheduled",
         }
     }
 

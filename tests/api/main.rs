@@ -18,6 +18,7 @@ mod kims;
 mod limits;
 mod logs;
 mod members;
+mod mentoring;
 mod migrations;
 mod open311;
 mod openapi;

@@ -157,6 +157,25 @@ fn expected(route: &str, who: Who) -> u16 {
         ("GET /api/v1/reports/export.csv", GovAdmin | GovOfficer) => 200,
         ("PATCH /api/v1/report-categories/{code}", GovAdmin) => 200,
         ("DELETE /api/v1/holidays/{none}", GovAdmin) => 404,
+        (
+            "GET /api/v1/mentoring-sessions"
+            | "GET /api/v1/mentoring-sessions/{session}"
+            | "GET /api/v1/mentoring-sessions/{session}/participants",
+            GovAdmin | GovOfficer | KimAdmin | KimMember,
+        ) => 200,
+        ("POST /api/v1/mentoring-sessions", GovAdmin | GovOfficer) => 201,
+        ("PATCH /api/v1/mentoring-sessions/{session}", GovAdmin | GovOfficer) => 200,
+        // Allowed to try; the session has not started, so it cannot be held yet.
+        ("POST /api/v1/mentoring-sessions/{session}/status", GovAdmin | GovOfficer) => 409,
+        ("POST /api/v1/mentoring-sessions/{session}/participants", KimAdmin) => 201,
+        (
+            "PATCH /api/v1/mentoring-sessions/{session}/participants/{none}",
+            GovAdmin | GovOfficer,
+        ) => 404,
+        (
+            "DELETE /api/v1/mentoring-sessions/{session}/participants/{none}",
+            GovAdmin | GovOfficer | KimAdmin | KimMember,
+        ) => 404,
         _ => 403,
     }
 }
@@ -190,6 +209,30 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             .await;
         assert_eq!(added.status().as_u16(), 201);
         let kim_member = added.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+        let nominee = app
+            .post_as(
+                &format!("/api/v1/kims/{kim}/members"),
+                &board.session.access_token,
+                &json!({"full_name": "Peserta Matriks", "nik": "1872011708900998", "gender": "male", "birth_date": "1990-08-17", "position": "anggota"}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["id"]
+            .as_i64()
+            .expect("id");
+        let starts = chrono::Utc::now() + chrono::Duration::days(3);
+        let session_body = json!({"title": "Sesi Matriks", "kind": "pendampingan", "topic": "tik",
+            "starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::hours(2)).to_rfc3339(),
+            "location": "Balai", "audience": {"scope": "all_kims"}, "capacity": 5});
+        let session = app
+            .post_as("/api/v1/mentoring-sessions", &admin.session.access_token, &session_body)
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["id"]
+            .as_i64()
+            .expect("id");
         let mut serial = 0;
         let now = chrono::Utc::now().timestamp();
         let expired = jsonwebtoken::encode(
@@ -387,6 +430,15 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("GET /api/v1/reports/export.csv", Method::GET, "/api/v1/reports/export.csv".into(), None),
             ("GET /api/v1/report-categories/{code}", Method::GET, "/api/v1/report-categories/lainnya".into(), None),
             ("PATCH /api/v1/report-categories/{code}", Method::PATCH, "/api/v1/report-categories/lainnya".into(), Some(json!({"description": "Di luar kategori lain."}))),
+            ("GET /api/v1/mentoring-sessions", Method::GET, "/api/v1/mentoring-sessions".into(), None),
+            ("POST /api/v1/mentoring-sessions", Method::POST, "/api/v1/mentoring-sessions".into(), Some(session_body.clone())),
+            ("GET /api/v1/mentoring-sessions/{session}", Method::GET, format!("/api/v1/mentoring-sessions/{session}"), None),
+            ("PATCH /api/v1/mentoring-sessions/{session}", Method::PATCH, format!("/api/v1/mentoring-sessions/{session}"), Some(json!({"location": "Balai Kelurahan"}))),
+            ("POST /api/v1/mentoring-sessions/{session}/status", Method::POST, format!("/api/v1/mentoring-sessions/{session}/status"), Some(json!({"status": "held"}))),
+            ("GET /api/v1/mentoring-sessions/{session}/participants", Method::GET, format!("/api/v1/mentoring-sessions/{session}/participants"), None),
+            ("POST /api/v1/mentoring-sessions/{session}/participants", Method::POST, format!("/api/v1/mentoring-sessions/{session}/participants"), Some(json!({"member_id": nominee}))),
+            ("PATCH /api/v1/mentoring-sessions/{session}/participants/{none}", Method::PATCH, format!("/api/v1/mentoring-sessions/{session}/participants/999999"), Some(json!({"attended": true}))),
+            ("DELETE /api/v1/mentoring-sessions/{session}/participants/{none}", Method::DELETE, format!("/api/v1/mentoring-sessions/{session}/participants/999999"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",
