@@ -3,6 +3,7 @@
 //! `startup` assembles the HTTP application from the resource modules; `main.rs`
 //! only parses the command line and hands a [`config::Settings`] to it.
 
+pub mod activities;
 pub mod attachments;
 pub mod audience;
 pub mod audit;

@@ -38,6 +38,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "webhooks", description = "Signed deliveries of events to other systems (Standard Webhooks)"),
         (name = "audit log", description = "Who did what to which record, when, from which request"),
         (name = "mentoring", description = "Mentoring sessions for KIMs: nominations and attendance"),
+        (name = "activities", description = "What each KIM did in its community, with photos"),
     ),
     components(
         schemas(Problem, FieldError),
@@ -373,6 +374,13 @@ fn text_rules() -> Vec<TextRule> {
         rule("WebhookChanges", "description", 0, WEBHOOK_DESCRIPTION),
         rule("NewCommentRequest", "body", 1, TIMELINE_BODY),
     ]);
+    for schema in ["NewActivityRequest", "ActivityChanges"] {
+        rules.extend([
+            rule(schema, "title", 1, ACTIVITY_TITLE),
+            rule(schema, "description", 0, ACTIVITY_DESCRIPTION),
+            rule(schema, "location", 0, ACTIVITY_LOCATION),
+        ]);
+    }
     for schema in ["NewSessionRequest", "SessionChanges"] {
         rules.extend([
             rule(schema, "title", 1, SESSION_TITLE),

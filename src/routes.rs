@@ -9,8 +9,8 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    audit, bulletins, health, holidays, integration_clients, kims, members, mentoring, metrics,
-    open311, regions, report_categories, reports, sessions, stats, users, webhooks,
+    activities, audit, bulletins, health, holidays, integration_clients, kims, members, mentoring,
+    metrics, open311, regions, report_categories, reports, sessions, stats, users, webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -105,7 +105,13 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(mentoring::list_participants)
                 .service(mentoring::nominate)
                 .service(mentoring::withdraw)
-                .service(mentoring::record_attendance),
+                .service(mentoring::record_attendance)
+                .service(activities::list_activities)
+                .service(activities::create_activity)
+                .service(activities::get_activity)
+                .service(activities::update_activity)
+                .service(activities::upload_activity_attachment)
+                .service(activities::download_activity_attachment),
         );
 }
 

@@ -47,6 +47,7 @@ pub const MAX_FILE_NAME: usize = 255;
 pub enum Owner {
     Bulletin(i64),
     Report(i64),
+    Activity(i64),
 }
 
 impl Owner {
@@ -54,6 +55,7 @@ impl Owner {
         match self {
             Owner::Bulletin(id) => ("bulletin", id),
             Owner::Report(id) => ("report", id),
+            Owner::Activity(id) => ("activity", id),
         }
     }
 }

@@ -439,6 +439,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mentoring_sessions,
     mentoring_session_audience,
     mentoring_participants,
+    kim_activities,
 );
 
 diesel::table! {
@@ -485,6 +486,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kim_activities (id) {
+        id -> BigInt,
+        kim_id -> BigInt,
+        held_on -> Date,
+        kind -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        location -> Nullable<Text>,
+        participants -> Integer,
+        reach -> Integer,
+        bulletin_id -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::joinable!(kim_activities -> kims (kim_id));
 diesel::joinable!(mentoring_session_audience -> mentoring_sessions (session_id));
 diesel::joinable!(mentoring_participants -> mentoring_sessions (session_id));
 diesel::joinable!(mentoring_participants -> kim_members (member_id));

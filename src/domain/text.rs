@@ -51,6 +51,9 @@ pub mod limits {
     pub const WEBHOOK_DESCRIPTION: usize = 500;
     pub const SESSION_TITLE: usize = 200;
     pub const SESSION_LOCATION: usize = 200;
+    pub const ACTIVITY_TITLE: usize = 200;
+    pub const ACTIVITY_DESCRIPTION: usize = 4000;
+    pub const ACTIVITY_LOCATION: usize = 200;
     /// Why a webhook delivery attempt failed, as recorded (not user input: cut to fit).
     pub const WEBHOOK_ATTEMPT_ERROR: usize = 500;
 }

@@ -1,5 +1,6 @@
 //! One test binary, so the crate links once.
 
+mod activities;
 mod attachments;
 mod audit_log;
 mod auth;

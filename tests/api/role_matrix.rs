@@ -66,7 +66,30 @@ fn expected(route: &str, who: Who) -> u16 {
         // The matrix KIM is `proposed`: not in the public directory.
         ("GET /api/v1/kims/{kim}", Anonymous) => 404,
         ("GET /api/v1/bulletins/{public}/attachments/{none}", Anonymous) => 404,
+        // The matrix KIM is proposed: its activities are for its own users and gov.
+        ("GET /api/v1/kims/{kim}/activities/{activity}/attachments/{none}", _) => 404,
+        (
+            "GET /api/v1/kims/{kim}/activities" | "GET /api/v1/kims/{kim}/activities/{activity}",
+            GovAdmin | GovOfficer | KimAdmin | KimMember,
+        ) => 200,
+        (
+            "GET /api/v1/kims/{kim}/activities" | "GET /api/v1/kims/{kim}/activities/{activity}",
+            _,
+        ) => 404,
         (_, Anonymous) => 401,
+        ("POST /api/v1/kims/{kim}/activities", GovAdmin | GovOfficer | KimAdmin) => 201,
+        ("PATCH /api/v1/kims/{kim}/activities/{activity}", GovAdmin | GovOfficer | KimAdmin) => 200,
+        // Allowed to try; a JSON body is not a file.
+        (
+            "POST /api/v1/kims/{kim}/activities/{activity}/attachments",
+            GovAdmin | GovOfficer | KimAdmin,
+        ) => 415,
+        (
+            "POST /api/v1/kims/{kim}/activities"
+            | "PATCH /api/v1/kims/{kim}/activities/{activity}"
+            | "POST /api/v1/kims/{kim}/activities/{activity}/attachments",
+            IntegrationAllScopes | IntegrationOneScope,
+        ) => 404,
         // Requests that every allowed caller gets to, and that then fail on the
         // bulletin's state, so the matrix does not change what it tests.
         (
@@ -215,6 +238,16 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                 &board.session.access_token,
                 &json!({"full_name": "Peserta Matriks", "nik": "1872011708900998", "gender": "male", "birth_date": "1990-08-17", "position": "anggota"}),
             )
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["id"]
+            .as_i64()
+            .expect("id");
+        let activity_body = json!({"date": "2026-11-02", "kind": "diskusi", "title": "Diskusi Matriks",
+            "participants": 10, "reach": 40});
+        let activity = app
+            .post_as(&format!("/api/v1/kims/{kim}/activities"), &board.session.access_token, &activity_body)
             .await
             .json::<Value>()
             .await
@@ -439,6 +472,12 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/mentoring-sessions/{session}/participants", Method::POST, format!("/api/v1/mentoring-sessions/{session}/participants"), Some(json!({"member_id": nominee}))),
             ("PATCH /api/v1/mentoring-sessions/{session}/participants/{none}", Method::PATCH, format!("/api/v1/mentoring-sessions/{session}/participants/999999"), Some(json!({"attended": true}))),
             ("DELETE /api/v1/mentoring-sessions/{session}/participants/{none}", Method::DELETE, format!("/api/v1/mentoring-sessions/{session}/participants/999999"), None),
+            ("GET /api/v1/kims/{kim}/activities", Method::GET, format!("/api/v1/kims/{kim}/activities"), None),
+            ("POST /api/v1/kims/{kim}/activities", Method::POST, format!("/api/v1/kims/{kim}/activities"), Some(activity_body.clone())),
+            ("GET /api/v1/kims/{kim}/activities/{activity}", Method::GET, format!("/api/v1/kims/{kim}/activities/{activity}"), None),
+            ("PATCH /api/v1/kims/{kim}/activities/{activity}", Method::PATCH, format!("/api/v1/kims/{kim}/activities/{activity}"), Some(json!({"reach": 41}))),
+            ("POST /api/v1/kims/{kim}/activities/{activity}/attachments", Method::POST, format!("/api/v1/kims/{kim}/activities/{activity}/attachments"), Some(json!({"file": "bukan berkas"}))),
+            ("GET /api/v1/kims/{kim}/activities/{activity}/attachments/{none}", Method::GET, format!("/api/v1/kims/{kim}/activities/{activity}/attachments/999999"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",

@@ -1,0 +1,513 @@
+//! KIM activity logs (SPEC §10): what a KIM did in its community — socialisations,
+//! discussions, trainings, coverage, information services, economic activities —
+//! with its participants, the citizens it reached, the bulletin it passed on and its
+//! photos. Who sees and records what is [`policy`].
+
+mod files;
+pub mod model;
+pub mod policy;
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+pub use files::{download_activity_attachment, upload_activity_attachment};
+use model::{Activity, ActivityFields, ActivityKind, ActivityRow};
+
+use crate::attachments::Owner;
+use crate::audience::KimPlace;
+use crate::audit::{Actor, RequestOrigin};
+use crate::auth::{Caller, MaybeCaller};
+use crate::concurrency::IfMatch;
+use crate::crypto::PersonalDataCipher;
+use crate::db::schema::kim_activities;
+use crate::db::{Db, DbConnection, now};
+use crate::domain::Checks;
+use crate::domain::text::{Lines, limits};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::kims::model::KimRow;
+use crate::openapi::{
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
+};
+use crate::pagination::{Page, PageParams};
+use crate::unit_of_work::Target;
+
+/// Most participants or citizens reached one activity records.
+pub const MAX_COUNT: i32 = 1_000_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewActivityRequest {
+    /// The day it took place (WIB), not in the future.
+    #[schema(value_type = String, format = Date)]
+    date: NaiveDate,
+    kind: ActivityKind,
+    #[schema(example = "Sosialisasi jadwal posyandu di balai RW 03")]
+    title: String,
+    description: Option<String>,
+    location: Option<String>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    participants: i32,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    reach: i32,
+    /// A published bulletin addressed to the KIM.
+    bulletin_id: Option<i64>,
+}
+
+/// Changes to an activity; absent fields stay, `null` clears an optional one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityChanges {
+    #[schema(value_type = Option<String>, format = Date)]
+    date: Option<NaiveDate>,
+    kind: Option<ActivityKind>,
+    title: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    location: Option<Option<String>>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    participants: Option<i32>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    reach: Option<i32>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<i64>)]
+    bulletin_id: Option<Option<i64>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityFilter {
+    kind: Option<ActivityKind>,
+    /// On or after this day, `YYYY-MM-DD`.
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<NaiveDate>,
+    /// On or before this day, `YYYY-MM-DD`.
+    #[serde(default, deserialize_with = "crate::extract::optional_date")]
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<NaiveDate>,
+}
+
+fn count(checks: &mut Checks, field: &str, value: i32) -> Option<i32> {
+    if (0..=MAX_COUNT).contains(&value) {
+        return Some(value);
+    }
+    checks.push(FieldIssue::new(
+        field,
+        "out_of_range",
+        format!("must be between 0 and {MAX_COUNT}"),
+        format!("harus antara 0 dan {MAX_COUNT}"),
+    ));
+    None
+}
+
+/// The WIB calendar day of now.
+fn today_in_wib() -> NaiveDate {
+    (now() + chrono::Duration::hours(7)).date()
+}
+
+fn date(checks: &mut Checks, value: NaiveDate) -> Option<NaiveDate> {
+    if value > today_in_wib() {
+        checks.push(FieldIssue::new(
+            "date",
+            "in_future",
+            "an activity is recorded once it took place",
+            "kegiatan dicatat setelah terlaksana",
+        ));
+        return None;
+    }
+    Some(value)
+}
+
+fn optional_text(
+    checks: &mut Checks,
+    field: &str,
+    value: Option<Option<String>>,
+    max: usize,
+    lines: Lines,
+) -> Option<Option<String>> {
+    checks.changed_text(field, value.as_ref().map(Option::as_deref), max, lines)
+}
+
+impl NewActivityRequest {
+    fn check(self) -> Result<ActivityFields, ApiError> {
+        ActivityChanges {
+            date: Some(self.date),
+            kind: Some(self.kind),
+            title: Some(self.title),
+            description: Some(self.description),
+            location: Some(self.location),
+            participants: Some(self.participants),
+            reach: Some(self.reach),
+            bulletin_id: Some(self.bulletin_id),
+        }
+        .check()
+    }
+}
+
+impl ActivityChanges {
+    fn check(self) -> Result<ActivityFields, ApiError> {
+        let mut checks = Checks::new();
+        let fields = ActivityFields {
+            date: self.date.and_then(|value| date(&mut checks, value)),
+            kind: self.kind,
+            title: self.title.and_then(|title| {
+                checks.text("title", &title, limits::ACTIVITY_TITLE, Lines::Single)
+            }),
+            description: optional_text(
+                &mut checks,
+                "description",
+                self.description,
+                limits::ACTIVITY_DESCRIPTION,
+                Lines::Multi,
+            ),
+            location: optional_text(
+                &mut checks,
+                "location",
+                self.location,
+                limits::ACTIVITY_LOCATION,
+                Lines::Single,
+            ),
+            participants: self
+                .participants
+                .and_then(|value| count(&mut checks, "participants", value)),
+            reach: self
+                .reach
+                .and_then(|value| count(&mut checks, "reach", value)),
+            bulletin_id: self.bulletin_id,
+        };
+        checks.finish()?;
+        Ok(fields)
+    }
+}
+
+/// `422 bulletin_not_addressed` unless bulletin `id` was published to `kim`.
+fn check_bulletin(conn: &mut DbConnection, kim: &KimRow, id: i64) -> Result<(), ApiError> {
+    let place = KimPlace {
+        kim_id: kim.id,
+        kelurahan_code: kim.kelurahan_code.clone(),
+        kecamatan_code: kim.kecamatan_code.clone(),
+    };
+    let addressed = match crate::bulletins::model::find(conn, id)? {
+        Some(bulletin) => bulletin.published_at.is_some() && bulletin.audience()?.includes(&place),
+        None => false,
+    };
+    if addressed {
+        return Ok(());
+    }
+    Err(ApiError::Validation(vec![FieldIssue::new(
+        "bulletin_id",
+        "bulletin_not_addressed",
+        "no bulletin published to this KIM has this id",
+        "tidak ada buletin yang diterbitkan untuk KIM ini dengan id ini",
+    )]))
+}
+
+fn find(conn: &mut DbConnection, kim_id: i64, id: i64) -> Result<ActivityRow, ApiError> {
+    kim_activities::table
+        .filter(kim_activities::id.eq(id))
+        .filter(kim_activities::kim_id.eq(kim_id))
+        .select(ActivityRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)
+}
+
+/// `row` as answered, with its files.
+fn present(conn: &mut DbConnection, row: ActivityRow, insider: bool) -> Result<Activity, ApiError> {
+    let files = crate::attachments::of(conn, Owner::Activity(row.id))?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Activity::from_row(row, insider, files)
+}
+
+/// Lists a KIM's activities, latest first. Anonymous callers and other KIMs see
+/// those of active KIMs.
+#[utoipa::path(
+    tag = "activities",
+    params(("id" = i64, Path, description = "KIM id"), ActivityFilter, PageParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of activities", body = Page<Activity>),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/kims/{id}/activities")]
+pub async fn list_activities(
+    caller: MaybeCaller,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+    query: ListQuery<ActivityFilter>,
+) -> Result<web::Json<Page<Activity>>, ApiError> {
+    let kim_id = id.into_inner();
+    let MaybeCaller(caller) = caller;
+    let ListQuery { page, filter } = query;
+    let after: Option<(NaiveDate, i64)> = page.after()?;
+    let listed = db
+        .read(move |conn| {
+            let (_, access) = policy::visible_kim(conn, caller.as_ref(), kim_id)?;
+            let mut select = kim_activities::table
+                .filter(kim_activities::kim_id.eq(kim_id))
+                .select(ActivityRow::as_select())
+                .order((kim_activities::held_on.desc(), kim_activities::id.desc()))
+                .limit(page.fetch_limit())
+                .into_boxed();
+            if let Some(kind) = filter.kind {
+                select = select.filter(kim_activities::kind.eq(kind.as_str()));
+            }
+            if let Some(from) = filter.from {
+                select = select.filter(kim_activities::held_on.ge(from));
+            }
+            if let Some(to) = filter.to {
+                select = select.filter(kim_activities::held_on.le(to));
+            }
+            if let Some((held_on, id)) = after {
+                select = select.filter(
+                    kim_activities::held_on
+                        .lt(held_on)
+                        .or(kim_activities::held_on
+                            .eq(held_on)
+                            .and(kim_activities::id.lt(id))),
+                );
+            }
+            let rows: Vec<ActivityRow> = select.load(conn)?;
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            let mut files = crate::attachments::of_many(conn, "activity", &ids)?;
+            let activities = rows
+                .into_iter()
+                .map(|row| {
+                    let attached = files.remove(&row.id).unwrap_or_default();
+                    Activity::from_row(row, access.insider, attached)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(activities, &page, |activity| {
+                (activity.date, activity.id)
+            }))
+        })
+        .await?;
+    Ok(web::Json(listed))
+}
+
+/// Records an activity of the KIM: its own kim_admin, or gov. Honours
+/// `Idempotency-Key`.
+#[utoipa::path(
+    tag = "activities",
+    params(("id" = i64, Path, description = "KIM id"), IdempotencyKeyParam),
+    request_body = NewActivityRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The activity", body = Activity,
+            headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`kim_dissolved`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/kims/{id}/activities")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "actix extractors, one per concern"
+)]
+pub async fn create_activity(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
+    id: web::Path<i64>,
+    body: ApiJson<NewActivityRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let kim_id = id.into_inner();
+    let ApiJson(request) = body;
+    let fields = request.check()?;
+    let recorder = caller.clone();
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
+    create_once(
+        creation,
+        &db,
+        cipher,
+        move |uow| {
+            uow.lock_kim(kim_id)?;
+            let kim = policy::recording_kim(uow.conn, &recorder, kim_id)?;
+            if let Some(Some(bulletin)) = fields.bulletin_id {
+                check_bulletin(uow.conn, &kim, bulletin)?;
+            }
+            let (Some(date), Some(kind), Some(title), Some(participants), Some(reach)) = (
+                fields.date,
+                fields.kind,
+                fields.title.clone(),
+                fields.participants,
+                fields.reach,
+            ) else {
+                return Err(ApiError::internal("a checked activity field is missing"));
+            };
+            let stamp = now();
+            let row: ActivityRow = diesel::insert_into(kim_activities::table)
+                .values((
+                    kim_activities::kim_id.eq(kim_id),
+                    kim_activities::held_on.eq(date),
+                    kim_activities::kind.eq(kind.as_str()),
+                    kim_activities::title.eq(title),
+                    kim_activities::description.eq(fields.description.clone().flatten()),
+                    kim_activities::location.eq(fields.location.clone().flatten()),
+                    kim_activities::participants.eq(participants),
+                    kim_activities::reach.eq(reach),
+                    kim_activities::bulletin_id.eq(fields.bulletin_id.flatten()),
+                    kim_activities::created_by.eq(recorder.user_id()),
+                    kim_activities::created_at.eq(stamp),
+                    kim_activities::updated_at.eq(stamp),
+                ))
+                .returning(kim_activities::all_columns)
+                .get_result(uow.conn)?;
+            uow.audit(
+                "activity.created",
+                Some(Target::new("kim", kim_id)),
+                Some(format!("activity={}", row.id)),
+            )?;
+            let activity = Activity::from_row(row, true, Vec::new())?;
+            let location = format!("/api/v1/kims/{kim_id}/activities/{}", activity.id);
+            CreatedResponse::created(&activity, location, activity.version)
+        },
+        crate::idempotency::nothing_owed,
+    )
+    .await
+}
+
+/// One activity of a KIM the caller sees.
+#[utoipa::path(
+    tag = "activities",
+    params(
+        ("id" = i64, Path, description = "KIM id"),
+        ("aid" = i64, Path, description = "Activity id"),
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The activity", body = Activity, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/kims/{id}/activities/{aid}")]
+pub async fn get_activity(
+    caller: MaybeCaller,
+    db: web::Data<Db>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (kim_id, id) = path.into_inner();
+    let MaybeCaller(caller) = caller;
+    let activity = db
+        .read(move |conn| {
+            let (_, access) = policy::visible_kim(conn, caller.as_ref(), kim_id)?;
+            let row = find(conn, kim_id, id)?;
+            present(conn, row, access.insider)
+        })
+        .await?;
+    Ok(crate::concurrency::ok_with_etag(
+        activity.version,
+        &activity,
+    ))
+}
+
+/// Corrects an activity: the KIM's kim_admin, or gov.
+#[utoipa::path(
+    tag = "activities",
+    params(
+        ("id" = i64, Path, description = "KIM id"),
+        ("aid" = i64, Path, description = "Activity id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    request_body = ActivityChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The activity", body = Activity, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`kim_dissolved`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[patch("/kims/{id}/activities/{aid}")]
+pub async fn update_activity(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    path: web::Path<(i64, i64)>,
+    if_match: IfMatch,
+    body: ApiJson<ActivityChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let (kim_id, id) = path.into_inner();
+    let ApiJson(changes) = body;
+    let edit = changes.check()?;
+    let actor = Actor::from(&caller);
+    let activity = db
+        .unit_of_work(actor, origin, move |uow| {
+            uow.lock_kim(kim_id)?;
+            let kim = policy::recording_kim(uow.conn, &caller, kim_id)?;
+            let current = find(uow.conn, kim_id, id)?;
+            if_match.check(current.version)?;
+            if let Some(Some(bulletin)) = edit.bulletin_id {
+                check_bulletin(uow.conn, &kim, bulletin)?;
+            }
+            let row: ActivityRow = diesel::update(kim_activities::table.find(id))
+                .set((
+                    kim_activities::held_on.eq(edit.date.unwrap_or(current.held_on)),
+                    kim_activities::kind.eq(edit
+                        .kind
+                        .map_or_else(|| current.kind.clone(), |kind| kind.as_str().to_owned())),
+                    kim_activities::title.eq(edit.title.clone().unwrap_or(current.title.clone())),
+                    kim_activities::description.eq(edit
+                        .description
+                        .clone()
+                        .unwrap_or(current.description.clone())),
+                    kim_activities::location
+                        .eq(edit.location.clone().unwrap_or(current.location.clone())),
+                    kim_activities::participants
+                        .eq(edit.participants.unwrap_or(current.participants)),
+                    kim_activities::reach.eq(edit.reach.unwrap_or(current.reach)),
+                    kim_activities::bulletin_id.eq(edit.bulletin_id.unwrap_or(current.bulletin_id)),
+                    kim_activities::updated_at.eq(now()),
+                    kim_activities::version.eq(current.version + 1),
+                ))
+                .returning(kim_activities::all_columns)
+                .get_result(uow.conn)?;
+            uow.audit(
+                "activity.updated",
+                Some(Target::new("kim", kim_id)),
+                Some(format!("activity={id}")),
+            )?;
+            present(uow.conn, row, true)
+        })
+        .await?;
+    Ok(crate::concurrency::ok_with_etag(
+        activity.version,
+        &activity,
+    ))
+}
