@@ -59,15 +59,27 @@ impl ReportFilter {
 }
 
 pub(crate) fn overdue_condition(at: NaiveDateTime) -> ReportCondition {
-    Box::new(
-        reports::status
-            .eq(ReportStatus::Submitted.as_str())
-            .and(reports::verify_due_at.lt(at))
-            .or(reports::status
+    let [unverified, unanswered] = overdue_branches(at);
+    Box::new(unverified.or(unanswered))
+}
+
+/// The two ways a report is overdue at `at`, apart: not verified in time, or verified
+/// and not answered in time. Counted one by one, each reads an index by status and
+/// submission that holds its due date (`stats/overview`).
+pub(crate) fn overdue_branches(at: NaiveDateTime) -> [ReportCondition; 2] {
+    [
+        Box::new(
+            reports::status
+                .eq(ReportStatus::Submitted.as_str())
+                .and(reports::verify_due_at.lt(at)),
+        ),
+        Box::new(
+            reports::status
                 .eq(ReportStatus::Verified.as_str())
                 .and(reports::response_due_at.is_not_null())
-                .and(reports::response_due_at.assume_not_null().lt(at))),
-    )
+                .and(reports::response_due_at.assume_not_null().lt(at)),
+        ),
+    ]
 }
 
 /// What a caller sees in a list: its access and the list's filters as one condition,

@@ -222,13 +222,16 @@ fn reports(conn: &mut DbConnection, period: &Period) -> Result<ReportFigures, Ap
         };
         counts.insert(count.code, count.n);
     }
-    let overdue = reports::table
-        .into_boxed()
-        .filter(crate::reports::listing::overdue_condition(now()))
-        .filter(reports::created_at.ge(period.start))
-        .filter(reports::created_at.lt(period.end))
-        .count()
-        .get_result(conn)?;
+    let mut overdue = 0;
+    for branch in crate::reports::listing::overdue_branches(now()) {
+        overdue += reports::table
+            .into_boxed()
+            .filter(branch)
+            .filter(reports::created_at.ge(period.start))
+            .filter(reports::created_at.lt(period.end))
+            .count()
+            .get_result::<i64>(conn)?;
+    }
     Ok(ReportFigures {
         submitted: by_status.values().sum(),
         by_status,

@@ -1,0 +1,2 @@
+DROP INDEX reports_open_response_due_idx;
+DROP INDEX reports_open_verify_due_idx;
