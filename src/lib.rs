@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod engagement;
 pub mod error;
 pub mod export;
 pub mod extract;

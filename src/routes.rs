@@ -9,8 +9,9 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    activities, audit, bulletins, health, holidays, integration_clients, kims, members, mentoring,
-    metrics, open311, regions, report_categories, reports, sessions, stats, users, webhooks,
+    activities, audit, bulletins, engagement, health, holidays, integration_clients, kims, members,
+    mentoring, metrics, open311, regions, report_categories, reports, sessions, stats, users,
+    webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -111,7 +112,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(activities::get_activity)
                 .service(activities::update_activity)
                 .service(activities::upload_activity_attachment)
-                .service(activities::download_activity_attachment),
+                .service(activities::download_activity_attachment)
+                .service(engagement::engagement),
         );
 }
 

@@ -136,7 +136,7 @@ impl BulletinAccess {
 }
 
 /// Where bulletins keep their audience rows.
-const BULLETIN_AUDIENCE: AudienceRows = AudienceRows {
+pub const BULLETIN_AUDIENCE: AudienceRows = AudienceRows {
     owner: "bulletins",
     table: "bulletin_audience",
     owner_key: "bulletin_id",

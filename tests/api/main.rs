@@ -8,6 +8,7 @@ mod bulletins;
 mod concurrency;
 mod database;
 mod demo_data;
+mod engagement;
 mod errors;
 mod health;
 mod helpers;

@@ -51,7 +51,7 @@ fn token(user: &TestUser) -> &str {
     &user.session.access_token
 }
 
-fn session_body(title: &str, audience: Value, capacity: i64) -> Value {
+pub(crate) fn session_body(title: &str, audience: Value, capacity: i64) -> Value {
     let starts = Utc::now() + Duration::days(7);
     json!({
         "title": title,
@@ -65,7 +65,7 @@ fn session_body(title: &str, audience: Value, capacity: i64) -> Value {
     })
 }
 
-async fn plan(app: &TestApp, gov: &str, body: &Value) -> i64 {
+pub(crate) async fn plan(app: &TestApp, gov: &str, body: &Value) -> i64 {
     json_of(
         app.post_as("/api/v1/mentoring-sessions", gov, body).await,
         201,
@@ -75,7 +75,7 @@ async fn plan(app: &TestApp, gov: &str, body: &Value) -> i64 {
         .expect("id")
 }
 
-async fn add_member(app: &TestApp, admin: &str, kim: i64, serial: u32) -> i64 {
+pub(crate) async fn add_member(app: &TestApp, admin: &str, kim: i64, serial: u32) -> i64 {
     let added = app
         .post_as(
             &format!("/api/v1/kims/{kim}/members"),
@@ -103,7 +103,7 @@ async fn ids_seen(app: &TestApp, user: &str, query: &str) -> Vec<i64> {
 }
 
 /// Moves a session's clock so that it started an hour ago.
-async fn start_now(app: &TestApp, id: i64) {
+pub(crate) async fn start_now(app: &TestApp, id: i64) {
     app.db
         .write(move |conn| {
             let now = Utc::now().naive_utc();

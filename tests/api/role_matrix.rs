@@ -187,6 +187,7 @@ fn expected(route: &str, who: Who) -> u16 {
             GovAdmin | GovOfficer | KimAdmin | KimMember,
         ) => 200,
         ("POST /api/v1/mentoring-sessions", GovAdmin | GovOfficer) => 201,
+        ("GET /api/v1/kims/{kim}/engagement", GovAdmin | GovOfficer) => 200,
         ("PATCH /api/v1/mentoring-sessions/{session}", GovAdmin | GovOfficer) => 200,
         // Allowed to try; the session has not started, so it cannot be held yet.
         ("POST /api/v1/mentoring-sessions/{session}/status", GovAdmin | GovOfficer) => 409,
@@ -478,6 +479,7 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("PATCH /api/v1/kims/{kim}/activities/{activity}", Method::PATCH, format!("/api/v1/kims/{kim}/activities/{activity}"), Some(json!({"reach": 41}))),
             ("POST /api/v1/kims/{kim}/activities/{activity}/attachments", Method::POST, format!("/api/v1/kims/{kim}/activities/{activity}/attachments"), Some(json!({"file": "bukan berkas"}))),
             ("GET /api/v1/kims/{kim}/activities/{activity}/attachments/{none}", Method::GET, format!("/api/v1/kims/{kim}/activities/{activity}/attachments/999999"), None),
+            ("GET /api/v1/kims/{kim}/engagement", Method::GET, format!("/api/v1/kims/{kim}/engagement?months=6"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",
