@@ -35,6 +35,9 @@ enum Command {
         reports: u32,
         #[arg(long, default_value_t = 30)]
         bulletins: u32,
+        /// KIM activities over the past year.
+        #[arg(long, default_value_t = 200)]
+        activities: u32,
     },
     /// Create a gov_admin account (the first one, typically), reading its password
     /// from standard input.
@@ -67,12 +70,14 @@ fn main() -> ExitCode {
             kims,
             reports,
             bulletins,
+            activities,
         } => seed_demo(
             cli.config,
             kim_api::demo::DemoSize {
                 kims,
                 reports,
                 bulletins,
+                activities,
             },
         ),
         Command::Serve => serve(cli.config),
@@ -187,12 +192,13 @@ fn seed_demo(args: ConfigArgs, size: kim_api::demo::DemoSize) -> ExitCode {
     match kim_api::demo::seed(&db, &cipher, size) {
         Ok(seeded) => {
             println!(
-                "seeded {} KIMs with {} members, {} bulletins, {} reports with {} timeline entries in {:.1} s",
+                "seeded {} KIMs with {} members, {} bulletins, {} reports with {} timeline entries, {} activities in {:.1} s",
                 seeded.kims,
                 seeded.members,
                 seeded.bulletins,
                 seeded.reports,
                 seeded.timeline_entries,
+                seeded.activities,
                 started.elapsed().as_secs_f64()
             );
             println!("demo accounts, all with the password {}:", seeded.password);

@@ -115,7 +115,23 @@ fn today_in_wib() -> NaiveDate {
     (now() + chrono::Duration::hours(7)).date()
 }
 
+/// No KIM activity is older than this: earlier dates are typing errors (and some lie
+/// outside what PostgreSQL's `DATE` holds).
+const EARLIEST_ACTIVITY: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(day) => day,
+    None => NaiveDate::MIN,
+};
+
 fn date(checks: &mut Checks, value: NaiveDate) -> Option<NaiveDate> {
+    if value < EARLIEST_ACTIVITY {
+        checks.push(FieldIssue::new(
+            "date",
+            "out_of_range",
+            "must be 2000-01-01 or later",
+            "harus 2000-01-01 atau sesudahnya",
+        ));
+        return None;
+    }
     if value > today_in_wib() {
         checks.push(FieldIssue::new(
             "date",

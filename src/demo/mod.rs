@@ -6,6 +6,7 @@
 //!
 //! All demo accounts share one random password, printed once.
 
+mod activities;
 mod reports;
 mod words;
 
@@ -37,6 +38,7 @@ pub struct DemoSize {
     pub kims: u32,
     pub reports: u32,
     pub bulletins: u32,
+    pub activities: u32,
 }
 
 /// What was made, and how to sign in.
@@ -49,6 +51,7 @@ pub struct Seeded {
     pub bulletins: u32,
     pub reports: u64,
     pub timeline_entries: u64,
+    pub activities: u64,
 }
 
 /// A kelurahan with its kecamatan and name.
@@ -124,6 +127,7 @@ pub fn seed(db: &Db, cipher: &PersonalDataCipher, size: DemoSize) -> Result<Seed
         })?;
     }
     let written = reports::write(conn, cipher, &mut rng, size.reports, &demo_kims, gov)?;
+    let activities = activities::write(conn, &mut rng, size.activities, &demo_kims)?;
     // A bulk load leaves PostgreSQL planning with the statistics of empty tables until
     // autovacuum comes by: grouped statistics then sort on disk instead of hashing.
     if let DbConnection::Postgres(pg) = conn {
@@ -138,6 +142,7 @@ pub fn seed(db: &Db, cipher: &PersonalDataCipher, size: DemoSize) -> Result<Seed
         bulletins: size.bulletins,
         reports: written.reports,
         timeline_entries: written.timeline_entries,
+        activities,
     })
 }
 

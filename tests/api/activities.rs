@@ -147,6 +147,11 @@ async fn kims_record_activities_that_the_public_reads_for_active_kims() {
         unpublished["bulletin_id"] = json!(draft);
         for (bad, field, code) in [
             (activity("Besok", &tomorrow), "date", "in_future"),
+            (
+                activity("Dulu sekali", "-5000-01-01"),
+                "date",
+                "out_of_range",
+            ),
             (negative, "participants", "out_of_range"),
             (long, "title", "invalid_length"),
             (foreign, "bulletin_id", "bulletin_not_addressed"),

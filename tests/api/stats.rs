@@ -369,7 +369,8 @@ async fn stored(app: &TestApp) -> Stored {
                     reports::resolved_at,
                 ))
                 .load::<StoredReport>(conn)?;
-            let days = "SELECT CAST(day AS TEXT) AS day, dimension, code, n FROM report_day_counts WHERE n <> 0";
+            let days = "SELECT CAST(day AS TEXT) AS day, dimension, code, CAST(SUM(n) AS BIGINT) AS n \
+                FROM report_day_counts GROUP BY day, dimension, code HAVING SUM(n) <> 0";
             let durations = "SELECT measure, CAST(day AS TEXT) AS day, bucket, n FROM report_duration_counts WHERE n <> 0";
             let (days, durations): (Vec<DayCountRow>, Vec<DurationCountRow>) = match conn {
                 DbConnection::Postgres(pg) => (diesel::sql_query(days).load(pg)?, diesel::sql_query(durations).load(pg)?),
@@ -512,8 +513,17 @@ async fn the_per_day_counts_follow_every_change_and_medians_stay_exact() {
             .await
             .expect("delete a report");
 
+        // Simultaneous submissions (PostgreSQL: through two instances) add up too.
+        let other = crate::helpers::spawn_instance(&app, |_| {}).await;
+        let body = report("normal");
+        let racing = (0..10).map(|n| {
+            let instance = if n % 2 == 0 { &app } else { &other };
+            submit(instance, token(&t.member_a), &body)
+        });
+        futures_util::future::join_all(racing).await;
+
         let (rows, days, durations) = stored(&app).await;
-        assert_eq!(rows.len(), 13);
+        assert_eq!(rows.len(), 23);
         let (expected_days, expected_durations) = recount(&rows);
         assert_eq!(days, expected_days);
         assert_eq!(durations, expected_durations);
