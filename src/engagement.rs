@@ -1,6 +1,6 @@
 //! How engaged a KIM is (SPEC §10): plain counts over the last months — activities and
 //! the citizens they reached, bulletins addressed and acknowledged, reports submitted,
-//! members trained — for gov, computed by aggregate queries over indexed ranges (the
+//! members trained, consultations answered — for gov, computed by aggregate queries over indexed ranges (the
 //! KIM's rows of the period), the same numbers on both databases. No invented grade.
 
 use actix_web::{get, web};
@@ -15,8 +15,8 @@ use crate::audience::KimPlace;
 use crate::auth::{Authorized, GovOnly};
 use crate::bulletins::policy::BULLETIN_AUDIENCE;
 use crate::db::schema::{
-    bulletin_acknowledgements, bulletins, kim_activities, mentoring_participants,
-    mentoring_sessions, reports,
+    bulletin_acknowledgements, bulletins, consultation_responses, kim_activities,
+    mentoring_participants, mentoring_sessions, reports,
 };
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -60,6 +60,8 @@ pub struct Engagement {
     pub members_trained: i64,
     /// Attendances of the KIM's members at sessions held in the period.
     pub session_attendances: i64,
+    /// Consultations the KIM first answered in the period.
+    pub consultations_answered: i64,
 }
 
 /// The UTC instant WIB midnight of `day` is.
@@ -119,6 +121,12 @@ fn figures(
             count(mentoring_participants::member_id).aggregate_distinct(),
         ))
         .first(conn)?;
+    let consultations_answered: i64 = consultation_responses::table
+        .filter(consultation_responses::kim_id.eq(kim))
+        .filter(consultation_responses::created_at.ge(start))
+        .filter(consultation_responses::created_at.lt(end))
+        .count()
+        .get_result(conn)?;
     Ok(Engagement {
         kim_id: kim,
         from,
@@ -132,6 +140,7 @@ fn figures(
         reports_submitted,
         members_trained,
         session_attendances,
+        consultations_answered,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bulletins;
 pub mod concurrency;
 pub mod config;
+pub mod consultations;
 pub mod crypto;
 pub mod db;
 pub mod demo;

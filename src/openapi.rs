@@ -39,6 +39,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "audit log", description = "Who did what to which record, when, from which request"),
         (name = "mentoring", description = "Mentoring sessions for KIMs: nominations and attendance"),
         (name = "activities", description = "What each KIM did in its community, with photos"),
+        (name = "consultations", description = "Policy consultations: the government asks, KIMs answer, the government responds"),
     ),
     components(
         schemas(Problem, FieldError),
@@ -381,6 +382,21 @@ fn text_rules() -> Vec<TextRule> {
             rule(schema, "location", 0, ACTIVITY_LOCATION),
         ]);
     }
+    for schema in ["NewConsultationRequest", "ConsultationChanges"] {
+        rules.extend([
+            rule(schema, "title", 1, CONSULTATION_TITLE),
+            rule(schema, "summary", 1, CONSULTATION_SUMMARY),
+        ]);
+    }
+    rules.extend([
+        rule(
+            "ConsultationStatusRequest",
+            "government_response",
+            1,
+            GOVERNMENT_RESPONSE,
+        ),
+        rule("Question", "text", 1, QUESTION_TEXT),
+    ]);
     for schema in ["NewSessionRequest", "SessionChanges"] {
         rules.extend([
             rule(schema, "title", 1, SESSION_TITLE),

@@ -9,9 +9,9 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    activities, audit, bulletins, engagement, health, holidays, integration_clients, kims, members,
-    mentoring, metrics, open311, regions, report_categories, reports, sessions, stats, users,
-    webhooks,
+    activities, audit, bulletins, consultations, engagement, health, holidays, integration_clients,
+    kims, members, mentoring, metrics, open311, regions, report_categories, reports, sessions,
+    stats, users, webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -113,7 +113,15 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(activities::update_activity)
                 .service(activities::upload_activity_attachment)
                 .service(activities::download_activity_attachment)
-                .service(engagement::engagement),
+                .service(engagement::engagement)
+                .service(consultations::list_consultations)
+                .service(consultations::create_consultation)
+                .service(consultations::get_consultation)
+                .service(consultations::update_consultation)
+                .service(consultations::change_consultation_status)
+                .service(consultations::put_my_response)
+                .service(consultations::get_my_response)
+                .service(consultations::consultation_results),
         );
 }
 

@@ -176,6 +176,16 @@ impl<'c> UnitOfWork<'c> {
         )
     }
 
+    /// Locks one consultation until the end of the transaction: its edits and status
+    /// moves queue here.
+    pub fn lock_consultation(&mut self, consultation_id: i64) -> Result<(), ApiError> {
+        lock_row(
+            self.conn,
+            "SELECT id FROM consultations WHERE id = $1 FOR UPDATE",
+            consultation_id,
+        )
+    }
+
     /// Locks one report until the end of the transaction: its files are counted and
     /// added here.
     pub fn lock_report(&mut self, report_id: i64) -> Result<(), ApiError> {

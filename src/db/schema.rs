@@ -440,6 +440,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     mentoring_session_audience,
     mentoring_participants,
     kim_activities,
+    consultations,
+    consultation_audience,
+    consultation_responses,
 );
 
 diesel::table! {
@@ -505,6 +508,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consultations (id) {
+        id -> BigInt,
+        title -> Text,
+        summary -> Text,
+        questions -> Text,
+        audience_scope -> Text,
+        audience_codes -> Text,
+        audience_kim_ids -> Text,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        status -> Text,
+        government_response -> Nullable<Text>,
+        kims_addressed -> Nullable<Integer>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    consultation_audience (id) {
+        id -> BigInt,
+        consultation_id -> BigInt,
+        region_code -> Nullable<Text>,
+        kim_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consultation_responses (id) {
+        id -> BigInt,
+        consultation_id -> BigInt,
+        kim_id -> BigInt,
+        answers -> Text,
+        citizens_consulted -> Integer,
+        submitted_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::joinable!(consultation_audience -> consultations (consultation_id));
+diesel::joinable!(consultation_responses -> consultations (consultation_id));
+diesel::joinable!(consultation_responses -> kims (kim_id));
 diesel::joinable!(kim_activities -> kims (kim_id));
 diesel::joinable!(mentoring_session_audience -> mentoring_sessions (session_id));
 diesel::joinable!(mentoring_participants -> mentoring_sessions (session_id));

@@ -82,6 +82,11 @@ impl Checks {
         self.0.is_empty()
     }
 
+    /// How many problems are noted so far.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// `422 validation_failed` listing every problem, if there is any.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {

@@ -54,6 +54,12 @@ pub mod limits {
     pub const ACTIVITY_TITLE: usize = 200;
     pub const ACTIVITY_DESCRIPTION: usize = 4000;
     pub const ACTIVITY_LOCATION: usize = 200;
+    pub const CONSULTATION_TITLE: usize = 200;
+    pub const CONSULTATION_SUMMARY: usize = 4000;
+    pub const GOVERNMENT_RESPONSE: usize = 20_000;
+    pub const QUESTION_TEXT: usize = 500;
+    pub const QUESTION_OPTION: usize = 200;
+    pub const ANSWER_TEXT: usize = 4000;
     /// Why a webhook delivery attempt failed, as recorded (not user input: cut to fit).
     pub const WEBHOOK_ATTEMPT_ERROR: usize = 500;
 }

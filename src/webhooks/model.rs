@@ -40,10 +40,14 @@ pub enum WebhookEvent {
     AnyMember,
     #[serde(rename = "session.scheduled")]
     SessionScheduled,
+    #[serde(rename = "consultation.opened")]
+    ConsultationOpened,
+    #[serde(rename = "consultation.concluded")]
+    ConsultationConcluded,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 11] = [
+    pub const ALL: [WebhookEvent; 13] = [
         WebhookEvent::ReportCreated,
         WebhookEvent::ReportStatusChanged,
         WebhookEvent::ReportCommented,
@@ -55,6 +59,8 @@ impl WebhookEvent {
         WebhookEvent::MemberLeft,
         WebhookEvent::AnyMember,
         WebhookEvent::SessionScheduled,
+        WebhookEvent::ConsultationOpened,
+        WebhookEvent::ConsultationConcluded,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -70,6 +76,8 @@ impl WebhookEvent {
             WebhookEvent::MemberLeft => "member.left",
             WebhookEvent::AnyMember => "member.*",
             WebhookEvent::SessionScheduled => "session.scheduled",
+            WebhookEvent::ConsultationOpened => "consultation.opened",
+            WebhookEvent::ConsultationConcluded => "consultation.concluded",
         }
     }
 

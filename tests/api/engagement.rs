@@ -98,7 +98,7 @@ async fn engagement_counts_what_the_fixture_holds() {
             json!({"kim_id": kim_a, "from": year_ago.to_string(), "to": today.to_string(),
                    "activities": 3, "reach": 60, "bulletins_addressed": 2, "bulletins_acknowledged": 1,
                    "acknowledgement_rate": 0.5, "reports_submitted": 2, "members_trained": 1,
-                   "session_attendances": 2})
+                   "session_attendances": 2, "consultations_answered": 0})
         );
         let month = json_of(app.get_as(&format!("/api/v1/kims/{kim_a}/engagement?months=1"), gov).await, 200).await;
         assert_eq!((month["activities"].as_i64(), month["reach"].as_i64()), (Some(1), Some(10)));

@@ -6,6 +6,7 @@ mod audit_log;
 mod auth;
 mod bulletins;
 mod concurrency;
+mod consultations;
 mod database;
 mod demo_data;
 mod engagement;

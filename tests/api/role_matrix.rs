@@ -76,7 +76,29 @@ fn expected(route: &str, who: Who) -> u16 {
             "GET /api/v1/kims/{kim}/activities" | "GET /api/v1/kims/{kim}/activities/{activity}",
             _,
         ) => 404,
+        ("GET /api/v1/consultations", _) => 200,
+        // The matrix consultation is open to all KIMs, not public.
+        (
+            "GET /api/v1/consultations/{consultation}",
+            GovAdmin | GovOfficer | KimAdmin | KimMember,
+        ) => 200,
+        ("GET /api/v1/consultations/{consultation}", _) => 404,
         (_, Anonymous) => 401,
+        ("POST /api/v1/consultations", GovAdmin | GovOfficer) => 201,
+        // Allowed to try; an open consultation is no draft and cannot open again.
+        (
+            "PATCH /api/v1/consultations/{consultation}"
+            | "POST /api/v1/consultations/{consultation}/status",
+            GovAdmin | GovOfficer,
+        ) => 409,
+        ("PUT /api/v1/consultations/{consultation}/responses/mine", KimAdmin) => 201,
+        ("GET /api/v1/consultations/{consultation}/responses/mine", KimAdmin | KimMember) => 200,
+        (
+            "PUT /api/v1/consultations/{consultation}/responses/mine"
+            | "GET /api/v1/consultations/{consultation}/responses/mine",
+            IntegrationAllScopes | IntegrationOneScope,
+        ) => 404,
+        ("GET /api/v1/consultations/{consultation}/results", GovAdmin | GovOfficer) => 200,
         ("POST /api/v1/kims/{kim}/activities", GovAdmin | GovOfficer | KimAdmin) => 201,
         ("PATCH /api/v1/kims/{kim}/activities/{activity}", GovAdmin | GovOfficer | KimAdmin) => 200,
         // Allowed to try; a JSON body is not a file.
@@ -255,6 +277,27 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             .expect("json")["id"]
             .as_i64()
             .expect("id");
+        let consultation_body = json!({"title": "Konsultasi Matriks", "summary": "Ringkasan",
+            "questions": [{"id": "setuju", "text": "Setuju?", "kind": "choice", "options": ["Ya", "Tidak"]}],
+            "audience": {"scope": "all_kims"},
+            "opens_at": (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339(),
+            "closes_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()});
+        let consultation = app
+            .post_as("/api/v1/consultations", &admin.session.access_token, &consultation_body)
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["id"]
+            .as_i64()
+            .expect("id");
+        let opened = app
+            .post_as(
+                &format!("/api/v1/consultations/{consultation}/status"),
+                &admin.session.access_token,
+                &json!({"status": "open"}),
+            )
+            .await;
+        assert_eq!(opened.status().as_u16(), 200);
         let starts = chrono::Utc::now() + chrono::Duration::days(3);
         let session_body = json!({"title": "Sesi Matriks", "kind": "pendampingan", "topic": "tik",
             "starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::hours(2)).to_rfc3339(),
@@ -480,6 +523,14 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/kims/{kim}/activities/{activity}/attachments", Method::POST, format!("/api/v1/kims/{kim}/activities/{activity}/attachments"), Some(json!({"file": "bukan berkas"}))),
             ("GET /api/v1/kims/{kim}/activities/{activity}/attachments/{none}", Method::GET, format!("/api/v1/kims/{kim}/activities/{activity}/attachments/999999"), None),
             ("GET /api/v1/kims/{kim}/engagement", Method::GET, format!("/api/v1/kims/{kim}/engagement?months=6"), None),
+            ("GET /api/v1/consultations", Method::GET, "/api/v1/consultations".into(), None),
+            ("POST /api/v1/consultations", Method::POST, "/api/v1/consultations".into(), Some(consultation_body.clone())),
+            ("GET /api/v1/consultations/{consultation}", Method::GET, format!("/api/v1/consultations/{consultation}"), None),
+            ("PATCH /api/v1/consultations/{consultation}", Method::PATCH, format!("/api/v1/consultations/{consultation}"), Some(json!({"title": "Diubah"}))),
+            ("POST /api/v1/consultations/{consultation}/status", Method::POST, format!("/api/v1/consultations/{consultation}/status"), Some(json!({"status": "open"}))),
+            ("PUT /api/v1/consultations/{consultation}/responses/mine", Method::PUT, format!("/api/v1/consultations/{consultation}/responses/mine"), Some(json!({"answers": [{"question_id": "setuju", "value": "Ya"}], "citizens_consulted": 4}))),
+            ("GET /api/v1/consultations/{consultation}/responses/mine", Method::GET, format!("/api/v1/consultations/{consultation}/responses/mine"), None),
+            ("GET /api/v1/consultations/{consultation}/results", Method::GET, format!("/api/v1/consultations/{consultation}/results"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",

@@ -1,0 +1,775 @@
+//! Policy consultations (SPEC §10): the government asks the KIMs of an audience —
+//! its dialogue partners — a few questions for an open period; each KIM's kim_admin
+//! submits one response, revisable until `closes_at`, with the number of citizens it
+//! consulted; gov reads the results and concludes with a published response. Who sees
+//! what is [`policy`]; questions and answers are [`questions`].
+
+pub mod model;
+pub mod policy;
+pub mod questions;
+mod results;
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use model::{Consultation, ConsultationResponse, ConsultationRow, ConsultationStatus, ResponseRow};
+use policy::ConsultationAccess;
+use questions::{Answer, Question};
+pub use results::consultation_results;
+
+use crate::audience::Audience;
+use crate::audit::{Actor, RequestOrigin};
+use crate::auth::{Authorized, Caller, GovOnly, MaybeCaller};
+use crate::concurrency::IfMatch;
+use crate::crypto::PersonalDataCipher;
+use crate::db::schema::{consultation_responses, consultations};
+use crate::db::{Db, DbConnection, now};
+use crate::domain::Checks;
+use crate::domain::text::{Lines, limits};
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::openapi::{
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
+    ServiceUnavailable, Unauthorized, Unprocessable,
+};
+use crate::pagination::{Page, PageParams};
+use crate::unit_of_work::{Event, Target, UnitOfWork};
+
+/// Most citizens one response says it consulted.
+pub const MAX_CITIZENS: i32 = 1_000_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConsultationRequest {
+    #[schema(example = "Perubahan jadwal pengangkutan sampah")]
+    title: String,
+    summary: String,
+    #[schema(min_items = 1, max_items = 30)]
+    questions: Vec<Question>,
+    audience: Audience,
+    opens_at: DateTime<Utc>,
+    /// After `opens_at`, and in the future.
+    closes_at: DateTime<Utc>,
+}
+
+/// Changes to a draft; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationChanges {
+    title: Option<String>,
+    summary: Option<String>,
+    #[schema(min_items = 1, max_items = 30)]
+    questions: Option<Vec<Question>>,
+    audience: Option<Audience>,
+    opens_at: Option<DateTime<Utc>>,
+    closes_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationStatusRequest {
+    /// `open` (from draft), `closed` (early, from open) or `concluded` (from closed).
+    status: ConsultationStatus,
+    /// Required to conclude.
+    government_response: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseRequest {
+    answers: Vec<Answer>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    citizens_consulted: i32,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsultationFilter {
+    status: Option<ConsultationStatus>,
+}
+
+fn storable(checks: &mut Checks, field: &str, at: DateTime<Utc>) -> Option<NaiveDateTime> {
+    checks.take(crate::domain::storable_moment(field, at))
+}
+
+fn period_issue(field: &str, en: &str, id: &str) -> FieldIssue {
+    FieldIssue::new(field, "invalid_period", en, id)
+}
+
+/// `422` unless `opens_at < closes_at` and `closes_at` lies ahead.
+fn check_period(opens_at: NaiveDateTime, closes_at: NaiveDateTime) -> Result<(), ApiError> {
+    if closes_at <= opens_at {
+        return Err(ApiError::Validation(vec![period_issue(
+            "closes_at",
+            "must be after opens_at",
+            "harus setelah opens_at",
+        )]));
+    }
+    if closes_at <= now() {
+        return Err(ApiError::Validation(vec![period_issue(
+            "closes_at",
+            "must be in the future",
+            "harus di masa depan",
+        )]));
+    }
+    Ok(())
+}
+
+/// A checked new consultation or edit; `None` leaves a field.
+#[derive(Debug, Clone, Default)]
+struct ConsultationFields {
+    title: Option<String>,
+    summary: Option<String>,
+    questions: Option<Vec<Question>>,
+    audience: Option<Audience>,
+    opens_at: Option<NaiveDateTime>,
+    closes_at: Option<NaiveDateTime>,
+}
+
+impl ConsultationChanges {
+    fn check(self) -> Result<ConsultationFields, ApiError> {
+        let mut checks = Checks::new();
+        let fields = ConsultationFields {
+            title: self.title.and_then(|title| {
+                checks.text("title", &title, limits::CONSULTATION_TITLE, Lines::Single)
+            }),
+            summary: self.summary.and_then(|summary| {
+                checks.text(
+                    "summary",
+                    &summary,
+                    limits::CONSULTATION_SUMMARY,
+                    Lines::Multi,
+                )
+            }),
+            questions: self
+                .questions
+                .and_then(|asked| questions::checked(&mut checks, asked)),
+            audience: self
+                .audience
+                .and_then(|audience| audience.check(&mut checks)),
+            opens_at: self
+                .opens_at
+                .and_then(|at| storable(&mut checks, "opens_at", at)),
+            closes_at: self
+                .closes_at
+                .and_then(|at| storable(&mut checks, "closes_at", at)),
+        };
+        checks.finish()?;
+        Ok(fields)
+    }
+}
+
+fn find_visible(
+    conn: &mut DbConnection,
+    access: &ConsultationAccess,
+    id: i64,
+) -> Result<ConsultationRow, ApiError> {
+    consultations::table
+        .filter(consultations::id.eq(id))
+        .filter(access.condition())
+        .select(ConsultationRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Consultation `id` read under its lock, for gov's changes.
+fn find_for_change(uow: &mut UnitOfWork<'_>, id: i64) -> Result<ConsultationRow, ApiError> {
+    uow.lock_consultation(id)?;
+    find_visible(uow.conn, &ConsultationAccess::Government, id)
+}
+
+fn answer(consultation: Consultation) -> HttpResponse {
+    crate::concurrency::ok_with_etag(consultation.version, &consultation)
+}
+
+fn stored_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|error| ApiError::internal(error.to_string()))
+}
+
+/// Lists the consultations the caller sees, newest first.
+///
+/// gov users see all; a KIM's users those addressed to their KIM once opened; everyone
+/// else public ones once opened.
+#[utoipa::path(
+    tag = "consultations",
+    params(ConsultationFilter, PageParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of consultations", body = Page<Consultation>),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/consultations")]
+pub async fn list_consultations(
+    caller: MaybeCaller,
+    db: web::Data<Db>,
+    query: ListQuery<ConsultationFilter>,
+) -> Result<web::Json<Page<Consultation>>, ApiError> {
+    let MaybeCaller(caller) = caller;
+    let ListQuery { page, filter } = query;
+    let before: Option<i64> = page.after()?;
+    let listed = db
+        .read(move |conn| {
+            let access = ConsultationAccess::of(conn, caller.as_ref())?;
+            let at = now();
+            let mut select = consultations::table
+                .filter(access.condition())
+                .select(ConsultationRow::as_select())
+                .order(consultations::id.desc())
+                .limit(page.fetch_limit())
+                .into_boxed();
+            select = match filter.status {
+                None => select,
+                Some(ConsultationStatus::Open) => select
+                    .filter(consultations::status.eq("open"))
+                    .filter(consultations::closes_at.gt(at)),
+                Some(ConsultationStatus::Closed) => select.filter(
+                    consultations::status.eq("closed").or(consultations::status
+                        .eq("open")
+                        .and(consultations::closes_at.le(at))),
+                ),
+                Some(status) => select.filter(consultations::status.eq(status.as_str())),
+            };
+            if let Some(before) = before {
+                select = select.filter(consultations::id.lt(before));
+            }
+            let rows = select
+                .load(conn)?
+                .into_iter()
+                .map(Consultation::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(rows, &page, |consultation| consultation.id))
+        })
+        .await?;
+    Ok(web::Json(listed))
+}
+
+/// Drafts a consultation (gov). Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = "consultations",
+    params(IdempotencyKeyParam),
+    request_body = NewConsultationRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The draft", body = Consultation,
+            headers(("Location" = String), ("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/consultations")]
+pub async fn create_consultation(
+    req: HttpRequest,
+    caller: Authorized<GovOnly>,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+    origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
+    body: ApiJson<NewConsultationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ApiJson(request) = body;
+    let fields = ConsultationChanges {
+        title: Some(request.title),
+        summary: Some(request.summary),
+        questions: Some(request.questions),
+        audience: Some(request.audience),
+        opens_at: Some(request.opens_at),
+        closes_at: Some(request.closes_at),
+    }
+    .check()?;
+    let (Some(title), Some(summary), Some(asked), Some(audience), Some(opens_at), Some(closes_at)) = (
+        fields.title,
+        fields.summary,
+        fields.questions,
+        fields.audience,
+        fields.opens_at,
+        fields.closes_at,
+    ) else {
+        return Err(ApiError::internal(
+            "a checked consultation field is missing",
+        ));
+    };
+    check_period(opens_at, closes_at)?;
+    let author = caller.caller.user_id();
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller.caller,
+        origin,
+    };
+    create_once(
+        creation,
+        &db,
+        cipher,
+        move |uow| {
+            audience.verify(uow.conn)?;
+            let shown = audience.stored()?;
+            let stamp = now();
+            let row: ConsultationRow = diesel::insert_into(consultations::table)
+                .values((
+                    consultations::title.eq(&title),
+                    consultations::summary.eq(&summary),
+                    consultations::questions.eq(stored_json(&asked)?),
+                    consultations::audience_scope.eq(&shown.scope),
+                    consultations::audience_codes.eq(&shown.codes),
+                    consultations::audience_kim_ids.eq(&shown.kim_ids),
+                    consultations::opens_at.eq(opens_at),
+                    consultations::closes_at.eq(closes_at),
+                    consultations::created_by.eq(author),
+                    consultations::created_at.eq(stamp),
+                    consultations::updated_at.eq(stamp),
+                ))
+                .returning(consultations::all_columns)
+                .get_result(uow.conn)?;
+            model::write_audience(uow.conn, row.id, &audience)?;
+            uow.audit(
+                "consultation.created",
+                Some(Target::new("consultation", row.id)),
+                None,
+            )?;
+            let consultation = Consultation::from_row(row)?;
+            let location = format!("/api/v1/consultations/{}", consultation.id);
+            CreatedResponse::created(&consultation, location, consultation.version)
+        },
+        crate::idempotency::nothing_owed,
+    )
+    .await
+}
+
+/// One consultation the caller sees.
+#[utoipa::path(
+    tag = "consultations",
+    params(("id" = i64, Path, description = "Consultation id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The consultation", body = Consultation, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/consultations/{id}")]
+pub async fn get_consultation(
+    caller: MaybeCaller,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let MaybeCaller(caller) = caller;
+    let row = db
+        .read(move |conn| {
+            let access = ConsultationAccess::of(conn, caller.as_ref())?;
+            find_visible(conn, &access, id)
+        })
+        .await?;
+    Ok(answer(Consultation::from_row(row)?))
+}
+
+fn not_draft(status: ConsultationStatus) -> ApiError {
+    ApiError::conflict(
+        "consultation_not_draft",
+        format!(
+            "The consultation is {}; only drafts change.",
+            status.as_str()
+        ),
+        format!(
+            "Konsultasi berstatus {}; hanya draf yang dapat diubah.",
+            status.as_str()
+        ),
+    )
+}
+
+/// Changes a draft (gov).
+#[utoipa::path(
+    tag = "consultations",
+    params(
+        ("id" = i64, Path, description = "Consultation id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    request_body = ConsultationChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The consultation", body = Consultation, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`consultation_not_draft`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[patch("/consultations/{id}")]
+pub async fn update_consultation(
+    caller: Authorized<GovOnly>,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+    body: ApiJson<ConsultationChanges>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let ApiJson(changes) = body;
+    let edit = changes.check()?;
+    let row = db
+        .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
+            let current = find_for_change(uow, id)?;
+            if_match.check(current.version)?;
+            let status = current.status()?;
+            if status != ConsultationStatus::Draft {
+                return Err(not_draft(status));
+            }
+            let opens_at = edit.opens_at.unwrap_or(current.opens_at);
+            let closes_at = edit.closes_at.unwrap_or(current.closes_at);
+            check_period(opens_at, closes_at)?;
+            let audience = match &edit.audience {
+                Some(audience) => {
+                    audience.verify(uow.conn)?;
+                    model::write_audience(uow.conn, id, audience)?;
+                    audience.clone()
+                }
+                None => current.audience()?,
+            };
+            let shown = audience.stored()?;
+            let asked = match &edit.questions {
+                Some(asked) => stored_json(asked)?,
+                None => current.questions.clone(),
+            };
+            let row: ConsultationRow = diesel::update(consultations::table.find(id))
+                .set((
+                    consultations::title.eq(edit.title.clone().unwrap_or(current.title.clone())),
+                    consultations::summary
+                        .eq(edit.summary.clone().unwrap_or(current.summary.clone())),
+                    consultations::questions.eq(asked),
+                    consultations::audience_scope.eq(&shown.scope),
+                    consultations::audience_codes.eq(&shown.codes),
+                    consultations::audience_kim_ids.eq(&shown.kim_ids),
+                    consultations::opens_at.eq(opens_at),
+                    consultations::closes_at.eq(closes_at),
+                    consultations::updated_at.eq(now()),
+                    consultations::version.eq(current.version + 1),
+                ))
+                .returning(consultations::all_columns)
+                .get_result(uow.conn)?;
+            uow.audit(
+                "consultation.updated",
+                Some(Target::new("consultation", id)),
+                None,
+            )?;
+            Ok(row)
+        })
+        .await?;
+    Ok(answer(Consultation::from_row(row)?))
+}
+
+/// Moves a consultation (gov): `open` a draft (emits `consultation.opened`), `closed`
+/// an open one early, `concluded` a closed one with its `government_response` (emits
+/// `consultation.concluded`).
+#[utoipa::path(
+    tag = "consultations",
+    params(
+        ("id" = i64, Path, description = "Consultation id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+    ),
+    request_body = ConsultationStatusRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The consultation", body = Consultation, headers(("ETag" = String))),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/consultations/{id}/status")]
+pub async fn change_consultation_status(
+    caller: Authorized<GovOnly>,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+    body: ApiJson<ConsultationStatusRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let ApiJson(request) = body;
+    let to = request.status;
+    let mut checks = Checks::new();
+    let response = match (to, request.government_response) {
+        (ConsultationStatus::Concluded, Some(text)) => checks.text(
+            "government_response",
+            &text,
+            limits::GOVERNMENT_RESPONSE,
+            Lines::Multi,
+        ),
+        (ConsultationStatus::Concluded, None) => {
+            checks.push(FieldIssue::new(
+                "government_response",
+                "required",
+                "concluding publishes the government's response",
+                "penutupan menerbitkan tanggapan pemerintah",
+            ));
+            None
+        }
+        (_, Some(_)) => {
+            checks.push(FieldIssue::new(
+                "government_response",
+                "not_allowed",
+                "only given when concluding",
+                "hanya diisi saat menyimpulkan",
+            ));
+            None
+        }
+        (_, None) => None,
+    };
+    if to == ConsultationStatus::Draft {
+        checks.push(FieldIssue::new(
+            "status",
+            "not_settable",
+            "choose open, closed or concluded",
+            "pilih open, closed atau concluded",
+        ));
+    }
+    checks.finish()?;
+    let row = db
+        .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
+            let current = find_for_change(uow, id)?;
+            if_match.check(current.version)?;
+            let from = current.status()?;
+            let allowed = matches!(
+                (from, to),
+                (ConsultationStatus::Draft, ConsultationStatus::Open)
+                    | (ConsultationStatus::Open, ConsultationStatus::Closed)
+                    | (ConsultationStatus::Closed, ConsultationStatus::Concluded)
+            );
+            if !allowed {
+                return Err(ApiError::conflict(
+                    "invalid_transition",
+                    format!(
+                        "A {} consultation cannot become {}.",
+                        from.as_str(),
+                        to.as_str()
+                    ),
+                    format!(
+                        "Konsultasi berstatus {} tidak dapat menjadi {}.",
+                        from.as_str(),
+                        to.as_str()
+                    ),
+                ));
+            }
+            let kims_addressed = match to {
+                ConsultationStatus::Open => {
+                    if current.closes_at <= now() {
+                        return Err(ApiError::Validation(vec![period_issue(
+                            "closes_at",
+                            "has passed; move it before opening",
+                            "sudah lewat; ubah sebelum membuka",
+                        )]));
+                    }
+                    Some(current.audience()?.count_active_kims(uow.conn)?)
+                }
+                _ => current.kims_addressed,
+            };
+            let row: ConsultationRow = diesel::update(consultations::table.find(id))
+                .set((
+                    consultations::status.eq(to.as_str()),
+                    consultations::government_response.eq(&response),
+                    consultations::kims_addressed.eq(kims_addressed),
+                    consultations::updated_at.eq(now()),
+                    consultations::version.eq(current.version + 1),
+                ))
+                .returning(consultations::all_columns)
+                .get_result(uow.conn)?;
+            let target = Target::new("consultation", id);
+            let action = match to {
+                ConsultationStatus::Open => "consultation.opened",
+                ConsultationStatus::Closed => "consultation.closed",
+                _ => "consultation.concluded",
+            };
+            uow.audit(action, Some(target.clone()), None)?;
+            if to != ConsultationStatus::Closed {
+                uow.emit(Event::new(
+                    action,
+                    target,
+                    json!({"consultation_id": id, "status": to.as_str(),
+                           "audience_scope": row.audience_scope,
+                           "closes_at": crate::db::utc(row.closes_at)}),
+                ))?;
+            }
+            Ok(row)
+        })
+        .await?;
+    Ok(answer(Consultation::from_row(row)?))
+}
+
+fn find_response(
+    conn: &mut DbConnection,
+    consultation: i64,
+    kim: i64,
+) -> Result<Option<ResponseRow>, ApiError> {
+    Ok(consultation_responses::table
+        .filter(consultation_responses::consultation_id.eq(consultation))
+        .filter(consultation_responses::kim_id.eq(kim))
+        .select(ResponseRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Submits or revises the KIM's response (its kim_admin) while the consultation is
+/// open: `409 consultation_closed` after `closes_at`, `409 consultation_not_open`
+/// before `opens_at`. Answers are judged against the questions.
+#[utoipa::path(
+    tag = "consultations",
+    params(("id" = i64, Path, description = "Consultation id")),
+    request_body = ResponseRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The response, revised", body = ConsultationResponse),
+        (status = 201, description = "The response, first submitted", body = ConsultationResponse),
+        (status = 400, response = InvalidBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`consultation_closed` or `consultation_not_open`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[put("/consultations/{id}/responses/mine")]
+pub async fn put_my_response(
+    caller: Caller,
+    db: web::Data<Db>,
+    origin: RequestOrigin,
+    id: web::Path<i64>,
+    body: ApiJson<ResponseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let ApiJson(request) = body;
+    if !(0..=MAX_CITIZENS).contains(&request.citizens_consulted) {
+        return Err(ApiError::Validation(vec![FieldIssue::new(
+            "citizens_consulted",
+            "out_of_range",
+            format!("must be between 0 and {MAX_CITIZENS}"),
+            format!("harus antara 0 dan {MAX_CITIZENS}"),
+        )]));
+    }
+    let actor = Actor::from(&caller);
+    let (created, row) = db
+        .unit_of_work(actor, origin, move |uow| {
+            let access = ConsultationAccess::of(uow.conn, Some(&caller))?;
+            let consultation = find_visible(uow.conn, &access, id)?;
+            let kim = access.answering_kim()?;
+            // One response per KIM: its writes queue on the KIM's lock.
+            uow.lock_kim(kim)?;
+            let at = now();
+            match consultation.status()? {
+                ConsultationStatus::Open if consultation.opens_at > at => {
+                    return Err(ApiError::conflict(
+                        "consultation_not_open",
+                        "The consultation takes responses from its opens_at.",
+                        "Konsultasi menerima tanggapan mulai opens_at.",
+                    ));
+                }
+                ConsultationStatus::Open => {}
+                _ => {
+                    return Err(ApiError::conflict(
+                        "consultation_closed",
+                        "The consultation no longer takes responses.",
+                        "Konsultasi tidak lagi menerima tanggapan.",
+                    ));
+                }
+            }
+            let mut checks = Checks::new();
+            let answers = questions::checked_answers(
+                &mut checks,
+                &consultation.questions()?,
+                request.answers.clone(),
+            );
+            checks.finish()?;
+            let answers = stored_json(&answers)?;
+            let row: ResponseRow = match find_response(uow.conn, id, kim)? {
+                Some(current) => diesel::update(consultation_responses::table.find(current.id))
+                    .set((
+                        consultation_responses::answers.eq(answers),
+                        consultation_responses::citizens_consulted.eq(request.citizens_consulted),
+                        consultation_responses::submitted_by.eq(caller.user_id()),
+                        consultation_responses::updated_at.eq(at),
+                        consultation_responses::version.eq(current.version + 1),
+                    ))
+                    .returning(consultation_responses::all_columns)
+                    .get_result(uow.conn)?,
+                None => diesel::insert_into(consultation_responses::table)
+                    .values((
+                        consultation_responses::consultation_id.eq(id),
+                        consultation_responses::kim_id.eq(kim),
+                        consultation_responses::answers.eq(answers),
+                        consultation_responses::citizens_consulted.eq(request.citizens_consulted),
+                        consultation_responses::submitted_by.eq(caller.user_id()),
+                        consultation_responses::created_at.eq(at),
+                        consultation_responses::updated_at.eq(at),
+                    ))
+                    .returning(consultation_responses::all_columns)
+                    .get_result(uow.conn)?,
+            };
+            uow.audit(
+                "consultation.responded",
+                Some(Target::new("consultation", id)),
+                Some(format!("kim={kim} version={}", row.version)),
+            )?;
+            Ok((row.version == 1, row))
+        })
+        .await?;
+    let response = ConsultationResponse::from_row(row)?;
+    Ok(if created {
+        HttpResponse::Created().json(response)
+    } else {
+        HttpResponse::Ok().json(response)
+    })
+}
+
+/// The KIM's response, for its users.
+#[utoipa::path(
+    tag = "consultations",
+    params(("id" = i64, Path, description = "Consultation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The response", body = ConsultationResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/consultations/{id}/responses/mine")]
+pub async fn get_my_response(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<web::Json<ConsultationResponse>, ApiError> {
+    let id = id.into_inner();
+    let row = db
+        .read(move |conn| {
+            let access = ConsultationAccess::of(conn, Some(&caller))?;
+            find_visible(conn, &access, id)?;
+            let kim = access.kim()?;
+            find_response(conn, id, kim)?.ok_or(ApiError::NotFound)
+        })
+        .await?;
+    Ok(web::Json(ConsultationResponse::from_row(row)?))
+}

@@ -1,0 +1,199 @@
+//! Consultations and responses as stored and as answered.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::questions::{Answer, Question};
+use crate::audience::Audience;
+use crate::db::schema::{consultation_audience, consultation_responses, consultations};
+use crate::db::{DbConnection, now, stored, utc};
+use crate::error::ApiError;
+use crate::text_enum;
+
+text_enum! {
+    pub enum ConsultationStatus {
+        /// Written, not yet shown to KIMs.
+        Draft = "draft",
+        /// Taking responses from `opens_at` until `closes_at`.
+        Open = "open",
+        /// No more responses; the government is weighing them.
+        Closed = "closed",
+        /// The government has published its response.
+        Concluded = "concluded",
+    }
+}
+
+const TABLE: &str = "consultations";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = consultations)]
+pub struct ConsultationRow {
+    pub id: i64,
+    pub title: String,
+    pub summary: String,
+    pub questions: String,
+    pub audience_scope: String,
+    pub audience_codes: String,
+    pub audience_kim_ids: String,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: NaiveDateTime,
+    pub status: String,
+    pub government_response: Option<String>,
+    pub kims_addressed: Option<i32>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl ConsultationRow {
+    /// The status as answered: an open consultation past `closes_at` is closed.
+    pub fn status(&self) -> Result<ConsultationStatus, ApiError> {
+        let status = stored(ConsultationStatus::parse(&self.status), TABLE, self.id)?;
+        Ok(match status {
+            ConsultationStatus::Open if self.closes_at <= now() => ConsultationStatus::Closed,
+            status => status,
+        })
+    }
+
+    pub fn questions(&self) -> Result<Vec<Question>, ApiError> {
+        stored(serde_json::from_str(&self.questions).ok(), TABLE, self.id)
+    }
+
+    pub fn audience(&self) -> Result<Audience, ApiError> {
+        Audience::from_stored(
+            TABLE,
+            self.id,
+            &self.audience_scope,
+            &self.audience_codes,
+            &self.audience_kim_ids,
+        )
+    }
+}
+
+/// A consultation as answered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Consultation {
+    pub id: i64,
+    #[schema(example = "Perubahan jadwal pengangkutan sampah")]
+    pub title: String,
+    pub summary: String,
+    pub questions: Vec<Question>,
+    pub audience: Audience,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub status: ConsultationStatus,
+    /// The government's response, once concluded.
+    pub government_response: Option<String>,
+    /// Active KIMs the audience matched when it opened.
+    pub kims_addressed: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Consultation {
+    pub fn from_row(row: ConsultationRow) -> Result<Consultation, ApiError> {
+        Ok(Consultation {
+            questions: row.questions()?,
+            audience: row.audience()?,
+            status: row.status()?,
+            id: row.id,
+            title: row.title,
+            summary: row.summary,
+            opens_at: utc(row.opens_at),
+            closes_at: utc(row.closes_at),
+            government_response: row.government_response,
+            kims_addressed: row.kims_addressed,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            version: row.version,
+        })
+    }
+}
+
+/// The rows audience matching probes: one per addressed region or KIM.
+pub fn write_audience(
+    conn: &mut DbConnection,
+    consultation_id: i64,
+    audience: &Audience,
+) -> Result<(), ApiError> {
+    diesel::delete(
+        consultation_audience::table
+            .filter(consultation_audience::consultation_id.eq(consultation_id)),
+    )
+    .execute(conn)?;
+    for code in &audience.codes {
+        diesel::insert_into(consultation_audience::table)
+            .values((
+                consultation_audience::consultation_id.eq(consultation_id),
+                consultation_audience::region_code.eq(code),
+            ))
+            .execute(conn)?;
+    }
+    for kim_id in &audience.kim_ids {
+        diesel::insert_into(consultation_audience::table)
+            .values((
+                consultation_audience::consultation_id.eq(consultation_id),
+                consultation_audience::kim_id.eq(kim_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = consultation_responses)]
+pub struct ResponseRow {
+    pub id: i64,
+    pub consultation_id: i64,
+    pub kim_id: i64,
+    pub answers: String,
+    pub citizens_consulted: i32,
+    pub submitted_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl ResponseRow {
+    pub fn answers(&self) -> Result<Vec<Answer>, ApiError> {
+        stored(
+            serde_json::from_str(&self.answers).ok(),
+            "consultation_responses",
+            self.id,
+        )
+    }
+}
+
+/// A KIM's response as answered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsultationResponse {
+    pub consultation_id: i64,
+    pub kim_id: i64,
+    pub answers: Vec<Answer>,
+    /// Citizens the KIM consulted to answer.
+    pub citizens_consulted: i32,
+    pub submitted_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// 1 when first submitted, one more per revision.
+    pub version: i64,
+}
+
+impl ConsultationResponse {
+    pub fn from_row(row: ResponseRow) -> Result<ConsultationResponse, ApiError> {
+        Ok(ConsultationResponse {
+            answers: row.answers()?,
+            consultation_id: row.consultation_id,
+            kim_id: row.kim_id,
+            citizens_consulted: row.citizens_consulted,
+            submitted_by: row.submitted_by,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            version: row.version,
+        })
+    }
+}
