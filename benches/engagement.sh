@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# KIM engagement figures at scale, run by hand:
+# KIM engagement and consultation results at scale, run by hand:
 #   bash benches/engagement.sh [BINARY]
 # On SQLite and on PostgreSQL (sslmode=disable): fills a fresh database with
 # `kim-api seed-demo --kims 500 --activities $ACTIVITIES --reports $REPORTS` (on
-# PostgreSQL then VACUUM ANALYZE, as autovacuum would), starts the service and, as
-# demo.admin, times side by side the fastest of RUNS (5) requests of:
+# PostgreSQL then VACUUM ANALYZE, as autovacuum would), starts the service, opens a
+# consultation to all KIMs and has each of the 500 KIMs' kim_admins answer it through
+# the API, then, as demo.admin, times side by side the fastest of RUNS (5) requests of:
 #   - GET /api/v1/reports?limit=20 (the yardstick: one list page);
-#   - GET /api/v1/kims/{id}/engagement for 12 and for 36 months, of the first KIM.
+#   - GET /api/v1/kims/{id}/engagement for 12 and for 36 months, of the first KIM;
+#   - GET /api/v1/consultations/{id}/results over the 500 responses.
 # Knobs: ACTIVITIES (100000), REPORTS (100000), RUNS (5), PG_ADMIN_URL, PORT (18402).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,14 +65,18 @@ run() { # $1 = backend, $2 = DATABASE_URL
   local year=$(fastest "$token" "/api/v1/kims/$kim/engagement?months=12")
   local counts=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["activities"], "activities,", d["reach"], "reached,", d["reports_submitted"], "reports")' "$work/body")
   local three=$(fastest "$token" "/api/v1/kims/$kim/engagement?months=36")
+  local consultation=$(python3 "benches/consultation_responses.py" "$BASE" "$token" "$password")
+  local results=$(fastest "$token" "/api/v1/consultations/$consultation/results")
+  local answered=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["kims_answered"], "of", d["kims_addressed"], "KIMs answered")' "$work/body")
   kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
   server_pid=""
-  python3 - "$page" "$year" "$three" "$counts" <<'PY'
+  python3 - "$page" "$year" "$three" "$counts" "$results" "$answered" <<'PY'
 import sys
-page, year, three = map(float, sys.argv[1:4])
+page, year, three, results = map(float, sys.argv[1:4] + sys.argv[5:6])
 print(f"  list page (yardstick)        {page:8.1f} ms")
 print(f"  engagement, 12 months        {year:8.1f} ms  {year / page:5.1f}x a list page  ({sys.argv[4]})")
 print(f"  engagement, 36 months        {three:8.1f} ms  {three / page:5.1f}x a list page")
+print(f"  consultation results         {results:8.1f} ms  {results / page:5.1f}x a list page  ({sys.argv[6]})")
 PY
 }
 

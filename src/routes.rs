@@ -121,7 +121,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(consultations::change_consultation_status)
                 .service(consultations::put_my_response)
                 .service(consultations::get_my_response)
-                .service(consultations::consultation_results),
+                .service(consultations::consultation_results)
+                .service(consultations::upload_consultation_attachment)
+                .service(consultations::download_consultation_attachment),
         );
 }
 

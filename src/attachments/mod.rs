@@ -48,6 +48,7 @@ pub enum Owner {
     Bulletin(i64),
     Report(i64),
     Activity(i64),
+    Consultation(i64),
 }
 
 impl Owner {
@@ -56,6 +57,7 @@ impl Owner {
             Owner::Bulletin(id) => ("bulletin", id),
             Owner::Report(id) => ("report", id),
             Owner::Activity(id) => ("activity", id),
+            Owner::Consultation(id) => ("consultation", id),
         }
     }
 }

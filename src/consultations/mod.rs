@@ -4,6 +4,7 @@
 //! consulted; gov reads the results and concludes with a published response. Who sees
 //! what is [`policy`]; questions and answers are [`questions`].
 
+mod files;
 pub mod model;
 pub mod policy;
 pub mod questions;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+pub use files::{download_consultation_attachment, upload_consultation_attachment};
 use model::{Consultation, ConsultationResponse, ConsultationRow, ConsultationStatus, ResponseRow};
 use policy::ConsultationAccess;
 use questions::{Answer, Question};
@@ -185,6 +187,15 @@ fn find_for_change(uow: &mut UnitOfWork<'_>, id: i64) -> Result<ConsultationRow,
     find_visible(uow.conn, &ConsultationAccess::Government, id)
 }
 
+/// `row` as answered, with its files.
+fn present(conn: &mut DbConnection, row: ConsultationRow) -> Result<Consultation, ApiError> {
+    let files = crate::attachments::of(conn, crate::attachments::Owner::Consultation(row.id))?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Consultation::from_row(row, files)
+}
+
 fn answer(consultation: Consultation) -> HttpResponse {
     crate::concurrency::ok_with_etag(consultation.version, &consultation)
 }
@@ -242,10 +253,15 @@ pub async fn list_consultations(
             if let Some(before) = before {
                 select = select.filter(consultations::id.lt(before));
             }
-            let rows = select
-                .load(conn)?
+            let rows: Vec<ConsultationRow> = select.load(conn)?;
+            let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+            let mut files = crate::attachments::of_many(conn, "consultation", &ids)?;
+            let rows = rows
                 .into_iter()
-                .map(Consultation::from_row)
+                .map(|row| {
+                    let attached = files.remove(&row.id).unwrap_or_default();
+                    Consultation::from_row(row, attached)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Page::from_rows(rows, &page, |consultation| consultation.id))
         })
@@ -339,7 +355,7 @@ pub async fn create_consultation(
                 Some(Target::new("consultation", row.id)),
                 None,
             )?;
-            let consultation = Consultation::from_row(row)?;
+            let consultation = Consultation::from_row(row, Vec::new())?;
             let location = format!("/api/v1/consultations/{}", consultation.id);
             CreatedResponse::created(&consultation, location, consultation.version)
         },
@@ -371,10 +387,11 @@ pub async fn get_consultation(
     let row = db
         .read(move |conn| {
             let access = ConsultationAccess::of(conn, caller.as_ref())?;
-            find_visible(conn, &access, id)
+            let row = find_visible(conn, &access, id)?;
+            present(conn, row)
         })
         .await?;
-    Ok(answer(Consultation::from_row(row)?))
+    Ok(answer(row))
 }
 
 fn not_draft(status: ConsultationStatus) -> ApiError {
@@ -469,10 +486,10 @@ pub async fn update_consultation(
                 Some(Target::new("consultation", id)),
                 None,
             )?;
-            Ok(row)
+            present(uow.conn, row)
         })
         .await?;
-    Ok(answer(Consultation::from_row(row)?))
+    Ok(answer(row))
 }
 
 /// Moves a consultation (gov): `open` a draft (emits `consultation.opened`), `closed`
@@ -612,10 +629,10 @@ pub async fn change_consultation_status(
                            "closes_at": crate::db::utc(row.closes_at)}),
                 ))?;
             }
-            Ok(row)
+            present(uow.conn, row)
         })
         .await?;
-    Ok(answer(Consultation::from_row(row)?))
+    Ok(answer(row))
 }
 
 fn find_response(

@@ -89,14 +89,20 @@ pub struct Consultation {
     pub government_response: Option<String>,
     /// Active KIMs the audience matched when it opened.
     pub kims_addressed: Option<i32>,
+    /// Documents, downloaded from `/api/v1/consultations/{id}/attachments/{attachment id}`.
+    pub attachments: Vec<crate::attachments::Attachment>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
 
 impl Consultation {
-    pub fn from_row(row: ConsultationRow) -> Result<Consultation, ApiError> {
+    pub fn from_row(
+        row: ConsultationRow,
+        attachments: Vec<crate::attachments::Attachment>,
+    ) -> Result<Consultation, ApiError> {
         Ok(Consultation {
+            attachments,
             questions: row.questions()?,
             audience: row.audience()?,
             status: row.status()?,

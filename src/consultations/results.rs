@@ -91,34 +91,39 @@ pub async fn consultation_results(
                 .order(kims::name)
                 .select((ResponseRow::as_select(), kims::name))
                 .load(conn)?;
+            let responses = rows
+                .iter()
+                .map(|(row, kim_name)| Ok((row.kim_id, kim_name, row.answers()?)))
+                .collect::<Result<Vec<_>, ApiError>>()?;
             let mut questions = Vec::new();
             for question in consultation.questions()? {
                 let mut answered = 0;
                 let mut counts: BTreeMap<String, i64> = BTreeMap::new();
                 let mut texts = Vec::new();
                 let mut sum = 0i64;
-                for (row, kim_name) in &rows {
-                    let Some(answer) = row
-                        .answers()?
-                        .into_iter()
+                for (kim_id, kim_name, answers) in &responses {
+                    let Some(answer) = answers
+                        .iter()
                         .find(|answer| answer.question_id == question.id)
                     else {
                         continue;
                     };
                     answered += 1;
-                    match answer.value {
+                    match &answer.value {
                         AnswerValue::Number(n) => {
                             sum += n;
                             *counts.entry(n.to_string()).or_default() += 1;
                         }
                         AnswerValue::Text(text) if question.kind == QuestionKind::Text => {
                             texts.push(TextAnswer {
-                                kim_id: row.kim_id,
-                                kim_name: kim_name.clone(),
-                                value: text,
+                                kim_id: *kim_id,
+                                kim_name: (*kim_name).clone(),
+                                value: text.clone(),
                             });
                         }
-                        AnswerValue::Text(option) => *counts.entry(option).or_default() += 1,
+                        AnswerValue::Text(option) => {
+                            *counts.entry(option.clone()).or_default() += 1;
+                        }
                     }
                 }
                 let tally_of = |values: Vec<String>| {

@@ -9,6 +9,7 @@ use futures_util::future::join_all;
 use kim_api::db::schema::{consultation_responses, consultations, outbox_events};
 use serde_json::{Value, json};
 
+use crate::attachments::{PDF, form, upload_to};
 use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_instance};
 use crate::reports::json_of;
 
@@ -191,6 +192,10 @@ async fn kims_answer_an_open_consultation_and_gov_concludes_it() {
         assert_eq!(read["government_response"], "Jadwal tetap pagi hari.");
         let again = problem(move_to(&app, gov, id, json!({"status": "open"})).await, 409).await;
         assert_eq!(again["code"], "invalid_transition");
+        let late = upload_to(&app, &format!("{path}/attachments"), gov, form("akhir.pdf", "application/pdf", PDF), None).await;
+        assert_eq!(problem(late, 409).await["code"], "consultation_concluded");
+        let by_kim = upload_to(&app, &format!("{path}/attachments"), token(&board_a), form("kim.pdf", "application/pdf", PDF), None).await;
+        problem(by_kim, 403).await;
         let engagement = json_of(app.get_as(&format!("/api/v1/kims/{kim_a}/engagement"), gov).await, 200).await;
         assert_eq!(engagement["consultations_answered"], 1);
     })
@@ -205,6 +210,22 @@ async fn public_consultations_are_read_by_everyone_and_drafts_are_checked() {
         let id = draft(&app, gov, json!({"scope": "public"})).await;
         let path = format!("/api/v1/consultations/{id}");
         problem(app.get(&path).await, 404).await;
+        // Documents: gov attaches them; whoever sees the consultation downloads them.
+        let files = format!("{path}/attachments");
+        let document = json_of(
+            upload_to(
+                &app,
+                &files,
+                gov,
+                form("rancangan.pdf", "application/pdf", PDF),
+                None,
+            )
+            .await,
+            201,
+        )
+        .await;
+        let download = format!("{files}/{}", document["id"]);
+        problem(app.get(&download).await, 404).await;
         let early = problem(
             move_to(&app, gov, id, json!({"status": "closed"})).await,
             409,
@@ -217,6 +238,10 @@ async fn public_consultations_are_read_by_everyone_and_drafts_are_checked() {
             public["questions"][0]["options"],
             json!(["Setuju", "Tidak setuju", "Ragu-ragu"])
         );
+        assert_eq!(public["attachments"][0]["id"], document["id"]);
+        let fetched = app.get(&download).await;
+        assert_eq!(fetched.status().as_u16(), 200);
+        assert_eq!(fetched.bytes().await.expect("bytes").to_vec(), PDF.to_vec());
         assert_eq!(
             json_of(app.get("/api/v1/consultations").await, 200).await["data"][0]["id"],
             id
@@ -224,6 +249,18 @@ async fn public_consultations_are_read_by_everyone_and_drafts_are_checked() {
         let (client_id, secret, _) = app.integration_client(&admin, &["kims:read"]).await;
         let client = app.client_token(&client_id, &secret).await;
         json_of(app.get_as(&path, &client).await, 200).await;
+        problem(
+            upload_to(
+                &app,
+                &files,
+                &client,
+                form("lain.pdf", "application/pdf", PDF),
+                None,
+            )
+            .await,
+            403,
+        )
+        .await;
         problem(
             app.post_as(
                 "/api/v1/consultations",

@@ -83,6 +83,7 @@ fn expected(route: &str, who: Who) -> u16 {
             GovAdmin | GovOfficer | KimAdmin | KimMember,
         ) => 200,
         ("GET /api/v1/consultations/{consultation}", _) => 404,
+        ("GET /api/v1/consultations/{consultation}/attachments/{none}", _) => 404,
         (_, Anonymous) => 401,
         ("POST /api/v1/consultations", GovAdmin | GovOfficer) => 201,
         // Allowed to try; an open consultation is no draft and cannot open again.
@@ -99,6 +100,8 @@ fn expected(route: &str, who: Who) -> u16 {
             IntegrationAllScopes | IntegrationOneScope,
         ) => 404,
         ("GET /api/v1/consultations/{consultation}/results", GovAdmin | GovOfficer) => 200,
+        // Allowed to try; a JSON body is not a file.
+        ("POST /api/v1/consultations/{consultation}/attachments", GovAdmin | GovOfficer) => 415,
         ("POST /api/v1/kims/{kim}/activities", GovAdmin | GovOfficer | KimAdmin) => 201,
         ("PATCH /api/v1/kims/{kim}/activities/{activity}", GovAdmin | GovOfficer | KimAdmin) => 200,
         // Allowed to try; a JSON body is not a file.
@@ -531,6 +534,8 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("PUT /api/v1/consultations/{consultation}/responses/mine", Method::PUT, format!("/api/v1/consultations/{consultation}/responses/mine"), Some(json!({"answers": [{"question_id": "setuju", "value": "Ya"}], "citizens_consulted": 4}))),
             ("GET /api/v1/consultations/{consultation}/responses/mine", Method::GET, format!("/api/v1/consultations/{consultation}/responses/mine"), None),
             ("GET /api/v1/consultations/{consultation}/results", Method::GET, format!("/api/v1/consultations/{consultation}/results"), None),
+            ("POST /api/v1/consultations/{consultation}/attachments", Method::POST, format!("/api/v1/consultations/{consultation}/attachments"), Some(json!({"file": "bukan berkas"}))),
+            ("GET /api/v1/consultations/{consultation}/attachments/{none}", Method::GET, format!("/api/v1/consultations/{consultation}/attachments/999999"), None),
             // Last, as it ends the caller's sign-in.
             (
                 "POST /api/v1/auth/logout",
