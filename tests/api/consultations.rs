@@ -272,6 +272,16 @@ async fn public_consultations_are_read_by_everyone_and_drafts_are_checked() {
         )
         .await;
         problem(app.get_as(&format!("{path}/results"), &client).await, 403).await;
+        // Opened ahead of its opens_at: visible, but not yet taking responses.
+        let kim = app.create_kim_at("KIM Dialog Awal", "18.72.01.1001", "active").await;
+        let board = app.user(&admin, "kim_admin", Some(kim)).await;
+        let mut later = consultation_body(json!({"scope": "all_kims"}));
+        later["opens_at"] = json!((Utc::now() + Duration::days(1)).to_rfc3339());
+        let ahead = json_of(app.post_as("/api/v1/consultations", gov, &later).await, 201).await["id"].as_i64().expect("id");
+        json_of(move_to(&app, gov, ahead, json!({"status": "open"})).await, 200).await;
+        let answers = json!({"answers": [{"question_id": "setuju", "value": "Setuju"}, {"question_id": "kepuasan", "value": 3}], "citizens_consulted": 1});
+        let not_yet = problem(respond(&app, token(&board), ahead, &answers).await, 409).await;
+        assert_eq!(not_yet["code"], "consultation_not_open");
         let early_close = json_of(
             move_to(&app, gov, id, json!({"status": "closed"})).await,
             200,
