@@ -245,6 +245,51 @@ pub struct AudienceRows {
     pub owner_key: &'static str,
 }
 
+impl AudienceRows {
+    /// Replaces the audience rows of row `owner_id` with one per region code and KIM
+    /// id of `audience`.
+    pub fn write(
+        &self,
+        conn: &mut DbConnection,
+        owner_id: i64,
+        audience: &Audience,
+    ) -> Result<(), ApiError> {
+        use diesel::sql_types::{BigInt, Text};
+        // `$n` placeholders are positional on PostgreSQL and, taken in order, on SQLite.
+        let (table, key) = (self.table, self.owner_key);
+        diesel::sql_query(format!("DELETE FROM {table} WHERE {key} = $1"))
+            .bind::<BigInt, _>(owner_id)
+            .execute(conn)?;
+        for code in &audience.codes {
+            diesel::sql_query(format!(
+                "INSERT INTO {table} ({key}, region_code) VALUES ($1, $2)"
+            ))
+            .bind::<BigInt, _>(owner_id)
+            .bind::<Text, _>(code)
+            .execute(conn)?;
+        }
+        for kim_id in &audience.kim_ids {
+            diesel::sql_query(format!(
+                "INSERT INTO {table} ({key}, kim_id) VALUES ($1, $2)"
+            ))
+            .bind::<BigInt, _>(owner_id)
+            .bind::<BigInt, _>(kim_id)
+            .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&crate::kims::model::KimRow> for KimPlace {
+    fn from(kim: &crate::kims::model::KimRow) -> Self {
+        KimPlace {
+            kim_id: kim.id,
+            kelurahan_code: kim.kelurahan_code.clone(),
+            kecamatan_code: kim.kecamatan_code.clone(),
+        }
+    }
+}
+
 impl KimPlace {
     /// The place of KIM `kim_id`; `None` when there is no such KIM.
     pub fn of(conn: &mut DbConnection, kim_id: i64) -> Result<Option<Self>, ApiError> {

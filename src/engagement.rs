@@ -4,7 +4,9 @@
 //! KIM's rows of the period), the same numbers on both databases. No invented grade.
 
 use actix_web::{get, web};
-use chrono::{Months, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{Months, NaiveDate};
+
+use crate::holidays::calendar::{wib_midnight, wib_today};
 use diesel::dsl::{count, count_star, sum};
 use diesel::expression_methods::AggregateExpressionMethods;
 use diesel::prelude::*;
@@ -62,11 +64,6 @@ pub struct Engagement {
     pub session_attendances: i64,
     /// Consultations the KIM first answered in the period.
     pub consultations_answered: i64,
-}
-
-/// The UTC instant WIB midnight of `day` is.
-fn wib_midnight(day: NaiveDate) -> NaiveDateTime {
-    day.and_time(NaiveTime::MIN) - chrono::Duration::hours(7)
 }
 
 fn figures(
@@ -176,7 +173,7 @@ pub async fn engagement(
             format!("harus antara 1 dan {MAX_MONTHS}"),
         ));
     }
-    let to = (Utc::now().naive_utc() + chrono::Duration::hours(7)).date();
+    let to = wib_today();
     let from = to
         .checked_sub_months(Months::new(months))
         .and_then(|day| day.succ_opt())

@@ -110,11 +110,6 @@ fn count(checks: &mut Checks, field: &str, value: i32) -> Option<i32> {
     None
 }
 
-/// The WIB calendar day of now.
-fn today_in_wib() -> NaiveDate {
-    (now() + chrono::Duration::hours(7)).date()
-}
-
 /// No KIM activity is older than this: earlier dates are typing errors (and some lie
 /// outside what PostgreSQL's `DATE` holds).
 const EARLIEST_ACTIVITY: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
@@ -132,7 +127,7 @@ fn date(checks: &mut Checks, value: NaiveDate) -> Option<NaiveDate> {
         ));
         return None;
     }
-    if value > today_in_wib() {
+    if value > crate::holidays::calendar::wib_today() {
         checks.push(FieldIssue::new(
             "date",
             "in_future",
@@ -208,11 +203,7 @@ impl ActivityChanges {
 
 /// `422 bulletin_not_addressed` unless bulletin `id` was published to `kim`.
 fn check_bulletin(conn: &mut DbConnection, kim: &KimRow, id: i64) -> Result<(), ApiError> {
-    let place = KimPlace {
-        kim_id: kim.id,
-        kelurahan_code: kim.kelurahan_code.clone(),
-        kecamatan_code: kim.kecamatan_code.clone(),
-    };
+    let place = KimPlace::from(kim);
     let addressed = match crate::bulletins::model::find(conn, id)? {
         Some(bulletin) => bulletin.published_at.is_some() && bulletin.audience()?.includes(&place),
         None => false,

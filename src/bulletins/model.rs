@@ -240,7 +240,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewBulletin) -> Result<BulletinRow,
         ))
         .returning(bulletins::all_columns)
         .get_result(conn)?;
-    write_audience(conn, row.id, &new.audience)?;
+    super::policy::BULLETIN_AUDIENCE.write(conn, row.id, &new.audience)?;
     Ok(row)
 }
 
@@ -292,36 +292,9 @@ pub fn update(
     .optional()?
     .ok_or(ApiError::PreconditionFailed)?;
     if let Some(audience) = &edit.audience {
-        diesel::delete(bulletin_audience::table.filter(bulletin_audience::bulletin_id.eq(row.id)))
-            .execute(conn)?;
-        write_audience(conn, row.id, audience)?;
+        super::policy::BULLETIN_AUDIENCE.write(conn, row.id, audience)?;
     }
     Ok(row)
-}
-
-/// The rows audience matching joins on: one per addressed region or KIM.
-fn write_audience(
-    conn: &mut DbConnection,
-    bulletin_id: i64,
-    audience: &Audience,
-) -> Result<(), ApiError> {
-    for code in &audience.codes {
-        diesel::insert_into(bulletin_audience::table)
-            .values((
-                bulletin_audience::bulletin_id.eq(bulletin_id),
-                bulletin_audience::region_code.eq(code),
-            ))
-            .execute(conn)?;
-    }
-    for kim_id in &audience.kim_ids {
-        diesel::insert_into(bulletin_audience::table)
-            .values((
-                bulletin_audience::bulletin_id.eq(bulletin_id),
-                bulletin_audience::kim_id.eq(kim_id),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// Moves `current` to `to` if it is still the stored version (else 412); publishing

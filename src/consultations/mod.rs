@@ -349,7 +349,7 @@ pub async fn create_consultation(
                 ))
                 .returning(consultations::all_columns)
                 .get_result(uow.conn)?;
-            model::write_audience(uow.conn, row.id, &audience)?;
+            policy::CONSULTATION_AUDIENCE.write(uow.conn, row.id, &audience)?;
             uow.audit(
                 "consultation.created",
                 Some(Target::new("consultation", row.id)),
@@ -455,7 +455,7 @@ pub async fn update_consultation(
             let audience = match &edit.audience {
                 Some(audience) => {
                     audience.verify(uow.conn)?;
-                    model::write_audience(uow.conn, id, audience)?;
+                    policy::CONSULTATION_AUDIENCE.write(uow.conn, id, audience)?;
                     audience.clone()
                 }
                 None => current.audience()?,

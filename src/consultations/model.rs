@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use super::questions::{Answer, Question};
 use crate::audience::Audience;
-use crate::db::schema::{consultation_audience, consultation_responses, consultations};
-use crate::db::{DbConnection, now, stored, utc};
+use crate::db::schema::{consultation_responses, consultations};
+use crate::db::{now, stored, utc};
 use crate::error::ApiError;
 use crate::text_enum;
 
@@ -118,36 +118,6 @@ impl Consultation {
             version: row.version,
         })
     }
-}
-
-/// The rows audience matching probes: one per addressed region or KIM.
-pub fn write_audience(
-    conn: &mut DbConnection,
-    consultation_id: i64,
-    audience: &Audience,
-) -> Result<(), ApiError> {
-    diesel::delete(
-        consultation_audience::table
-            .filter(consultation_audience::consultation_id.eq(consultation_id)),
-    )
-    .execute(conn)?;
-    for code in &audience.codes {
-        diesel::insert_into(consultation_audience::table)
-            .values((
-                consultation_audience::consultation_id.eq(consultation_id),
-                consultation_audience::region_code.eq(code),
-            ))
-            .execute(conn)?;
-    }
-    for kim_id in &audience.kim_ids {
-        diesel::insert_into(consultation_audience::table)
-            .values((
-                consultation_audience::consultation_id.eq(consultation_id),
-                consultation_audience::kim_id.eq(kim_id),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 pub type ConsultationCondition =
     Box<dyn BoxableExpression<consultations::table, Backend, SqlType = Bool>>;
 
-const CONSULTATION_AUDIENCE: AudienceRows = AudienceRows {
+pub const CONSULTATION_AUDIENCE: AudienceRows = AudienceRows {
     owner: "consultations",
     table: "consultation_audience",
     owner_key: "consultation_id",

@@ -44,7 +44,7 @@ pub fn write(
         return Ok(0);
     }
     let at = now();
-    let today = (at + Duration::hours(7)).date();
+    let today = crate::holidays::calendar::wib_day(at);
     let mut written = 0u64;
     while written < u64::from(count) {
         let size = BATCH.min(count - written as u32);

@@ -36,6 +36,16 @@ pub fn wib_day(moment: NaiveDateTime) -> NaiveDate {
     moment.and_utc().with_timezone(&wib()).date_naive()
 }
 
+/// Today in WIB.
+pub fn wib_today() -> NaiveDate {
+    wib_day(crate::db::now())
+}
+
+/// The UTC moment WIB day `day` begins.
+pub fn wib_midnight(day: NaiveDate) -> NaiveDateTime {
+    day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::seconds(i64::from(WIB_SECONDS))
+}
+
 impl Calendar {
     pub fn new(holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
         Calendar {

@@ -8,7 +8,9 @@ mod participants;
 pub mod policy;
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
+
+use crate::holidays::calendar::wib_midnight;
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -268,11 +270,6 @@ fn not_planned(status: SessionStatus) -> ApiError {
 
 fn answer(session: Session) -> HttpResponse {
     crate::concurrency::ok_with_etag(session.version, &session)
-}
-
-/// The UTC instant WIB midnight of `day` is.
-fn wib_midnight(day: NaiveDate) -> NaiveDateTime {
-    day.and_time(NaiveTime::MIN) - chrono::Duration::hours(7)
 }
 
 /// Lists the sessions the caller sees, latest start first.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::audience::Audience;
-use crate::db::schema::{mentoring_participants, mentoring_session_audience, mentoring_sessions};
+use crate::db::schema::{mentoring_participants, mentoring_sessions};
 use crate::db::{DbConnection, now, stored, utc};
 use crate::error::ApiError;
 use crate::text_enum;
@@ -169,7 +169,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewSession) -> Result<SessionRow, A
         ))
         .returning(mentoring_sessions::all_columns)
         .get_result(conn)?;
-    write_audience(conn, row.id, &new.audience)?;
+    super::policy::SESSION_AUDIENCE.write(conn, row.id, &new.audience)?;
     Ok(row)
 }
 
@@ -232,39 +232,9 @@ pub fn update(
     .get_result(conn)
     .optional()?;
     if let (Some(row), Some(audience)) = (&row, &edit.audience) {
-        diesel::delete(
-            mentoring_session_audience::table
-                .filter(mentoring_session_audience::session_id.eq(row.id)),
-        )
-        .execute(conn)?;
-        write_audience(conn, row.id, audience)?;
+        super::policy::SESSION_AUDIENCE.write(conn, row.id, audience)?;
     }
     Ok(row)
-}
-
-/// The rows audience matching probes: one per addressed region or KIM.
-fn write_audience(
-    conn: &mut DbConnection,
-    session_id: i64,
-    audience: &Audience,
-) -> Result<(), ApiError> {
-    for code in &audience.codes {
-        diesel::insert_into(mentoring_session_audience::table)
-            .values((
-                mentoring_session_audience::session_id.eq(session_id),
-                mentoring_session_audience::region_code.eq(code),
-            ))
-            .execute(conn)?;
-    }
-    for kim_id in &audience.kim_ids {
-        diesel::insert_into(mentoring_session_audience::table)
-            .values((
-                mentoring_session_audience::session_id.eq(session_id),
-                mentoring_session_audience::kim_id.eq(kim_id),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// Moves a planned session to `to` if it is still the stored version; `None` if it

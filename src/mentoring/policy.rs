@@ -22,7 +22,7 @@ use crate::error::ApiError;
 pub type SessionCondition =
     Box<dyn BoxableExpression<mentoring_sessions::table, Backend, SqlType = Bool>>;
 
-const SESSION_AUDIENCE: AudienceRows = AudienceRows {
+pub const SESSION_AUDIENCE: AudienceRows = AudienceRows {
     owner: "mentoring_sessions",
     table: "mentoring_session_audience",
     owner_key: "session_id",

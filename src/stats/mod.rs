@@ -11,7 +11,9 @@ mod queries;
 use std::collections::BTreeMap;
 
 use actix_web::{get, web};
-use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{Days, NaiveDate, NaiveDateTime};
+
+use crate::holidays::calendar::{wib_midnight, wib_today};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -21,8 +23,6 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::openapi::{Forbidden, InvalidQuery, ServiceUnavailable, Unauthorized};
 
-/// WIB is UTC+7 all year.
-const WIB_OFFSET_HOURS: i64 = 7;
 /// Longest period one request covers.
 pub const MAX_PERIOD_DAYS: u64 = 366;
 /// Period when none is given: the last 30 days, today included.
@@ -79,24 +79,16 @@ impl StatsPeriod {
                 format!("periode paling panjang {MAX_PERIOD_DAYS} hari"),
             ));
         }
-        let midnight_utc = |day: NaiveDate| {
-            day.and_time(NaiveTime::MIN) - chrono::Duration::hours(WIB_OFFSET_HOURS)
-        };
         let after_last = last_day.checked_add_days(Days::new(1)).ok_or_else(|| {
             ApiError::invalid_query("to", "out_of_range", "too late", "terlalu jauh")
         })?;
         Ok(Period {
             first_day,
             last_day,
-            start: midnight_utc(first_day),
-            end: midnight_utc(after_last),
+            start: wib_midnight(first_day),
+            end: wib_midnight(after_last),
         })
     }
-}
-
-/// The WIB calendar day of now.
-fn today_in_wib() -> NaiveDate {
-    (Utc::now().naive_utc() + chrono::Duration::hours(WIB_OFFSET_HOURS)).date()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -209,7 +201,7 @@ pub async fn overview(
     query: ApiQuery<StatsPeriod>,
 ) -> Result<web::Json<StatsOverview>, ApiError> {
     let ApiQuery(period) = query;
-    let period = period.period(today_in_wib())?;
+    let period = period.period(wib_today())?;
     let figures = db
         .read(move |conn| queries::overview(conn, &period))
         .await?;
