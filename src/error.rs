@@ -177,6 +177,22 @@ impl ApiError {
         }
     }
 
+    /// `403 field_not_allowed`: the caller may make this request, but not set `field`.
+    pub fn field_not_allowed(field: &str) -> Self {
+        ApiError::Rule {
+            status: StatusCode::FORBIDDEN,
+            code: "field_not_allowed",
+            detail_en: format!("Your role may not set `{field}`."),
+            detail_id: format!("Peran Anda tidak boleh mengisi `{field}`."),
+            issues: vec![FieldIssue::new(
+                field,
+                "not_allowed_for_role",
+                "your role may not set this field",
+                "peran Anda tidak boleh mengisi isian ini",
+            )],
+        }
+    }
+
     /// `400` for one bad query parameter.
     pub fn invalid_query(
         field: &str,

@@ -145,8 +145,8 @@ fn invalid_character(field: String) -> FieldIssue {
     FieldIssue::new(
         field,
         "invalid_character",
-        "must not contain NUL, control characters or direction overrides",
-        "tidak boleh memuat NUL, karakter kendali, atau penimpa arah teks",
+        "must not contain NUL, control characters, direction overrides or noncharacters",
+        "tidak boleh memuat NUL, karakter kendali, penimpa arah teks, atau nonkarakter",
     )
 }
 

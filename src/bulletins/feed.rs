@@ -14,6 +14,7 @@ use super::policy::BulletinAccess;
 use crate::attachments::FileContent;
 use crate::db::schema::{bulletins, kims};
 use crate::db::{Db, utc};
+use crate::domain::text::xml_safe;
 use crate::error::ApiError;
 use crate::openapi::ServiceUnavailable;
 
@@ -125,5 +126,5 @@ pub async fn atom_feed(req: HttpRequest, db: web::Data<Db>) -> Result<HttpRespon
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(feed.to_string()))
+        .body(xml_safe(feed.to_string())))
 }

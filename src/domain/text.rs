@@ -1,13 +1,22 @@
 //! One text policy for every free-text field: Unicode normalised (NFC), trimmed,
 //! without NUL or other control characters (line breaks and tabs only where a field is
 //! multi-line), without the invisible direction overrides that make text read other
-//! than it is stored (U+202A–U+202E, U+2066–U+2069), and bounded in characters.
+//! than it is stored (U+202A–U+202E, U+2066–U+2069), without Unicode noncharacters
+//! (U+FDD0–U+FDEF, U+xFFFE/U+xFFFF in every plane) so that whatever is stored can be
+//! written into XML 1.0 (Open311, Atom), not blank, and bounded in characters.
+//!
+//! Blank means empty once whitespace and Default_Ignorable_Code_Point characters (zero
+//! width spaces, soft hyphens, the byte-order mark, …) are removed, plus the Braille and
+//! Hangul blanks that render as nothing: a rejection note of U+200B is no note.
 //!
 //! The bounds live in [`limits`]: one constant per field, used by validation here, by
 //! the OpenAPI document (`openapi::text_limits`) and checked against the database
 //! columns by the tests.
 
 use std::borrow::Cow;
+
+use icu_properties::CodePointSetData;
+use icu_properties::props::{DefaultIgnorableCodePoint, NoncharacterCodePoint};
 
 use crate::error::FieldIssue;
 
@@ -78,21 +87,15 @@ pub fn clean(field: &str, raw: &str, max: usize, lines: Lines) -> Result<String,
         return Err(FieldIssue::new(
             field,
             "invalid_character",
-            format!(
-                "must not contain the control character U+{:04X}",
-                u32::from(bad)
-            ),
-            format!(
-                "tidak boleh memuat karakter kendali U+{:04X}",
-                u32::from(bad)
-            ),
+            format!("must not contain the character U+{:04X}", u32::from(bad)),
+            format!("tidak boleh memuat karakter U+{:04X}", u32::from(bad)),
         ));
     }
     let normalised: Cow<'_, str> =
         icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(raw);
     let text = normalised.trim();
     let chars = text.chars().count();
-    if chars == 0 || chars > max {
+    if is_blank(text) || chars > max {
         return Err(FieldIssue::new(
             field,
             "invalid_length",
@@ -103,7 +106,7 @@ pub fn clean(field: &str, raw: &str, max: usize, lines: Lines) -> Result<String,
     Ok(text.to_owned())
 }
 
-/// [`clean`] for an optional field: `None`, or only spaces, is absent.
+/// [`clean`] for an optional field: `None`, or only blank characters, is absent.
 pub fn clean_optional(
     field: &str,
     raw: Option<&str>,
@@ -111,13 +114,25 @@ pub fn clean_optional(
     lines: Lines,
 ) -> Result<Option<String>, FieldIssue> {
     match raw {
-        Some(text) if !text.trim().is_empty() => clean(field, text, max, lines).map(Some),
+        Some(text) if !is_blank(text) => clean(field, text, max, lines).map(Some),
         _ => Ok(None),
     }
 }
 
+/// Whether `text` shows nothing: only whitespace and characters that render as nothing.
+pub fn is_blank(text: &str) -> bool {
+    let ignorable = CodePointSetData::new::<DefaultIgnorableCodePoint>();
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || ignorable.contains(c)
+            // Not Default_Ignorable, yet drawn as empty cells (used to fake "filled in").
+            || matches!(c, '\u{2800}' | '\u{3164}' | '\u{FFA0}' | '\u{115F}' | '\u{1160}')
+    })
+}
+
 /// Whether `c` may appear in any text the service takes (also query parameters and
-/// identifiers): no C0/C1 controls but tab and line breaks, no direction overrides.
+/// identifiers): no C0/C1 controls but tab and line breaks, no direction overrides, no
+/// noncharacters.
 pub fn is_acceptable_anywhere(c: char) -> bool {
     allowed(c, Lines::Multi)
 }
@@ -127,7 +142,29 @@ fn allowed(c: char, lines: Lines) -> bool {
     if line_break_or_tab {
         return lines == Lines::Multi;
     }
-    !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    !c.is_control()
+        && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        && !CodePointSetData::new::<NoncharacterCodePoint>().contains(c)
+}
+
+/// Whether XML 1.0 allows `c` in a document (its `Char` production). Rust's `char`
+/// excludes surrogates already.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `document` with every character XML 1.0 forbids replaced by U+FFFD. The writers'
+/// last step: text stored before the policy refused such characters (or put into the
+/// database by hand) must not make a feed unreadable for everyone. Markup never holds
+/// such characters, so only text changes.
+pub fn xml_safe(document: String) -> String {
+    if document.chars().all(is_xml_char) {
+        return document;
+    }
+    document
+        .chars()
+        .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+        .collect()
 }
 
 #[cfg(test)]
@@ -154,6 +191,13 @@ mod tests {
             "a\u{202E}b",
             "a\u{2066}b",
             "a\u{85}b",
+            "a\u{FFFE}b",
+            "a\u{FFFF}b",
+            "a\u{FDD0}b",
+            "a\u{FDEF}b",
+            "a\u{1FFFE}b",
+            "a\u{10FFFF}b",
+            "a\u{B}b",
         ] {
             let issue = clean("name", bad, 50, Lines::Multi).err();
             assert_eq!(
@@ -163,6 +207,39 @@ mod tests {
         }
         assert!(clean("name", "baris satu\nbaris dua", 50, Lines::Single).is_err());
         assert!(clean("description", "baris satu\nbaris dua\tx", 50, Lines::Multi).is_ok());
+    }
+
+    #[test]
+    fn invisible_characters_alone_are_blank() {
+        for blank in [
+            "\u{200B}",
+            "\u{FEFF}",
+            "\u{AD}",
+            "\u{2800}",
+            " \u{200C}\u{200D} \u{2060}",
+            "\u{3164}",
+        ] {
+            let issue = clean("note", blank, 50, Lines::Multi).err();
+            assert_eq!(
+                issue.map(|i| i.code.to_string()),
+                Some("invalid_length".into()),
+                "{blank:?}"
+            );
+            assert_eq!(
+                clean_optional("note", Some(blank), 50, Lines::Multi),
+                Ok(None)
+            );
+        }
+        assert!(clean("note", "\u{200B}ok", 50, Lines::Multi).is_ok());
+    }
+
+    #[test]
+    fn xml_writers_replace_what_xml_forbids() {
+        assert_eq!(
+            xml_safe("<a>x\u{FFFE}y\u{1}</a>".into()),
+            "<a>x\u{FFFD}y\u{FFFD}</a>"
+        );
+        assert_eq!(xml_safe("<a>é\u{1F600}</a>".into()), "<a>é\u{1F600}</a>");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::domain::text::limits;
 use crate::error::ApiError;
 use crate::integration_clients::api_keys::caller_of_key;
 use crate::reports::model::{Channel, Kind, Privacy, ReportStatus};
+use crate::reports::tracking::TrackingCode;
 use crate::reports::{NewReportRequest, submit};
 use crate::webhooks::target::MAX_URL;
 
@@ -401,10 +402,11 @@ pub async fn request_of_token(
     let (token, format) = path.into_inner();
     let format = Format::parse(&format)?;
     super::jurisdiction_only(format, req.query_string())?;
-    let code = token.clone();
+    // The code as the citizen was given it (`MTR-7KQ3-X9PA`) or typed it.
+    let code = TrackingCode::parse(&token).ok_or_else(|| not_found(format))?;
     let id: Option<i64> = read(&db, format, move |conn| {
         Ok(reports::table
-            .filter(reports::tracking_code.eq(code))
+            .filter(reports::tracking_code.eq(code.stored()))
             .filter(reports::privacy.ne(Privacy::Confidential.as_str()))
             .select(reports::id)
             .first(conn)

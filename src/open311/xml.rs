@@ -4,6 +4,8 @@
 use quick_xml::SeError;
 use serde::Serialize;
 
+use crate::domain::text::xml_safe;
+
 use super::requests::{PostedRequest, ServiceRequest, TokenAnswer};
 use super::{Attribute, AttributeValue, Discovery, Open311ErrorItem, Service, ServiceDefinition};
 
@@ -11,7 +13,9 @@ pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
 fn document<T: Serialize>(root: &str, value: &T) -> Result<String, SeError> {
     let body = quick_xml::se::to_string_with_root(root, value)?;
-    Ok(format!(r#"<?xml version="1.0" encoding="utf-8"?>{body}"#))
+    Ok(xml_safe(format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>{body}"#
+    )))
 }
 
 pub fn errors(errors: Vec<Open311ErrorItem>) -> Result<String, SeError> {

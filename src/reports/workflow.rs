@@ -111,6 +111,10 @@ impl ReportMove {
         let to = self.to;
         let at = now();
         check(mover, from, to, current.resolved_at, at)?;
+        // Assigning an agency is the government's decision, shown publicly (Open311).
+        if mover != Mover::Government && self.agency.is_some() {
+            return Err(ApiError::field_not_allowed("assigned_agency"));
+        }
         let change = StatusChange {
             to,
             assigned_agency: self

@@ -43,3 +43,4 @@ mod stats;
 mod users;
 mod webhook_deliveries;
 mod webhooks;
+mod xml_outputs;

@@ -333,6 +333,21 @@ async fn the_workflow_moves_as_each_role_may() {
         assert_eq!(other_kim.status().as_u16(), 404);
         let by_gov = move_to(&app, gov, id, json!({"status": "in_progress"})).await;
         assert_eq!(problem(by_gov, 409).await["code"], "invalid_transition");
+        // The agency is the government's to set, shown publicly: a reopening KIM may not.
+        for kim_user in [&t.board_a, &t.member_a] {
+            let with_agency = move_to(
+                &app,
+                token(kim_user),
+                id,
+                json!({"status": "in_progress", "assigned_agency": "Dinas Palsu"}),
+            )
+            .await;
+            let refused = problem(with_agency, 403).await;
+            assert_eq!(refused["code"], "field_not_allowed");
+            assert_eq!(refused["errors"][0]["field"], "assigned_agency");
+        }
+        let unchanged = json_of(app.get_as(&format!("/api/v1/reports/{id}"), gov).await, 200).await;
+        assert_eq!(unchanged["status"], "resolved", "nothing moved");
         let reopened = json_of(
             move_to(
                 &app,
@@ -347,8 +362,27 @@ async fn the_workflow_moves_as_each_role_may() {
         assert_eq!(reopened["status"], "in_progress");
         assert_eq!(reopened["resolved_at"], Value::Null);
 
-        // A rejection needs a note and ends the report.
+        assert_eq!(
+            reopened["assigned_agency"], "Dinas Pekerjaan Umum dan Penataan Ruang",
+            "the agency stays the government's"
+        );
+
+        // A rejection needs a note and ends the report; invisible characters are no note.
         let second = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        for invisible in ["\u{200B}", "\u{FEFF}", "\u{AD}", "\u{2800}", " \u{2060} "] {
+            let blank_note = move_to(
+                &app,
+                gov,
+                second,
+                json!({"status": "rejected", "note": invisible}),
+            )
+            .await;
+            let refused = problem(blank_note, 422).await;
+            assert_eq!(
+                refused["errors"][0]["field"], "note",
+                "{invisible:?}: {refused}"
+            );
+        }
         json_of(
             move_to(
                 &app,
