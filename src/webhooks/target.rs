@@ -83,14 +83,35 @@ impl TargetPolicy {
     }
 }
 
-/// Whether `ip` is an ordinary address on the public internet.
+/// Whether `ip` is an ordinary address on the public internet. An IPv6 address that
+/// carries an IPv4 address (mapped, compatible, NAT64, 6to4, Teredo) is judged by the
+/// IPv4 address it reaches: `[64:ff9b::a9fe:a9fe]` is the cloud metadata service.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(ip) => is_public_v4(ip),
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(mapped) => is_public_v4(mapped),
-            None => is_public_v6(ip),
-        },
+        IpAddr::V6(ip) => is_public_v6(ip) && embedded_ipv4(ip).into_iter().all(is_public_v4),
+    }
+}
+
+/// The IPv4 addresses an IPv6 address leads to, by the transition mechanisms that
+/// embed one.
+fn embedded_ipv4(ip: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    let last = v4(s[6], s[7]);
+    match s {
+        // IPv4-mapped (::ffff:0:0/96), IPv4-translated (::ffff:0:0:0/96, RFC 2765) and
+        // the deprecated IPv4-compatible form (::/96; :: and ::1 are judged as IPv6).
+        [0, 0, 0, 0, 0, 0xffff, ..] | [0, 0, 0, 0, 0xffff, 0, ..] | [0, 0, 0, 0, 0, 0, ..] => {
+            vec![last]
+        }
+        // NAT64, the well-known prefix (RFC 6052).
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => vec![last],
+        // 6to4 (2002::/16): the relay's IPv4 address follows the prefix.
+        [0x2002, high, low, ..] => vec![v4(high, low)],
+        // Teredo (2001::/32): the server, then the client obscured by inverting its bits.
+        [0x2001, 0, high, low, ..] => vec![v4(high, low), v4(!s[6], !s[7])],
+        _ => Vec::new(),
     }
 }
 
@@ -122,7 +143,11 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
         // Documentation (2001:db8::/32).
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8))
+        || (first == 0x2001 && ip.segments()[1] == 0x0db8)
+        // NAT64 for local use (64:ff9b:1::/48, RFC 8215): translated into any network.
+        || (first == 0x64 && ip.segments()[1] == 0xff9b && ip.segments()[2] == 1)
+        // Discard-only (100::/64, RFC 6666).
+        || ip.segments()[..4] == [0x100, 0, 0, 0])
 }
 
 #[cfg(test)]
@@ -146,11 +171,36 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // IPv6 forms that reach an IPv4 address are judged by that address.
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "::ffff:0:7f00:1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b:1::8.8.8.8",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101::1",
+            // Teredo: a public server, a client of 127.0.0.1 (bits inverted).
+            "2001:0:808:808::80ff:fffe",
+            // Teredo: a private server.
+            "2001:0:a00:1::f7f7:f7f7",
+            "100::1",
         ] {
             let ip: IpAddr = text.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             assert!(!is_public(ip), "{text}");
         }
-        for text in ["103.10.20.30", "8.8.8.8", "2606:4700::1111"] {
+        for text in [
+            "103.10.20.30",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "::ffff:8.8.8.8",
+            // Teredo between public addresses (client 8.8.4.4 inverted).
+            "2001:0:808:808::f7f7:fbfb",
+        ] {
             let ip: IpAddr = text.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             assert!(is_public(ip), "{text}");
         }
@@ -173,6 +223,12 @@ mod tests {
             ("https://[::1]/hook", "private_target"),
             ("https://10.0.0.5/hook", "private_target"),
             ("https://169.254.169.254/latest", "private_target"),
+            ("https://[::127.0.0.1]/hook", "private_target"),
+            ("https://[64:ff9b::7f00:1]/hook", "private_target"),
+            ("https://[64:ff9b::a9fe:a9fe]/latest", "private_target"),
+            ("https://[2002:7f00:1::]/hook", "private_target"),
+            ("https://[::ffff:7f00:1]/hook", "private_target"),
+            ("https://[2001:0:808:808::80ff:fffe]/hook", "private_target"),
             ("https://localhost:8443/hook", "private_target"),
             ("https://api.localhost/hook", "private_target"),
             (

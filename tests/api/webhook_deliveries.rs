@@ -407,6 +407,10 @@ async fn private_addresses_are_refused_when_connecting_not_only_when_subscribing
         for target in [
             format!("https://localhost:{port}/hooks/kim"),
             format!("https://127.0.0.1:{port}/hooks/kim"),
+            // IPv6 forms that reach loopback through an embedded IPv4 address.
+            format!("https://[::127.0.0.1]:{port}/hooks/kim"),
+            format!("https://[64:ff9b::7f00:1]:{port}/hooks/kim"),
+            format!("https://[2002:7f00:1::]:{port}/hooks/kim"),
             // Stored while plain http was allowed: not sent in clear text now.
             "http://sipd.metrokota.go.id/hooks/kim".to_owned(),
         ] {

@@ -212,6 +212,17 @@ async fn private_and_plain_http_targets_are_refused_unless_allowed() {
             ("https://[::1]:8443/hook", "private_target"),
             ("https://10.20.30.40/hook", "private_target"),
             ("https://169.254.169.254/latest/meta-data", "private_target"),
+            // IPv6 forms embedding a private IPv4 address: compatible, NAT64 (the second
+            // is the cloud metadata address), 6to4, mapped and Teredo.
+            ("https://[::127.0.0.1]/hook", "private_target"),
+            ("https://[64:ff9b::7f00:1]/hook", "private_target"),
+            (
+                "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+                "private_target",
+            ),
+            ("https://[2002:7f00:1::]/hook", "private_target"),
+            ("https://[::ffff:10.0.0.1]/hook", "private_target"),
+            ("https://[2001:0:808:808::80ff:fffe]/hook", "private_target"),
             ("https://localhost/hook", "private_target"),
             ("http://sipd.metrokota.go.id/hook", "insecure_url"),
             (
