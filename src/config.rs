@@ -65,6 +65,11 @@ pub struct ConfigArgs {
     pub database_url: Option<String>,
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
     pub bind_addr: SocketAddr,
+    /// The address clients reach the service at (`https://kim.metrokota.go.id`), for
+    /// absolute links (the Atom feed). Required in production; in development the
+    /// bound address. Never taken from request headers, which anyone can forge.
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
     /// HMAC key for access tokens, at least 32 bytes.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -155,6 +160,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub bind_addr: SocketAddr,
+    /// Configured base of absolute links, without a trailing slash.
+    pub public_base_url: Option<String>,
     pub jwt_secret: SecretString,
     pub nik_encryption_key: SecretBox<[u8; NIK_KEY_BYTES]>,
     pub signing: SigningConfig,
@@ -186,6 +193,14 @@ pub enum ConfigError {
     BadNikKey,
     #[error("KIM_ENV=production needs DATABASE_URL to be set explicitly")]
     MissingProductionDatabase,
+    #[error(
+        "KIM_ENV=production needs PUBLIC_BASE_URL (https://host[:port][/path]), the address clients reach the service at"
+    )]
+    MissingPublicBaseUrl,
+    #[error(
+        "PUBLIC_BASE_URL {0:?} must be an absolute http(s) URL without query, fragment or credentials"
+    )]
+    BadPublicBaseUrl(String),
     #[error("CORS origin {0:?} is not a valid origin (scheme://host[:port])")]
     BadCorsOrigin(String),
     #[error("cannot use the data directory {path}: {source}")]
@@ -215,8 +230,16 @@ impl Settings {
             if args.database_url.is_none() {
                 return Err(ConfigError::MissingProductionDatabase);
             }
+            if args.public_base_url.is_none() {
+                return Err(ConfigError::MissingPublicBaseUrl);
+            }
         }
         let cors_origins = parse_cors_origins(args.cors_origins)?;
+        let public_base_url = args
+            .public_base_url
+            .as_deref()
+            .map(parse_public_base_url)
+            .transpose()?;
 
         let signing = match &args.jwt_signing_key_file {
             None => SigningConfig::Hmac,
@@ -260,6 +283,7 @@ impl Settings {
             data_dir: args.data_dir,
             database_url,
             bind_addr: args.bind_addr,
+            public_base_url,
             jwt_secret: SecretString::from(jwt_secret),
             nik_encryption_key: SecretBox::new(Box::new(nik_encryption_key)),
             signing,
@@ -307,6 +331,21 @@ fn decode_nik_key(text: &str) -> Result<[u8; NIK_KEY_BYTES], ConfigError> {
         .decode(text.trim())
         .map_err(|_| ConfigError::BadNikKey)?;
     bytes.try_into().map_err(|_| ConfigError::BadNikKey)
+}
+
+fn parse_public_base_url(text: &str) -> Result<String, ConfigError> {
+    let bad = || ConfigError::BadPublicBaseUrl(text.to_owned());
+    let url = url::Url::parse(text.trim()).map_err(|_| bad())?;
+    let acceptable = matches!(url.scheme(), "https" | "http")
+        && url.host().is_some()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !acceptable {
+        return Err(bad());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn parse_cors_origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
@@ -408,6 +447,26 @@ mod tests {
         assert!(parse_cors_origins(vec!["https://a.example/path".into()]).is_err());
         assert!(parse_cors_origins(vec!["ftp://a.example".into()]).is_err());
         assert_eq!(parse_cors_origins(vec![String::new()]).ok(), Some(vec![]));
+    }
+
+    #[test]
+    fn the_public_base_url_is_an_absolute_http_url() {
+        assert_eq!(
+            parse_public_base_url("https://kim.metrokota.go.id/").ok(),
+            Some("https://kim.metrokota.go.id".into())
+        );
+        assert_eq!(
+            parse_public_base_url("https://pemda.example/kim").ok(),
+            Some("https://pemda.example/kim".into())
+        );
+        for bad in [
+            "kim.metrokota.go.id",
+            "ftp://a.example",
+            "https://a.example/?x=1",
+            "https://u:p@a.example",
+        ] {
+            assert!(parse_public_base_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -71,14 +71,18 @@ impl Application {
                 addr: settings.bind_addr,
                 source,
             })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                addr: settings.bind_addr,
-                source,
-            })?
-            .port();
-        let server = run(listener, db.clone(), keys, storage, settings)?;
+        let bound = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.bind_addr,
+            source,
+        })?;
+        let public_base = PublicBaseUrl(
+            settings
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{bound}")),
+        );
+        let server = run(listener, db.clone(), keys, storage, public_base, settings)?;
+        let port = bound.port();
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
@@ -120,14 +124,21 @@ async fn open_storage(db: &Db, settings: &Settings) -> Result<Storage, StartupEr
     Ok(storage)
 }
 
+/// Where clients reach the service: `PUBLIC_BASE_URL`, or in development the bound
+/// address. Absolute links are built from it, never from request headers.
+#[derive(Debug, Clone)]
+pub struct PublicBaseUrl(pub String);
+
 fn run(
     listener: TcpListener,
     db: Db,
     keys: TokenKeys,
     storage: Storage,
+    public_base: PublicBaseUrl,
     settings: &Settings,
 ) -> Result<Server, StartupError> {
     let db = web::Data::new(db);
+    let public_base = web::Data::new(public_base);
     let storage = web::Data::new(storage);
     let keys = web::Data::new(keys);
     let refresh_lifetime = web::Data::new(RefreshTokenLifetime::from_settings(settings));
@@ -168,6 +179,7 @@ fn run(
             .app_data(list_pages.clone())
             .app_data(webhook_targets.clone())
             .app_data(webhook_delivery.clone())
+            .app_data(public_base.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)

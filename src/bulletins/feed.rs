@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpResponse, get, web};
 use atom_syndication::{Category as AtomCategory, Content, Entry, Feed, Link, Person, Text};
 use chrono::{DateTime, FixedOffset};
 use diesel::prelude::*;
@@ -17,6 +17,7 @@ use crate::db::{Db, utc};
 use crate::domain::text::xml_safe;
 use crate::error::ApiError;
 use crate::openapi::ServiceUnavailable;
+use crate::startup::PublicBaseUrl;
 
 /// Entries in the feed; readers poll it, they do not page it.
 const FEED_ENTRIES: i64 = 50;
@@ -36,7 +37,10 @@ fn fixed(moment: chrono::NaiveDateTime) -> DateTime<FixedOffset> {
     ),
 )]
 #[get("/bulletins/feed.atom")]
-pub async fn atom_feed(req: HttpRequest, db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+pub async fn atom_feed(
+    db: web::Data<Db>,
+    public_base: web::Data<PublicBaseUrl>,
+) -> Result<HttpResponse, ApiError> {
     let (rows, kim_names) = db
         .read(|conn| {
             let access = BulletinAccess::of(conn, None)?;
@@ -60,8 +64,9 @@ pub async fn atom_feed(req: HttpRequest, db: web::Data<Db>) -> Result<HttpRespon
             Ok((rows, names))
         })
         .await?;
-    let info = req.connection_info();
-    let base = format!("{}://{}", info.scheme(), info.host());
+    // Links from configuration only: `Host` and `X-Forwarded-*` are the client's to
+    // forge, and this answer is cached publicly.
+    let base = &public_base.0;
     let entries: Vec<Entry> = rows
         .into_iter()
         .map(|row| {

@@ -8,7 +8,7 @@ use kim_api::db::schema::bulletins;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
+use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_app_with};
 
 /// Three active KIMs: A and B in kelurahan 1001 and 1002 of Metro Pusat (18.72.01), C
 /// in Metro Barat (18.72.02); one member account in each, a board account in A and B.
@@ -1231,6 +1231,50 @@ async fn the_atom_feed_carries_published_public_bulletins_as_text() {
         assert!(!xml.contains("<script>"));
     })
     .await;
+}
+
+/// The feed is cached publicly, so its links never come from what a client sent
+/// (`Host`, `Forwarded`, `X-Forwarded-*`): only from `PUBLIC_BASE_URL`, or in
+/// development the bound address.
+#[tokio::test]
+async fn the_atom_feed_links_come_from_configuration_never_from_request_headers() {
+    for backend in crate::helpers::backends() {
+        for configured in [None, Some("https://kim.metrokota.go.id/")] {
+            let app = spawn_app_with(backend, |config| {
+                config.public_base_url = configured.map(str::to_owned);
+            })
+            .await;
+            let t = town(&app).await;
+            let published = publish(
+                &app,
+                &t.admin,
+                &bulletin("Posyandu", json!({"scope": "public"})),
+            )
+            .await;
+            let base = configured
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| app.address.clone());
+            let forged = app
+                .client
+                .get(app.url("/api/v1/bulletins/feed.atom"))
+                .header("Host", "evil.example")
+                .header("Forwarded", "host=evil.example;proto=https")
+                .header("X-Forwarded-Host", "evil.example")
+                .header("X-Forwarded-Proto", "https")
+                .send()
+                .await
+                .expect("feed");
+            assert_eq!(forged.status().as_u16(), 200);
+            let xml = forged.text().await.expect("xml");
+            assert!(!xml.contains("evil.example"), "{xml}");
+            let feed = atom_syndication::Feed::read_from(xml.as_bytes()).expect("Atom");
+            assert_eq!(feed.id(), format!("{base}/api/v1/bulletins/feed.atom"));
+            assert_eq!(
+                feed.entries()[0].links()[0].href(),
+                format!("{base}/api/v1/bulletins/{}", published["id"])
+            );
+        }
+    }
 }
 
 /// Lists are answered from kept pages while the bulletins counter stands still

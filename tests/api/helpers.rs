@@ -161,6 +161,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         data_dir: data_dir.to_owned(),
         database_url: Some(database_url),
         bind_addr: "127.0.0.1:0".parse().expect("address"),
+        public_base_url: None,
         jwt_secret: Some("test-secret-that-is-long-enough-for-hs256".into()),
         jwt_issuer: "kim-api".into(),
         jwt_audience: "kim-api".into(),

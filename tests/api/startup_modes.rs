@@ -63,6 +63,7 @@ fn production_mode_refuses_missing_or_weak_secrets() {
     let dir = TempDir::new().expect("dir");
     let mut args = test_config(dir.path(), "postgres://db.internal/kim".into());
     args.mode = Mode::Production;
+    args.public_base_url = Some("https://kim.metrokota.go.id".into());
     assert!(
         Settings::from_args(args.clone()).is_ok(),
         "real secrets are accepted"
@@ -84,6 +85,11 @@ fn production_mode_refuses_missing_or_weak_secrets() {
     let mut bad_key = args.clone();
     bad_key.nik_encryption_key = Some("c2hvcnQ=".into());
     assert!(Settings::from_args(bad_key).is_err());
+
+    let mut no_public_url = args.clone();
+    no_public_url.public_base_url = None;
+    let error = Settings::from_args(no_public_url).expect_err("no public base URL");
+    assert!(error.to_string().contains("PUBLIC_BASE_URL"), "{error}");
 
     let mut no_database = args;
     no_database.database_url = None;
