@@ -136,6 +136,10 @@ pub struct ConfigArgs {
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// Tracking-code lookups (`/reports/track/{code}`) one client address may make per
+    /// minute, on each instance.
+    #[arg(long, env = "TRACK_RATE_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub track_rate_per_minute: u32,
     /// Lets webhooks target loopback, link-local and private addresses (and plain
     /// `http`): for development and tests only.
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
@@ -178,6 +182,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub db_pool: PoolSettings,
     pub http_workers: Option<usize>,
+    pub track_rate_per_minute: std::num::NonZeroU32,
     pub webhook_delivery: crate::webhooks::DeliverySettings,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
@@ -303,6 +308,8 @@ impl Settings {
                 connection_timeout: Duration::from_millis(args.db_pool_timeout_ms),
             },
             http_workers: args.http_workers,
+            track_rate_per_minute: std::num::NonZeroU32::new(args.track_rate_per_minute)
+                .unwrap_or(std::num::NonZeroU32::MIN),
             webhook_delivery: crate::webhooks::DeliverySettings {
                 timeout: Duration::from_millis(args.webhook_timeout_ms),
                 first_retry: Duration::from_millis(args.webhook_retry_delay_ms),

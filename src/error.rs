@@ -20,6 +20,10 @@ use crate::i18n::Lang;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// Field errors listed in one problem: a body with thousands of bad entries must not
+/// make an answer of hundreds of kilobytes. The rest are counted in `errors_omitted`.
+pub const MAX_PROBLEM_ERRORS: usize = 100;
+
 type Cause = Box<dyn StdError + Send + Sync>;
 
 /// Why one field of a request was refused.
@@ -95,6 +99,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("the request target exceeds {limit} bytes")]
+    UriTooLong { limit: usize },
     #[error("invalid query parameters")]
     InvalidQuery(Vec<FieldIssue>),
     #[error("invalid path parameters")]
@@ -214,6 +220,7 @@ impl ApiError {
             }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -236,6 +243,7 @@ impl ApiError {
             Self::InvalidBody(_) => "invalid_body",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UriTooLong { .. } => "uri_too_long",
             Self::InvalidQuery(_) => "invalid_query",
             Self::InvalidPath(_) => "invalid_path",
             Self::Validation(_) => "validation_failed",
@@ -265,6 +273,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => {
                 lang.pick("Payload too large", "Isi permintaan terlalu besar")
             }
+            Self::UriTooLong { .. } => lang.pick("URI too long", "URI terlalu panjang"),
             Self::InvalidQuery(_) => {
                 lang.pick("Invalid query parameters", "Parameter kueri tidak valid")
             }
@@ -314,6 +323,10 @@ impl ApiError {
                     "Kirim isi permintaan sebagai `application/json`.",
                 )
                 .into(),
+            Self::UriTooLong { limit } => lang.pick(
+                format!("The path and query are longer than the limit of {limit} bytes."),
+                format!("Path dan kueri melebihi batas {limit} byte."),
+            ),
             Self::PayloadTooLarge { limit } => lang.pick(
                 format!("The request body is larger than the limit of {limit} bytes."),
                 format!("Isi permintaan melebihi batas {limit} byte."),
@@ -429,6 +442,7 @@ impl ApiError {
 
     pub fn to_problem(&self, lang: Lang, request_id: Option<&str>) -> Problem {
         let code = self.code();
+        let issues = self.field_issues();
         let (error, error_description) = match self {
             Self::OAuth {
                 error, description, ..
@@ -444,7 +458,12 @@ impl ApiError {
             detail: self.detail(lang),
             code: code.to_owned(),
             request_id: request_id.map(str::to_owned),
-            errors: self.field_issues().iter().map(|i| i.render(lang)).collect(),
+            errors: issues
+                .iter()
+                .take(MAX_PROBLEM_ERRORS)
+                .map(|i| i.render(lang))
+                .collect(),
+            errors_omitted: issues.len().saturating_sub(MAX_PROBLEM_ERRORS),
         }
     }
 }
@@ -474,14 +493,24 @@ pub struct Problem {
     pub code: String,
     /// The `X-Request-Id` of the request; quote it when reporting a problem.
     pub request_id: Option<String>,
-    /// One entry per invalid field; empty when the problem is not about fields.
+    /// One entry per invalid field (the first 100); empty when the problem is not
+    /// about fields.
+    #[schema(max_items = 100)]
     pub errors: Vec<FieldError>,
+    /// How many more invalid fields there were beyond those in `errors`; absent when
+    /// none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub errors_omitted: usize,
     /// Token endpoint only: the OAuth 2.0 error code (RFC 6749 §5.2), e.g. `invalid_grant`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Token endpoint only: the OAuth 2.0 error description.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// One invalid field of a request.

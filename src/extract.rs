@@ -11,6 +11,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+mod strict_json;
+
 use crate::domain::text::is_acceptable_anywhere;
 use crate::error::{ApiError, FieldIssue};
 use crate::pagination::PageParams;
@@ -125,20 +127,42 @@ fn payload_error(error: &actix_web::Error) -> ApiError {
 /// in it must pass the text policy's character rule (no NUL or other control
 /// characters but tab and line breaks, no direction overrides).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let document: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
-        let message = error.to_string();
+    let malformed = |message: String| {
         ApiError::InvalidBody(vec![FieldIssue::new(
             "",
             "malformed_json",
             format!("the body is not valid JSON: {message}"),
             format!("isi permintaan bukan JSON yang valid: {message}"),
         )])
-    })?;
+    };
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    let strict_json::StrictValue(document) = serde_path_to_error::deserialize(&mut reader)
+        .map_err(|error| {
+            let message = error.inner().to_string();
+            match strict_json::duplicate_key(&message) {
+                Some(key) => duplicate_key(&error.path().to_string(), key),
+                None => malformed(message),
+            }
+        })?;
+    reader.end().map_err(|error| malformed(error.to_string()))?;
     if let Some(path) = first_unacceptable_text(&document, String::new()) {
         return Err(ApiError::InvalidBody(vec![invalid_character(path)]));
     }
     serde_path_to_error::deserialize(document)
         .map_err(|error| ApiError::InvalidBody(vec![json_issue(&error)]))
+}
+
+fn duplicate_key(path: &str, key: &str) -> ApiError {
+    let field = match path {
+        "" | "." => key.to_owned(),
+        parent => format!("{parent}.{key}"),
+    };
+    ApiError::InvalidBody(vec![FieldIssue::new(
+        field,
+        "duplicate_key",
+        "the key appears more than once in its object",
+        "kunci ini muncul lebih dari sekali dalam objeknya",
+    )])
 }
 
 fn invalid_character(field: String) -> FieldIssue {

@@ -33,6 +33,7 @@ pub mod open311;
 pub mod openapi;
 pub mod page_cache;
 pub mod pagination;
+pub mod rate_limit;
 pub mod regions;
 pub mod report_categories;
 pub mod reports;

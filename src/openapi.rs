@@ -56,6 +56,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
             BadRequest,
             InvalidPath,
             PayloadTooLarge,
+            UriTooLong,
             UnsupportedMediaType,
         ),
     ),
@@ -185,6 +186,12 @@ pub struct InvalidPath(Problem);
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct PayloadTooLarge(Problem);
 
+/// The path and query are longer than 8 KiB.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct UriTooLong(Problem);
+
 /// The body is not in a media type the operation takes (`Content-Type`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -207,7 +214,8 @@ fn operations_mut(
 }
 
 /// Adds the answers every operation of a kind can give, so that no handler has to
-/// list them and none can forget one: 400 where there is input, 401 where a token is
+/// list them and none can forget one: 414 everywhere (any target can be too long),
+/// 400 where there is input, 401 where a token is
 /// read, 404 where a path names a record, 413 and 415 where there is a body, 503
 /// wherever the database or a bounded queue is involved.
 pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
@@ -247,6 +255,7 @@ pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
                 add("413", "PayloadTooLarge");
                 add("415", "UnsupportedMediaType");
             }
+            add("414", "UriTooLong");
             if !NEVER_UNAVAILABLE.contains(&path.as_str()) {
                 add("503", "ServiceUnavailable");
             }

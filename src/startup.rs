@@ -139,6 +139,9 @@ fn run(
 ) -> Result<Server, StartupError> {
     let db = web::Data::new(db);
     let public_base = web::Data::new(public_base);
+    let tracking_lookups = web::Data::new(crate::reports::TrackingLookups(
+        crate::rate_limit::AddressLimit::per_minute(settings.track_rate_per_minute),
+    ));
     let storage = web::Data::new(storage);
     let keys = web::Data::new(keys);
     let refresh_lifetime = web::Data::new(RefreshTokenLifetime::from_settings(settings));
@@ -180,6 +183,7 @@ fn run(
             .app_data(webhook_targets.clone())
             .app_data(webhook_delivery.clone())
             .app_data(public_base.clone())
+            .app_data(tracking_lookups.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)

@@ -94,6 +94,19 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     })
 }
 
+/// The client's address: the peer, or what trusted proxies say it is.
+pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
+    let forwarded_for: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    match req.app_data::<web::Data<ClientAddressPolicy>>() {
+        Some(policy) => policy.client_address(req.peer_addr().map(|a| a.ip()), &forwarded_for),
+        None => req.peer_addr().map(|a| a.ip()),
+    }
+}
+
 /// Where a request came from, for the audit log and throttling.
 #[derive(Debug, Clone, Default)]
 pub struct RequestOrigin {
@@ -103,18 +116,9 @@ pub struct RequestOrigin {
 
 impl RequestOrigin {
     pub fn of(req: &HttpRequest) -> Self {
-        let forwarded_for: Vec<&str> = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        let address = match req.app_data::<web::Data<ClientAddressPolicy>>() {
-            Some(policy) => policy.client_address(req.peer_addr().map(|a| a.ip()), &forwarded_for),
-            None => req.peer_addr().map(|a| a.ip()),
-        };
         RequestOrigin {
             request_id: RequestId::of(req),
-            client_ip: address.map(|ip| ip.to_canonical().to_string()),
+            client_ip: client_address(req).map(|ip| ip.to_canonical().to_string()),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Open311 API keys (SPEC §8): Open311 clients send an `api_key` instead of a bearer
 //! token. gov_admin issues keys to an integration client holding `reports:write`; a
-//! key is shown once and kept as a SHA-256 hash, and acts as its client does —
-//! disabling the client or taking `reports:write` away stops its keys too.
+//! key is shown once and kept as a SHA-256 hash, and acts as its client does.
+//! Disabling the client or taking `reports:write` away revokes its keys for good:
+//! enabling the client again, or granting the scope again, does not bring them back.
 
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
 use diesel::prelude::*;
@@ -161,6 +162,18 @@ pub async fn revoke_api_key(
 
 /// The caller an API key stands for: its client, while enabled and holding
 /// `reports:write`; `None` for any other key.
+/// Deletes the keys of `client` when it can no longer use them (disabled, or without
+/// `reports:write`), in the caller's transaction; answers how many were revoked.
+pub fn revoke_unusable(conn: &mut DbConnection, client: &ClientRow) -> Result<usize, ApiError> {
+    if !client.disabled && client.granted_scopes()?.contains(Scope::ReportsWrite) {
+        return Ok(0);
+    }
+    Ok(diesel::delete(
+        integration_api_keys::table.filter(integration_api_keys::client_id.eq(client.id)),
+    )
+    .execute(conn)?)
+}
+
 pub fn caller_of_key(conn: &mut DbConnection, key: &str) -> Result<Option<Caller>, ApiError> {
     let client: Option<ClientRow> = integration_api_keys::table
         .inner_join(integration_clients::table)

@@ -328,6 +328,14 @@ pub async fn update_client(
                 Some(Target::new("integration_client", id)),
                 Some(format!("changed={}", changed.join(","))),
             )?;
+            let revoked = api_keys::revoke_unusable(uow.conn, &row)?;
+            if revoked > 0 {
+                uow.audit(
+                    "integration_client.api_key_revoked",
+                    Some(Target::new("integration_client", id)),
+                    Some(format!("keys={revoked}")),
+                )?;
+            }
             Ok(row)
         })
         .await?;

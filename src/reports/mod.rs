@@ -53,7 +53,7 @@ pub use export::export_reports;
 pub use files::{download_report_attachment, upload_report_attachment};
 pub use listing::list_reports;
 pub use map::reports_map;
-pub use track::track_report;
+pub use track::{TrackingLookups, track_report};
 
 /// Working days to verify a report after submission, and to follow it up after
 /// verification (SP4N-LAPOR!).

@@ -9,7 +9,7 @@
 //! words as an unknown one.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -18,10 +18,12 @@ use utoipa::ToSchema;
 use super::model::{Privacy, ReportRow, ReportStatus};
 use super::timeline::{self, AuthorSide, EntryType};
 use super::tracking::TrackingCode;
+use crate::audit::client_address;
 use crate::db::schema::reports;
 use crate::db::{Db, utc};
 use crate::error::ApiError;
-use crate::openapi::{NotFound, ServiceUnavailable};
+use crate::openapi::{NotFound, ServiceUnavailable, TooManyRequests};
+use crate::rate_limit::AddressLimit;
 
 /// Public timeline entries shown on a tracking page; the rest stays with the apps.
 const TRACKED_ENTRIES: i64 = 100;
@@ -79,9 +81,15 @@ fn tracked(row: ReportRow, entries: Vec<PublicEntry>) -> Result<TrackedReport, A
     })
 }
 
+/// Tracking-code lookups allowed per client address (`TRACK_RATE_PER_MINUTE`).
+#[derive(Debug)]
+pub struct TrackingLookups(pub AddressLimit);
+
 /// Where a report stands, by its tracking code (any case; dashes and spaces optional).
 /// Anonymous: status, category, kelurahan, dates and the public timeline, no personal
 /// data; for a confidential report only its status and dates. An unknown code is 404.
+/// Each client address may look up `TRACK_RATE_PER_MINUTE` codes a minute (default
+/// 30, per instance); beyond that `429` with `Retry-After`.
 #[utoipa::path(
     tag = "reports",
     params(("tracking_code" = String, Path, description = "As given on submission, e.g. `MTR-7KQ3-X9PA`",
@@ -89,14 +97,18 @@ fn tracked(row: ReportRow, entries: Vec<PublicEntry>) -> Result<TrackedReport, A
     responses(
         (status = 200, description = "The report's progress", body = TrackedReport),
         (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
 #[get("/reports/track/{tracking_code}")]
 pub async fn track_report(
+    req: HttpRequest,
     db: web::Data<Db>,
+    lookups: web::Data<TrackingLookups>,
     tracking_code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    lookups.0.check(client_address(&req))?;
     // A code that cannot exist is looked up as one that does not.
     let stored = TrackingCode::parse(&tracking_code)
         .map(|code| code.stored().to_owned())

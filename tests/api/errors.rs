@@ -142,7 +142,23 @@ async fn json_bodies_fail_as_problems_naming_the_field() {
     assert_eq!(ok.status().as_u16(), 200);
     assert_eq!(test::read_body(ok).await, "Halo, Siti");
 
-    let cases: [(&str, &str, &str, u16, &str, &str); 7] = [
+    let cases: [(&str, &str, &str, u16, &str, &str); 9] = [
+        (
+            "/greet",
+            "application/json",
+            r#"{"name":"A","kind":"formal","kind":"casual"}"#,
+            400,
+            "invalid_body",
+            "duplicate_key",
+        ),
+        (
+            "/greet",
+            "application/json",
+            r#"{"name":"A","kind":"casual"} {"name":"B"}"#,
+            400,
+            "invalid_body",
+            "malformed_json",
+        ),
         (
             "/greet",
             "application/json",
@@ -237,6 +253,16 @@ async fn json_bodies_fail_as_problems_naming_the_field() {
         .await;
     let problem: serde_json::Value = test::read_body_json(unknown).await;
     assert_eq!(problem["errors"][0]["field"], "nik");
+
+    let nested_duplicate = test::TestRequest::post()
+        .uri("/greet")
+        .insert_header(("content-type", "application/json"))
+        .set_payload(r#"{"name":"A","kind":"casual","x":[{"a":1,"a":2}]}"#)
+        .send_request(&app)
+        .await;
+    let problem: serde_json::Value = test::read_body_json(nested_duplicate).await;
+    assert_eq!(problem["errors"][0]["field"], "x[0].a", "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "duplicate_key", "{problem}");
 
     let oversized = format!(
         r#"{{"name":"{}","kind":"casual"}}"#,

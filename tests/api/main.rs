@@ -11,6 +11,7 @@ mod database;
 mod demo_data;
 mod engagement;
 mod errors;
+mod hardening;
 mod health;
 mod helpers;
 mod holidays;

@@ -1,0 +1,256 @@
+//! Findings of the adversarial probe (issue 19) that belong to no one resource: JSON
+//! with a key twice, problems with thousands of field errors, over-long request targets,
+//! Open311 keys after their client lost the right to use them.
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::helpers::{on_each_backend, problem, spawn_app_with};
+use crate::reports::{json_of, report, submit, token, town};
+
+async fn report_count(app: &crate::helpers::TestApp, user: &str) -> usize {
+    let listed = json_of(app.get_as("/api/v1/reports", user).await, 200).await;
+    listed["data"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn a_key_given_twice_is_refused_and_nothing_is_stored() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let body = report("confidential").to_string();
+        // The last `privacy` would have won: a confidential report stored as public.
+        let twice = body.replacen(
+            r#""privacy":"confidential""#,
+            r#""privacy":"confidential","privacy":"normal""#,
+            1,
+        );
+        assert_ne!(body, twice);
+        let response = app
+            .client
+            .post(app.url("/api/v1/reports"))
+            .bearer_auth(token(&t.member_a))
+            .header("Content-Type", "application/json")
+            .body(twice)
+            .send()
+            .await
+            .expect("post");
+        let refused = problem(response, 400).await;
+        assert_eq!(refused["errors"][0]["field"], "privacy", "{refused}");
+        assert_eq!(refused["errors"][0]["code"], "duplicate_key", "{refused}");
+        assert_eq!(report_count(&app, token(&t.member_a)).await, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_problem_lists_at_most_a_hundred_field_errors_and_counts_the_rest() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let gov = admin.session.access_token.as_str();
+        let kim = app
+            .create_kim_at("KIM Banyak Salah", "18.72.01.1001", "active")
+            .await;
+        let board = app.user(&admin, "kim_admin", Some(kim)).await;
+        let consultation = json_of(
+            app.post_as(
+                "/api/v1/consultations",
+                gov,
+                &json!({
+                    "title": "Jadwal posyandu",
+                    "summary": "Pemerintah kota menimbang jadwal posyandu.",
+                    "questions": [{"id": "setuju", "text": "Setuju?", "kind": "choice",
+                                   "options": ["Ya", "Tidak"]}],
+                    "audience": {"scope": "all_kims"},
+                    "opens_at": (Utc::now() - Duration::minutes(1)).to_rfc3339(),
+                    "closes_at": (Utc::now() + Duration::days(7)).to_rfc3339(),
+                }),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let id = consultation["id"].as_i64().expect("id");
+        json_of(
+            app.post_as(
+                &format!("/api/v1/consultations/{id}/status"),
+                gov,
+                &json!({"status": "open"}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let answers: Vec<Value> = (0..5000)
+            .map(|n| json!({"question_id": format!("q{n}"), "value": "Ya"}))
+            .collect();
+        let response = app
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/consultations/{id}/responses/mine"),
+                Some(&board.session.access_token),
+                Some(&json!({"answers": answers, "citizens_consulted": 10})),
+            )
+            .await;
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        assert_eq!(status, 422, "{}", &text[..text.len().min(500)]);
+        assert!(text.len() < 30_000, "{} bytes", text.len());
+        let refused: Value = serde_json::from_str(&text).expect("problem");
+        assert_eq!(refused["errors"].as_array().map(Vec::len), Some(100));
+        // 5 000 unknown questions and the one required question left unanswered.
+        assert_eq!(
+            refused["errors_omitted"], 4901,
+            "{}",
+            refused["errors_omitted"]
+        );
+        let mut blank_title = report("normal");
+        blank_title["title"] = json!("  ");
+        let small = problem(
+            app.post_as("/api/v1/reports", token_of(&board), &blank_title)
+                .await,
+            422,
+        )
+        .await;
+        assert!(small.get("errors_omitted").is_none(), "{small}");
+    })
+    .await;
+}
+
+fn token_of(user: &crate::helpers::TestUser) -> &str {
+    &user.session.access_token
+}
+
+#[tokio::test]
+async fn an_over_long_request_target_is_414_problem_json() {
+    on_each_backend(async |app| {
+        let long = format!("/api/v1/regions?q={}", "a".repeat(9 * 1024));
+        let response = app.get(&long).await;
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let refused = problem(response, 414).await;
+        assert_eq!(refused["code"], "uri_too_long");
+        // Just under the limit is judged as usual (here: an unknown parameter).
+        let under = format!("/api/v1/regions?q={}", "a".repeat(8 * 1024 - 32));
+        assert_eq!(app.get(&under).await.status().as_u16(), 400);
+    })
+    .await;
+}
+
+/// Disabling a client, or taking `reports:write` away, revokes its Open311 keys for
+/// good: enabling it again or granting the scope again does not revive them.
+#[tokio::test]
+async fn open311_keys_revoked_by_a_client_change_stay_revoked() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let admin = token(&t.admin);
+        for change in [
+            json!({"disabled": true}),
+            json!({"scopes": ["reports:read"]}),
+        ] {
+            let client = json_of(
+                app.post_as(
+                    "/api/v1/integration-clients",
+                    admin,
+                    &json!({"name": "FixMyStreet Metro", "scopes": ["reports:write"]}),
+                )
+                .await,
+                201,
+            )
+            .await;
+            let client_id = client["id"].as_i64().expect("id");
+            let issued = json_of(
+                app.post_as(
+                    &format!("/api/v1/integration-clients/{client_id}/api-keys"),
+                    admin,
+                    &json!({}),
+                )
+                .await,
+                201,
+            )
+            .await;
+            let key = issued["api_key"].as_str().expect("key").to_owned();
+            let post = || {
+                app.client
+                    .post(app.url("/open311/v2/requests.json"))
+                    .form(&[
+                        ("api_key", key.as_str()),
+                        ("service_code", "infrastruktur"),
+                        ("attribute[kelurahan_code]", "18.72.01.1001"),
+                        ("lat", "-5.1131"),
+                        ("long", "105.3067"),
+                        ("description", "Jalan berlubang di depan sekolah"),
+                    ])
+                    .send()
+            };
+            assert_eq!(post().await.expect("post").status().as_u16(), 201);
+            let path = format!("/api/v1/integration-clients/{client_id}");
+            json_of(app.patch_as(&path, admin, &change).await, 200).await;
+            assert_eq!(
+                post().await.expect("post").status().as_u16(),
+                403,
+                "{change}"
+            );
+            json_of(
+                app.patch_as(
+                    &path,
+                    admin,
+                    &json!({"disabled": false, "scopes": ["reports:write"]}),
+                )
+                .await,
+                200,
+            )
+            .await;
+            assert_eq!(
+                post().await.expect("post").status().as_u16(),
+                403,
+                "revoked stays revoked after {change} is undone"
+            );
+        }
+        let _ = submit(&app, token(&t.member_a), &report("normal")).await;
+    })
+    .await;
+}
+
+/// Tracking lookups are limited per client address (as trusted proxies report it), so
+/// codes cannot be guessed fast; another address keeps its own allowance.
+#[tokio::test]
+async fn tracking_lookups_are_limited_per_client_address() {
+    for backend in crate::helpers::backends() {
+        let app = spawn_app_with(backend, |config| {
+            config.track_rate_per_minute = 3;
+            config.trusted_proxies = vec![crate::helpers::loopback()];
+        })
+        .await;
+        let t = town(&app).await;
+        let created = submit(&app, token(&t.member_a), &report("normal")).await;
+        let code = created["tracking_code"].as_str().expect("code").to_owned();
+        let track = |from: &'static str, code: String| {
+            app.client
+                .get(app.url(&format!("/api/v1/reports/track/{code}")))
+                .header("X-Forwarded-For", from)
+                .send()
+        };
+        for _ in 0..3 {
+            let answered = track("203.0.113.5", code.clone()).await.expect("track");
+            assert_eq!(answered.status().as_u16(), 200);
+        }
+        let limited = track("203.0.113.5", "MTR-2222-2222".into())
+            .await
+            .expect("track");
+        let retry_after: u64 = limited.headers()["retry-after"]
+            .to_str()
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .expect("Retry-After in seconds");
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        assert_eq!(problem(limited, 429).await["code"], "too_many_requests");
+        let other = track("198.51.100.7", code.clone()).await.expect("track");
+        assert_eq!(
+            other.status().as_u16(),
+            200,
+            "another address is not limited"
+        );
+    }
+}
