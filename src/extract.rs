@@ -108,6 +108,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// The body of an operation that documents none: read (within the JSON limit) and kept
+/// for the idempotency fingerprint, like any other body, so an operation that honours
+/// `Idempotency-Key` always has one to compare.
+#[derive(Debug)]
+pub struct NoBody;
+
+impl FromRequest for NoBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let bytes = body.await.map_err(|error| payload_error(&error))?;
+            req.extensions_mut().insert(crate::idempotency::RawBody {
+                bytes,
+                is_json: false,
+            });
+            Ok(NoBody)
+        })
+    }
+}
+
 fn payload_error(error: &actix_web::Error) -> ApiError {
     if error.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge {

@@ -149,8 +149,10 @@ where
             .await?;
         return Ok(created.into_http(false));
     };
-    let fingerprint = fingerprint(req, &cipher);
-    // One retry: a concurrent first attempt may have taken the key meanwhile.
+    let fingerprint = fingerprint(req, &cipher)?;
+    // One retry: a concurrent first attempt may have taken the key meanwhile. Lost
+    // serialization and deadlock races are retried by the unit of work itself, as for
+    // any write, and an emitted event wakes the dispatcher after the commit.
     for attempt in 0..2 {
         let (cipher, key, owner, fingerprint, create, replay) = (
             cipher.clone(),
@@ -160,10 +162,8 @@ where
             create.clone(),
             replay.clone(),
         );
-        let (actor, origin) = (actor.clone(), origin.clone());
         let outcome = db
-            .write(move |conn| {
-                let mut uow = UnitOfWork::within(conn, &actor, &origin);
+            .unit_of_work(actor.clone(), origin.clone(), move |uow| {
                 if let Some(stored) = find(uow.conn, &owner, &key)? {
                     if stored.request_hash != fingerprint {
                         return Err(key_reused());
@@ -175,14 +175,14 @@ where
                         .ok_or_else(|| {
                             ApiError::internal("a stored idempotent response is unreadable")
                         })?;
-                    replay(&mut uow, &response)?;
+                    replay(uow, &response)?;
                     return Ok((response, true));
                 }
                 // Claim the key before doing the work: a concurrent first attempt with
                 // the same key waits here on the unique index, then fails and replays,
                 // instead of colliding with this one on the record's own constraints.
                 let claim = claim(uow.conn, &owner, &key, &fingerprint)?;
-                let created = create(&mut uow)?;
+                let created = create(uow)?;
                 store(uow.conn, &cipher, claim, &created)?;
                 Ok((created, false))
             })
@@ -201,19 +201,24 @@ where
 }
 
 /// What makes two requests "the same": method, path, query, content type and body.
-fn fingerprint(req: &HttpRequest, cipher: &PersonalDataCipher) -> String {
+/// The body is the one the handler's extractor kept ([`RawBody`]); a handler that
+/// honours the header without such an extractor is a bug, refused rather than
+/// fingerprinted as if its body were empty (a reused key would replay another answer).
+fn fingerprint(req: &HttpRequest, cipher: &PersonalDataCipher) -> Result<String, ApiError> {
     let raw = req.extensions().get::<RawBody>().cloned();
+    let Some(RawBody { bytes, is_json }) = raw else {
+        return Err(ApiError::internal(
+            "Idempotency-Key on a request whose body no extractor kept",
+        ));
+    };
     // Canonical JSON (serde_json sorts object keys), so whitespace and key order do not
     // make a retry look like another request; any other body counts byte for byte.
-    let body: Vec<u8> = match raw {
-        Some(RawBody {
-            bytes,
-            is_json: true,
-        }) => serde_json::from_slice::<serde_json::Value>(&bytes)
+    let body: Vec<u8> = if is_json {
+        serde_json::from_slice::<serde_json::Value>(&bytes)
             .map(|value| value.to_string().into_bytes())
-            .unwrap_or_else(|_| bytes.to_vec()),
-        Some(RawBody { bytes, .. }) => bytes.to_vec(),
-        None => Vec::new(),
+            .unwrap_or_else(|_| bytes.to_vec())
+    } else {
+        bytes.to_vec()
     };
     // The media type without parameters: a retried upload has another multipart
     // boundary, and `; charset=utf-8` does not make JSON another request.
@@ -233,7 +238,7 @@ fn fingerprint(req: &HttpRequest, cipher: &PersonalDataCipher) -> String {
     )
     .into_bytes();
     text.extend_from_slice(&body);
-    cipher.keyed_hash("idempotency", &text)
+    Ok(cipher.keyed_hash("idempotency", &text))
 }
 
 struct StoredKey {
@@ -319,4 +324,55 @@ fn key_reused() -> ApiError {
         "Idempotency-Key ini sudah dipakai untuk permintaan lain; gunakan kunci baru.",
         Vec::new(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretBox;
+
+    fn cipher() -> PersonalDataCipher {
+        PersonalDataCipher::new(&SecretBox::new(Box::new([7u8; 32])))
+    }
+
+    #[test]
+    fn a_request_without_a_kept_body_has_no_fingerprint() {
+        let req = actix_web::test::TestRequest::post()
+            .uri("/api/v1/reports")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .to_http_request();
+        assert!(matches!(
+            fingerprint(&req, &cipher()),
+            Err(ApiError::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn json_bodies_compare_canonically_and_other_bodies_byte_for_byte() {
+        let with_body = |body: &'static str, content_type: &str, is_json: bool| {
+            let req = actix_web::test::TestRequest::post()
+                .uri("/api/v1/reports")
+                .insert_header((header::CONTENT_TYPE, content_type))
+                .to_http_request();
+            req.extensions_mut().insert(RawBody {
+                bytes: web::Bytes::from_static(body.as_bytes()),
+                is_json,
+            });
+            fingerprint(&req, &cipher()).ok()
+        };
+        let json = "application/json";
+        assert!(with_body(r#"{"a":1,"b":2}"#, json, true).is_some());
+        assert_eq!(
+            with_body(r#"{"a":1,"b":2}"#, json, true),
+            with_body(r#"{ "b": 2, "a": 1 }"#, json, true)
+        );
+        assert_ne!(
+            with_body(r#"{"a":1}"#, json, true),
+            with_body(r#"{"a":2}"#, json, true)
+        );
+        assert_ne!(
+            with_body("", "text/plain", false),
+            with_body(" ", "text/plain", false)
+        );
+    }
 }

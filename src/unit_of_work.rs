@@ -71,21 +71,6 @@ pub struct UnitOfWork<'c> {
 }
 
 impl<'c> UnitOfWork<'c> {
-    /// A unit of work on a transaction already open on `conn` (for helpers such as
-    /// idempotent creation that manage the transaction themselves).
-    pub(crate) fn within(
-        conn: &'c mut DbConnection,
-        actor: &'c Actor,
-        origin: &'c RequestOrigin,
-    ) -> Self {
-        UnitOfWork {
-            conn,
-            actor,
-            origin,
-            emitted: false,
-        }
-    }
-
     pub fn actor(&self) -> &Actor {
         self.actor
     }

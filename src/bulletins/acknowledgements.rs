@@ -1,7 +1,7 @@
 //! A KIM confirms that a bulletin reached it and was passed on to about `reach`
 //! citizens; the government reads the totals (SPEC §6).
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -10,19 +10,22 @@ use utoipa::ToSchema;
 use super::find_visible;
 use super::model::BulletinRow;
 use super::policy::{self, BulletinAccess};
-use crate::audit::{Actor, RequestOrigin};
+use crate::audit::RequestOrigin;
 use crate::auth::{Caller, Role};
+use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{bulletin_acknowledgements, bulletins};
 use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
+use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once, nothing_owed};
 use crate::openapi::{
-    Forbidden, InvalidBody, InvalidQuery, NotFound, ServiceUnavailable, Unauthorized, Unprocessable,
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, ServiceUnavailable,
+    Unauthorized, Unprocessable,
 };
 use crate::pagination::PageParams;
-use crate::unit_of_work::{Event, Target};
+use crate::unit_of_work::{Event, Target, UnitOfWork};
 
 /// More citizens than Kota Metro has several times over: a typo, not a reach.
 pub const MAX_REACH: i64 = 1_000_000;
@@ -141,13 +144,14 @@ fn find_acknowledgement(
 }
 
 /// Confirms, for the caller's KIM, that the bulletin arrived and reached about `reach`
-/// citizens. Once per KIM: a repeat replaces the figures (`200`), so a retry is
-/// harmless.
+/// citizens. Once per KIM: a repeat replaces the figures (`200`). Honours
+/// `Idempotency-Key`: a retry with the key replays the first answer, the same key with
+/// other figures is `422 idempotency_key_reused`.
 ///
 /// Roles: kim_admin and kim_member of a KIM the bulletin is addressed to.
 #[utoipa::path(
     tag = "bulletins",
-    params(("id" = i64, Path, description = "Bulletin id")),
+    params(("id" = i64, Path, description = "Bulletin id"), IdempotencyKeyParam),
     request_body = AcknowledgementRequest,
     security(("bearer" = [])),
     responses(
@@ -165,10 +169,17 @@ fn find_acknowledgement(
     ),
 )]
 #[post("/bulletins/{id}/acknowledgements")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "actix extractors, one per concern"
+)]
 pub async fn acknowledge(
+    req: HttpRequest,
     caller: Caller,
     db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
     origin: RequestOrigin,
+    idempotency_key: IdempotencyKey,
     id: web::Path<i64>,
     body: ApiJson<AcknowledgementRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -178,75 +189,93 @@ pub async fn acknowledge(
     }
     let ApiJson(request) = body;
     let (reach, note) = request.check()?;
-    let (row, created) = db
-        .unit_of_work(Actor::from(&caller), origin, move |uow| {
-            // One acknowledgement per KIM: two at once queue on the bulletin.
-            uow.lock_bulletin(id)?;
-            let access = BulletinAccess::of(uow.conn, Some(&caller))?;
-            let kim_id = access.kim().ok_or(ApiError::Forbidden)?;
-            if !received(uow.conn, &access, id)? {
-                // Not received: unknown to the caller (404), or its board's own draft
-                // or archived bulletin (409).
-                find_visible(uow.conn, &access, id)?;
-                return Err(ApiError::conflict(
-                    "not_received",
-                    "Only a published bulletin your KIM received is acknowledged.",
-                    "Hanya buletin terbit yang diterima KIM Anda yang dapat dikonfirmasi.",
-                ));
-            }
-            let now = now();
-            let existing = find_acknowledgement(uow.conn, id, kim_id)?;
-            let row: AcknowledgementRow = match &existing {
-                Some(current) => diesel::update(
-                    bulletin_acknowledgements::table
-                        .filter(bulletin_acknowledgements::id.eq(current.id)),
-                )
-                .set((
-                    bulletin_acknowledgements::reach.eq(reach),
-                    bulletin_acknowledgements::note.eq(&note),
-                    bulletin_acknowledgements::acknowledged_by.eq(caller.user_id()),
-                    bulletin_acknowledgements::updated_at.eq(now),
-                ))
-                .returning(bulletin_acknowledgements::all_columns)
-                .get_result(uow.conn)?,
-                None => diesel::insert_into(bulletin_acknowledgements::table)
-                    .values((
-                        bulletin_acknowledgements::bulletin_id.eq(id),
-                        bulletin_acknowledgements::kim_id.eq(kim_id),
-                        bulletin_acknowledgements::reach.eq(reach),
-                        bulletin_acknowledgements::note.eq(&note),
-                        bulletin_acknowledgements::acknowledged_by.eq(caller.user_id()),
-                        bulletin_acknowledgements::created_at.eq(now),
-                        bulletin_acknowledgements::updated_at.eq(now),
-                    ))
-                    .returning(bulletin_acknowledgements::all_columns)
-                    .get_result(uow.conn)?,
-            };
-            let target = Target::new("bulletin", id);
-            uow.audit(
-                "bulletin.acknowledged",
-                Some(target.clone()),
-                Some(format!("kim={kim_id} reach={reach}")),
-            )?;
-            uow.emit(Event::new(
-                "bulletin.acknowledged",
-                target,
-                serde_json::json!({"id": id, "kim_id": kim_id, "reach": reach}),
-            ))?;
-            Ok((row, existing.is_none()))
-        })
-        .await?;
-    let acknowledgement = Acknowledgement::from(row);
-    Ok(if created {
-        HttpResponse::Created()
-            .insert_header((
-                actix_web::http::header::LOCATION,
-                format!("/api/v1/bulletins/{id}/acknowledgements"),
+    let creation = Creation {
+        request: &req,
+        key: idempotency_key,
+        caller: &caller,
+        origin,
+    };
+    let acknowledging = caller.clone();
+    create_once(
+        creation,
+        &db,
+        cipher,
+        move |uow| {
+            let (row, created) = record(uow, &acknowledging, id, reach, note.as_deref())?;
+            let body = Acknowledgement::from(row);
+            Ok(CreatedResponse {
+                status: if created { 201 } else { 200 },
+                body: serde_json::to_value(&body).map_err(ApiError::internal)?,
+                location: created.then(|| format!("/api/v1/bulletins/{id}/acknowledgements")),
+                etag: None,
+            })
+        },
+        nothing_owed,
+    )
+    .await
+}
+
+/// Writes the KIM's acknowledgement of bulletin `id`; answers it and whether it is new.
+fn record(
+    uow: &mut UnitOfWork<'_>,
+    caller: &Caller,
+    id: i64,
+    reach: i32,
+    note: Option<&str>,
+) -> Result<(AcknowledgementRow, bool), ApiError> {
+    // One acknowledgement per KIM: two at once queue on the bulletin.
+    uow.lock_bulletin(id)?;
+    let access = BulletinAccess::of(uow.conn, Some(caller))?;
+    let kim_id = access.kim().ok_or(ApiError::Forbidden)?;
+    if !received(uow.conn, &access, id)? {
+        // Not received: unknown to the caller (404), or its board's own draft or
+        // archived bulletin (409).
+        find_visible(uow.conn, &access, id)?;
+        return Err(ApiError::conflict(
+            "not_received",
+            "Only a published bulletin your KIM received is acknowledged.",
+            "Hanya buletin terbit yang diterima KIM Anda yang dapat dikonfirmasi.",
+        ));
+    }
+    let now = now();
+    let existing = find_acknowledgement(uow.conn, id, kim_id)?;
+    let row: AcknowledgementRow = match &existing {
+        Some(current) => diesel::update(
+            bulletin_acknowledgements::table.filter(bulletin_acknowledgements::id.eq(current.id)),
+        )
+        .set((
+            bulletin_acknowledgements::reach.eq(reach),
+            bulletin_acknowledgements::note.eq(note),
+            bulletin_acknowledgements::acknowledged_by.eq(caller.user_id()),
+            bulletin_acknowledgements::updated_at.eq(now),
+        ))
+        .returning(bulletin_acknowledgements::all_columns)
+        .get_result(uow.conn)?,
+        None => diesel::insert_into(bulletin_acknowledgements::table)
+            .values((
+                bulletin_acknowledgements::bulletin_id.eq(id),
+                bulletin_acknowledgements::kim_id.eq(kim_id),
+                bulletin_acknowledgements::reach.eq(reach),
+                bulletin_acknowledgements::note.eq(note),
+                bulletin_acknowledgements::acknowledged_by.eq(caller.user_id()),
+                bulletin_acknowledgements::created_at.eq(now),
+                bulletin_acknowledgements::updated_at.eq(now),
             ))
-            .json(&acknowledgement)
-    } else {
-        HttpResponse::Ok().json(&acknowledgement)
-    })
+            .returning(bulletin_acknowledgements::all_columns)
+            .get_result(uow.conn)?,
+    };
+    let target = Target::new("bulletin", id);
+    uow.audit(
+        "bulletin.acknowledged",
+        Some(target.clone()),
+        Some(format!("kim={kim_id} reach={reach}")),
+    )?;
+    uow.emit(Event::new(
+        "bulletin.acknowledged",
+        target,
+        serde_json::json!({"id": id, "kim_id": kim_id, "reach": reach}),
+    ))?;
+    Ok((row, existing.is_none()))
 }
 
 /// Whether the caller's KIM received bulletin `id` (published, unexpired, addressed).

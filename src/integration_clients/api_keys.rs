@@ -17,6 +17,7 @@ use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{integration_api_keys, integration_clients};
 use crate::db::{Db, DbConnection, now};
 use crate::error::ApiError;
+use crate::extract::NoBody;
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{Forbidden, IdempotencyKeyParam, NotFound, ServiceUnavailable, Unauthorized};
 use crate::unit_of_work::Target;
@@ -59,6 +60,10 @@ fn lacks_reports_write() -> ApiError {
     ),
 )]
 #[post("/integration-clients/{id}/api-keys")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "actix extractors, one per concern"
+)]
 pub async fn issue_api_key(
     req: HttpRequest,
     caller: Authorized<GovAdminOnly>,
@@ -67,6 +72,7 @@ pub async fn issue_api_key(
     origin: RequestOrigin,
     idempotency_key: IdempotencyKey,
     id: web::Path<i64>,
+    _no_body: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let client_id = id.into_inner();
     let created_by = match caller.caller.subject {

@@ -310,3 +310,73 @@ async fn a_write_that_loses_a_deadlock_is_retried() {
         .expect("read");
     assert_eq!(kim_now, Some(to));
 }
+
+/// A keyed creation (`Idempotency-Key`) that loses a deadlock is retried like any other
+/// write, not answered 503. The submission claims its key, then locks its KIM; a session
+/// holding the KIM that then claims the same key closes the cycle. PostgreSQL aborts the
+/// request's transaction; the holder rolls back, and the retry answers 201 once.
+#[tokio::test]
+async fn a_keyed_creation_that_loses_a_deadlock_is_retried() {
+    use diesel::connection::SimpleConnection;
+    if !crate::helpers::backends().contains(&crate::helpers::Backend::Postgres) {
+        return;
+    }
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await;
+    let admin = app.bootstrap_admin().await;
+    let kim = app
+        .create_kim_at("KIM Kunci", "18.72.01.1001", "active")
+        .await;
+    let member = app.user(&admin, "kim_member", Some(kim)).await;
+    let url = app.database.url();
+    let mut holder = diesel::PgConnection::establish(&url).expect("connect");
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM kims WHERE id = {kim} FOR UPDATE;"
+        ))
+        .expect("hold the KIM");
+    let body = json!({"kind": "complaint", "category_code": "infrastruktur",
+        "title": "Jalan berlubang", "description": "Di depan pasar.",
+        "kelurahan_code": "18.72.01.1001"});
+    let submit = |body: serde_json::Value| {
+        let (client, address, token) = (
+            app.client.clone(),
+            app.url("/api/v1/reports"),
+            member.session.access_token.clone(),
+        );
+        async move {
+            let response = client
+                .post(address)
+                .bearer_auth(token)
+                .header("Idempotency-Key", "deadlock-1")
+                .json(&body)
+                .send()
+                .await
+                .expect("post");
+            let status = response.status().as_u16();
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            let created: serde_json::Value = response.json().await.expect("json");
+            (status, replayed, created["id"].clone())
+        }
+    };
+    let first = tokio::spawn(submit(body.clone()));
+    crate::helpers::wait_for_lock_waiter(&url).await;
+    let owner = format!("user:{}", member.id);
+    let holder = tokio::task::spawn_blocking(move || {
+        // Waits for the key the request claimed: a deadlock, decided after
+        // deadlock_timeout (1 s) against the request, which has waited longer.
+        holder
+            .batch_execute(&format!(
+                "INSERT INTO idempotency_keys (owner, idempotency_key, request_hash, \
+                 status_code, response, created_at, expires_at) VALUES ('{owner}', \
+                 'deadlock-1', 'holder', 0, '', now(), now() + interval '1 day');"
+            ))
+            .expect("the holder is not the one aborted");
+        holder.batch_execute("ROLLBACK").expect("release");
+    });
+    holder.await.expect("holder");
+    let (status, replayed, id) = first.await.expect("task");
+    assert_eq!((status, replayed), (201, false), "the retry won");
+    let (again, replayed_again, same_id) = submit(body).await;
+    assert_eq!((again, replayed_again), (201, true));
+    assert_eq!(same_id, id, "one report");
+}

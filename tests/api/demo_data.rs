@@ -190,6 +190,7 @@ async fn seed_demo_fills_an_empty_database_with_data_the_api_serves() {
                 "JWT_SECRET",
                 "a-production-secret-that-is-long-enough-for-hs256-0123456789",
             )
+            .env("PUBLIC_BASE_URL", "https://kim.metrokota.go.id")
             .output()
             .expect("kim-api runs");
         assert_eq!(production.status.code(), Some(2));

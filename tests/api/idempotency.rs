@@ -209,3 +209,191 @@ async fn a_replay_is_authorised_again_and_audited_like_the_first_answer() {
     })
     .await;
 }
+
+/// A request body of the walk below.
+#[derive(Clone)]
+enum Body {
+    Json(Value),
+    File(Vec<u8>),
+}
+
+async fn keyed(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: &Body,
+) -> reqwest::Response {
+    let request = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key);
+    match body {
+        Body::Json(value) => request.json(value),
+        Body::File(bytes) => request
+            .header(
+                "Content-Type",
+                format!(
+                    "multipart/form-data; boundary={}",
+                    crate::attachments::BOUNDARY
+                ),
+            )
+            .body(bytes.clone()),
+    }
+    .send()
+    .await
+    .expect("request")
+}
+
+async fn id_from(response: reqwest::Response) -> i64 {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().expect("id")
+}
+
+/// Every operation whose OpenAPI document lists `Idempotency-Key` honours it the same
+/// way: the same key and request replay the first answer (`Idempotent-Replayed`), the
+/// same key with another body is `422 idempotency_key_reused`. The walk is taken from
+/// the served document, so an operation that starts listing the header joins it.
+#[tokio::test]
+async fn every_operation_that_lists_idempotency_key_honours_it() {
+    use crate::attachments::{JPEG, PDF, PNG, decode, form};
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let gov = admin.session.access_token.clone();
+        let kim = app.create_kim_at("KIM Kunci", "18.72.01.1001", "active").await;
+        let board = app.user(&admin, "kim_admin", Some(kim)).await;
+        let member = app.user(&admin, "kim_member", Some(kim)).await;
+        let (board_token, member_token) = (
+            board.session.access_token.clone(),
+            member.session.access_token.clone(),
+        );
+        let mut nominees = Vec::new();
+        for nik in ["1872011708900901", "1872011708900902"] {
+            let added = app
+                .post_as(
+                    &format!("/api/v1/kims/{kim}/members"),
+                    &board_token,
+                    &json!({"full_name": "Peserta", "nik": nik, "gender": "male",
+                            "birth_date": "1990-08-17", "position": "anggota"}),
+                )
+                .await;
+            nominees.push(id_from(added).await);
+        }
+        let bulletin = |title: &str, scope: &str| {
+            json!({"title": title, "body": "Isi", "category": "umum", "audience": {"scope": scope}})
+        };
+        let public = id_from(app.post_as("/api/v1/bulletins", &gov, &bulletin("Umum", "public")).await).await;
+        let published = app
+            .post_as(&format!("/api/v1/bulletins/{public}/publish"), &gov, &json!({}))
+            .await;
+        assert_eq!(published.status().as_u16(), 200);
+        let draft = id_from(app.post_as("/api/v1/bulletins", &gov, &bulletin("Draf", "public")).await).await;
+        let report_body = |title: &str| {
+            json!({"kind": "complaint", "category_code": "infrastruktur", "title": title,
+                   "description": "Di depan pasar.", "kelurahan_code": "18.72.01.1001"})
+        };
+        let report = id_from(app.post_as("/api/v1/reports", &member_token, &report_body("Lubang")).await).await;
+        let activity_body = |title: &str| {
+            json!({"date": "2026-11-02", "kind": "diskusi", "title": title, "participants": 10, "reach": 40})
+        };
+        let activity = id_from(
+            app.post_as(&format!("/api/v1/kims/{kim}/activities"), &board_token, &activity_body("Rapat"))
+                .await,
+        )
+        .await;
+        let consultation_body = |title: &str| {
+            json!({"title": title, "summary": "Ringkasan",
+                "questions": [{"id": "setuju", "text": "Setuju?", "kind": "choice", "options": ["Ya", "Tidak"]}],
+                "audience": {"scope": "all_kims"},
+                "opens_at": (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339(),
+                "closes_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()})
+        };
+        let consultation =
+            id_from(app.post_as("/api/v1/consultations", &gov, &consultation_body("Konsultasi")).await).await;
+        let starts = chrono::Utc::now() + chrono::Duration::days(3);
+        let session_body = |title: &str| {
+            json!({"title": title, "kind": "pendampingan", "topic": "tik",
+                "starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::hours(2)).to_rfc3339(),
+                "location": "Balai", "audience": {"scope": "all_kims"}, "capacity": 5})
+        };
+        let session = id_from(app.post_as("/api/v1/mentoring-sessions", &gov, &session_body("Sesi")).await).await;
+        let (_, _, client) = app.integration_client(&admin, &["reports:write"]).await;
+        let png = Body::File(form("foto.png", "image/png", &decode(PNG)));
+        let other_file = Body::File(form("foto.jpg", "image/jpeg", &decode(JPEG)));
+        let pdf = Body::File(form("surat.pdf", "application/pdf", PDF));
+        let j = Body::Json;
+        // (documented path, concrete path, caller, body, another body)
+        let walk: Vec<(&str, String, &str, Body, Body)> = vec![
+            ("/api/v1/bulletins", "/api/v1/bulletins".into(), &gov, j(bulletin("A", "all_kims")), j(bulletin("B", "all_kims"))),
+            ("/api/v1/bulletins/{id}/attachments", format!("/api/v1/bulletins/{draft}/attachments"), &gov, png.clone(), pdf.clone()),
+            ("/api/v1/bulletins/{id}/acknowledgements", format!("/api/v1/bulletins/{public}/acknowledgements"), &board_token, j(json!({"reach": 3})), j(json!({"reach": 4}))),
+            ("/api/v1/consultations", "/api/v1/consultations".into(), &gov, j(consultation_body("A")), j(consultation_body("B"))),
+            ("/api/v1/consultations/{id}/attachments", format!("/api/v1/consultations/{consultation}/attachments"), &gov, pdf.clone(), png.clone()),
+            ("/api/v1/holidays", "/api/v1/holidays".into(), &gov, j(json!({"date": "2031-01-02", "name": "A"})), j(json!({"date": "2031-01-02", "name": "B"}))),
+            ("/api/v1/integration-clients", "/api/v1/integration-clients".into(), &gov, j(json!({"name": "A", "scopes": ["kims:read"]})), j(json!({"name": "B", "scopes": ["kims:read"]}))),
+            ("/api/v1/integration-clients/{id}/api-keys", format!("/api/v1/integration-clients/{client}/api-keys"), &gov, j(json!({})), j(json!({"lain": 1}))),
+            ("/api/v1/kims", "/api/v1/kims".into(), &gov, j(json!({"name": "KIM A", "kelurahan_code": "18.72.01.1002", "area_type": "urban"})), j(json!({"name": "KIM B", "kelurahan_code": "18.72.01.1002", "area_type": "urban"}))),
+            ("/api/v1/kims/{id}/activities", format!("/api/v1/kims/{kim}/activities"), &board_token, j(activity_body("A")), j(activity_body("B"))),
+            ("/api/v1/kims/{id}/activities/{aid}/attachments", format!("/api/v1/kims/{kim}/activities/{activity}/attachments"), &board_token, png.clone(), other_file.clone()),
+            ("/api/v1/kims/{id}/members", format!("/api/v1/kims/{kim}/members"), &board_token,
+                j(json!({"full_name": "A", "nik": "1872011708900903", "gender": "male", "birth_date": "1990-08-17", "position": "anggota"})),
+                j(json!({"full_name": "B", "nik": "1872011708900904", "gender": "male", "birth_date": "1990-08-17", "position": "anggota"}))),
+            ("/api/v1/mentoring-sessions", "/api/v1/mentoring-sessions".into(), &gov, j(session_body("A")), j(session_body("B"))),
+            ("/api/v1/mentoring-sessions/{id}/participants", format!("/api/v1/mentoring-sessions/{session}/participants"), &board_token,
+                j(json!({"member_id": nominees[0]})), j(json!({"member_id": nominees[1]}))),
+            ("/api/v1/report-categories", "/api/v1/report-categories".into(), &gov, j(json!({"code": "kunci_a", "name": "A"})), j(json!({"code": "kunci_b", "name": "B"}))),
+            ("/api/v1/reports", "/api/v1/reports".into(), &member_token, j(report_body("A")), j(report_body("B"))),
+            ("/api/v1/reports/{id}/attachments", format!("/api/v1/reports/{report}/attachments"), &member_token, png.clone(), pdf.clone()),
+            ("/api/v1/reports/{id}/comments", format!("/api/v1/reports/{report}/comments"), &gov, j(json!({"body": "A", "visibility": "public"})), j(json!({"body": "B", "visibility": "public"}))),
+            ("/api/v1/users", "/api/v1/users".into(), &gov,
+                j(json!({"username": "kunci-a", "password": USER_PASSWORD, "role": "kim_member", "kim_id": kim})),
+                j(json!({"username": "kunci-b", "password": USER_PASSWORD, "role": "kim_member", "kim_id": kim}))),
+            ("/api/v1/webhooks", "/api/v1/webhooks".into(), &gov,
+                j(json!({"url": "https://sipd.metrokota.go.id/hooks/a", "events": ["report.created"]})),
+                j(json!({"url": "https://sipd.metrokota.go.id/hooks/b", "events": ["report.created"]}))),
+        ];
+
+        let document: Value = app.get("/api-docs/openapi.json").await.json().await.expect("document");
+        let mut listed: Vec<String> = document["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .filter(|(_, item)| {
+                item["post"]["parameters"].as_array().is_some_and(|parameters| {
+                    parameters.iter().any(|parameter| {
+                        parameter["name"].as_str().is_some_and(|name| name.eq_ignore_ascii_case("idempotency-key"))
+                            || parameter["$ref"].as_str().is_some_and(|r| r.contains("Idempotency"))
+                    })
+                })
+            })
+            .map(|(path, _)| path.clone())
+            .collect();
+        listed.sort();
+        let mut walked: Vec<String> = walk.iter().map(|(documented, ..)| (*documented).to_owned()).collect();
+        walked.sort();
+        assert_eq!(walked, listed, "the walk covers exactly the operations listing the header");
+
+        for (documented, path, token, first, other) in walk {
+            let key = format!("walk-{documented}");
+            let answered = keyed(&app, &path, token, &key, &first).await;
+            let status = answered.status().as_u16();
+            let body: Value = answered.json().await.expect("json");
+            assert!((200..300).contains(&status), "{documented}: {status} {body}");
+            let replayed = keyed(&app, &path, token, &key, &first).await;
+            assert_eq!(replayed.status().as_u16(), status, "{documented}");
+            assert_eq!(
+                replayed.headers().get("idempotent-replayed").map(|v| v.as_bytes()),
+                Some(&b"true"[..]),
+                "{documented}"
+            );
+            let again: Value = replayed.json().await.expect("json");
+            assert_eq!(again["id"], body["id"], "{documented}");
+            let reused = problem(keyed(&app, &path, token, &key, &other).await, 422).await;
+            assert_eq!(reused["code"], "idempotency_key_reused", "{documented}");
+        }
+    })
+    .await;
+}
