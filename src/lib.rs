@@ -18,6 +18,7 @@ pub mod demo;
 pub mod domain;
 pub mod engagement;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod extract;
 pub mod health;

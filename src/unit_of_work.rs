@@ -7,7 +7,7 @@
 //!     uow.lock_kim(kim_id)?;
 //!     // … read, check the rule, write …
 //!     uow.audit("member.left", Target::member(member_id), None)?;
-//!     uow.emit(Event::new("member.left", Target::member(member_id), json!({…})))
+//!     uow.emit(Event::new(EventType::MemberLeft, Target::member(member_id), json!({…})))
 //! }).await
 //! ```
 //!
@@ -23,6 +23,7 @@ use crate::audit::{self, Actor, AuditEvent, RequestOrigin};
 use crate::db::schema::outbox_events;
 use crate::db::{Db, DbConnection, now};
 use crate::error::ApiError;
+use crate::events::EventType;
 
 /// How many times a transaction that lost a race is tried in all.
 const ATTEMPTS: u32 = 3;
@@ -47,13 +48,13 @@ impl Target {
 /// change it describes.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub aggregate: Target,
     pub payload: serde_json::Value,
 }
 
 impl Event {
-    pub fn new(event_type: &'static str, aggregate: Target, payload: serde_json::Value) -> Self {
+    pub fn new(event_type: EventType, aggregate: Target, payload: serde_json::Value) -> Self {
         Event {
             event_type,
             aggregate,
@@ -103,7 +104,7 @@ impl<'c> UnitOfWork<'c> {
         let payload = serde_json::to_string(&event.payload).map_err(ApiError::internal)?;
         diesel::insert_into(outbox_events::table)
             .values((
-                outbox_events::event_type.eq(event.event_type),
+                outbox_events::event_type.eq(event.event_type.as_str()),
                 outbox_events::aggregate_type.eq(event.aggregate.kind),
                 outbox_events::aggregate_id.eq(&event.aggregate.id),
                 outbox_events::payload.eq(payload),

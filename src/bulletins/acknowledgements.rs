@@ -18,6 +18,7 @@ use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once, nothing_owed};
 use crate::openapi::{
@@ -271,7 +272,7 @@ fn record(
         Some(format!("kim={kim_id} reach={reach}")),
     )?;
     uow.emit(Event::new(
-        "bulletin.acknowledged",
+        EventType::BulletinAcknowledged,
         target,
         serde_json::json!({"id": id, "kim_id": kim_id, "reach": reach}),
     ))?;

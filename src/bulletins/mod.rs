@@ -36,6 +36,7 @@ use crate::db::{BoundSql, Db, DbConnection};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
@@ -752,11 +753,11 @@ async fn move_status(
             };
             let row = model::set_status(uow.conn, &current, to, kims_addressed)?;
             let event = match to {
-                BulletinStatus::Published => "bulletin.published",
-                _ => "bulletin.archived",
+                BulletinStatus::Published => EventType::BulletinPublished,
+                _ => EventType::BulletinArchived,
             };
             let target = Target::new("bulletin", id);
-            uow.audit(event, Some(target.clone()), None)?;
+            uow.audit(event.as_str(), Some(target.clone()), None)?;
             uow.emit(Event::new(
                 event,
                 target,

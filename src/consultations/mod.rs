@@ -33,6 +33,7 @@ use crate::db::{Db, DbConnection, now};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
@@ -614,15 +615,20 @@ pub async fn change_consultation_status(
                 .returning(consultations::all_columns)
                 .get_result(uow.conn)?;
             let target = Target::new("consultation", id);
-            let action = match to {
-                ConsultationStatus::Open => "consultation.opened",
-                ConsultationStatus::Closed => "consultation.closed",
-                _ => "consultation.concluded",
+            let (action, event) = match to {
+                ConsultationStatus::Open => {
+                    ("consultation.opened", Some(EventType::ConsultationOpened))
+                }
+                ConsultationStatus::Closed => ("consultation.closed", None),
+                _ => (
+                    "consultation.concluded",
+                    Some(EventType::ConsultationConcluded),
+                ),
             };
             uow.audit(action, Some(target.clone()), None)?;
-            if to != ConsultationStatus::Closed {
+            if let Some(event) = event {
                 uow.emit(Event::new(
-                    action,
+                    event,
                     target,
                     json!({"consultation_id": id, "status": to.as_str(),
                            "audience_scope": row.audience_scope,

@@ -15,6 +15,7 @@ use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::openapi::{
     Forbidden, InvalidBody, InvalidQuery, NotFound, PreconditionFailed, ServiceUnavailable,
@@ -262,7 +263,7 @@ pub async fn change_status(
                 Some(format!("{}->{}", from.as_str(), to.as_str())),
             )?;
             uow.emit(Event::new(
-                "kim.status_changed",
+                EventType::KimStatusChanged,
                 target,
                 serde_json::json!({"id": id, "from": from, "to": to, "reason": &status_move.reason}),
             ))?;

@@ -26,6 +26,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::text::{Lines, limits};
 use crate::domain::{Checks, EmailAddress, PhoneNumber};
 use crate::error::{ApiError, FieldIssue};
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
@@ -397,7 +398,7 @@ pub async fn create_kim(
                 Some(format!("registration_code={registration_code}")),
             )?;
             uow.emit(Event::new(
-                "kim.created",
+                EventType::KimCreated,
                 target,
                 serde_json::json!({"id": row.id, "registration_code": &registration_code}),
             ))?;
@@ -498,7 +499,7 @@ pub async fn update_kim(
             let target = Target::new("kim", id);
             uow.audit("kim.updated", Some(target.clone()), None)?;
             uow.emit(Event::new(
-                "kim.updated",
+                EventType::KimUpdated,
                 target,
                 serde_json::json!({"id": id, "version": updated.version}),
             ))?;

@@ -24,6 +24,7 @@ use crate::db::{Db, now};
 use crate::domain::text::{Lines, limits};
 use crate::domain::{Checks, EmailAddress, Nik, PhoneNumber};
 use crate::error::ApiError;
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
@@ -381,7 +382,7 @@ pub async fn add_member(
                 Some(format!("kim={kim_id}")),
             )?;
             uow.emit(Event::new(
-                "member.added",
+                EventType::MemberAdded,
                 target,
                 serde_json::json!({"id": row.id, "kim_id": kim_id, "position": position}),
             ))?;
@@ -491,7 +492,7 @@ pub async fn update_member(
                 Some(format!("kim={kim_id}")),
             )?;
             uow.emit(Event::new(
-                "member.updated",
+                EventType::MemberUpdated,
                 target,
                 serde_json::json!({"id": member_id, "kim_id": kim_id, "version": updated.version}),
             ))?;
@@ -562,7 +563,7 @@ pub async fn remove_member(
             Some(format!("kim={kim_id}")),
         )?;
         uow.emit(Event::new(
-            "member.left",
+            EventType::MemberLeft,
             target,
             serde_json::json!({"id": member_id, "kim_id": kim_id, "left_on": today}),
         ))

@@ -33,6 +33,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
@@ -415,7 +416,7 @@ pub async fn create_session(
             let target = Target::new("mentoring_session", row.id);
             uow.audit("session.created", Some(target.clone()), None)?;
             uow.emit(Event::new(
-                "session.scheduled",
+                EventType::SessionScheduled,
                 target,
                 json!({
                     "session_id": row.id,

@@ -17,6 +17,7 @@ use crate::db::{Db, now};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::ApiError;
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
@@ -172,7 +173,7 @@ pub async fn add_comment(
                 )),
             )?;
             uow.emit(Event::new(
-                "report.commented",
+                EventType::ReportCommented,
                 target,
                 serde_json::json!({"id": id, "entry_id": row.id,
                     "visibility": visibility.as_str(), "author_side": &row.author_side}),

@@ -31,6 +31,7 @@ use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::error::{ApiError, FieldIssue};
+use crate::events::EventType;
 use crate::extract::ApiJson;
 use crate::holidays::calendar::Calendar;
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
@@ -462,7 +463,7 @@ pub(crate) fn submit(
     let target = Target::new("report", row.id);
     uow.audit("report.created", Some(target.clone()), None)?;
     uow.emit(Event::new(
-        "report.created",
+        EventType::ReportCreated,
         target,
         serde_json::json!({"id": row.id, "kim_id": row.kim_id,
             "category_code": &row.category_code, "status": &row.status}),

@@ -9,6 +9,7 @@ use super::policy::ReportAccess;
 use super::timeline::{self, Author, Entry, EntryType, Visibility};
 use crate::db::now;
 use crate::error::ApiError;
+use crate::events::EventType;
 use crate::holidays::calendar::Calendar;
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 
@@ -170,7 +171,7 @@ impl ReportMove {
             Some(format!("{}->{}", from.as_str(), to.as_str())),
         )?;
         uow.emit(Event::new(
-            "report.status_changed",
+            EventType::ReportStatusChanged,
             target,
             serde_json::json!({"id": row.id, "from": from.as_str(), "to": to.as_str(),
                 "assigned_agency": &row.assigned_agency}),

@@ -22,6 +22,7 @@ use crate::db::{Db, now};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
+use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
 use crate::openapi::{
@@ -316,7 +317,7 @@ pub async fn create_user(
                 Some(format!("role={}", row.role)),
             )?;
             uow.emit(Event::new(
-                "user.created",
+                EventType::UserCreated,
                 target,
                 serde_json::json!({"id": row.id, "role": &row.role, "kim_id": row.kim_id}),
             ))?;
@@ -587,7 +588,7 @@ fn apply_changes(
         Some(format!("changed={}", changed.join(","))),
     )?;
     uow.emit(Event::new(
-        "user.updated",
+        EventType::UserUpdated,
         target.clone(),
         serde_json::json!({"id": current.id, "changed": changed}),
     ))?;

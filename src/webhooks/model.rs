@@ -5,94 +5,14 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::webhook_subscriptions;
 use crate::db::{DbConnection, utc};
 use crate::error::{ApiError, FieldIssue};
 
-/// The events a subscription can take (SPEC §8), as written in deliveries' `type`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
-pub enum WebhookEvent {
-    #[serde(rename = "report.created")]
-    ReportCreated,
-    #[serde(rename = "report.status_changed")]
-    ReportStatusChanged,
-    #[serde(rename = "report.commented")]
-    ReportCommented,
-    #[serde(rename = "bulletin.published")]
-    BulletinPublished,
-    #[serde(rename = "bulletin.archived")]
-    BulletinArchived,
-    #[serde(rename = "kim.status_changed")]
-    KimStatusChanged,
-    #[serde(rename = "member.added")]
-    MemberAdded,
-    #[serde(rename = "member.updated")]
-    MemberUpdated,
-    #[serde(rename = "member.left")]
-    MemberLeft,
-    /// Every `member.` event.
-    #[serde(rename = "member.*")]
-    AnyMember,
-    #[serde(rename = "session.scheduled")]
-    SessionScheduled,
-    #[serde(rename = "consultation.opened")]
-    ConsultationOpened,
-    #[serde(rename = "consultation.concluded")]
-    ConsultationConcluded,
-}
-
-impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 13] = [
-        WebhookEvent::ReportCreated,
-        WebhookEvent::ReportStatusChanged,
-        WebhookEvent::ReportCommented,
-        WebhookEvent::BulletinPublished,
-        WebhookEvent::BulletinArchived,
-        WebhookEvent::KimStatusChanged,
-        WebhookEvent::MemberAdded,
-        WebhookEvent::MemberUpdated,
-        WebhookEvent::MemberLeft,
-        WebhookEvent::AnyMember,
-        WebhookEvent::SessionScheduled,
-        WebhookEvent::ConsultationOpened,
-        WebhookEvent::ConsultationConcluded,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            WebhookEvent::ReportCreated => "report.created",
-            WebhookEvent::ReportStatusChanged => "report.status_changed",
-            WebhookEvent::ReportCommented => "report.commented",
-            WebhookEvent::BulletinPublished => "bulletin.published",
-            WebhookEvent::BulletinArchived => "bulletin.archived",
-            WebhookEvent::KimStatusChanged => "kim.status_changed",
-            WebhookEvent::MemberAdded => "member.added",
-            WebhookEvent::MemberUpdated => "member.updated",
-            WebhookEvent::MemberLeft => "member.left",
-            WebhookEvent::AnyMember => "member.*",
-            WebhookEvent::SessionScheduled => "session.scheduled",
-            WebhookEvent::ConsultationOpened => "consultation.opened",
-            WebhookEvent::ConsultationConcluded => "consultation.concluded",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<WebhookEvent> {
-        Self::ALL.into_iter().find(|event| event.as_str() == text)
-    }
-
-    /// Whether an outbox event of type `event_type` is one this subscription takes.
-    pub fn covers(self, event_type: &str) -> bool {
-        match self {
-            WebhookEvent::AnyMember => event_type.starts_with("member."),
-            event => event.as_str() == event_type,
-        }
-    }
-}
+pub use crate::events::WebhookEvent;
 
 /// A set of events, stored as their names joined by `,` in a fixed order.
 pub fn stored_events(events: &BTreeSet<WebhookEvent>) -> String {

@@ -653,3 +653,145 @@ async fn a_keyed_creation_is_delivered_without_waiting_for_the_poll() {
     })
     .await;
 }
+
+/// Every event type the document offers can be subscribed to, and the events that
+/// could not be before (`kim.created`, `kim.updated`, `user.created`,
+/// `bulletin.acknowledged`) are delivered like the others.
+#[tokio::test]
+async fn every_event_type_can_be_subscribed_to_and_is_delivered() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let admin = token(&t.admin);
+        let document: Value = app
+            .get("/api-docs/openapi.json")
+            .await
+            .json()
+            .await
+            .expect("doc");
+        let offered: Vec<String> = document["components"]["schemas"]["WebhookEvent"]["enum"]
+            .as_array()
+            .expect("an enum of event types")
+            .iter()
+            .map(|name| name.as_str().expect("name").to_owned())
+            .collect();
+        for wanted in [
+            "kim.created",
+            "kim.updated",
+            "user.created",
+            "bulletin.acknowledged",
+        ] {
+            assert!(
+                offered.iter().any(|name| name == wanted),
+                "{wanted} in {offered:?}"
+            );
+        }
+        for event in &offered {
+            subscribe(
+                &app,
+                admin,
+                "https://sipd.metrokota.go.id/hooks/kim",
+                &[event],
+            )
+            .await;
+        }
+        let mut receiver = Receiver::start(&[], Reply::Status(204));
+        subscribe(
+            &app,
+            admin,
+            &receiver.url,
+            &[
+                "kim.created",
+                "kim.updated",
+                "user.created",
+                "bulletin.acknowledged",
+            ],
+        )
+        .await;
+        let kim = id_of(
+            &json_of(
+                app.post_as(
+                    "/api/v1/kims",
+                    admin,
+                    &json!({"name": "KIM Peristiwa", "kelurahan_code": "18.72.01.1001",
+                            "area_type": "urban"}),
+                )
+                .await,
+                201,
+            )
+            .await,
+        );
+        // Activation needs members; the lifecycle is tested with the KIMs.
+        app.db
+            .write(move |conn| {
+                diesel::update(kim_api::db::schema::kims::table.find(kim))
+                    .set(kim_api::db::schema::kims::status.eq("active"))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+            .expect("activate");
+        json_of(
+            app.patch_as(
+                &format!("/api/v1/kims/{kim}"),
+                admin,
+                &json!({"description": "Baru"}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let board = app.user(&t.admin, "kim_admin", Some(kim)).await;
+        let bulletin = json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                admin,
+                &json!({"title": "Kabar", "body": "Isi", "category": "umum",
+                        "audience": {"scope": "all_kims"}}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let bulletin_id = id_of(&bulletin);
+        json_of(
+            app.post_as(
+                &format!("/api/v1/bulletins/{bulletin_id}/publish"),
+                admin,
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        json_of(
+            app.post_as(
+                &format!("/api/v1/bulletins/{bulletin_id}/acknowledgements"),
+                &board.session.access_token,
+                &json!({"reach": 12}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let mut types = Vec::new();
+        while types.len() < 4 {
+            types.push(
+                receiver.next().await.json()["type"]
+                    .as_str()
+                    .expect("type")
+                    .to_owned(),
+            );
+        }
+        types.sort();
+        assert_eq!(
+            types,
+            [
+                "bulletin.acknowledged",
+                "kim.created",
+                "kim.updated",
+                "user.created"
+            ]
+        );
+    })
+    .await;
+}
