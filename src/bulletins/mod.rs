@@ -14,7 +14,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub use acknowledgements::{acknowledge, export_acknowledgements, list_acknowledgements};
@@ -78,7 +78,9 @@ pub struct BulletinChanges {
     expires_at: Option<Option<DateTime<Utc>>>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// Serialized whole into the key of kept list pages ([`page_query`]): a field added
+/// here changes the key without anyone remembering to.
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BulletinFilter {
@@ -95,6 +97,19 @@ pub struct BulletinFilter {
     /// A `sync_token` from an earlier listing: only what changed since, with items
     /// that left the view as `{"id", "removed": true}`.
     updated_since: Option<String>,
+}
+
+/// What, besides the caller's view and the counter, decides a kept list page: the whole
+/// filter as parsed, where the page starts and how long it is, and (PostgreSQL) the
+/// snapshot — a change may commit under a number already handed out, and only the
+/// snapshot moves then.
+fn page_query(
+    snapshot: Option<&str>,
+    filter: &BulletinFilter,
+    before: Option<i64>,
+    fetch_limit: i64,
+) -> Result<String, ApiError> {
+    serde_json::to_string(&(snapshot, filter, before, fetch_limit)).map_err(ApiError::internal)
 }
 
 /// What a caller sees in a list: its access and the list's filters, as one condition
@@ -321,23 +336,20 @@ pub async fn list_bulletins(
                 .map_or_else(|| current.clone(), |(_, upto)| upto.clone());
             // A sync answer depends on its token, and acknowledgements do not move the
             // counter: neither is kept.
-            let key = (changed_since.is_none() && filter.acknowledged.is_none() && kept.enabled())
-                .then(|| PageKey {
-                    counter: Counter::Bulletins,
-                    seq: current.seq,
-                    view: view_key,
-                    // With the snapshot: on PostgreSQL a change may commit under a number
-                    // already handed out, and only the snapshot moves then.
-                    query: format!(
-                        "{:?}|{:?}|{:?}|{:?}|{:?}|{since:?}|{pattern:?}|{:?}|{fetch_limit}",
-                        current.snapshot(),
-                        filter.status,
-                        filter.category,
-                        filter.priority,
-                        filter.origin,
-                        cursor.as_ref().map(|(before, _)| *before),
-                    ),
-                });
+            let keep = changed_since.is_none() && filter.acknowledged.is_none() && kept.enabled();
+            let key = keep
+                .then(|| {
+                    let before = cursor.as_ref().map(|(before, _)| *before);
+                    page_query(current.snapshot(), &filter, before, fetch_limit).map(|query| {
+                        PageKey {
+                            counter: Counter::Bulletins,
+                            seq: current.seq,
+                            view: view_key,
+                            query,
+                        }
+                    })
+                })
+                .transpose()?;
             if let Some(hit) = key.as_ref().and_then(|key| kept.get(key, current.at())) {
                 return Ok(Listing::Kept { page: hit, upto });
             }
@@ -853,4 +865,60 @@ pub async fn archive_bulletin(
         BulletinStatus::Archived,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each filter parameter, set alone, gives another key than no filter: the key is
+    /// the whole filter, so a parameter added later cannot be left out of it. A new
+    /// parameter fails here until it has a sample value below.
+    #[test]
+    fn every_filter_parameter_changes_the_page_key() {
+        let sample = |name: &str| match name {
+            "status" => Some("published"),
+            "category" => Some("kesehatan"),
+            "priority" => Some("urgent"),
+            "origin" => Some("kim"),
+            "since" => Some("2026-01-01T00:00:00Z"),
+            "q" => Some("banjir"),
+            "acknowledged" => Some("false"),
+            "updated_since" => Some("token"),
+            _ => None,
+        };
+        let key = |query: &str| {
+            let filter: BulletinFilter = serde_urlencoded::from_str(query)
+                .unwrap_or_else(|error| panic!("{query}: {error}"));
+            page_query(None, &filter, None, 21).unwrap_or_else(|error| panic!("{error}"))
+        };
+        let unfiltered = key("");
+        let parameters = <BulletinFilter as IntoParams>::into_params(|| None);
+        assert!(parameters.len() >= 8);
+        for parameter in parameters {
+            let value = sample(&parameter.name)
+                .unwrap_or_else(|| panic!("no sample value for `{}`", parameter.name));
+            assert_ne!(
+                key(&format!("{}={value}", parameter.name)),
+                unfiltered,
+                "{}",
+                parameter.name
+            );
+        }
+        assert_ne!(
+            page_query(None, &BulletinFilter::default_for_tests(), Some(9), 21).ok(),
+            Some(unfiltered.clone()),
+            "where the page starts"
+        );
+        assert_ne!(
+            page_query(Some("1:2:"), &BulletinFilter::default_for_tests(), None, 21).ok(),
+            Some(unfiltered)
+        );
+    }
+
+    impl BulletinFilter {
+        fn default_for_tests() -> Self {
+            serde_urlencoded::from_str("").unwrap_or_else(|error| panic!("{error}"))
+        }
+    }
 }
