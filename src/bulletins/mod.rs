@@ -7,6 +7,7 @@ mod feed;
 mod files;
 pub mod model;
 pub mod policy;
+mod seen;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -367,14 +368,18 @@ pub async fn list_bulletins(
                 .into_boxed();
             select = match changed_since {
                 None => select.filter(in_view()?),
-                Some(from) => select.filter(
-                    from.changed_since("bulletins")
-                        .and(bulletins::change_seq.le(upto.seq))
-                        .or(bulletins::expires_at
-                            .assume_not_null()
-                            .gt(from.at())
-                            .and(bulletins::expires_at.assume_not_null().le(upto.at()))),
-                ),
+                // Only what the caller could have seen: a removal of anything else
+                // would tell it of a bulletin it was never shown.
+                Some(from) => select
+                    .filter(
+                        from.changed_since("bulletins")
+                            .and(bulletins::change_seq.le(upto.seq))
+                            .or(bulletins::expires_at
+                                .assume_not_null()
+                                .gt(from.at())
+                                .and(bulletins::expires_at.assume_not_null().le(upto.at()))),
+                    )
+                    .filter(access.could_have_seen()),
             };
             if let Some((before, _)) = &cursor {
                 select = select.filter(bulletins::id.lt(*before));

@@ -293,6 +293,7 @@ pub fn update(
     .ok_or(ApiError::PreconditionFailed)?;
     if let Some(audience) = &edit.audience {
         super::policy::BULLETIN_AUDIENCE.write(conn, row.id, audience)?;
+        super::seen::record(conn, &row)?;
     }
     Ok(row)
 }
@@ -310,7 +311,7 @@ pub fn set_status(
         BulletinStatus::Published => Some(now),
         _ => current.published_at,
     };
-    diesel::update(
+    let row: BulletinRow = diesel::update(
         bulletins::table
             .filter(bulletins::id.eq(current.id))
             .filter(bulletins::version.eq(current.version)),
@@ -326,7 +327,9 @@ pub fn set_status(
     .returning(bulletins::all_columns)
     .get_result(conn)
     .optional()?
-    .ok_or(ApiError::PreconditionFailed)
+    .ok_or(ApiError::PreconditionFailed)?;
+    super::seen::record(conn, &row)?;
+    Ok(row)
 }
 
 /// Marks `current` changed (a file attached): a new version and change number.

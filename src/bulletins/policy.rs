@@ -125,6 +125,27 @@ impl BulletinAccess {
         }
     }
 
+    /// The bulletins the caller could have seen at some time: a sync answers removals
+    /// only for these (see `seen.rs`).
+    pub fn could_have_seen(&self) -> BulletinCondition {
+        match &self.reader {
+            Reader::Government => Box::new(bulletins::id.is_not_null()),
+            Reader::Integration => Box::new(super::seen::ever_published()),
+            Reader::Public => Box::new(super::seen::by_public()),
+            Reader::Kim { place, admin } => {
+                let seen = super::seen::by_kim(place);
+                if *admin {
+                    let own = bulletins::origin_kim_id
+                        .is_not_null()
+                        .and(bulletins::origin_kim_id.assume_not_null().eq(place.kim_id));
+                    Box::new(own.or(seen))
+                } else {
+                    Box::new(seen)
+                }
+            }
+        }
+    }
+
     /// For a KIM user: the bulletins its KIM received (published, unexpired, addressed
     /// to it), the ones it may acknowledge. `None` for other callers.
     pub fn received(&self) -> Option<BulletinCondition> {

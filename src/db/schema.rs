@@ -255,6 +255,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    bulletin_seen_by (id) {
+        id -> BigInt,
+        bulletin_id -> BigInt,
+        audience_key -> Text,
+    }
+}
+
+diesel::table! {
     bulletin_acknowledgements (id) {
         id -> BigInt,
         bulletin_id -> BigInt,
@@ -333,6 +341,7 @@ diesel::joinable!(kim_members -> kims (kim_id));
 diesel::joinable!(kim_status_changes -> kims (kim_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(bulletin_audience -> bulletins (bulletin_id));
+diesel::joinable!(bulletin_seen_by -> bulletins (bulletin_id));
 diesel::joinable!(bulletin_acknowledgements -> bulletins (bulletin_id));
 diesel::joinable!(bulletin_acknowledgements -> kims (kim_id));
 diesel::joinable!(report_timeline -> reports (report_id));
@@ -425,6 +434,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     known_sign_ins,
     bulletins,
     bulletin_audience,
+    bulletin_seen_by,
     bulletin_acknowledgements,
     sync_counters,
     attachments,

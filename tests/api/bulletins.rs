@@ -1038,7 +1038,7 @@ async fn sync_answers_what_changed_and_what_left_the_view() {
                 (id_of(&archived), "removed".to_owned()),
                 (id_of(&retargeted), "removed".to_owned()),
                 (expiring_id, "removed".to_owned()),
-                (id_of(&draft), "removed".to_owned()),
+                // Not the board's draft: a member never saw it.
                 (id_of(&added), "baru".to_owned()),
             ]
             .into_iter()
@@ -1069,6 +1069,161 @@ async fn sync_answers_what_changed_and_what_left_the_view() {
             400,
         )
         .await;
+    })
+    .await;
+}
+
+/// A removal is answered only to a caller who could have seen the bulletin: another
+/// KIM's draft, a bulletin re-targeted between audiences that never included the
+/// caller, and a public draft deleted before publication leave no tombstone, for
+/// anonymous callers, members, boards and integration clients alike; callers that did
+/// see a bulletin still learn that it left.
+#[tokio::test]
+async fn sync_sends_no_removal_of_a_bulletin_the_caller_never_saw() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let gov = &t.admin;
+        let (reader_id, reader_secret, _) = app.integration_client(gov, &["bulletins:read"]).await;
+        let reader = app.client_token(&reader_id, &reader_secret).await;
+        let sync_as = async |who: Option<&str>, since: Option<&str>| {
+            let path = match since {
+                Some(since) => format!("/api/v1/bulletins?limit=100&updated_since={since}"),
+                None => "/api/v1/bulletins?limit=100".to_owned(),
+            };
+            let page = json_of(app.send(Method::GET, &path, who, None).await, 200).await;
+            (
+                summary(page["data"].as_array().expect("data")),
+                page["sync_token"].as_str().expect("token").to_owned(),
+            )
+        };
+        let callers: Vec<(&str, Option<&str>)> = vec![
+            ("anonymous", None),
+            ("member_a", Some(token(&t.member_a))),
+            ("board_a", Some(token(&t.board_a))),
+            ("member_c", Some(token(&t.member_c))),
+            ("integration", Some(reader.as_str())),
+        ];
+        let mut tokens = Vec::new();
+        for (_, who) in &callers {
+            tokens.push(sync_as(*who, None).await.1);
+        }
+
+        // KIM B's private draft, edited and deleted.
+        let private = json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                token(&t.board_b),
+                &bulletin(
+                    "rahasia beta",
+                    json!({"scope": "kims", "kim_ids": [t.kim_b]}),
+                ),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let private = id_of(&private);
+        json_of(
+            app.patch_as(
+                &format!("/api/v1/bulletins/{private}"),
+                token(&t.board_b),
+                &json!({"title": "rahasia"}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        // A government bulletin for KIM B only, re-targeted to KIM B's kelurahan.
+        let elsewhere = publish(
+            &app,
+            gov,
+            &bulletin("untuk beta", json!({"scope": "kims", "kim_ids": [t.kim_b]})),
+        )
+        .await;
+        json_of(
+            app.patch_as(
+                &format!("/api/v1/bulletins/{}", id_of(&elsewhere)),
+                token(gov),
+                &json!({"audience": {"scope": "kelurahan", "codes": ["18.72.01.1002"]}}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        // A public draft deleted before it was published.
+        let unpublished = json_of(
+            app.post_as(
+                "/api/v1/bulletins",
+                token(gov),
+                &bulletin("batal", json!({"scope": "public"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let deleted = app
+            .send(
+                Method::DELETE,
+                &format!("/api/v1/bulletins/{}", id_of(&unpublished)),
+                Some(token(gov)),
+                None,
+            )
+            .await;
+        assert_eq!(deleted.status().as_u16(), 204);
+        // Seen by everyone, then archived: everyone learns it left.
+        let seen = publish(&app, gov, &bulletin("umum", json!({"scope": "public"}))).await;
+        json_of(
+            app.post_as(
+                &format!("/api/v1/bulletins/{}/archive", id_of(&seen)),
+                token(gov),
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        // Seen by KIM A, then re-targeted away from it.
+        let moved = publish(
+            &app,
+            gov,
+            &bulletin("pindah", json!({"scope": "kims", "kim_ids": [t.kim_a]})),
+        )
+        .await;
+        json_of(
+            app.patch_as(
+                &format!("/api/v1/bulletins/{}", id_of(&moved)),
+                token(gov),
+                &json!({"audience": {"scope": "kims", "kim_ids": [t.kim_b]}}),
+            )
+            .await,
+            200,
+        )
+        .await;
+
+        for ((name, who), since) in callers.iter().zip(&tokens) {
+            let (changes, _) = sync_as(*who, Some(since)).await;
+            // Integration clients read every published bulletin, whatever its audience.
+            let never_seen: &[i64] = if *name == "integration" {
+                &[private, id_of(&unpublished)]
+            } else {
+                &[private, id_of(&elsewhere), id_of(&unpublished)]
+            };
+            for &id in never_seen {
+                assert!(
+                    !changes.iter().any(|(changed, _)| *changed == id),
+                    "{name} learnt of bulletin {id}: {changes:?}"
+                );
+            }
+            assert!(
+                changes.contains(&(id_of(&seen), "removed".to_owned())),
+                "{name}: {changes:?}"
+            );
+            assert_eq!(
+                changes.contains(&(id_of(&moved), "removed".to_owned())),
+                matches!(*name, "member_a" | "board_a"),
+                "{name}: {changes:?}"
+            );
+        }
     })
     .await;
 }

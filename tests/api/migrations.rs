@@ -1,12 +1,12 @@
 use diesel::prelude::*;
 use kim_api::db::schema::{
-    attachments, audit_log, bulletin_acknowledgements, bulletin_audience, bulletins,
-    consultation_audience, consultation_responses, consultations, holidays, idempotency_keys,
-    integration_api_keys, integration_clients, kim_activities, kim_members, kim_status_changes,
-    kims, known_sign_ins, login_failures, mentoring_participants, mentoring_session_audience,
-    mentoring_sessions, outbox_events, refresh_tokens, regions, registration_counters,
-    report_categories, report_media_urls, report_timeline, reports, sync_counters, users,
-    webhook_attempts, webhook_deliveries, webhook_subscriptions,
+    attachments, audit_log, bulletin_acknowledgements, bulletin_audience, bulletin_seen_by,
+    bulletins, consultation_audience, consultation_responses, consultations, holidays,
+    idempotency_keys, integration_api_keys, integration_clients, kim_activities, kim_members,
+    kim_status_changes, kims, known_sign_ins, login_failures, mentoring_participants,
+    mentoring_session_audience, mentoring_sessions, outbox_events, refresh_tokens, regions,
+    registration_counters, report_categories, report_media_urls, report_timeline, reports,
+    sync_counters, users, webhook_attempts, webhook_deliveries, webhook_subscriptions,
 };
 use kim_api::db::{DbConnection, revert_all_migrations, run_pending_migrations};
 
@@ -65,6 +65,7 @@ fn check_schema_matches(conn: &mut DbConnection) {
         known_sign_ins,
         bulletins,
         bulletin_audience,
+        bulletin_seen_by,
         bulletin_acknowledgements,
         sync_counters,
         attachments,
