@@ -66,6 +66,7 @@ impl Application {
             .await
             .map_err(|error| StartupError::Blocking(error.to_string()))??;
         let storage = open_storage(&db, settings).await?;
+        let storage_for_sweep = storage.clone();
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
                 addr: settings.bind_addr,
@@ -83,6 +84,7 @@ impl Application {
         );
         let server = run(listener, db.clone(), keys, storage, public_base, settings)?;
         let port = bound.port();
+        sweep_abandoned_uploads(db.clone(), storage_for_sweep);
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
@@ -128,6 +130,31 @@ async fn open_storage(db: &Db, settings: &Settings) -> Result<Storage, StartupEr
 /// address. Absolute links are built from it, never from request headers.
 #[derive(Debug, Clone)]
 pub struct PublicBaseUrl(pub String);
+
+/// Removes, every [`SWEEP_EVERY`], part files of uploads abandoned for an hour (a
+/// process that died mid-upload, on this host or before a restart), as start-up does:
+/// a service that runs for months must not wait for a restart to get its disk back.
+fn sweep_abandoned_uploads(db: Db, storage: Storage) {
+    const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let sweeping = storage.clone();
+            match db
+                .read(move |conn| sweeping.recover(conn, ABANDONED_UPLOAD))
+                .await
+            {
+                Ok((renamed, removed)) if renamed + removed > 0 => {
+                    tracing::info!(renamed, removed, "settled abandoned uploads");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "the upload sweep did not run"),
+            }
+        }
+    });
+}
 
 fn run(
     listener: TcpListener,

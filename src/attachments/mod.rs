@@ -165,20 +165,35 @@ impl Storage {
             return Err(not_multipart());
         }
         let mut form = Multipart::new(req.headers(), payload);
-        let mut upload = None;
-        while let Some(field) = form.next().await {
-            let field = field.map_err(|error| malformed(&error.to_string()))?;
-            if field.name() != Some("file") || upload.is_some() {
-                return Err(malformed("send exactly one field, named `file`"));
+        let mut upload: Option<Upload> = None;
+        let read = async {
+            while let Some(field) = form.next().await {
+                let field = field.map_err(|error| malformed(&error.to_string()))?;
+                if field.name() != Some("file") || upload.is_some() {
+                    return Err(malformed("send exactly one field, named `file`"));
+                }
+                let file_name = field
+                    .content_disposition()
+                    .and_then(ContentDisposition::get_filename)
+                    .map(clean_file_name)
+                    .unwrap_or_default();
+                upload = Some(self.write_part(field, file_name).await?);
             }
-            let file_name = field
-                .content_disposition()
-                .and_then(ContentDisposition::get_filename)
-                .map(clean_file_name)
-                .unwrap_or_default();
-            upload = Some(self.write_part(field, file_name).await?);
+            Ok(())
         }
-        upload.ok_or_else(|| malformed("send exactly one field, named `file`"))
+        .await;
+        match (read, upload) {
+            (Ok(()), Some(upload)) => Ok(upload),
+            (Ok(()), None) => Err(malformed("send exactly one field, named `file`")),
+            (Err(error), written) => {
+                // A file part already written is removed with the request that
+                // brought it: a refused request leaves nothing on disk.
+                if let Some(written) = written {
+                    let _ = tokio::fs::remove_file(self.part_path(&written.storage_key)).await;
+                }
+                Err(error)
+            }
+        }
     }
 
     async fn write_part(

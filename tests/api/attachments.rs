@@ -207,6 +207,24 @@ async fn other_content_is_refused_whatever_its_name_and_leaves_nothing() {
         let wrong_field = form_with(BOUNDARY, "foto", "a.png", "image/png", &decode(PNG));
         problem(upload(&app, id, &admin, wrong_field, None).await, 400).await;
         assert_eq!(stored_files(&app), (0, 0));
+        // A file part, then anything else: refused, and the part already written goes.
+        let closing = format!("\r\n--{BOUNDARY}--\r\n");
+        let mut file_then_field = form("a.png", "image/png", &decode(PNG));
+        file_then_field.truncate(file_then_field.len() - closing.len());
+        file_then_field.extend_from_slice(
+            format!(
+                "\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"catatan\"\r\n\r\nx{closing}"
+            )
+            .as_bytes(),
+        );
+        let mut two_files = form("a.png", "image/png", &decode(PNG));
+        two_files.truncate(two_files.len() - closing.len());
+        two_files.extend_from_slice(b"\r\n");
+        two_files.extend_from_slice(&form("b.png", "image/png", &decode(PNG)));
+        for body in [file_then_field, two_files] {
+            problem(upload(&app, id, &admin, body, None).await, 400).await;
+            assert_eq!(stored_files(&app), (0, 0), "nothing of a refused upload stays");
+        }
     })
     .await;
 }
