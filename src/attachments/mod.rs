@@ -12,6 +12,7 @@
 //! - no client-supplied name ever reaches the file system: the key is random, the
 //!   original name is kept (cleaned) only for `Content-Disposition`.
 
+mod content;
 mod sniff;
 mod upload;
 
@@ -183,7 +184,19 @@ impl Storage {
         }
         .await;
         match (read, upload) {
-            (Ok(()), Some(upload)) => Ok(upload),
+            (Ok(()), Some(upload)) => {
+                let path = self.part_path(&upload.storage_key);
+                let kind = upload.kind;
+                let checked = web::block(move || content::check(&path, kind))
+                    .await
+                    .map_err(ApiError::internal)
+                    .and_then(|checked| checked);
+                if let Err(error) = checked {
+                    let _ = tokio::fs::remove_file(self.part_path(&upload.storage_key)).await;
+                    return Err(error);
+                }
+                Ok(upload)
+            }
             (Ok(()), None) => Err(malformed("send exactly one field, named `file`")),
             (Err(error), written) => {
                 // A file part already written is removed with the request that
@@ -237,11 +250,7 @@ impl Storage {
             file.sync_all().await.map_err(storage_error)?;
             let size_bytes = i64::try_from(size).map_err(|_| ApiError::internal("file size"))?;
             let sha256 = crate::crypto::hex(&hasher.finalize());
-            let file_name = if file_name.is_empty() {
-                format!("lampiran.{}", kind.extension())
-            } else {
-                file_name
-            };
+            let file_name = named_as(&file_name, kind);
             Ok(Upload {
                 storage_key: storage_key.clone(),
                 file_name,
@@ -339,17 +348,60 @@ impl Storage {
         let file = tokio::fs::File::open(&path).await.map_err(storage_error)?;
         let size = u64::try_from(row.size_bytes).map_err(|_| ApiError::internal("size"))?;
         let stream = tokio_util::io::ReaderStream::new(file);
-        let disposition = ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(row.file_name.clone())],
-        };
         Ok(HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, row.content_type.clone()))
-            .insert_header((header::CONTENT_DISPOSITION, disposition))
+            .insert_header((header::CONTENT_DISPOSITION, disposition_of(&row.file_name)))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            // Opened directly anyway, the file runs no script and reaches no origin.
+            .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .body(actix_web::body::SizedStream::new(size, stream)))
     }
+}
+
+/// `attachment` with the name as RFC 6266 asks: `filename*=UTF-8''…` for any name, and
+/// an ASCII `filename` for clients that read only that (other characters as `_`).
+fn disposition_of(file_name: &str) -> ContentDisposition {
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut parameters = vec![DispositionParam::Filename(ascii)];
+    if !file_name.is_ascii() {
+        parameters.push(DispositionParam::FilenameExt(
+            actix_web::http::header::ExtendedValue {
+                charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: file_name.as_bytes().to_vec(),
+            },
+        ));
+    }
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters,
+    }
+}
+
+/// `file_name` with the extension of what the file is: `foto.html` holding a PNG is
+/// kept and served as `foto.png`, so no program opens it as what its name claimed.
+fn named_as(file_name: &str, kind: FileKind) -> String {
+    let stem = match file_name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        Some(_) => "",
+        None => file_name,
+    };
+    let stem = if stem.trim().is_empty() {
+        "lampiran"
+    } else {
+        stem
+    };
+    format!("{stem}.{}", kind.extension())
 }
 
 /// A file name safe to put in a header and show: the last path segment, printable

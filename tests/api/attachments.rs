@@ -10,7 +10,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
 
 pub(crate) const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
-pub(crate) const JPEG: &str = "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=";
+/// A small photo, encoded here: uploads must decode completely.
+pub(crate) fn jpeg() -> Vec<u8> {
+    let pixels = image::RgbImage::from_fn(8, 6, |x, y| {
+        image::Rgb([(x * 30) as u8, (y * 40) as u8, 90])
+    });
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 80)
+        .encode_image(&pixels)
+        .expect("encode a JPEG");
+    bytes
+}
 pub(crate) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
 pub(crate) const BOUNDARY: &str = "kim-test-boundary-7MA4YWxkTrZu0gW";
 
@@ -121,12 +131,7 @@ async fn real_images_and_pdfs_are_stored_and_downloaded_as_attachments() {
         for (name, declared, content, mime) in [
             ("poster.png", "image/png", decode(PNG), "image/png"),
             // The declared type is ignored: the bytes are a JPEG.
-            (
-                "foto.bin",
-                "application/octet-stream",
-                decode(JPEG),
-                "image/jpeg",
-            ),
+            ("foto.bin", "application/octet-stream", jpeg(), "image/jpeg"),
             (
                 "../../etc/surat edaran.pdf",
                 "application/pdf",
@@ -225,6 +230,64 @@ async fn other_content_is_refused_whatever_its_name_and_leaves_nothing() {
             problem(upload(&app, id, &admin, body, None).await, 400).await;
             assert_eq!(stored_files(&app), (0, 0), "nothing of a refused upload stays");
         }
+    })
+    .await;
+}
+
+/// The name follows the content, files must be what they start as, PDFs carry no
+/// active content, and downloads are sandboxed with RFC 6266 names.
+#[tokio::test]
+async fn uploads_are_named_by_content_checked_whole_and_downloaded_sandboxed() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), true).await;
+        for (name, content, kept_as) in [
+            ("foto.html", decode(PNG), "foto.png"),
+            ("Jalan rusak – Ganjar Asri.jpeg.exe", jpeg(), "Jalan rusak – Ganjar Asri.jpeg.jpg"),
+            ("surat", PDF.to_vec(), "surat.pdf"),
+        ] {
+            let response = upload(&app, id, &admin, form(name, "text/html", &content), None).await;
+            let status = response.status().as_u16();
+            let attachment: Value = response.json().await.expect("json");
+            assert_eq!(status, 201, "{name}: {attachment}");
+            assert_eq!(attachment["file_name"], kept_as);
+            let location = format!("/api/v1/bulletins/{id}/attachments/{}", attachment["id"]);
+            let download = app.get(&location).await;
+            assert_eq!(download.status().as_u16(), 200);
+            assert_eq!(download.headers()["content-security-policy"], "sandbox");
+            assert_eq!(download.headers()["x-content-type-options"], "nosniff");
+            let disposition = download.headers()["content-disposition"]
+                .to_str()
+                .expect("ascii header")
+                .to_owned();
+            if kept_as.is_ascii() {
+                assert_eq!(disposition, format!("attachment; filename=\"{kept_as}\""));
+            } else {
+                assert!(
+                    disposition.contains("filename=\"Jalan rusak _ Ganjar Asri.jpeg.jpg\"")
+                        && disposition.contains(
+                            "filename*=UTF-8''Jalan%20rusak%20%E2%80%93%20Ganjar%20Asri.jpeg.jpg"
+                        ),
+                    "{disposition}"
+                );
+            }
+        }
+        let script_pdf = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R /OpenAction 3 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n3 0 obj <</S /JavaScript /JS (app.alert(1))>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
+        let embedded_pdf = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R /Names <</EmbeddedFiles 3 0 R>> >> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n3 0 obj <</Names [(a.exe) 4 0 R]>> endobj\n4 0 obj <</Type /Filespec /F (a.exe) /EF <</F 5 0 R>> >> endobj\n5 0 obj <</Type /EmbeddedFile /Length 2>> stream\nMZ\nendstream endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
+        let mut png_then_html = b"\x89PNG\r\n\x1a\n".to_vec();
+        png_then_html.extend_from_slice(b"<html><script>alert(document.domain)</script></html>");
+        let mut truncated = jpeg();
+        truncated.truncate(truncated.len() / 2);
+        for (name, content, code) in [
+            ("poster.pdf", script_pdf.to_vec(), "unsafe_file"),
+            ("lampiran.pdf", embedded_pdf.to_vec(), "unsafe_file"),
+            ("foto.png", png_then_html, "unreadable_file"),
+            ("foto.jpg", truncated, "unreadable_file"),
+        ] {
+            let refused = problem(upload(&app, id, &admin, form(name, "image/png", &content), None).await, 422).await;
+            assert_eq!(refused["code"], code, "{name}");
+        }
+        assert_eq!(stored_files(&app), (3, 0), "refused files leave nothing");
     })
     .await;
 }

@@ -259,7 +259,7 @@ async fn id_from(response: reqwest::Response) -> i64 {
 /// the served document, so an operation that starts listing the header joins it.
 #[tokio::test]
 async fn every_operation_that_lists_idempotency_key_honours_it() {
-    use crate::attachments::{JPEG, PDF, PNG, decode, form};
+    use crate::attachments::{PDF, PNG, decode, form, jpeg};
     on_each_backend(async |app| {
         let admin = app.bootstrap_admin().await;
         let gov = admin.session.access_token.clone();
@@ -322,7 +322,7 @@ async fn every_operation_that_lists_idempotency_key_honours_it() {
         let session = id_from(app.post_as("/api/v1/mentoring-sessions", &gov, &session_body("Sesi")).await).await;
         let (_, _, client) = app.integration_client(&admin, &["reports:write"]).await;
         let png = Body::File(form("foto.png", "image/png", &decode(PNG)));
-        let other_file = Body::File(form("foto.jpg", "image/jpeg", &decode(JPEG)));
+        let other_file = Body::File(form("foto.jpg", "image/jpeg", &jpeg()));
         let pdf = Body::File(form("surat.pdf", "application/pdf", PDF));
         let j = Body::Json;
         // (documented path, concrete path, caller, body, another body)

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::attachments::{JPEG, PDF, PNG, decode, form, stored_files, upload_to};
+use crate::attachments::{PDF, PNG, decode, form, jpeg, stored_files, upload_to};
 use crate::helpers::{TestApp, on_each_backend, problem};
 use crate::reports::{id_of, json_of, report, submit, token, town};
 
@@ -57,7 +57,7 @@ async fn report_files_are_added_by_its_parties_and_downloaded_as_the_report_is_s
         problem(attach(&app, id, &t.writer, "x.png", &photo).await, 404).await;
         let own = id_of(&submit(&app, &t.writer, &report("normal")).await);
         json_of(
-            attach(&app, own, &t.writer, "bukti.jpg", &decode(JPEG)).await,
+            attach(&app, own, &t.writer, "bukti.jpg", &jpeg()).await,
             201,
         )
         .await;
