@@ -65,11 +65,15 @@ where
         origin,
     };
     let stored = upload.clone();
+    let uploader = caller.clone();
     let answer = create_once(
         creation,
         db,
         cipher,
-        move |uow| attach(uow, &stored),
+        move |uow| {
+            crate::kims::model::ensure_kim_user_may_write(uow, &uploader)?;
+            attach(uow, &stored)
+        },
         replay,
     )
     .await;

@@ -163,7 +163,7 @@ fn find_acknowledgement(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`not_received`: the KIM cannot acknowledge it (a draft or archived bulletin of its own)",
+        (status = 409, description = "`not_received`: the KIM cannot acknowledge it (a draft or archived bulletin of its own); `kim_dissolved`: the caller's KIM is dissolved",
             body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
@@ -224,6 +224,7 @@ fn record(
     reach: i32,
     note: Option<&str>,
 ) -> Result<(AcknowledgementRow, bool), ApiError> {
+    crate::kims::model::ensure_kim_user_may_write(uow, caller)?;
     // One acknowledgement per KIM: two at once queue on the bulletin.
     uow.lock_bulletin(id)?;
     let access = BulletinAccess::of(uow.conn, Some(caller))?;

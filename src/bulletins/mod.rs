@@ -273,6 +273,7 @@ fn find_changeable(
     id: i64,
     may: fn(&Caller, &BulletinRow) -> Result<(), ApiError>,
 ) -> Result<BulletinRow, ApiError> {
+    crate::kims::model::ensure_kim_user_may_write(uow, caller)?;
     uow.lock_bulletin(id)?;
     let access = BulletinAccess::of(uow.conn, Some(caller))?;
     let row = find_visible(uow.conn, &access, id)?;
@@ -507,6 +508,7 @@ fn answered_page(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 422, response = Unprocessable),
+        (status = 409, description = "`kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
@@ -619,7 +621,7 @@ pub async fn get_bulletin(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`bulletin_archived`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`bulletin_archived`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, response = PreconditionFailed),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
@@ -670,7 +672,7 @@ pub async fn update_bulletin(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`not_a_draft`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_a_draft`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
@@ -808,7 +810,7 @@ async fn move_status(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, response = PreconditionFailed),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
@@ -848,7 +850,7 @@ pub async fn publish_bulletin(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, response = PreconditionFailed),
         (status = 503, response = ServiceUnavailable),
     ),

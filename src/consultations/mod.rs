@@ -669,7 +669,7 @@ fn find_response(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`consultation_closed` or `consultation_not_open`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`consultation_closed` or `consultation_not_open`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -695,6 +695,7 @@ pub async fn put_my_response(
     let actor = Actor::from(&caller);
     let (created, row) = db
         .unit_of_work(actor, origin, move |uow| {
+            crate::kims::model::ensure_kim_user_may_write(uow, &caller)?;
             let access = ConsultationAccess::of(uow.conn, Some(&caller))?;
             let consultation = find_visible(uow.conn, &access, id)?;
             let kim = access.answering_kim()?;

@@ -271,6 +271,31 @@ pub fn dissolved() -> ApiError {
     )
 }
 
+/// The one rule for what users of a KIM may still write, applied to every KIM-user
+/// write (bulletins and their files and acknowledgements, reports, comments, report
+/// files and reopening, nominations, consultation responses, activities, members,
+/// profile, accounts): a **dissolved** KIM's users change nothing any more (`409
+/// kim_dissolved`) — dissolution is final and the KIM no longer speaks. A `proposed`
+/// or `inactive` KIM keeps working: it must be able to put its records in order to
+/// become (again) active, and what it reported is still followed up.
+///
+/// Takes the KIM's lock, as its dissolution does, so no write slips in while the KIM
+/// is being dissolved. Government and integration callers are not KIM users: nothing
+/// to check.
+pub fn ensure_kim_user_may_write(
+    uow: &mut crate::unit_of_work::UnitOfWork<'_>,
+    caller: &crate::auth::Caller,
+) -> Result<(), ApiError> {
+    let Some(kim_id) = caller.kim_id.filter(|_| caller.role.is_kim_role()) else {
+        return Ok(());
+    };
+    match uow.lock_kim_status(kim_id)? {
+        Some(status) if status == KimStatus::Dissolved.as_str() => Err(dissolved()),
+        Some(_) => Ok(()),
+        None => Err(ApiError::Forbidden),
+    }
+}
+
 impl KimRow {
     pub fn ensure_not_dissolved(&self) -> Result<(), ApiError> {
         if self.status == KimStatus::Dissolved.as_str() {

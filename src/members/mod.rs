@@ -517,6 +517,7 @@ pub async fn update_member(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, description = "`kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
@@ -529,6 +530,7 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (kim_id, member_id) = path.into_inner();
     db.unit_of_work(Actor::from(&caller), origin, move |uow| {
+        crate::kims::model::ensure_kim_user_may_write(uow, &caller)?;
         uow.lock_kim(kim_id)?;
         managed_kim(uow.conn, &caller, kim_id)?;
         find_member(uow.conn, kim_id, member_id)?;

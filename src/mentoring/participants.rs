@@ -168,7 +168,7 @@ pub async fn list_participants(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`session_full`, `already_nominated`, `session_started` or `session_not_planned`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_full`, `already_nominated`, `session_started` or `session_not_planned`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -202,6 +202,7 @@ pub async fn nominate(
         &db,
         cipher,
         move |uow| {
+            crate::kims::model::ensure_kim_user_may_write(uow, &nominator)?;
             let (access, session) = locked_session(uow, &nominator, id)?;
             let kim = access.nominating_kim()?;
             // Under the KIM's lock a member cannot leave while being nominated.
@@ -320,7 +321,7 @@ fn locked_session(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`session_started` or `session_not_planned`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`session_started` or `session_not_planned`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
@@ -334,6 +335,7 @@ pub async fn withdraw(
     let (id, pid) = path.into_inner();
     let actor = Actor::from(&caller);
     db.unit_of_work(actor, origin, move |uow| {
+        crate::kims::model::ensure_kim_user_may_write(uow, &caller)?;
         let (access, session) = locked_session(uow, &caller, id)?;
         let participant = find_participant(uow.conn, &access, id, pid)?;
         if !caller.is_gov() {

@@ -99,6 +99,7 @@ pub async fn list_comments(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 422, response = Unprocessable),
+        (status = 409, description = "`kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, response = ServiceUnavailable),
     ),
 )]
@@ -137,6 +138,7 @@ pub async fn add_comment(
         &db,
         cipher,
         move |uow| {
+            crate::kims::model::ensure_kim_user_may_write(uow, &writer)?;
             let access = ReportAccess::of(uow.conn, &writer)?;
             let report = find_visible(uow.conn, &access, id)?;
             access.may_take_part(&report)?;

@@ -42,7 +42,6 @@ use crate::openapi::{
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 use model::{
     Channel, Inserted, Kind, Location, NewReport, Privacy, Report, ReportRow, ReportStatus,
-    Submitter,
 };
 use policy::ReportAccess;
 use timeline::{Entry, EntryType, Visibility};
@@ -416,14 +415,7 @@ pub(crate) fn submit(
 ) -> Result<(ReportRow, ReportAccess), ApiError> {
     let access = ReportAccess::of(uow.conn, writer)?;
     let submitter = access.submitter(writer)?;
-    if let Submitter::KimUser { kim_id, .. } = submitter {
-        // Under the KIM's lock, as its dissolution takes it: no report slips
-        // into a KIM that is being dissolved.
-        let status = uow.lock_kim_status(kim_id)?.ok_or(ApiError::Forbidden)?;
-        if status == crate::kims::KimStatus::Dissolved.as_str() {
-            return Err(crate::kims::model::dissolved());
-        }
-    }
+    crate::kims::model::ensure_kim_user_may_write(uow, writer)?;
     let kecamatan_code = verify_places(uow.conn, new)?;
     let at = now();
     let verify_due_at = Calendar::load(uow.conn, at)?.due(at, VERIFY_WORKING_DAYS);
@@ -595,7 +587,7 @@ impl StatusRequest {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`invalid_transition`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_transition`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, response = PreconditionFailed),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
@@ -616,6 +608,7 @@ pub async fn change_report_status(
     let report_move = request.check()?;
     let report = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            crate::kims::model::ensure_kim_user_may_write(uow, &caller)?;
             let access = ReportAccess::of(uow.conn, &caller)?;
             let current = find_visible(uow.conn, &access, id)?;
             if_match.check(current.version)?;

@@ -432,7 +432,7 @@ pub async fn get_user(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 409, description = "`last_admin`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_admin`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, response = PreconditionFailed),
         (status = 422, response = Unprocessable),
         (status = 503, response = ServiceUnavailable),
@@ -464,6 +464,7 @@ pub async fn update_user(
     let caller = caller.caller;
     let row = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
+            crate::kims::model::ensure_kim_user_may_write(uow, &caller)?;
             uow.lock_user(id)?;
             let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             policy::may_change(&caller, &current)?;

@@ -254,3 +254,121 @@ async fn tracking_lookups_are_limited_per_client_address() {
         );
     }
 }
+
+/// One rule for users of a dissolved KIM: every write they could make before is now
+/// `409 kim_dissolved`, and nothing is written.
+#[tokio::test]
+async fn a_dissolved_kims_users_can_write_nothing() {
+    use crate::attachments::{PNG, decode, form};
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let gov = admin.session.access_token.clone();
+        let kim = app.create_kim_at("KIM Bubar", "18.72.01.1001", "active").await;
+        let board = app.user(&admin, "kim_admin", Some(kim)).await;
+        let member = app.user(&admin, "kim_member", Some(kim)).await;
+        let (board, member) = (board.session.access_token.clone(), member.session.access_token.clone());
+        let id_of = |value: &Value| value["id"].as_i64().expect("id");
+        let member_row = id_of(
+            &json_of(
+                app.post_as(
+                    &format!("/api/v1/kims/{kim}/members"),
+                    &board,
+                    &json!({"full_name": "Anggota", "nik": "1872011708900911", "gender": "male",
+                            "birth_date": "1990-08-17", "position": "anggota"}),
+                )
+                .await,
+                201,
+            )
+            .await,
+        );
+        let bulletin = |title: &str| {
+            json!({"title": title, "body": "Isi", "category": "umum", "audience": {"scope": "all_kims"}})
+        };
+        let government = id_of(&json_of(app.post_as("/api/v1/bulletins", &gov, &bulletin("Pemerintah")).await, 201).await);
+        json_of(app.post_as(&format!("/api/v1/bulletins/{government}/publish"), &gov, &json!({})).await, 200).await;
+        let own = id_of(&json_of(app.post_as("/api/v1/bulletins", &board, &bulletin("Milik KIM")).await, 201).await);
+        let submitted = id_of(&json_of(app.post_as("/api/v1/reports", &member, &report("normal")).await, 201).await);
+        let starts = Utc::now() + Duration::days(3);
+        let session = id_of(
+            &json_of(
+                app.post_as(
+                    "/api/v1/mentoring-sessions",
+                    &gov,
+                    &json!({"title": "Sesi", "kind": "pendampingan", "topic": "tik",
+                        "starts_at": starts.to_rfc3339(), "ends_at": (starts + Duration::hours(2)).to_rfc3339(),
+                        "location": "Balai", "audience": {"scope": "all_kims"}, "capacity": 5}),
+                )
+                .await,
+                201,
+            )
+            .await,
+        );
+        let consultation = id_of(
+            &json_of(
+                app.post_as(
+                    "/api/v1/consultations",
+                    &gov,
+                    &json!({"title": "Konsultasi", "summary": "Ringkasan",
+                        "questions": [{"id": "setuju", "text": "Setuju?", "kind": "choice", "options": ["Ya", "Tidak"]}],
+                        "audience": {"scope": "all_kims"},
+                        "opens_at": (Utc::now() - Duration::minutes(1)).to_rfc3339(),
+                        "closes_at": (Utc::now() + Duration::days(3)).to_rfc3339()}),
+                )
+                .await,
+                201,
+            )
+            .await,
+        );
+        json_of(app.post_as(&format!("/api/v1/consultations/{consultation}/status"), &gov, &json!({"status": "open"})).await, 200).await;
+        let activity = id_of(
+            &json_of(
+                app.post_as(
+                    &format!("/api/v1/kims/{kim}/activities"),
+                    &board,
+                    &json!({"date": "2026-11-02", "kind": "diskusi", "title": "Rapat", "participants": 10, "reach": 40}),
+                )
+                .await,
+                201,
+            )
+            .await,
+        );
+        json_of(
+            app.post_as(&format!("/api/v1/kims/{kim}/status"), &gov, &json!({"status": "dissolved", "reason": "Tidak aktif lagi"}))
+                .await,
+            200,
+        )
+        .await;
+
+        let png = form("foto.png", "image/png", &decode(PNG));
+        let writes: Vec<(&str, reqwest::Method, String, &str, Option<Value>)> = vec![
+            ("create bulletin", reqwest::Method::POST, "/api/v1/bulletins".into(), &board, Some(bulletin("Baru"))),
+            ("edit bulletin", reqwest::Method::PATCH, format!("/api/v1/bulletins/{own}"), &board, Some(json!({"title": "Ubah"}))),
+            ("publish bulletin", reqwest::Method::POST, format!("/api/v1/bulletins/{own}/publish"), &board, Some(json!({}))),
+            ("delete bulletin", reqwest::Method::DELETE, format!("/api/v1/bulletins/{own}"), &board, None),
+            ("acknowledge", reqwest::Method::POST, format!("/api/v1/bulletins/{government}/acknowledgements"), &member, Some(json!({"reach": 5}))),
+            ("submit report", reqwest::Method::POST, "/api/v1/reports".into(), &member, Some(report("normal"))),
+            ("comment", reqwest::Method::POST, format!("/api/v1/reports/{submitted}/comments"), &member, Some(json!({"body": "Masih rusak", "visibility": "public"}))),
+            ("nominate", reqwest::Method::POST, format!("/api/v1/mentoring-sessions/{session}/participants"), &board, Some(json!({"member_id": member_row}))),
+            ("respond", reqwest::Method::PUT, format!("/api/v1/consultations/{consultation}/responses/mine"), &board,
+                Some(json!({"answers": [{"question_id": "setuju", "value": "Ya"}], "citizens_consulted": 3}))),
+            ("edit profile", reqwest::Method::PATCH, format!("/api/v1/kims/{kim}"), &board, Some(json!({"description": "Baru"}))),
+            ("member leaves", reqwest::Method::DELETE, format!("/api/v1/kims/{kim}/members/{member_row}"), &board, None),
+            ("edit activity", reqwest::Method::PATCH, format!("/api/v1/kims/{kim}/activities/{activity}"), &board, Some(json!({"reach": 41}))),
+        ];
+        for (what, method, path, who, body) in writes {
+            let refused = problem(app.send(method, &path, Some(who), body.as_ref()).await, 409).await;
+            assert_eq!(refused["code"], "kim_dissolved", "{what}: {refused}");
+        }
+        for path in [
+            format!("/api/v1/bulletins/{own}/attachments"),
+            format!("/api/v1/reports/{submitted}/attachments"),
+            format!("/api/v1/kims/{kim}/activities/{activity}/attachments"),
+        ] {
+            let who = if path.contains("/reports/") { &member } else { &board };
+            let refused = problem(crate::attachments::upload_to(&app, &path, who, png.clone(), None).await, 409).await;
+            assert_eq!(refused["code"], "kim_dissolved", "{path}");
+        }
+        assert_eq!(crate::attachments::stored_files(&app), (0, 0));
+    })
+    .await;
+}
