@@ -136,6 +136,10 @@ pub struct ConfigArgs {
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// How long reading one request body may take before the answer is 408 and the
+    /// connection closes (a client that announces a body and trickles it holds a worker).
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_read_timeout_secs: u64,
     /// Tracking-code lookups (`/reports/track/{code}`) one client address may make per
     /// minute, on each instance.
     #[arg(long, env = "TRACK_RATE_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -183,6 +187,7 @@ pub struct Settings {
     pub db_pool: PoolSettings,
     pub http_workers: Option<usize>,
     pub track_rate_per_minute: std::num::NonZeroU32,
+    pub body_read_timeout: Duration,
     pub webhook_delivery: crate::webhooks::DeliverySettings,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
@@ -308,6 +313,7 @@ impl Settings {
                 connection_timeout: Duration::from_millis(args.db_pool_timeout_ms),
             },
             http_workers: args.http_workers,
+            body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
             track_rate_per_minute: std::num::NonZeroU32::new(args.track_rate_per_minute)
                 .unwrap_or(std::num::NonZeroU32::MIN),
             webhook_delivery: crate::webhooks::DeliverySettings {

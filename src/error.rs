@@ -99,6 +99,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("the request target exceeds {limit} bytes")]
     UriTooLong { limit: usize },
     #[error("invalid query parameters")]
@@ -221,6 +223,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -244,6 +247,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UriTooLong { .. } => "uri_too_long",
+            Self::RequestTimeout => "request_timeout",
             Self::InvalidQuery(_) => "invalid_query",
             Self::InvalidPath(_) => "invalid_path",
             Self::Validation(_) => "validation_failed",
@@ -274,6 +278,7 @@ impl ApiError {
                 lang.pick("Payload too large", "Isi permintaan terlalu besar")
             }
             Self::UriTooLong { .. } => lang.pick("URI too long", "URI terlalu panjang"),
+            Self::RequestTimeout => lang.pick("Request timeout", "Waktu permintaan habis"),
             Self::InvalidQuery(_) => {
                 lang.pick("Invalid query parameters", "Parameter kueri tidak valid")
             }
@@ -321,6 +326,12 @@ impl ApiError {
                 .pick(
                     "Send the body as `application/json`.",
                     "Kirim isi permintaan sebagai `application/json`.",
+                )
+                .into(),
+            Self::RequestTimeout => lang
+                .pick(
+                    "The request body did not arrive in time; send it again.",
+                    "Isi permintaan tidak tiba tepat waktu; kirim ulang.",
                 )
                 .into(),
             Self::UriTooLong { limit } => lang.pick(

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod audience;
 pub mod audit;
 pub mod auth;
+pub mod body_deadline;
 pub mod bulletins;
 pub mod concurrency;
 pub mod config;

@@ -57,6 +57,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
             InvalidPath,
             PayloadTooLarge,
             UriTooLong,
+            RequestTimeout,
             UnsupportedMediaType,
         ),
     ),
@@ -186,6 +187,13 @@ pub struct InvalidPath(Problem);
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct PayloadTooLarge(Problem);
 
+/// The request body did not arrive within `BODY_READ_TIMEOUT_SECS`; the connection is
+/// closed.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct RequestTimeout(Problem);
+
 /// The path and query are longer than 8 KiB.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -215,7 +223,7 @@ fn operations_mut(
 
 /// Adds the answers every operation of a kind can give, so that no handler has to
 /// list them and none can forget one: 414 everywhere (any target can be too long),
-/// 400 where there is input, 401 where a token is
+/// 400 where there is input, 408 where there is a body, 401 where a token is
 /// read, 404 where a path names a record, 413 and 415 where there is a body, 503
 /// wherever the database or a bounded queue is involved.
 pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
@@ -252,6 +260,7 @@ pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
                 add("401", "Unauthorized");
             }
             if has_body {
+                add("408", "RequestTimeout");
                 add("413", "PayloadTooLarge");
                 add("415", "UnsupportedMediaType");
             }

@@ -166,6 +166,9 @@ fn run(
 ) -> Result<Server, StartupError> {
     let db = web::Data::new(db);
     let public_base = web::Data::new(public_base);
+    let body_deadline = web::Data::new(crate::body_deadline::BodyDeadline(
+        settings.body_read_timeout,
+    ));
     let tracking_lookups = web::Data::new(crate::reports::TrackingLookups(
         crate::rate_limit::AddressLimit::per_minute(settings.track_rate_per_minute),
     ));
@@ -210,6 +213,7 @@ fn run(
             .app_data(webhook_targets.clone())
             .app_data(webhook_delivery.clone())
             .app_data(public_base.clone())
+            .app_data(body_deadline.clone())
             .app_data(tracking_lookups.clone())
             .configure(api_routes)
             .split_for_parts();

@@ -17,6 +17,7 @@ use tracing::field::Empty;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
+use crate::body_deadline::{self, BodyDeadline};
 use crate::config::LogFormat;
 use crate::error::{ApiError, problem_response};
 use crate::i18n::Lang;
@@ -96,6 +97,10 @@ pub async fn request_context(
     // The router needs sole ownership of the request, so it cannot be kept for an
     // `Err` here; handlers' errors arrive as responses, and only a failing inner
     // middleware (none is installed inside this one) would take the `?`.
+    let body_deadline = req
+        .app_data::<web::Data<BodyDeadline>>()
+        .map(|deadline| deadline.0);
+    let missed_body = body_deadline.and_then(|deadline| body_deadline::guard(&mut req, deadline));
     let target_length = req
         .uri()
         .path_and_query()
@@ -110,7 +115,22 @@ pub async fn request_context(
             .await?
             .map_into_boxed_body()
     };
+    // Whatever the handler made of a body that stopped arriving, the answer is 408, and
+    // the connection, with the rest of that body still owed, is closed.
+    let body_missed = missed_body.is_some_and(|missed| missed.happened());
+    let response = if body_missed {
+        let (request, _) = response.into_parts();
+        ServiceResponse::from_err(ApiError::RequestTimeout, request)
+    } else {
+        response
+    };
     let mut response = render_error(response, &request_id, &span);
+    if body_missed {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

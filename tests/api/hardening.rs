@@ -372,3 +372,77 @@ async fn a_dissolved_kims_users_can_write_nothing() {
     })
     .await;
 }
+
+/// Sends a request head announcing 1 000 bytes and only the first ones of `body`, then
+/// reads until the server closes the connection: what it answered.
+async fn trickle(app: &crate::helpers::TestApp, head: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let request = format!("{head}Host: {address}\r\nContent-Length: 1000\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("head");
+    stream
+        .write_all(&body[..body.len().min(10)])
+        .await
+        .expect("start of the body");
+    let mut answer = Vec::new();
+    // Ends when the server closes the connection; the outer bound only keeps a broken
+    // server from hanging the test.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answered and closed the connection")
+    .expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A body that stops arriving gets `408` problem+json after `BODY_READ_TIMEOUT_SECS`,
+/// and the connection closes, whichever extractor was reading it (JSON, multipart,
+/// an Open311 form); nothing is kept.
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_408_and_the_connection_closes() {
+    for backend in crate::helpers::backends() {
+        let app = spawn_app_with(backend, |config| config.body_read_timeout_secs = 1).await;
+        let t = town(&app).await;
+        let bearer = format!("Authorization: Bearer {}\r\n", token(&t.member_a));
+        let report_id = submit(&app, token(&t.member_a), &report("normal")).await["id"]
+            .as_i64()
+            .expect("id");
+        for (what, head) in [
+            (
+                "json",
+                format!("POST /api/v1/reports HTTP/1.1\r\n{bearer}Content-Type: application/json\r\n"),
+            ),
+            (
+                "multipart",
+                format!(
+                    "POST /api/v1/reports/{report_id}/attachments HTTP/1.1\r\n{bearer}\
+                     Content-Type: multipart/form-data; boundary={}\r\n",
+                    crate::attachments::BOUNDARY
+                ),
+            ),
+            (
+                "open311 form",
+                "POST /open311/v2/requests.json HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                    .to_owned(),
+            ),
+        ] {
+            let started = std::time::Instant::now();
+            let answer = trickle(&app, &head, br#"{"kind": "complaint""#).await;
+            assert!(answer.starts_with("HTTP/1.1 408"), "{what}: {answer}");
+            assert!(answer.contains("application/problem+json"), "{what}: {answer}");
+            assert!(answer.contains("\"code\":\"request_timeout\""), "{what}: {answer}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "{what}");
+        }
+        assert_eq!(
+            report_count(&app, token(&t.member_a)).await,
+            1,
+            "nothing was stored"
+        );
+        assert_eq!(crate::attachments::stored_files(&app), (0, 0));
+    }
+}

@@ -182,6 +182,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         db_pool_timeout_ms: 5000,
         http_workers: Some(1),
         track_rate_per_minute: 30,
+        body_read_timeout_secs: 30,
         webhook_allow_private_targets: true,
         webhook_timeout_ms: 2_000,
         webhook_retry_delay_ms: 50,
