@@ -310,7 +310,7 @@ fn serde_issue(path: &str, message: &str) -> FieldIssue {
 
 /// Parses an `application/x-www-form-urlencoded` body, naming the bad field.
 pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
+    let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(bytes));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         ApiError::InvalidBody(vec![serde_issue(
             &error.path().to_string(),
@@ -335,7 +335,7 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
 
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     // No control character belongs in a query parameter, line breaks included.
-    if let Some((key, _)) = form_urlencoded::parse(query.as_bytes()).find(|(key, value)| {
+    if let Some((key, _)) = url::form_urlencoded::parse(query.as_bytes()).find(|(key, value)| {
         key.chars()
             .chain(value.chars())
             .any(|c| !is_acceptable_anywhere(c) || matches!(c, '\n' | '\r' | '\t'))
@@ -345,7 +345,7 @@ fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         )]));
     }
     let deserializer =
-        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         ApiError::InvalidQuery(vec![serde_issue(
             &error.path().to_string(),
@@ -371,12 +371,13 @@ impl<F: DeserializeOwned> FromRequest for ListQuery<F> {
 }
 
 fn parse_list_query<F: DeserializeOwned>(query: &str) -> Result<ListQuery<F>, ApiError> {
-    let (page_pairs, filter_pairs): (Vec<_>, Vec<_>) = form_urlencoded::parse(query.as_bytes())
-        .partition(|(key, _)| PageParams::NAMES.contains(&key.as_ref()));
-    let page_query = form_urlencoded::Serializer::new(String::new())
+    let (page_pairs, filter_pairs): (Vec<_>, Vec<_>) =
+        url::form_urlencoded::parse(query.as_bytes())
+            .partition(|(key, _)| PageParams::NAMES.contains(&key.as_ref()));
+    let page_query = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(page_pairs)
         .finish();
-    let filter_query = form_urlencoded::Serializer::new(String::new())
+    let filter_query = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(filter_pairs)
         .finish();
     let page: PageParams = parse_query(&page_query)?;

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -25,11 +25,10 @@ fn argon2() -> Argon2<'static> {
 }
 
 pub fn hash_password(password: &SecretString) -> Result<String, argon2::password_hash::Error> {
-    let mut salt_bytes = [0u8; 16];
-    getrandom::fill(&mut salt_bytes).map_err(|_| argon2::password_hash::Error::Crypto)?;
-    let salt = SaltString::encode_b64(&salt_bytes)?;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|_| argon2::password_hash::Error::Crypto)?;
     Ok(argon2()
-        .hash_password(password.expose_secret().as_bytes(), &salt)?
+        .hash_password_with_salt(password.expose_secret().as_bytes(), &salt)?
         .to_string())
 }
 
@@ -42,11 +41,8 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 
 pub fn verify_password(password: &SecretString, stored_hash: Option<&str>) -> bool {
     let stored = stored_hash.unwrap_or(DUMMY_HASH.as_str());
-    let Ok(parsed) = PasswordHash::new(stored) else {
-        return false;
-    };
     let matches = argon2()
-        .verify_password(password.expose_secret().as_bytes(), &parsed)
+        .verify_password(password.expose_secret().as_bytes(), stored)
         .is_ok();
     matches && stored_hash.is_some()
 }
