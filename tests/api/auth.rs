@@ -699,6 +699,59 @@ async fn throttling_is_shared_by_instances_on_one_database() {
     }
 }
 
+/// RS256 signing (on the aws-lc-rs backend): tokens carry the key id, the JWKS
+/// publishes the public key, and another system verifies a token with it alone.
+#[tokio::test]
+async fn an_rsa_key_signs_rs256_tokens_that_verify_with_the_published_key() {
+    use aws_lc_rs::encoding::AsDer;
+    let pair =
+        aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("RSA key");
+    let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).expect("PKCS#8");
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der.as_ref())
+    );
+    let key_dir = tempfile::TempDir::new().expect("dir");
+    let key_file = key_dir.path().join("signing-key.pem");
+    std::fs::write(&key_file, pem).expect("write key");
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.jwt_signing_key_file = Some(key_file);
+        config.jwt_signing_algorithm = kim_api::config::AsymmetricAlgorithm::Rs256;
+        config.jwt_key_id = "metro-rsa".into();
+    })
+    .await;
+    let admin = app.bootstrap_admin().await;
+    let header = jsonwebtoken::decode_header(&admin.session.access_token).expect("header");
+    assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.kid.as_deref(), Some("metro-rsa"));
+    assert_eq!(
+        app.get_as("/api/v1/me", &admin.session.access_token)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let jwks: jsonwebtoken::jwk::JwkSet = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .expect("JWK set");
+    let jwk = jwks
+        .find("metro-rsa")
+        .expect("the signing key is published");
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+    validation.set_audience(&["kim-api"]);
+    assert!(
+        jsonwebtoken::decode::<Value>(
+            &admin.session.access_token,
+            &jsonwebtoken::DecodingKey::from_jwk(jwk).expect("key"),
+            &validation,
+        )
+        .is_ok()
+    );
+}
+
 #[tokio::test]
 async fn an_asymmetric_key_signs_tokens_and_is_published() {
     // A fresh Ed25519 key for this test: PKCS#8 = a fixed 16-byte header + the 32-byte seed.
