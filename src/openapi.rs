@@ -334,8 +334,8 @@ fn text_rules() -> Vec<TextRule> {
     }
     rules.push(rule("KimChanges", "sk_number", 0, SK_NUMBER));
     rules.extend([
-        rule("StatusChangeRequest", "reason", 1, STATUS_REASON),
-        rule("StatusChangeRequest", "sk_number", 0, SK_NUMBER),
+        rule("KimStatusRequest", "reason", 1, STATUS_REASON),
+        rule("KimStatusRequest", "sk_number", 0, SK_NUMBER),
         shaped("NewUserRequest", "username", 3, USERNAME, USERNAME_PATTERN),
         rule("NewUserRequest", "display_name", 0, DISPLAY_NAME),
         rule("UserChanges", "display_name", 0, DISPLAY_NAME),
@@ -368,8 +368,8 @@ fn text_rules() -> Vec<TextRule> {
             13,
             KELURAHAN_CODE_PATTERN,
         ),
-        rule("StatusRequest", "note", 0, TIMELINE_BODY),
-        rule("StatusRequest", "assigned_agency", 0, AGENCY),
+        rule("ReportStatusRequest", "note", 0, TIMELINE_BODY),
+        rule("ReportStatusRequest", "assigned_agency", 0, AGENCY),
         rule("NewHolidayRequest", "name", 1, HOLIDAY_NAME),
         shaped(
             "NewCategoryRequest",

@@ -26,7 +26,7 @@ use crate::unit_of_work::{Event, Target};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusChangeRequest {
+pub struct KimStatusRequest {
     status: KimStatus,
     /// Why; kept in the history.
     reason: String,
@@ -36,7 +36,7 @@ pub struct StatusChangeRequest {
     sk_date: Option<NaiveDate>,
 }
 
-impl StatusChangeRequest {
+impl KimStatusRequest {
     fn check(self) -> Result<StatusMove, ApiError> {
         let mut checks = Checks::new();
         let reason = checks.text("reason", &self.reason, limits::STATUS_REASON, Lines::Multi);
@@ -217,7 +217,7 @@ fn not_compliant(compliance: &Compliance) -> ApiError {
         ("id" = i64, Path, description = "KIM id"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
     ),
-    request_body = StatusChangeRequest,
+    request_body = KimStatusRequest,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The KIM after the move", body = Kim, headers(("ETag" = String))),
@@ -238,7 +238,7 @@ pub async fn change_status(
     origin: RequestOrigin,
     id: web::Path<i64>,
     if_match: IfMatch,
-    body: ApiJson<StatusChangeRequest>,
+    body: ApiJson<KimStatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(request) = body;

@@ -515,7 +515,7 @@ pub async fn get_report(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StatusRequest {
+pub struct ReportStatusRequest {
     status: ReportStatus,
     /// Required for `rejected`; shown on the public timeline.
     note: Option<String>,
@@ -524,7 +524,7 @@ pub struct StatusRequest {
     assigned_agency: Option<String>,
 }
 
-impl StatusRequest {
+impl ReportStatusRequest {
     fn check(self) -> Result<ReportMove, ApiError> {
         let mut checks = Checks::new();
         let note = checks.optional_text(
@@ -579,7 +579,7 @@ impl StatusRequest {
     tag = "reports",
     params(("id" = i64, Path, description = "Report id"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412")),
-    request_body = StatusRequest,
+    request_body = ReportStatusRequest,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The report after the move", body = Report, headers(("ETag" = String))),
@@ -601,7 +601,7 @@ pub async fn change_report_status(
     origin: RequestOrigin,
     id: web::Path<i64>,
     if_match: IfMatch,
-    body: ApiJson<StatusRequest>,
+    body: ApiJson<ReportStatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let id = id.into_inner();
