@@ -58,6 +58,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
             PayloadTooLarge,
             UriTooLong,
             RequestTimeout,
+            UnusableFile,
             UnsupportedMediaType,
         ),
     ),
@@ -186,6 +187,15 @@ pub struct InvalidPath(Problem);
 #[response(content_type = "application/problem+json")]
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct PayloadTooLarge(Problem);
+
+/// An uploaded file that cannot be kept: `unreadable_file` (an image that does not
+/// decode completely, a PDF that does not parse), `image_too_large` (over 40
+/// megapixels) or `unsafe_file` (a PDF with JavaScript, launch actions or embedded
+/// files).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct UnusableFile(Problem);
 
 /// The request body did not arrive within `BODY_READ_TIMEOUT_SECS`; the connection is
 /// closed.

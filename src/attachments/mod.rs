@@ -183,29 +183,27 @@ impl Storage {
             Ok(())
         }
         .await;
-        match (read, upload) {
-            (Ok(()), Some(upload)) => {
-                let path = self.part_path(&upload.storage_key);
-                let kind = upload.kind;
-                let checked = web::block(move || content::check(&path, kind))
+        let checked = match (read, &upload) {
+            (Ok(()), Some(written)) => {
+                let (path, kind) = (self.part_path(&written.storage_key), written.kind);
+                web::block(move || content::check(&path, kind))
                     .await
                     .map_err(ApiError::internal)
-                    .and_then(|checked| checked);
-                if let Err(error) = checked {
-                    let _ = tokio::fs::remove_file(self.part_path(&upload.storage_key)).await;
-                    return Err(error);
-                }
-                Ok(upload)
+                    .and_then(|checked| checked)
             }
             (Ok(()), None) => Err(malformed("send exactly one field, named `file`")),
-            (Err(error), written) => {
-                // A file part already written is removed with the request that
-                // brought it: a refused request leaves nothing on disk.
-                if let Some(written) = written {
-                    let _ = tokio::fs::remove_file(self.part_path(&written.storage_key)).await;
-                }
+            (Err(error), _) => Err(error),
+        };
+        match (checked, upload) {
+            (Ok(()), Some(upload)) => Ok(upload),
+            (Err(error), Some(written)) => {
+                // A refused request leaves nothing on disk, a part already written
+                // included.
+                let _ = tokio::fs::remove_file(self.part_path(&written.storage_key)).await;
                 Err(error)
             }
+            (Err(error), None) => Err(error),
+            (Ok(()), None) => Err(malformed("send exactly one field, named `file`")),
         }
     }
 
@@ -391,11 +389,9 @@ fn disposition_of(file_name: &str) -> ContentDisposition {
 /// `file_name` with the extension of what the file is: `foto.html` holding a PNG is
 /// kept and served as `foto.png`, so no program opens it as what its name claimed.
 fn named_as(file_name: &str, kind: FileKind) -> String {
-    let stem = match file_name.rsplit_once('.') {
-        Some((stem, _)) if !stem.is_empty() => stem,
-        Some(_) => "",
-        None => file_name,
-    };
+    let stem = file_name
+        .rsplit_once('.')
+        .map_or(file_name, |(stem, _)| stem);
     let stem = if stem.trim().is_empty() {
         "lampiran"
     } else {

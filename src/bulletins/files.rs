@@ -39,7 +39,7 @@ use crate::unit_of_work::{Target, UnitOfWork};
         (status = 409, description = "`too_many_attachments`, `bulletin_archived`; `kim_dissolved`: the caller's KIM is dissolved", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 413, response = PayloadTooLarge),
         (status = 415, description = "`unsupported_file_type` (by content) or not multipart/form-data", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unreadable_file` (an image that does not decode completely, a PDF that does not parse), `image_too_large` (over 40 megapixels) or `unsafe_file` (a PDF with JavaScript, launch actions or embedded files)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::openapi::UnusableFile),
         (status = 503, response = ServiceUnavailable),
     ),
 )]

@@ -113,10 +113,7 @@ impl BulletinAccess {
                 if *admin {
                     // Written to be false, never NULL, for government bulletins: the
                     // condition is also selected as a column (sync marks removals).
-                    let own = bulletins::origin_kim_id
-                        .is_not_null()
-                        .and(bulletins::origin_kim_id.assume_not_null().eq(place.kim_id))
-                        .and(bulletins::status.ne(DELETED));
+                    let own = from_kim(place.kim_id).and(bulletins::status.ne(DELETED));
                     Box::new(received.or(own))
                 } else {
                     received
@@ -129,16 +126,13 @@ impl BulletinAccess {
     /// only for these (see `seen.rs`).
     pub fn could_have_seen(&self) -> BulletinCondition {
         match &self.reader {
-            Reader::Government => Box::new(bulletins::id.is_not_null()),
+            Reader::Government => Box::new(true.into_sql::<Bool>()),
             Reader::Integration => Box::new(super::seen::ever_published()),
             Reader::Public => Box::new(super::seen::by_public()),
             Reader::Kim { place, admin } => {
                 let seen = super::seen::by_kim(place);
                 if *admin {
-                    let own = bulletins::origin_kim_id
-                        .is_not_null()
-                        .and(bulletins::origin_kim_id.assume_not_null().eq(place.kim_id));
-                    Box::new(own.or(seen))
+                    Box::new(from_kim(place.kim_id).or(seen))
                 } else {
                     Box::new(seen)
                 }
@@ -178,6 +172,18 @@ fn received_by(place: &KimPlace, at: NaiveDateTime) -> BulletinCondition {
             .and(live(at))
             .and(addressed),
     )
+}
+
+/// Written by KIM `kim_id`; false, never NULL, for government bulletins.
+fn from_kim(
+    kim_id: i64,
+) -> diesel::dsl::And<
+    diesel::dsl::IsNotNull<bulletins::origin_kim_id>,
+    diesel::dsl::Eq<diesel::dsl::AssumeNotNull<bulletins::origin_kim_id>, i64>,
+> {
+    bulletins::origin_kim_id
+        .is_not_null()
+        .and(bulletins::origin_kim_id.assume_not_null().eq(kim_id))
 }
 
 /// Not expired at `at`.

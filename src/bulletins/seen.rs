@@ -22,8 +22,8 @@ pub fn record(conn: &mut DbConnection, row: &BulletinRow) -> Result<(), ApiError
         AudienceScope::Public | AudienceScope::AllKims => vec![audience.scope.as_str().into()],
         _ => Vec::new(),
     };
-    keys.extend(audience.codes.iter().map(|code| format!("region:{code}")));
-    keys.extend(audience.kim_ids.iter().map(|id| format!("kim:{id}")));
+    keys.extend(audience.codes.iter().map(|code| region_key(code)));
+    keys.extend(audience.kim_ids.iter().map(|id| kim_key(*id)));
     for key in keys {
         // `ON CONFLICT` written out: the multi-backend connection has no upsert builder.
         diesel::sql_query(
@@ -37,17 +37,25 @@ pub fn record(conn: &mut DbConnection, row: &BulletinRow) -> Result<(), ApiError
     Ok(())
 }
 
+fn region_key(code: &str) -> String {
+    format!("region:{code}")
+}
+
+fn kim_key(kim_id: i64) -> String {
+    format!("kim:{kim_id}")
+}
+
 /// SQL: some audience the bulletin was published to took in the KIM at `place`.
 pub fn by_kim(place: &KimPlace) -> BoundSql {
     BoundSql::new(
         "EXISTS (SELECT 1 FROM bulletin_seen_by s WHERE s.bulletin_id = bulletins.id \
          AND s.audience_key IN ('public', 'all_kims', ",
     )
-    .text(format!("region:{}", place.kelurahan_code))
+    .text(region_key(&place.kelurahan_code))
     .sql(", ")
-    .text(format!("region:{}", place.kecamatan_code))
+    .text(region_key(&place.kecamatan_code))
     .sql(", ")
-    .text(format!("kim:{}", place.kim_id))
+    .text(kim_key(place.kim_id))
     .sql("))")
 }
 

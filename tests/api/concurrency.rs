@@ -243,6 +243,89 @@ async fn no_account_joins_a_kim_after_its_dissolution() {
     .await;
 }
 
+/// The rule for a dissolved KIM's users holds under simultaneous requests through two
+/// instances: every comment and report either lands before the dissolution (its event
+/// comes first) or is refused with `409 kim_dissolved`; none slips in after it.
+#[tokio::test]
+async fn no_kim_user_writes_after_its_kims_dissolution() {
+    on_each_backend(async |app| {
+        let other = spawn_instance(&app, |_| {}).await;
+        let admin = app.bootstrap_admin().await;
+        let kim = app
+            .create_kim_at("KIM Pamit", "18.72.01.1001", "active")
+            .await;
+        let member = app.user(&admin, "kim_member", Some(kim)).await;
+        let report_body = json!({"kind": "complaint", "category_code": "infrastruktur",
+            "title": "Jalan berlubang", "description": "Di depan pasar.",
+            "kelurahan_code": "18.72.01.1001"});
+        let first = app
+            .post_as(
+                "/api/v1/reports",
+                &member.session.access_token,
+                &report_body,
+            )
+            .await;
+        assert_eq!(first.status().as_u16(), 201);
+        let report: serde_json::Value = first.json().await.expect("json");
+        let comments_path = format!("/api/v1/reports/{}/comments", report["id"]);
+        let writes = (0..12).map(|i| {
+            let server = if i % 2 == 0 { &app } else { &other };
+            let token = member.session.access_token.clone();
+            let (path, body) = if i % 3 == 0 {
+                ("/api/v1/reports".to_owned(), report_body.clone())
+            } else {
+                (
+                    comments_path.clone(),
+                    json!({"body": format!("Kabar {i}"), "visibility": "public"}),
+                )
+            };
+            async move { server.post_as(&path, &token, &body).await }
+        });
+        let (status_path, dissolution_body) = (
+            format!("/api/v1/kims/{kim}/status"),
+            json!({"status": "dissolved", "reason": "Bubar"}),
+        );
+        let dissolve = app.post_as(&status_path, &admin.session.access_token, &dissolution_body);
+        let (written, dissolved) = tokio::join!(join_all(writes), dissolve);
+        assert_eq!(dissolved.status().as_u16(), 200);
+        for response in written {
+            let status = response.status().as_u16();
+            if status != 201 {
+                let refused: serde_json::Value = response.json().await.expect("problem");
+                assert_eq!(
+                    (status, refused["code"].as_str()),
+                    (409, Some("kim_dissolved"))
+                );
+            }
+        }
+        let events: Vec<(i64, String)> = app
+            .db
+            .read(|conn| {
+                Ok(outbox_events::table
+                    .filter(outbox_events::event_type.eq_any([
+                        "report.created",
+                        "report.commented",
+                        "kim.status_changed",
+                    ]))
+                    .select((outbox_events::id, outbox_events::event_type))
+                    .load(conn)?)
+            })
+            .await
+            .expect("events");
+        let dissolution = events
+            .iter()
+            .find(|(_, kind)| kind == "kim.status_changed")
+            .map(|(id, _)| *id)
+            .expect("a dissolution event");
+        for (id, kind) in &events {
+            if kind != "kim.status_changed" {
+                assert!(*id < dissolution, "a {kind} landed after the dissolution");
+            }
+        }
+    })
+    .await;
+}
+
 /// A write that loses a deadlock is run again rather than answered with an error.
 /// Moving an account to another KIM locks the account, then the KIM; a session elsewhere
 /// that holds the KIM and then asks for the account closes the cycle. PostgreSQL aborts
