@@ -149,28 +149,7 @@ async fn open311_keys_revoked_by_a_client_change_stay_revoked() {
             json!({"disabled": true}),
             json!({"scopes": ["reports:read"]}),
         ] {
-            let client = json_of(
-                app.post_as(
-                    "/api/v1/integration-clients",
-                    admin,
-                    &json!({"name": "FixMyStreet Metro", "scopes": ["reports:write"]}),
-                )
-                .await,
-                201,
-            )
-            .await;
-            let client_id = client["id"].as_i64().expect("id");
-            let issued = json_of(
-                app.post_as(
-                    &format!("/api/v1/integration-clients/{client_id}/api-keys"),
-                    admin,
-                    &json!({}),
-                )
-                .await,
-                201,
-            )
-            .await;
-            let key = issued["api_key"].as_str().expect("key").to_owned();
+            let (client_id, _, key) = crate::open311::api_key(&app, admin).await;
             let post = || {
                 app.client
                     .post(app.url("/open311/v2/requests.json"))

@@ -61,7 +61,7 @@ async fn post(app: &TestApp, format: &str, fields: &[(&str, &str)]) -> reqwest::
 }
 
 /// An API key of a new integration client holding `reports:write`.
-async fn api_key(app: &TestApp, admin: &str) -> (i64, i64, String) {
+pub async fn api_key(app: &TestApp, admin: &str) -> (i64, i64, String) {
     let body = json!({"name": "FixMyStreet Metro", "scopes": ["reports:write"]});
     let client = json_of(
         app.post_as("/api/v1/integration-clients", admin, &body)

@@ -129,27 +129,8 @@ async fn noncharacters_are_refused_in_json_and_in_open311_forms() {
             "{category}"
         );
 
-        let issued = json_of(
-            app.post_as(
-                "/api/v1/integration-clients",
-                token(&t.admin),
-                &json!({"name": "Open311 app", "scopes": ["reports:write"]}),
-            )
-            .await,
-            201,
-        )
-        .await;
-        let key = json_of(
-            app.post_as(
-                &format!("/api/v1/integration-clients/{}/api-keys", issued["id"]),
-                token(&t.admin),
-                &json!({}),
-            )
-            .await,
-            201,
-        )
-        .await;
-        let api_key = key["api_key"].as_str().expect("api_key");
+        let (_, _, api_key) = crate::open311::api_key(&app, token(&t.admin)).await;
+        let api_key = api_key.as_str();
         let response = app
             .client
             .post(app.url("/open311/v2/requests.json"))
