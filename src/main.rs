@@ -229,7 +229,7 @@ fn serve(args: ConfigArgs) -> ExitCode {
             generated_secrets = settings.uses_generated_secrets,
             "DEVELOPMENT MODE: secrets may be generated and kept in the data directory. \
              Never run this in production; set KIM_ENV=production with JWT_SECRET, \
-             NIK_ENCRYPTION_KEY and DATABASE_URL."
+             NIK_ENCRYPTION_KEY, DATABASE_URL and PUBLIC_BASE_URL."
         );
     }
     match actix_web::rt::System::new().block_on(async {
