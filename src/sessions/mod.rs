@@ -45,7 +45,7 @@ pub enum GrantType {
     ClientCredentials,
 }
 
-/// A token request, as JSON or as `application/x-www-form-urlencoded` (RFC 6749).
+/// A token request, `application/x-www-form-urlencoded` (RFC 6749) or the same fields as JSON.
 /// Integration clients may send their credentials with HTTP Basic instead.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -152,12 +152,15 @@ fn invalid_grant() -> ApiError {
 /// answers an access token with role `integration`. Failed sign-ins are throttled
 /// (429 with `Retry-After`). Errors carry the OAuth `error` code (`invalid_grant`,
 /// `invalid_client`, `invalid_request`, `invalid_scope`) besides the problem fields.
+///
+/// The body is the OAuth 2.0 form (RFC 6749 §4.3, §4.4, §6). A JSON object with the
+/// same fields (`Content-Type: application/json`) is accepted as well.
+// Only the form is in the document: with two media types for one required body, the
+// common client generators (openapi-python-client) emit an operation that does not
+// import; every OAuth library speaks the form.
 #[utoipa::path(
     tag = "auth",
-    request_body(content(
-        (TokenRequest = "application/x-www-form-urlencoded"),
-        (TokenRequest = "application/json"),
-    )),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens", body = TokenResponse,
             headers(("Cache-Control" = String, description = "`no-store`"))),
@@ -528,12 +531,48 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The caller: a person's account or an integration client.
+// Each kind is its own named schema with `kind` as the discriminator, so client
+// generators produce one type per kind instead of an anonymous merge.
+/// The caller: a person's account or an integration client, told apart by `kind`.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(untagged)]
+#[schema(discriminator(property_name = "kind", mapping(
+    ("user" = "#/components/schemas/UserMe"),
+    ("integration" = "#/components/schemas/IntegrationMe"),
+)))]
 pub enum Me {
-    User(User),
-    Integration(IntegrationClient),
+    User(UserMe),
+    Integration(IntegrationMe),
+}
+
+/// The caller is a person's account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserMe {
+    #[schema(inline)]
+    kind: UserKind,
+    #[serde(flatten)]
+    user: User,
+}
+
+/// The caller is an integration client.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationMe {
+    #[schema(inline)]
+    kind: IntegrationKind,
+    #[serde(flatten)]
+    client: IntegrationClient,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum UserKind {
+    User,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum IntegrationKind {
+    Integration,
 }
 
 /// Who am I? Any authenticated caller.
@@ -555,14 +594,20 @@ pub async fn me(caller: Caller, db: web::Data<Db>) -> Result<web::Json<Me>, ApiE
                 .read(move |conn| users::model::find(conn, id))
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            Me::User(User::try_from(row)?)
+            Me::User(UserMe {
+                kind: UserKind::User,
+                user: User::try_from(row)?,
+            })
         }
         Subject::Client(client_id) => {
             let row = db
                 .read(move |conn| integration_clients::find_by_client_id(conn, &client_id))
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            Me::Integration(IntegrationClient::try_from(row)?)
+            Me::Integration(IntegrationMe {
+                kind: IntegrationKind::Integration,
+                client: IntegrationClient::try_from(row)?,
+            })
         }
     };
     Ok(web::Json(me))

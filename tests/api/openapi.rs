@@ -110,3 +110,77 @@ fn operation_ids_are_unique() {
         }
     }
 }
+
+/// Shapes the common client generators cannot read (openapi-python-client refuses a
+/// `oneOf` of `allOf`s; a `oneOf` of named schemas without a discriminator becomes a
+/// guess by trial parsing). `.ci/clients` generates the clients themselves; this
+/// names the schema at fault without Java or Python.
+#[test]
+fn unions_are_named_and_discriminated() {
+    fn visit(at: &str, value: &serde_json::Value, bad: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(object) => {
+                if let Some(alternatives) = object.get("oneOf").and_then(|v| v.as_array()) {
+                    if alternatives.iter().any(|a| a.get("allOf").is_some()) {
+                        bad.push(format!("{at}: a oneOf of allOfs"));
+                    }
+                    let refs: Vec<&str> = alternatives
+                        .iter()
+                        .filter_map(|a| a.get("$ref").and_then(|r| r.as_str()))
+                        .collect();
+                    if refs.len() > 1 {
+                        let mapping = &object["discriminator"]["mapping"];
+                        let mapped: Vec<&str> = mapping
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(_, target)| target.as_str())
+                            .collect();
+                        if refs.iter().any(|r| !mapped.contains(r)) {
+                            bad.push(format!(
+                                "{at}: named alternatives without a discriminator mapping each"
+                            ));
+                        }
+                    }
+                }
+                for (key, child) in object {
+                    visit(&format!("{at}/{key}"), child, bad);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    visit(&format!("{at}/{index}"), child, bad);
+                }
+            }
+            _ => {}
+        }
+    }
+    let document: serde_json::Value = serde_json::from_str(COMMITTED).expect("valid JSON");
+    let mut bad = Vec::new();
+    visit("", &document, &mut bad);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(
+        document["components"]["schemas"]["Me"]["discriminator"]["propertyName"],
+        "kind"
+    );
+}
+
+/// openapi-python-client generates an operation that does not import when a required
+/// body has two media types; each operation documents one (the token endpoint's form,
+/// though it accepts the same fields as JSON, as its description says).
+#[test]
+fn each_request_body_has_one_media_type() {
+    let document: serde_json::Value = serde_json::from_str(COMMITTED).expect("valid JSON");
+    let mut bad = Vec::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let media_types = operation["requestBody"]["content"]
+                .as_object()
+                .map_or(0, |content| content.len());
+            if media_types > 1 {
+                bad.push(format!("{method} {path}: {media_types} media types"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
