@@ -66,7 +66,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(bulletins::list_acknowledgements)
                 .service(bulletins::export_acknowledgements)
                 .service(bulletins::upload_attachment)
+                .service(bulletins::list_attachments)
                 .service(bulletins::download_attachment)
+                .service(bulletins::delete_attachment)
                 // Before `/reports/{id}/comments`, which `track/comments` would match.
                 .service(reports::track_report)
                 .service(reports::list_reports)
@@ -78,7 +80,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(reports::list_comments)
                 .service(reports::add_comment)
                 .service(reports::upload_report_attachment)
+                .service(reports::list_report_attachments)
                 .service(reports::download_report_attachment)
+                .service(reports::delete_report_attachment)
                 .service(holidays::list_holidays)
                 .service(holidays::create_holiday)
                 .service(holidays::delete_holiday)
@@ -112,7 +116,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(activities::get_activity)
                 .service(activities::update_activity)
                 .service(activities::upload_activity_attachment)
+                .service(activities::list_activity_attachments)
                 .service(activities::download_activity_attachment)
+                .service(activities::delete_activity_attachment)
                 .service(engagement::engagement)
                 .service(consultations::list_consultations)
                 .service(consultations::create_consultation)
@@ -123,7 +129,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(consultations::get_my_response)
                 .service(consultations::consultation_results)
                 .service(consultations::upload_consultation_attachment)
-                .service(consultations::download_consultation_attachment),
+                .service(consultations::list_consultation_attachments)
+                .service(consultations::download_consultation_attachment)
+                .service(consultations::delete_consultation_attachment),
         );
 }
 

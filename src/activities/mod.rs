@@ -13,10 +13,13 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-pub use files::{download_activity_attachment, upload_activity_attachment};
+pub use files::{
+    ActivityFiles, delete_activity_attachment, download_activity_attachment,
+    list_activity_attachments, upload_activity_attachment,
+};
 use model::{Activity, ActivityFields, ActivityKind, ActivityRow};
 
-use crate::attachments::Owner;
+use crate::attachments::FileOwner;
 use crate::audience::KimPlace;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller};
@@ -231,7 +234,7 @@ fn find(conn: &mut DbConnection, kim_id: i64, id: i64) -> Result<ActivityRow, Ap
 
 /// `row` as answered, with its files.
 fn present(conn: &mut DbConnection, row: ActivityRow, insider: bool) -> Result<Activity, ApiError> {
-    let files = crate::attachments::of(conn, Owner::Activity(row.id))?
+    let files = crate::attachments::of(conn, ActivityFiles::owner(row.id))?
         .into_iter()
         .map(Into::into)
         .collect();
@@ -292,7 +295,7 @@ pub async fn list_activities(
             }
             let rows: Vec<ActivityRow> = select.load(conn)?;
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-            let mut files = crate::attachments::of_many(conn, "activity", &ids)?;
+            let mut files = crate::attachments::of_many(conn, ActivityFiles::KIND, &ids)?;
             let activities = rows
                 .into_iter()
                 .map(|row| {

@@ -1,12 +1,17 @@
-//! What an accepted file must be beyond its first bytes: an image decodes completely
-//! (a PNG signature in front of HTML is no PNG), and a PDF carries no active content
-//! (JavaScript, launch actions, embedded files), looked for in every object, those
-//! inside compressed object streams included.
+//! What an accepted file must be beyond its first bytes, and what of it is kept.
+//!
+//! - An image decodes completely (a PNG signature in front of HTML is no PNG), within
+//!   a pixel and a memory budget checked from its header; its EXIF orientation is
+//!   applied and then only its pixels are kept, re-encoded: no EXIF (GPS position,
+//!   camera, owner's name), XMP, IPTC, ICC, comments or embedded thumbnail survives, so
+//!   a photo identifies its sender no more than its report's privacy allows.
+//! - A PDF carries no active content (JavaScript, launch actions, embedded files),
+//!   looked for in every object, those inside compressed object streams included; its
+//!   document information and XMP metadata (author, creator, producer) are removed.
 
 use std::io::Cursor;
-use std::path::Path;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits};
 use lopdf::{Document, Object};
 
 use super::sniff::FileKind;
@@ -15,31 +20,88 @@ use crate::error::ApiError;
 /// Largest image accepted, in pixels (a 40-megapixel photo); larger ones are refused
 /// from their header, before any pixel memory is allocated.
 pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
+/// What a decoder may allocate: the pixels of the largest image at 4 bytes each.
+const MAX_DECODER_BYTES: u64 = MAX_IMAGE_PIXELS * 4;
+/// JPEG quality of re-encoded photos: no visible loss at phone-photo sizes.
+const JPEG_QUALITY: u8 = 85;
 
-/// Checks the stored part file at `path`, of kind `kind`. CPU-bound: run off the
-/// async workers.
-pub fn check(path: &Path, kind: FileKind) -> Result<(), ApiError> {
-    let bytes = std::fs::read(path).map_err(ApiError::internal)?;
+/// Checks `bytes`, a received file of kind `kind`, and answers what is stored: the
+/// cleaned file. CPU-bound: run off the async workers.
+pub fn clean(bytes: &[u8], kind: FileKind) -> Result<Vec<u8>, ApiError> {
     match kind {
-        FileKind::Jpeg => decodes(&bytes, ImageFormat::Jpeg),
-        FileKind::Png => decodes(&bytes, ImageFormat::Png),
-        FileKind::Webp => decodes(&bytes, ImageFormat::WebP),
-        FileKind::Pdf => inert_pdf(&bytes),
+        FileKind::Jpeg => reencode(&decode(bytes, ImageFormat::Jpeg)?, kind),
+        FileKind::Png => reencode(&decode(bytes, ImageFormat::Png)?, kind),
+        FileKind::Webp => reencode(&decode(bytes, ImageFormat::WebP)?, kind),
+        FileKind::Pdf => clean_pdf(bytes),
     }
 }
 
-fn decodes(bytes: &[u8], format: ImageFormat) -> Result<(), ApiError> {
+/// The pixels of an image, upright: its EXIF orientation applied.
+fn decode(bytes: &[u8], format: ImageFormat) -> Result<DynamicImage, ApiError> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
-    limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
+    limits.max_alloc = Some(MAX_DECODER_BYTES);
     reader.limits(limits);
-    let decoder = reader.into_decoder().map_err(|_| unreadable())?;
-    let (width, height) = image::ImageDecoder::dimensions(&decoder);
+    let mut decoder = reader.into_decoder().map_err(|_| unreadable())?;
+    let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
         return Err(too_many_pixels());
     }
-    image::DynamicImage::from_decoder(decoder).map_err(|_| unreadable())?;
-    Ok(())
+    // Unreadable EXIF is no orientation, not an unreadable image: the pixels decide.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|_| unreadable())?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// `image` encoded as `kind` with nothing but its pixels.
+fn reencode(image: &DynamicImage, kind: FileKind) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    let written = match kind {
+        FileKind::Jpeg => {
+            // JPEG holds grey or RGB; CMYK and others were converted by the decoder.
+            let rgb;
+            let pixels: &DynamicImage = match image {
+                DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => image,
+                other => {
+                    rgb = DynamicImage::ImageRgb8(other.to_rgb8());
+                    &rgb
+                }
+            };
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(
+                pixels.as_bytes(),
+                pixels.width(),
+                pixels.height(),
+                pixels.color().into(),
+            )
+        }
+        FileKind::Png => image.write_to(&mut Cursor::new(&mut out), ImageFormat::Png),
+        FileKind::Webp => {
+            // The encoder writes 8-bit RGB(A) or grey; wider PNG-style pixels are narrowed.
+            let narrowed;
+            let pixels: &DynamicImage = match image {
+                DynamicImage::ImageRgb8(_)
+                | DynamicImage::ImageRgba8(_)
+                | DynamicImage::ImageLuma8(_)
+                | DynamicImage::ImageLumaA8(_) => image,
+                other => {
+                    narrowed = DynamicImage::ImageRgba8(other.to_rgba8());
+                    &narrowed
+                }
+            };
+            image::codecs::webp::WebPEncoder::new_lossless(&mut out).write_image(
+                pixels.as_bytes(),
+                pixels.width(),
+                pixels.height(),
+                pixels.color().into(),
+            )
+        }
+        FileKind::Pdf => return Err(ApiError::internal("a PDF is no image")),
+    };
+    written.map_err(ApiError::internal)?;
+    Ok(out)
 }
 
 /// Names that make a PDF act rather than show: scripts, launching programs, files
@@ -53,12 +115,32 @@ const ACTIVE: [&[u8]; 6] = [
     b"RichMedia",
 ];
 
-fn inert_pdf(bytes: &[u8]) -> Result<(), ApiError> {
-    let document = Document::load_mem(bytes).map_err(|_| unreadable())?;
+/// Keys under which a PDF keeps who made it: XMP metadata on any object, and
+/// applications' private data.
+const IDENTIFYING: [&[u8]; 2] = [b"Metadata", b"PieceInfo"];
+
+/// The PDF without its document information and metadata, refused if it is active.
+fn clean_pdf(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let mut document = Document::load_mem(bytes).map_err(|_| unreadable())?;
     if document.objects.values().any(is_active) {
         return Err(active_pdf());
     }
-    Ok(())
+    document.trailer.remove(b"Info");
+    for object in document.objects.values_mut() {
+        let dictionary = match object {
+            Object::Dictionary(dictionary) => dictionary,
+            Object::Stream(stream) => &mut stream.dict,
+            _ => continue,
+        };
+        for key in IDENTIFYING {
+            dictionary.remove(key);
+        }
+    }
+    // The information dictionary and the XMP streams are now unreferenced: drop them.
+    document.prune_objects();
+    let mut out = Vec::new();
+    document.save_to(&mut out).map_err(|_| unreadable())?;
+    Ok(out)
 }
 
 /// Whether `object`, or anything written inside it, names active content: `/JS …`,
@@ -113,31 +195,79 @@ mod tests {
 
     const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
 
-    fn code_of(result: Result<(), ApiError>) -> Option<&'static str> {
+    fn code_of<T>(result: Result<T, ApiError>) -> Option<&'static str> {
         result.err().map(|error| error.code())
     }
 
     #[test]
     fn a_plain_pdf_passes_and_active_ones_do_not() {
-        assert!(inert_pdf(PDF).is_ok());
+        assert!(clean_pdf(PDF).is_ok());
         let script = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R /OpenAction 3 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n3 0 obj <</S /JavaScript /JS (app.alert(1))>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
-        assert_eq!(code_of(inert_pdf(script)), Some("unsafe_file"));
+        assert_eq!(code_of(clean_pdf(script)), Some("unsafe_file"));
         let launch = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R /OpenAction <</S /Launch /F (calc.exe)>> >> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n";
-        assert_eq!(code_of(inert_pdf(launch)), Some("unsafe_file"));
+        assert_eq!(code_of(clean_pdf(launch)), Some("unsafe_file"));
         assert_eq!(
-            code_of(inert_pdf(b"%PDF-1.4\n<script>")),
+            code_of(clean_pdf(b"%PDF-1.4\n<script>")),
             Some("unreadable_file")
         );
     }
 
     #[test]
+    fn a_pdf_loses_its_document_information_and_metadata() {
+        let signed = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R /Metadata 4 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n3 0 obj <</Author (Budi Santoso) /Creator (Kantor Kelurahan) /Producer (PhoneScan 2.1)>> endobj\n4 0 obj <</Type /Metadata /Subtype /XML /Length 40>> stream\n<x:xmpmeta>Budi Santoso</x:xmpmeta>    \nendstream endobj\ntrailer <</Root 1 0 R /Info 3 0 R>>\n%%EOF\n";
+        let cleaned = clean_pdf(signed).expect("a plain PDF is kept");
+        let text = String::from_utf8_lossy(&cleaned);
+        for trace in [
+            "Budi",
+            "Kantor",
+            "PhoneScan",
+            "/Info",
+            "/Metadata",
+            "xmpmeta",
+        ] {
+            assert!(!text.contains(trace), "{trace} survived: {text}");
+        }
+        let reread = Document::load_mem(&cleaned).expect("still a PDF");
+        assert!(reread.catalog().is_ok());
+    }
+
+    #[test]
     fn an_image_must_decode_completely() {
         assert_eq!(
-            code_of(decodes(
+            code_of(decode(
                 b"\x89PNG\r\n\x1a\n<script>alert(1)</script>",
                 ImageFormat::Png
             )),
             Some("unreadable_file")
         );
+    }
+
+    #[test]
+    fn a_header_claiming_too_many_pixels_is_refused_before_decoding() {
+        // A PNG header for 50 000 × 50 000 pixels and nothing behind it.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        let header = [
+            &50_000u32.to_be_bytes()[..],
+            &50_000u32.to_be_bytes(),
+            &[8, 2, 0, 0, 0],
+        ]
+        .concat();
+        let mut crc_input = b"IHDR".to_vec();
+        crc_input.extend_from_slice(&header);
+        png.extend_from_slice(&header);
+        png.extend_from_slice(&crc32fast::hash(&crc_input).to_be_bytes());
+        // One empty zlib stream as image data, and the end.
+        let data = [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        png.extend_from_slice(b"IDAT");
+        png.extend_from_slice(&data);
+        png.extend_from_slice(
+            &crc32fast::hash(&[b"IDAT".as_slice(), &data].concat()).to_be_bytes(),
+        );
+        png.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
+        let refused = decode(&png, ImageFormat::Png)
+            .err()
+            .map(|error| error.code());
+        assert_eq!(refused, Some("image_too_large"));
     }
 }

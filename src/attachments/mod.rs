@@ -13,6 +13,8 @@
 //!   original name is kept (cleaned) only for `Content-Disposition`.
 
 mod content;
+pub mod endpoints;
+mod owner;
 mod sniff;
 mod upload;
 
@@ -29,6 +31,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
+pub use owner::{FileOwner, Owner};
 pub use sniff::FileKind;
 pub use upload::{UploadRequest, upload_once};
 
@@ -42,26 +45,6 @@ pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PER_OWNER: i64 = 10;
 /// Longest original file name kept (longer ones are cut, keeping the extension).
 pub const MAX_FILE_NAME: usize = 255;
-
-/// What an attachment belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Owner {
-    Bulletin(i64),
-    Report(i64),
-    Activity(i64),
-    Consultation(i64),
-}
-
-impl Owner {
-    fn parts(self) -> (&'static str, i64) {
-        match self {
-            Owner::Bulletin(id) => ("bulletin", id),
-            Owner::Report(id) => ("report", id),
-            Owner::Activity(id) => ("activity", id),
-            Owner::Consultation(id) => ("consultation", id),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = attachments)]
@@ -111,15 +94,20 @@ pub struct Upload {
     pub storage_key: String,
     pub file_name: String,
     pub kind: FileKind,
+    /// Of the stored (cleaned) file.
     pub size_bytes: i64,
+    /// Of the stored (cleaned) file.
     pub sha256: String,
+    /// Of the file as the client sent it.
+    pub received_sha256: String,
 }
 
 impl Upload {
-    /// What the idempotency fingerprint compares for an upload: the file and its
-    /// name, not the multipart framing, whose boundary a retry changes.
+    /// What the idempotency fingerprint compares for an upload: the file as sent and
+    /// its name, not the multipart framing, whose boundary a retry changes, nor the
+    /// cleaned file, which another encoder version might write differently.
     pub fn fingerprint(&self) -> String {
-        format!("file={};sha256={}", self.file_name, self.sha256)
+        format!("file={};sha256={}", self.file_name, self.received_sha256)
     }
 }
 
@@ -183,27 +171,45 @@ impl Storage {
             Ok(())
         }
         .await;
-        let checked = match (read, &upload) {
-            (Ok(()), Some(written)) => {
-                let (path, kind) = (self.part_path(&written.storage_key), written.kind);
-                web::block(move || content::check(&path, kind))
-                    .await
-                    .map_err(ApiError::internal)
-                    .and_then(|checked| checked)
-            }
+        match (read, upload) {
+            (Ok(()), Some(written)) => self.clean(written).await,
             (Ok(()), None) => Err(malformed("send exactly one field, named `file`")),
-            (Err(error), _) => Err(error),
-        };
-        match (checked, upload) {
-            (Ok(()), Some(upload)) => Ok(upload),
-            (Err(error), Some(written)) => {
-                // A refused request leaves nothing on disk, a part already written
-                // included.
-                let _ = tokio::fs::remove_file(self.part_path(&written.storage_key)).await;
+            (Err(error), written) => {
+                if let Some(written) = written {
+                    // A refused request leaves nothing on disk, a part already
+                    // written included.
+                    self.discard(&written).await;
+                }
                 Err(error)
             }
-            (Err(error), None) => Err(error),
-            (Ok(()), None) => Err(malformed("send exactly one field, named `file`")),
+        }
+    }
+
+    /// Replaces the received part file by what is kept of it (see [`content`]): the
+    /// stored size and hash are the cleaned file's. A refused file's part is removed.
+    async fn clean(&self, received: Upload) -> Result<Upload, ApiError> {
+        let part = self.part_path(&received.storage_key);
+        let kind = received.kind;
+        let cleaned = web::block(move || {
+            let bytes = std::fs::read(&part).map_err(storage_error)?;
+            let cleaned = content::clean(&bytes, kind)?;
+            write_synced(&part, &cleaned)?;
+            Ok::<_, ApiError>(cleaned)
+        })
+        .await
+        .map_err(ApiError::internal)
+        .and_then(|cleaned| cleaned);
+        match cleaned {
+            Ok(cleaned) => Ok(Upload {
+                size_bytes: i64::try_from(cleaned.len())
+                    .map_err(|_| ApiError::internal("file size"))?,
+                sha256: crate::crypto::hex(&Sha256::digest(&cleaned)),
+                ..received
+            }),
+            Err(error) => {
+                let _ = tokio::fs::remove_file(self.part_path(&received.storage_key)).await;
+                Err(error)
+            }
         }
     }
 
@@ -254,6 +260,7 @@ impl Storage {
                 file_name,
                 kind,
                 size_bytes,
+                received_sha256: sha256.clone(),
                 sha256,
             })
         }
@@ -425,6 +432,14 @@ fn clean_file_name(raw: &str) -> String {
     )
 }
 
+/// Writes `bytes` to `path` and waits until they are on disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ApiError> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).map_err(storage_error)?;
+    file.write_all(bytes).map_err(storage_error)?;
+    file.sync_all().map_err(storage_error)
+}
+
 fn storage_error(error: std::io::Error) -> ApiError {
     ApiError::internal(format!("attachment storage: {error}"))
 }
@@ -477,7 +492,10 @@ pub fn find(
     owner: Owner,
     id: i64,
 ) -> Result<Option<AttachmentRow>, ApiError> {
-    let (owner_type, owner_id) = owner.parts();
+    let Owner {
+        kind: owner_type,
+        id: owner_id,
+    } = owner;
     Ok(attachments::table
         .filter(attachments::id.eq(id))
         .filter(attachments::owner_type.eq(owner_type))
@@ -489,7 +507,10 @@ pub fn find(
 
 /// The attachments of `owner`, oldest first.
 pub fn of(conn: &mut DbConnection, owner: Owner) -> Result<Vec<AttachmentRow>, ApiError> {
-    let (owner_type, owner_id) = owner.parts();
+    let Owner {
+        kind: owner_type,
+        id: owner_id,
+    } = owner;
     Ok(attachments::table
         .filter(attachments::owner_type.eq(owner_type))
         .filter(attachments::owner_id.eq(owner_id))
@@ -505,7 +526,10 @@ pub fn insert(
     upload: &Upload,
     uploaded_by: Option<i64>,
 ) -> Result<AttachmentRow, ApiError> {
-    let (owner_type, owner_id) = owner.parts();
+    let Owner {
+        kind: owner_type,
+        id: owner_id,
+    } = owner;
     let existing: i64 = attachments::table
         .filter(attachments::owner_type.eq(owner_type))
         .filter(attachments::owner_id.eq(owner_id))
@@ -576,10 +600,20 @@ pub struct UploadForm {
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct FileContent(Vec<u8>);
 
+/// Deletes one attachment's row; the caller removes its file once the transaction
+/// commits.
+pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), ApiError> {
+    diesel::delete(attachments::table.filter(attachments::id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
 /// Deletes the rows of `owner`'s attachments; returns their storage keys, whose files
 /// the caller removes once the transaction commits.
 pub fn delete_all(conn: &mut DbConnection, owner: Owner) -> Result<Vec<String>, ApiError> {
-    let (owner_type, owner_id) = owner.parts();
+    let Owner {
+        kind: owner_type,
+        id: owner_id,
+    } = owner;
     let of_owner = attachments::owner_type
         .eq(owner_type)
         .and(attachments::owner_id.eq(owner_id));

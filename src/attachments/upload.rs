@@ -13,23 +13,23 @@ use crate::error::ApiError;
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, RawBody, create_once};
 use crate::unit_of_work::UnitOfWork;
 
-/// Who uploads, where to, and under which key.
-pub struct UploadRequest<'a> {
-    pub req: &'a HttpRequest,
-    pub caller: &'a Caller,
-    pub db: &'a Db,
+/// An upload as the handler receives it: who, where to, under which key, and the body.
+pub struct UploadRequest {
+    pub req: HttpRequest,
+    pub caller: Caller,
+    pub db: web::Data<Db>,
     pub cipher: web::Data<PersonalDataCipher>,
-    pub storage: &'a Storage,
+    pub storage: web::Data<Storage>,
     pub origin: RequestOrigin,
     pub key: IdempotencyKey,
+    pub payload: web::Payload,
 }
 
 /// Receives `payload` and records it with `attach` (in the resource's unit of work,
 /// under its lock), answering `201` once per key; `may_attach` refuses a caller before
 /// the body is read, `replay` decides whether a retry may see the first answer.
 pub async fn upload_once<P, A, R>(
-    request: UploadRequest<'_>,
-    payload: web::Payload,
+    request: UploadRequest,
     may_attach: P,
     attach: A,
     replay: R,
@@ -50,25 +50,26 @@ where
         storage,
         origin,
         key,
+        payload,
     } = request;
     db.read(may_attach).await?;
-    let upload = storage.receive(req, payload).await?;
+    let upload = storage.receive(&req, payload).await?;
     // A retry changes the multipart boundary, not the file: the fingerprint is the file.
     req.extensions_mut().insert(RawBody {
         bytes: upload.fingerprint().into_bytes().into(),
         is_json: false,
     });
     let creation = Creation {
-        request: req,
+        request: &req,
         key,
-        caller,
+        caller: &caller,
         origin,
     };
     let stored = upload.clone();
     let uploader = caller.clone();
     let answer = create_once(
         creation,
-        db,
+        &db,
         cipher,
         move |uow| {
             crate::kims::model::ensure_kim_user_may_write(uow, &uploader)?;
@@ -77,7 +78,7 @@ where
         replay,
     )
     .await;
-    if let Err(error) = storage.settle(db, &upload).await {
+    if let Err(error) = storage.settle(&db, &upload).await {
         // The row (if any) stays; a download or the next start-up finishes the rename.
         tracing::error!(%error, "an uploaded file was not settled");
     }

@@ -20,13 +20,15 @@ use utoipa::{IntoParams, ToSchema};
 
 pub use acknowledgements::{acknowledge, export_acknowledgements, list_acknowledgements};
 pub use feed::atom_feed;
-pub use files::{download_attachment, upload_attachment};
+pub use files::{
+    BulletinFiles, delete_attachment, download_attachment, list_attachments, upload_attachment,
+};
 use model::{
     Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Origin, Priority,
 };
 use policy::{BulletinAccess, BulletinCondition};
 
-use crate::attachments::Owner;
+use crate::attachments::FileOwner;
 use crate::audience::Audience;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller, Role};
@@ -391,7 +393,7 @@ pub async fn list_bulletins(
                 .filter(|(_, visible)| *visible)
                 .map(|(row, _)| row.id)
                 .collect();
-            let files = crate::attachments::of_many(conn, "bulletin", &shown)?;
+            let files = crate::attachments::of_many(conn, BulletinFiles::KIND, &shown)?;
             Ok(Listing::Fresh {
                 rows,
                 files,
@@ -695,7 +697,7 @@ pub async fn delete_bulletin(
                     "Hanya draf yang dapat dihapus; arsipkan buletin yang sudah terbit.",
                 ));
             }
-            let files = crate::attachments::delete_all(uow.conn, Owner::Bulletin(id))?;
+            let files = crate::attachments::delete_all(uow.conn, BulletinFiles::owner(id))?;
             model::delete(uow.conn, &current)?;
             uow.audit("bulletin.deleted", Some(Target::new("bulletin", id)), None)?;
             Ok(files)

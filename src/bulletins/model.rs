@@ -375,9 +375,12 @@ pub fn present(
     row: BulletinRow,
     show_author: bool,
 ) -> Result<Bulletin, ApiError> {
-    let files = crate::attachments::of(conn, crate::attachments::Owner::Bulletin(row.id))?
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let files = crate::attachments::of(
+        conn,
+        <super::BulletinFiles as crate::attachments::FileOwner>::owner(row.id),
+    )?
+    .into_iter()
+    .map(Into::into)
+    .collect();
     Bulletin::from_row(row, show_author, files)
 }

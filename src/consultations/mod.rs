@@ -17,7 +17,10 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-pub use files::{download_consultation_attachment, upload_consultation_attachment};
+pub use files::{
+    ConsultationFiles, delete_consultation_attachment, download_consultation_attachment,
+    list_consultation_attachments, upload_consultation_attachment,
+};
 use model::{Consultation, ConsultationResponse, ConsultationRow, ConsultationStatus, ResponseRow};
 use policy::ConsultationAccess;
 use questions::{Answer, Question};
@@ -190,10 +193,13 @@ fn find_for_change(uow: &mut UnitOfWork<'_>, id: i64) -> Result<ConsultationRow,
 
 /// `row` as answered, with its files.
 fn present(conn: &mut DbConnection, row: ConsultationRow) -> Result<Consultation, ApiError> {
-    let files = crate::attachments::of(conn, crate::attachments::Owner::Consultation(row.id))?
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let files = crate::attachments::of(
+        conn,
+        <ConsultationFiles as crate::attachments::FileOwner>::owner(row.id),
+    )?
+    .into_iter()
+    .map(Into::into)
+    .collect();
     Consultation::from_row(row, files)
 }
 
@@ -256,7 +262,11 @@ pub async fn list_consultations(
             }
             let rows: Vec<ConsultationRow> = select.load(conn)?;
             let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-            let mut files = crate::attachments::of_many(conn, "consultation", &ids)?;
+            let mut files = crate::attachments::of_many(
+                conn,
+                <ConsultationFiles as crate::attachments::FileOwner>::KIND,
+                &ids,
+            )?;
             let rows = rows
                 .into_iter()
                 .map(|row| {

@@ -8,10 +8,11 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::ReportFiles;
 use super::model::{Channel, Kind, Privacy, Report, ReportRow, ReportStatus};
 use super::policy::{ReportAccess, ReportCondition};
 use super::{map, shown};
-use crate::attachments;
+use crate::attachments::{self, FileOwner};
 use crate::auth::Caller;
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::reports;
@@ -312,7 +313,7 @@ pub async fn list_reports(
                 .filter(|(_, visible)| *visible)
                 .map(|(row, _)| row.id)
                 .collect();
-            let mut files = attachments::of_many(conn, "report", &shown_ids)?;
+            let mut files = attachments::of_many(conn, ReportFiles::KIND, &shown_ids)?;
             let data = rows
                 .into_iter()
                 .map(|(row, visible)| {

@@ -20,7 +20,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::attachments::{self, Attachment, Owner};
+use crate::attachments::{self, Attachment, FileOwner};
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, Role};
 use crate::concurrency::IfMatch;
@@ -50,7 +50,10 @@ use workflow::ReportMove;
 
 pub use comments::{add_comment, list_comments};
 pub use export::export_reports;
-pub use files::{download_report_attachment, upload_report_attachment};
+pub use files::{
+    ReportFiles, delete_report_attachment, download_report_attachment, list_report_attachments,
+    upload_report_attachment,
+};
 pub use listing::list_reports;
 pub use map::reports_map;
 pub use track::{TrackingLookups, track_report};
@@ -320,7 +323,7 @@ fn shown_with_files(
     access: &ReportAccess,
     cipher: &PersonalDataCipher,
 ) -> Result<Report, ApiError> {
-    let attached = attachments::of(conn, Owner::Report(row.id))?
+    let attached = attachments::of(conn, ReportFiles::owner(row.id))?
         .into_iter()
         .map(Attachment::from)
         .collect();

@@ -21,6 +21,7 @@ mod integration_clients;
 mod kims;
 mod limits;
 mod logs;
+mod media;
 mod members;
 mod mentoring;
 mod migrations;

@@ -92,7 +92,11 @@ async fn report_files_are_added_by_its_parties_and_downloaded_as_the_report_is_s
             let file = app.get_as(&download, who).await;
             assert_eq!(file.status().as_u16(), 200);
             assert_eq!(file.headers()["content-type"], "image/png");
-            assert_eq!(file.bytes().await.expect("bytes").to_vec(), photo);
+            assert_eq!(
+                file.bytes().await.expect("bytes").len() as i64,
+                added["size_bytes"].as_i64().expect("size"),
+                "the kept (cleaned) file"
+            );
         }
         problem(app.get_as(&download, token(&t.member_b)).await, 404).await;
         problem(app.get_as(&download, &t.writer).await, 404).await;
@@ -219,6 +223,74 @@ async fn simultaneous_report_uploads_stop_at_the_limit() {
             "{statuses:?}"
         );
         assert_eq!(stored_files(&app), (10, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn report_files_are_listed_as_the_report_is_seen_and_removed_by_who_added_them() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let id = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        let photo = decode(PNG);
+        let own = json_of(
+            attach(&app, id, token(&t.member_a), "lampu.png", &photo).await,
+            201,
+        )
+        .await;
+        let officers = json_of(
+            attach(&app, id, token(&t.officer), "surat.pdf", PDF).await,
+            201,
+        )
+        .await;
+        let file = |added: &Value| format!("{}/{}", files_of(id), added["id"]);
+
+        let listed = json_of(app.get_as(&files_of(id), t.reader.as_str()).await, 200).await;
+        assert_eq!(listed["data"].as_array().map(Vec::len), Some(2));
+        assert_eq!(listed["data"][0]["id"], own["id"]);
+        assert_eq!(listed["next_cursor"], Value::Null);
+        problem(app.get_as(&files_of(id), token(&t.member_b)).await, 404).await;
+        problem(app.send(Method::GET, &files_of(id), None, None).await, 401).await;
+
+        let remove =
+            async |path: &str, who: &str| app.send(Method::DELETE, path, Some(who), None).await;
+        // Evidence stays: a KIM user removes only what it added, readers nothing, other
+        // KIMs do not even see the report.
+        problem(remove(&file(&officers), token(&t.member_a)).await, 403).await;
+        problem(remove(&file(&own), t.reader.as_str()).await, 403).await;
+        problem(remove(&file(&own), token(&t.member_b)).await, 404).await;
+        problem(app.send(Method::DELETE, &file(&own), None, None).await, 401).await;
+        assert_eq!(stored_files(&app), (2, 0));
+
+        assert_eq!(
+            remove(&file(&own), token(&t.member_a))
+                .await
+                .status()
+                .as_u16(),
+            204
+        );
+        assert_eq!(
+            remove(&file(&officers), token(&t.officer))
+                .await
+                .status()
+                .as_u16(),
+            204
+        );
+        problem(remove(&file(&own), token(&t.member_a)).await, 404).await;
+        problem(app.get_as(&file(&own), token(&t.officer)).await, 404).await;
+        let listed = json_of(app.get_as(&files_of(id), token(&t.officer)).await, 200).await;
+        assert_eq!(listed["data"], serde_json::json!([]));
+        assert_eq!(stored_files(&app), (0, 0), "removed files leave the store");
+        let shown = json_of(
+            app.get_as(&format!("/api/v1/reports/{id}"), token(&t.officer))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(
+            shown["version"], 5,
+            "each change of its files is a new version to sync"
+        );
     })
     .await;
 }
