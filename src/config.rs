@@ -122,6 +122,12 @@ pub struct ConfigArgs {
     /// Where uploaded files are kept. Default: `<KIM_DATA_DIR>/storage`.
     #[arg(long, env = "STORAGE_DIR")]
     pub storage_dir: Option<PathBuf>,
+    /// Keep files in an S3-compatible store instead: `s3://bucket` or
+    /// `s3://bucket/prefix`; endpoint, region and credentials from `AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (`AWS_ALLOW_HTTP=true`
+    /// for a plain-HTTP endpoint). `STORAGE_DIR` then only holds uploads arriving.
+    #[arg(long, env = "STORAGE_URL")]
+    pub storage_url: Option<String>,
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
     /// Browser origins allowed by CORS, comma-separated; none by default.
@@ -182,6 +188,7 @@ pub struct Settings {
     pub list_cache_bytes: usize,
     pub metrics_token: Option<SecretString>,
     pub storage_dir: PathBuf,
+    pub storage_url: Option<String>,
     pub log_format: LogFormat,
     pub cors_origins: Vec<String>,
     pub db_pool: PoolSettings,
@@ -306,6 +313,7 @@ impl Settings {
             list_cache_bytes: usize::try_from(args.list_cache_mb << 20).unwrap_or(usize::MAX),
             metrics_token: args.metrics_token.map(SecretString::from),
             storage_dir,
+            storage_url: args.storage_url,
             log_format: args.log_format,
             cors_origins,
             db_pool: PoolSettings {

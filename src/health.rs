@@ -27,7 +27,8 @@ pub async fn live() -> web::Json<HealthStatus> {
     web::Json(HealthStatus { status: "ok" })
 }
 
-/// The service can serve requests: the database answers within 2 seconds.
+/// The service can serve requests: the database and the attachment store answer
+/// within 2 seconds each.
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -36,9 +37,17 @@ pub async fn live() -> web::Json<HealthStatus> {
     ),
 )]
 #[get("/health/ready")]
-pub async fn ready(db: web::Data<Db>) -> Result<web::Json<HealthStatus>, ApiError> {
+pub async fn ready(
+    db: web::Data<Db>,
+    storage: web::Data<crate::attachments::Storage>,
+) -> Result<web::Json<HealthStatus>, ApiError> {
     actix_web::rt::time::timeout(Duration::from_secs(2), db.ping())
         .await
         .map_err(|_| ApiError::Unavailable("the database did not answer in time".into()))??;
+    actix_web::rt::time::timeout(Duration::from_secs(2), storage.check())
+        .await
+        .map_err(|_| {
+            ApiError::Unavailable("the attachment store did not answer in time".into())
+        })??;
     Ok(web::Json(HealthStatus { status: "ready" }))
 }

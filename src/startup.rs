@@ -43,8 +43,8 @@ pub enum StartupError {
     Blocking(String),
     #[error("cannot set up webhook deliveries: {0}")]
     Webhooks(String),
-    #[error("cannot use the storage directory {dir}: {detail}")]
-    Storage { dir: String, detail: String },
+    #[error("cannot use the attachment store {location}: {detail}")]
+    Storage { location: String, detail: String },
 }
 
 /// How old a part file without a row must be before start-up removes it: another
@@ -107,21 +107,24 @@ impl Application {
     }
 }
 
-/// Opens the storage directory and settles what a crash left between files and rows.
+/// Opens the attachment store and removes what interrupted uploads left. A store
+/// that does not answer yet is reported, not fatal: readiness says so until it does.
 async fn open_storage(db: &Db, settings: &Settings) -> Result<Storage, StartupError> {
-    let dir = settings.storage_dir.clone();
-    let storage_error = |detail: String| StartupError::Storage {
-        dir: dir.display().to_string(),
-        detail,
-    };
-    let storage = Storage::open(&settings.storage_dir).map_err(|e| storage_error(e.to_string()))?;
-    let recovering = storage.clone();
-    let (renamed, removed) = db
-        .read(move |conn| recovering.recover(conn, ABANDONED_UPLOAD))
-        .await
-        .map_err(|e| storage_error(e.to_string()))?;
-    if renamed + removed > 0 {
-        tracing::warn!(renamed, removed, "settled uploads interrupted by a crash");
+    let storage = Storage::open(&settings.storage_dir, settings.storage_url.as_deref()).map_err(
+        |detail| StartupError::Storage {
+            location: settings
+                .storage_url
+                .clone()
+                .unwrap_or_else(|| settings.storage_dir.display().to_string()),
+            detail,
+        },
+    )?;
+    match storage.sweep(db, ABANDONED_UPLOAD).await {
+        Ok((parts, objects)) if parts + objects > 0 => {
+            tracing::warn!(parts, objects, "removed what interrupted uploads left");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "the upload sweep did not run at start-up"),
     }
     Ok(storage)
 }
@@ -141,13 +144,9 @@ fn sweep_abandoned_uploads(db: Db, storage: Storage) {
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            let sweeping = storage.clone();
-            match db
-                .read(move |conn| sweeping.recover(conn, ABANDONED_UPLOAD))
-                .await
-            {
-                Ok((renamed, removed)) if renamed + removed > 0 => {
-                    tracing::info!(renamed, removed, "settled abandoned uploads");
+            match storage.sweep(&db, ABANDONED_UPLOAD).await {
+                Ok((parts, objects)) if parts + objects > 0 => {
+                    tracing::info!(parts, objects, "removed what abandoned uploads left");
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "the upload sweep did not run"),

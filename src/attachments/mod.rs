@@ -5,24 +5,24 @@
 //!   the file name: JPEG, PNG, WebP or PDF, else `415`;
 //! - at most [`MAX_FILE_BYTES`] per file, stopped while streaming (`413`), and at most
 //!   [`MAX_PER_OWNER`] per item;
-//! - the file is written under `STORAGE_DIR` as `<random key>.part` and renamed to
-//!   `<random key>` only after its row commits, so a failure leaves no file without a
-//!   row; a crash between the two is settled by [`Storage::recover`] at start-up (the
-//!   rename is finished when the row exists, the part file removed when it does not);
-//! - no client-supplied name ever reaches the file system: the key is random, the
-//!   original name is kept (cleaned) only for `Content-Disposition`.
+//! - what is kept is cleaned ([`content`]): images as their pixels only, upright; PDFs
+//!   without their document information;
+//! - the cleaned file goes to the store ([`Storage`]: the filesystem or S3) under a
+//!   random key before its row is written, so a row never names a missing file; an
+//!   object whose row did not commit is removed, at once or by [`Storage::sweep`];
+//! - no client-supplied name ever reaches the store: the key is random, the original
+//!   name is kept (cleaned) only for `Content-Disposition`.
 
 mod content;
 pub mod endpoints;
 mod owner;
 mod sniff;
+mod storage;
 mod upload;
-
-use std::path::{Path, PathBuf};
 
 use actix_multipart::Multipart;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use futures_util::StreamExt;
@@ -33,10 +33,11 @@ use utoipa::ToSchema;
 
 pub use owner::{FileOwner, Owner};
 pub use sniff::FileKind;
+pub use storage::Storage;
 pub use upload::{UploadRequest, upload_once};
 
 use crate::db::schema::attachments;
-use crate::db::{Db, DbConnection, now, utc};
+use crate::db::{DbConnection, now, utc};
 use crate::error::{ApiError, FieldIssue};
 
 /// Largest file accepted (SPEC §1: 5 MiB per upload).
@@ -111,28 +112,7 @@ impl Upload {
     }
 }
 
-/// The directory uploaded files live in.
-#[derive(Debug, Clone)]
-pub struct Storage {
-    dir: PathBuf,
-}
-
 impl Storage {
-    pub fn open(dir: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        Ok(Storage {
-            dir: dir.to_owned(),
-        })
-    }
-
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(key)
-    }
-
-    fn part_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.part"))
-    }
-
     /// Reads the single `file` field of a `multipart/form-data` request into a part
     /// file, refusing a file of another type (`415`) or too large (`413`) as soon as
     /// the bytes show it.
@@ -178,39 +158,36 @@ impl Storage {
                 if let Some(written) = written {
                     // A refused request leaves nothing on disk, a part already
                     // written included.
-                    self.discard(&written).await;
+                    let _ = tokio::fs::remove_file(self.part_path(&written.storage_key)).await;
                 }
                 Err(error)
             }
         }
     }
 
-    /// Replaces the received part file by what is kept of it (see [`content`]): the
-    /// stored size and hash are the cleaned file's. A refused file's part is removed.
+    /// Puts what is kept of the received part file (see [`content`]) into the store:
+    /// the stored size and hash are the cleaned file's. The part file goes either way.
     async fn clean(&self, received: Upload) -> Result<Upload, ApiError> {
         let part = self.part_path(&received.storage_key);
         let kind = received.kind;
+        let reading = part.clone();
         let cleaned = web::block(move || {
-            let bytes = std::fs::read(&part).map_err(storage_error)?;
-            let cleaned = content::clean(&bytes, kind)?;
-            write_synced(&part, &cleaned)?;
-            Ok::<_, ApiError>(cleaned)
+            let bytes = std::fs::read(&reading).map_err(storage_error)?;
+            content::clean(&bytes, kind)
         })
         .await
         .map_err(ApiError::internal)
         .and_then(|cleaned| cleaned);
-        match cleaned {
-            Ok(cleaned) => Ok(Upload {
-                size_bytes: i64::try_from(cleaned.len())
-                    .map_err(|_| ApiError::internal("file size"))?,
-                sha256: crate::crypto::hex(&Sha256::digest(&cleaned)),
-                ..received
-            }),
-            Err(error) => {
-                let _ = tokio::fs::remove_file(self.part_path(&received.storage_key)).await;
-                Err(error)
-            }
-        }
+        let _ = tokio::fs::remove_file(&part).await;
+        let cleaned = cleaned?;
+        let kept = Upload {
+            size_bytes: i64::try_from(cleaned.len())
+                .map_err(|_| ApiError::internal("file size"))?,
+            sha256: crate::crypto::hex(&Sha256::digest(&cleaned)),
+            ..received
+        };
+        self.put(&kept.storage_key, cleaned).await?;
+        Ok(kept)
     }
 
     async fn write_part(
@@ -271,102 +248,11 @@ impl Storage {
         }
         result
     }
-
-    /// After the creating transaction: the part file becomes the stored file if its
-    /// row committed, and is removed if not (a failure, or a replay that kept the
-    /// first upload).
-    pub async fn settle(&self, db: &Db, upload: &Upload) -> Result<(), ApiError> {
-        let key = upload.storage_key.clone();
-        let committed = db
-            .read(move |conn| find_by_key(conn, &key).map(|row| row.is_some()))
-            .await?;
-        let part = self.part_path(&upload.storage_key);
-        if committed {
-            tokio::fs::rename(&part, self.path(&upload.storage_key))
-                .await
-                .map_err(storage_error)
-        } else {
-            tokio::fs::remove_file(&part).await.map_err(storage_error)
-        }
-    }
-
-    /// Removes stored files whose rows are gone. A file that cannot be removed is
-    /// logged: it is unreachable without its row, so nothing is exposed.
-    pub async fn remove(&self, storage_keys: &[String]) {
-        for key in storage_keys {
-            if let Err(error) = tokio::fs::remove_file(self.path(key)).await {
-                tracing::warn!(%error, "a deleted attachment's file stays on disk");
-            }
-        }
-    }
-
-    /// Removes the part file of an upload whose request failed before settling.
-    pub async fn discard(&self, upload: &Upload) {
-        let _ = tokio::fs::remove_file(self.part_path(&upload.storage_key)).await;
-    }
-
-    /// Settles what a crash left between file and row: a part file whose row exists is
-    /// renamed into place; one without a row, older than `grace` (so an upload another
-    /// instance is still finishing is left alone), is removed. Returns how many files
-    /// were renamed and removed.
-    pub fn recover(
-        &self,
-        conn: &mut DbConnection,
-        grace: std::time::Duration,
-    ) -> Result<(usize, usize), ApiError> {
-        let (mut renamed, mut removed) = (0, 0);
-        let entries = std::fs::read_dir(&self.dir).map_err(storage_error)?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(key) = name.strip_suffix(".part") else {
-                continue;
-            };
-            if find_by_key(conn, key)?.is_some() {
-                std::fs::rename(entry.path(), self.path(key)).map_err(storage_error)?;
-                renamed += 1;
-                continue;
-            }
-            let old_enough = entry
-                .metadata()
-                .and_then(|meta| meta.modified())
-                .ok()
-                .and_then(|modified| modified.elapsed().ok())
-                .is_some_and(|age| age >= grace);
-            if old_enough {
-                std::fs::remove_file(entry.path()).map_err(storage_error)?;
-                removed += 1;
-            }
-        }
-        Ok((renamed, removed))
-    }
-
-    /// Streams a stored file as a download: its stored type, never sniffed by the
-    /// browser, never shown inline.
-    pub async fn download(&self, row: &AttachmentRow) -> Result<HttpResponse, ApiError> {
-        let path = self.path(&row.storage_key);
-        if tokio::fs::metadata(&path).await.is_err() {
-            // The row committed but the rename did not happen (a crash): finish it.
-            tokio::fs::rename(self.part_path(&row.storage_key), &path)
-                .await
-                .map_err(storage_error)?;
-        }
-        let file = tokio::fs::File::open(&path).await.map_err(storage_error)?;
-        let size = u64::try_from(row.size_bytes).map_err(|_| ApiError::internal("size"))?;
-        let stream = tokio_util::io::ReaderStream::new(file);
-        Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, row.content_type.clone()))
-            .insert_header((header::CONTENT_DISPOSITION, disposition_of(&row.file_name)))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            // Opened directly anyway, the file runs no script and reaches no origin.
-            .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
-            .insert_header((header::CACHE_CONTROL, "private, no-store"))
-            .body(actix_web::body::SizedStream::new(size, stream)))
-    }
 }
 
 /// `attachment` with the name as RFC 6266 asks: `filename*=UTF-8''…` for any name, and
 /// an ASCII `filename` for clients that read only that (other characters as `_`).
-fn disposition_of(file_name: &str) -> ContentDisposition {
+pub(super) fn disposition_of(file_name: &str) -> ContentDisposition {
     let ascii: String = file_name
         .chars()
         .map(|c| {
@@ -432,14 +318,6 @@ fn clean_file_name(raw: &str) -> String {
     )
 }
 
-/// Writes `bytes` to `path` and waits until they are on disk.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ApiError> {
-    use std::io::Write;
-    let mut file = std::fs::File::create(path).map_err(storage_error)?;
-    file.write_all(bytes).map_err(storage_error)?;
-    file.sync_all().map_err(storage_error)
-}
-
 fn storage_error(error: std::io::Error) -> ApiError {
     ApiError::internal(format!("attachment storage: {error}"))
 }
@@ -478,7 +356,10 @@ fn unsupported_type() -> ApiError {
     }
 }
 
-fn find_by_key(conn: &mut DbConnection, key: &str) -> Result<Option<AttachmentRow>, ApiError> {
+pub(super) fn find_by_key(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<Option<AttachmentRow>, ApiError> {
     Ok(attachments::table
         .filter(attachments::storage_key.eq(key))
         .select(AttachmentRow::as_select())

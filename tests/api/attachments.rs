@@ -107,20 +107,13 @@ async fn bulletin(app: &TestApp, author: &TestUser, audience: Value, publish: bo
     id
 }
 
-/// Files in the storage directory: (stored, part files).
-pub(crate) fn stored_files(app: &TestApp) -> (usize, usize) {
-    let mut counts = (0, 0);
-    for entry in std::fs::read_dir(app.storage_dir())
-        .expect("storage dir")
-        .flatten()
-    {
-        if entry.file_name().to_string_lossy().ends_with(".part") {
-            counts.1 += 1;
-        } else {
-            counts.0 += 1;
-        }
-    }
-    counts
+/// Files in the app's store and part files of uploads still arriving: (stored, parts).
+pub(crate) async fn stored_files(app: &TestApp) -> (usize, usize) {
+    let stored = app.storage.keys().await.expect("the store lists").len();
+    let parts = std::fs::read_dir(app.storage.incoming())
+        .expect("incoming dir")
+        .count();
+    (stored, parts)
 }
 
 #[tokio::test]
@@ -179,7 +172,7 @@ async fn real_images_and_pdfs_are_stored_and_downloaded_as_attachments() {
             shown["attachments"][2]["file_name"], "surat edaran.pdf",
             "no path, only a name"
         );
-        assert_eq!(stored_files(&app), (3, 0));
+        assert_eq!(stored_files(&app).await, (3, 0));
     })
     .await;
 }
@@ -216,7 +209,7 @@ async fn other_content_is_refused_whatever_its_name_and_leaves_nothing() {
         problem(not_a_form, 415).await;
         let wrong_field = form_with(BOUNDARY, "foto", "a.png", "image/png", &decode(PNG));
         problem(upload(&app, id, &admin, wrong_field, None).await, 400).await;
-        assert_eq!(stored_files(&app), (0, 0));
+        assert_eq!(stored_files(&app).await, (0, 0));
         // A file part, then anything else: refused, and the part already written goes.
         let closing = format!("\r\n--{BOUNDARY}--\r\n");
         let mut file_then_field = form("a.png", "image/png", &decode(PNG));
@@ -233,7 +226,7 @@ async fn other_content_is_refused_whatever_its_name_and_leaves_nothing() {
         two_files.extend_from_slice(&form("b.png", "image/png", &decode(PNG)));
         for body in [file_then_field, two_files] {
             problem(upload(&app, id, &admin, body, None).await, 400).await;
-            assert_eq!(stored_files(&app), (0, 0), "nothing of a refused upload stays");
+            assert_eq!(stored_files(&app).await, (0, 0), "nothing of a refused upload stays");
         }
     })
     .await;
@@ -292,7 +285,7 @@ async fn uploads_are_named_by_content_checked_whole_and_downloaded_sandboxed() {
             let refused = problem(upload(&app, id, &admin, form(name, "image/png", &content), None).await, 422).await;
             assert_eq!(refused["code"], code, "{name}");
         }
-        assert_eq!(stored_files(&app), (3, 0), "refused files leave nothing");
+        assert_eq!(stored_files(&app).await, (3, 0), "refused files leave nothing");
     })
     .await;
 }
@@ -325,7 +318,7 @@ async fn an_oversized_file_is_refused_while_it_streams() {
         let text = String::from_utf8_lossy(&answer[..read]).into_owned();
         assert!(text.starts_with("HTTP/1.1 413"), "{text}");
         drop(stream);
-        assert_eq!(stored_files(&app).1, 0, "no part file is left");
+        assert_eq!(stored_files(&app).await.1, 0, "no part file is left");
         // A file of exactly the limit passes.
         let mut content = decode(PNG);
         content.resize(5 * 1024 * 1024, 0);
@@ -441,7 +434,7 @@ async fn downloads_follow_the_bulletins_visibility_and_uploads_its_editors() {
         )
         .await;
         assert_eq!(problem(eleventh, 409).await["code"], "too_many_attachments");
-        assert_eq!(stored_files(&app), (10, 0));
+        assert_eq!(stored_files(&app).await, (10, 0));
     })
     .await;
 }
@@ -497,13 +490,13 @@ async fn a_retried_upload_answers_the_first_and_keeps_one_file() {
         )
         .await;
         assert_eq!(problem(other, 422).await["code"], "idempotency_key_reused");
-        assert_eq!(stored_files(&app), (1, 0));
+        assert_eq!(stored_files(&app).await, (1, 0));
     })
     .await;
 }
 
 #[tokio::test]
-async fn a_crash_between_file_and_row_is_settled_at_start_up() {
+async fn what_a_crash_leaves_is_swept_after_the_grace_period_and_nothing_else() {
     on_each_backend(async |app| {
         let admin = app.bootstrap_admin().await;
         let id = bulletin(&app, &admin, json!({"scope": "public"}), true).await;
@@ -519,42 +512,89 @@ async fn a_crash_between_file_and_row_is_settled_at_start_up() {
             .to_str()
             .expect("location")
             .to_owned();
-        let dir = app.storage_dir();
-        let stored = std::fs::read_dir(&dir)
-            .expect("dir")
-            .flatten()
-            .next()
-            .expect("one file")
-            .path();
-        // Crash after the row committed, before the rename: the file is still a part file.
-        std::fs::rename(&stored, stored.with_extension("part")).expect("unrename");
-        // Crash before the row committed: a part file nobody refers to, an hour old.
-        let orphan = dir.join("0123456789abcdef0123456789abcdef.part");
-        std::fs::write(&orphan, decode(PNG)).expect("orphan");
+        // A crash between object and row: an object nobody refers to.
+        let orphan = "0123456789abcdef0123456789abcdef";
+        app.storage
+            .put(orphan, decode(PNG))
+            .await
+            .expect("orphan object");
+        // Uploads that never finished: one abandoned two hours ago, one still arriving.
+        let incoming = app.storage.incoming().to_owned();
+        let abandoned = incoming.join("fedcba9876543210fedcba9876543210.part");
+        std::fs::write(&abandoned, b"half a file").expect("abandoned part");
         std::fs::File::options()
             .write(true)
-            .open(&orphan)
+            .open(&abandoned)
             .expect("open")
             .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
             .expect("age");
-        let fresh = dir.join("fedcba9876543210fedcba9876543210.part");
-        std::fs::write(&fresh, decode(PNG)).expect("fresh");
+        let arriving = incoming.join("00112233445566778899aabbccddeeff.part");
+        std::fs::write(&arriving, b"still coming").expect("arriving part");
+        assert_eq!(stored_files(&app).await, (2, 2));
 
-        let storage = kim_api::attachments::Storage::open(&dir).expect("storage");
-        let settled = app
-            .db
-            .read(move |conn| storage.recover(conn, std::time::Duration::from_secs(3600)))
-            .await
-            .expect("recover");
-        assert_eq!(settled, (1, 1));
-        assert!(stored.exists() && !orphan.exists());
-        assert!(
-            fresh.exists(),
-            "an upload another instance may still be finishing stays"
+        let hour = std::time::Duration::from_secs(3600);
+        let swept = app.storage.sweep(&app.db, hour).await.expect("sweep");
+        assert_eq!(
+            swept,
+            (1, 0),
+            "only the abandoned part: the orphan may be an upload another instance is finishing"
         );
+        assert!(!abandoned.exists() && arriving.exists());
+        let swept = app
+            .storage
+            .sweep(&app.db, std::time::Duration::ZERO)
+            .await
+            .expect("sweep");
+        assert_eq!(
+            swept,
+            (1, 1),
+            "past its grace the orphan goes; the file with a row stays"
+        );
+        assert_eq!(stored_files(&app).await, (1, 0));
         assert_eq!(app.get(&location).await.status().as_u16(), 200);
     })
     .await;
+}
+
+#[tokio::test]
+async fn instances_on_other_hosts_serve_each_others_files_from_the_shared_store() {
+    for backend in crate::helpers::backends() {
+        if crate::helpers::test_storage_url(backend).is_none() {
+            eprintln!("--- {backend:?}: files on this host's disk, nothing shared to test");
+            continue;
+        }
+        let app = crate::helpers::spawn_app(backend).await;
+        let other = crate::helpers::spawn_instance(&app, |_| {}).await;
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), true).await;
+        let photo = jpeg();
+        let response = upload(&app, id, &admin, form("a.jpg", "image/jpeg", &photo), None).await;
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        let first = app.get(&location).await.bytes().await.expect("bytes");
+        let download = other.get(&location).await;
+        assert_eq!(download.status().as_u16(), 200);
+        assert_eq!(download.bytes().await.expect("bytes"), first);
+        // Removed through the second instance, gone for the first.
+        let aid = location.rsplit('/').next().expect("aid");
+        let removed = other
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/bulletins/{id}/attachments/{aid}"),
+                Some(&admin.session.access_token),
+                None,
+            )
+            .await;
+        assert_eq!(removed.status().as_u16(), 204);
+        assert_eq!(app.get(&location).await.status().as_u16(), 404);
+        assert_eq!(stored_files(&app).await, (0, 0));
+        for instance in [&app, &other] {
+            let ready = instance.get("/health/ready").await;
+            assert_eq!(ready.status().as_u16(), 200, "readiness covers the store");
+        }
+    }
 }
 
 #[tokio::test]
@@ -594,7 +634,7 @@ async fn simultaneous_uploads_stop_at_the_limit() {
             2,
             "{statuses:?}"
         );
-        assert_eq!(stored_files(&app), (10, 0));
+        assert_eq!(stored_files(&app).await, (10, 0));
     })
     .await;
 }

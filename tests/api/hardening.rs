@@ -347,7 +347,7 @@ async fn a_dissolved_kims_users_can_write_nothing() {
             let refused = problem(crate::attachments::upload_to(&app, &path, who, png.clone(), None).await, 409).await;
             assert_eq!(refused["code"], "kim_dissolved", "{path}");
         }
-        assert_eq!(crate::attachments::stored_files(&app), (0, 0));
+        assert_eq!(crate::attachments::stored_files(&app).await, (0, 0));
     })
     .await;
 }
@@ -422,6 +422,6 @@ async fn a_body_that_stops_arriving_is_answered_408_and_the_connection_closes() 
             1,
             "nothing was stored"
         );
-        assert_eq!(crate::attachments::stored_files(&app), (0, 0));
+        assert_eq!(crate::attachments::stored_files(&app).await, (0, 0));
     }
 }

@@ -10,6 +10,10 @@ use kim_api::startup::Application;
 use tempfile::TempDir;
 
 pub const PG_URL_VAR: &str = "KIM_TEST_PG_URL";
+/// An S3 bucket (endpoint and credentials in the `AWS_*` variables): when set, the
+/// PostgreSQL runs keep their files there, each app under a prefix of its own, while
+/// the SQLite runs keep them on the filesystem; both stores are tested in one run.
+pub const S3_BUCKET_VAR: &str = "KIM_TEST_S3_BUCKET";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -42,16 +46,15 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database: TestDatabase,
     pub db: Db,
+    /// The app's attachment store, opened as the app opened it, to look inside.
+    pub storage: kim_api::attachments::Storage,
+    /// `STORAGE_URL` of the app: `None` for the filesystem under its data directory.
+    pub storage_url: Option<String>,
     /// Keeps the app's data directory alive as long as the app.
     _data_dir: TempDir,
 }
 
 impl TestApp {
-    /// Where this app keeps uploaded files (the default `<data dir>/storage`).
-    pub fn storage_dir(&self) -> std::path::PathBuf {
-        self._data_dir.path().join("storage")
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -176,6 +179,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         metrics_token: None,
         nik_encryption_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
         storage_dir: None,
+        storage_url: None,
         log_format: LogFormat::Pretty,
         cors_origins: vec![],
         db_pool_size: 4,
@@ -199,6 +203,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut ConfigArg
     let database = TestDatabase::create(backend);
     let data_dir = TempDir::new().expect("temporary directory");
     let mut config = test_config(data_dir.path(), database.url());
+    config.storage_url = test_storage_url(backend);
     adjust(&mut config);
     let settings = Settings::from_args(config).expect("test settings are valid");
     let app = Application::build(&settings)
@@ -206,6 +211,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut ConfigArg
         .unwrap_or_else(|error| panic!("the app did not start on {backend:?}: {error}"));
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
+    let storage =
+        kim_api::attachments::Storage::open(&settings.storage_dir, settings.storage_url.as_deref())
+            .expect("the app's store opens");
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -215,8 +223,19 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut ConfigArg
             .expect("HTTP client"),
         database,
         db,
+        storage,
+        storage_url: settings.storage_url.clone(),
         _data_dir: data_dir,
     }
+}
+
+/// Where a new app keeps its files: a fresh prefix of the test bucket for PostgreSQL
+/// runs when one is configured, else the filesystem.
+pub fn test_storage_url(backend: Backend) -> Option<String> {
+    let bucket = std::env::var(S3_BUCKET_VAR)
+        .ok()
+        .filter(|b| !b.is_empty())?;
+    (backend == Backend::Postgres).then(|| format!("s3://{bucket}/t-{}", uuid::Uuid::new_v4()))
 }
 
 /// Reads a problem+json answer, checking its content type and status.
@@ -464,10 +483,13 @@ pub async fn session_of(response: reqwest::Response) -> Session {
     }
 }
 
-/// A second instance of the service on `app`'s database, as a second process would be.
+/// A second instance of the service on `app`'s database, as a second process on
+/// another host would be: a data directory of its own, the same object store if `app`
+/// uses one.
 pub async fn spawn_instance(app: &TestApp, adjust: impl FnOnce(&mut ConfigArgs)) -> TestApp {
     let data_dir = TempDir::new().expect("temporary directory");
     let mut config = test_config(data_dir.path(), app.database.url());
+    config.storage_url = app.storage_url.clone();
     adjust(&mut config);
     let settings = Settings::from_args(config).expect("settings");
     let instance = Application::build(&settings)
@@ -475,12 +497,17 @@ pub async fn spawn_instance(app: &TestApp, adjust: impl FnOnce(&mut ConfigArgs))
         .expect("second instance starts");
     let address = format!("http://127.0.0.1:{}", instance.port());
     let db = instance.db().clone();
+    let storage =
+        kim_api::attachments::Storage::open(&settings.storage_dir, settings.storage_url.as_deref())
+            .expect("the instance's store opens");
     tokio::spawn(instance.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         database: TestDatabase::Shared,
         db,
+        storage,
+        storage_url: settings.storage_url.clone(),
         _data_dir: data_dir,
     }
 }

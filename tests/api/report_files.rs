@@ -147,7 +147,7 @@ async fn bad_report_files_are_refused_and_leave_nothing() {
         let mut oversized = decode(PNG);
         oversized.resize(5 * 1024 * 1024 + 1, 0);
         problem(attach(&app, id, member, "besar.png", &oversized).await, 413).await;
-        assert_eq!(stored_files(&app), (0, 0));
+        assert_eq!(stored_files(&app).await, (0, 0));
 
         for n in 0..10 {
             json_of(
@@ -168,7 +168,7 @@ async fn bad_report_files_are_refused_and_leave_nothing() {
         )
         .await;
         assert_eq!(shown["attachments"].as_array().map(Vec::len), Some(10));
-        assert_eq!(stored_files(&app), (10, 0));
+        assert_eq!(stored_files(&app).await, (10, 0));
     })
     .await;
 }
@@ -222,7 +222,7 @@ async fn simultaneous_report_uploads_stop_at_the_limit() {
             2,
             "{statuses:?}"
         );
-        assert_eq!(stored_files(&app), (10, 0));
+        assert_eq!(stored_files(&app).await, (10, 0));
     })
     .await;
 }
@@ -260,7 +260,7 @@ async fn report_files_are_listed_as_the_report_is_seen_and_removed_by_who_added_
         problem(remove(&file(&own), t.reader.as_str()).await, 403).await;
         problem(remove(&file(&own), token(&t.member_b)).await, 404).await;
         problem(app.send(Method::DELETE, &file(&own), None, None).await, 401).await;
-        assert_eq!(stored_files(&app), (2, 0));
+        assert_eq!(stored_files(&app).await, (2, 0));
 
         assert_eq!(
             remove(&file(&own), token(&t.member_a))
@@ -280,7 +280,11 @@ async fn report_files_are_listed_as_the_report_is_seen_and_removed_by_who_added_
         problem(app.get_as(&file(&own), token(&t.officer)).await, 404).await;
         let listed = json_of(app.get_as(&files_of(id), token(&t.officer)).await, 200).await;
         assert_eq!(listed["data"], serde_json::json!([]));
-        assert_eq!(stored_files(&app), (0, 0), "removed files leave the store");
+        assert_eq!(
+            stored_files(&app).await,
+            (0, 0),
+            "removed files leave the store"
+        );
         let shown = json_of(
             app.get_as(&format!("/api/v1/reports/{id}"), token(&t.officer))
                 .await,
