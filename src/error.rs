@@ -140,6 +140,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the resource changed since it was read")]
     PreconditionFailed,
+    /// A `Range` no byte of a file of `size` bytes satisfies (RFC 9110 §15.5.17).
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     /// An OAuth 2.0 error from the token endpoint (RFC 6749 §5.2).
     #[error("oauth error {error}")]
     OAuth {
@@ -233,6 +236,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::OAuth { status, .. } => *status,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -261,6 +265,7 @@ impl ApiError {
             Self::Unauthorized(AuthFailure::InvalidToken) => "invalid_token",
             Self::Forbidden => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::PreconditionFailed => "precondition_failed",
             Self::OAuth { error, .. } => error,
             Self::Unavailable(_) => "service_unavailable",
@@ -308,6 +313,9 @@ impl ApiError {
                 lang.pick("Too many requests", "Terlalu banyak permintaan")
             }
             Self::PreconditionFailed => lang.pick("Precondition failed", "Prasyarat gagal"),
+            Self::RangeNotSatisfiable { .. } => {
+                lang.pick("Range not satisfiable", "Rentang tidak dapat dipenuhi")
+            }
             Self::OAuth { .. } => lang.pick("Token request refused", "Permintaan token ditolak"),
             Self::Unavailable(_) => lang.pick("Service unavailable", "Layanan tidak tersedia"),
             Self::Internal(_) => lang.pick("Internal server error", "Kesalahan internal server"),
@@ -416,6 +424,10 @@ impl ApiError {
             Self::TooManyRequests { retry_after_secs } => lang.pick(
                 format!("Too many attempts; retry after {retry_after_secs} seconds."),
                 format!("Terlalu banyak percobaan; coba lagi setelah {retry_after_secs} detik."),
+            ),
+            Self::RangeNotSatisfiable { size } => lang.pick(
+                format!("The file has {size} bytes; ask for a range within them."),
+                format!("Berkas berukuran {size} bita; minta rentang di dalamnya."),
             ),
             Self::PreconditionFailed => lang
                 .pick(
@@ -549,6 +561,9 @@ pub fn problem_response(error: &ApiError, lang: Lang, request_id: Option<&str>) 
         }
         ApiError::TooManyRequests { retry_after_secs } => {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        ApiError::RangeNotSatisfiable { size } => {
+            response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
         }
         ApiError::Unauthorized(AuthFailure::Missing) => {
             response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="kim-api""#));

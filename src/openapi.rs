@@ -535,3 +535,22 @@ pub struct IdempotencyKeyParam {
     #[expect(dead_code, reason = "read only by the OpenAPI derive")]
     idempotency_key: Option<String>,
 }
+
+/// The conditional and range headers of file downloads.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+pub struct DownloadConditions {
+    /// One byte range (`bytes=0-1023`, `bytes=4096-`, `bytes=-512`) answers `206` with
+    /// those bytes: how a cut download resumes. Several ranges or a malformed one get
+    /// the whole file; a range past the end is `416`.
+    #[param(rename = "Range")]
+    range: Option<String>,
+    /// The `ETag` of a copy the client holds: `304` without a body when it is current.
+    #[param(rename = "If-None-Match")]
+    if_none_match: Option<String>,
+    /// With `Range`: the `ETag` the earlier part came from; another one gets the whole
+    /// file.
+    #[param(rename = "If-Range")]
+    if_range: Option<String>,
+}

@@ -234,10 +234,7 @@ fn find(conn: &mut DbConnection, kim_id: i64, id: i64) -> Result<ActivityRow, Ap
 
 /// `row` as answered, with its files.
 fn present(conn: &mut DbConnection, row: ActivityRow, insider: bool) -> Result<Activity, ApiError> {
-    let files = crate::attachments::of(conn, ActivityFiles::owner(row.id))?
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let files = crate::attachments::of(conn, ActivityFiles::owner(row.id))?;
     Activity::from_row(row, insider, files)
 }
 

@@ -25,15 +25,117 @@ const MAX_DECODER_BYTES: u64 = MAX_IMAGE_PIXELS * 4;
 /// JPEG quality of re-encoded photos: no visible loss at phone-photo sizes.
 const JPEG_QUALITY: u8 = 85;
 
-/// Checks `bytes`, a received file of kind `kind`, and answers what is stored: the
-/// cleaned file. CPU-bound: run off the async workers.
-pub fn clean(bytes: &[u8], kind: FileKind) -> Result<Vec<u8>, ApiError> {
-    match kind {
-        FileKind::Jpeg => reencode(&decode(bytes, ImageFormat::Jpeg)?, kind),
-        FileKind::Png => reencode(&decode(bytes, ImageFormat::Png)?, kind),
-        FileKind::Webp => reencode(&decode(bytes, ImageFormat::WebP)?, kind),
-        FileKind::Pdf => clean_pdf(bytes),
+/// Long side of the `thumb` variant of an image, in pixels: a list on a phone.
+pub const THUMB_PIXELS: u32 = 320;
+/// Long side of the `preview` variant: a phone's or a dashboard's full view.
+pub const PREVIEW_PIXELS: u32 = 1280;
+/// JPEG quality of the variants: small over slow networks, still clear.
+const VARIANT_QUALITY: u8 = 80;
+
+/// What is stored of an accepted file: the cleaned file, and for an image its smaller
+/// variants.
+pub struct Kept {
+    pub file: Vec<u8>,
+    pub variants: Vec<VariantFile>,
+}
+
+/// A smaller copy of an image, for slow networks.
+pub struct VariantFile {
+    pub variant: Variant,
+    pub kind: FileKind,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// The smaller copies every image gets.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// At most [`THUMB_PIXELS`] on the long side.
+    Thumb,
+    /// At most [`PREVIEW_PIXELS`] on the long side.
+    Preview,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 2] = [Variant::Thumb, Variant::Preview];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Variant::Thumb => "thumb",
+            Variant::Preview => "preview",
+        }
     }
+
+    pub fn parse(text: &str) -> Option<Variant> {
+        Variant::ALL
+            .into_iter()
+            .find(|variant| variant.as_str() == text)
+    }
+
+    const fn long_side(self) -> u32 {
+        match self {
+            Variant::Thumb => THUMB_PIXELS,
+            Variant::Preview => PREVIEW_PIXELS,
+        }
+    }
+}
+
+/// Checks `bytes`, a received file of kind `kind`, and answers what is stored: the
+/// cleaned file and, for an image, its variants. CPU-bound: run off the async workers.
+pub fn clean(bytes: &[u8], kind: FileKind) -> Result<Kept, ApiError> {
+    let format = match kind {
+        FileKind::Jpeg => ImageFormat::Jpeg,
+        FileKind::Png => ImageFormat::Png,
+        FileKind::Webp => ImageFormat::WebP,
+        FileKind::Pdf => {
+            return Ok(Kept {
+                file: clean_pdf(bytes)?,
+                variants: Vec::new(),
+            });
+        }
+    };
+    let image = decode(bytes, format)?;
+    let file = reencode(&image, kind)?;
+    let mut variants = Vec::with_capacity(Variant::ALL.len());
+    // Largest first: each smaller one is made from the one before, not the original.
+    let mut source = image;
+    for variant in Variant::ALL.into_iter().rev() {
+        let long_side = variant.long_side();
+        if source.width().max(source.height()) > long_side {
+            source = source.resize(long_side, long_side, image::imageops::FilterType::Triangle);
+        }
+        variants.push(encode_variant(&source, variant)?);
+    }
+    variants.reverse();
+    Ok(Kept { file, variants })
+}
+
+/// `image` as a variant: JPEG, or PNG where it has transparency JPEG would lose.
+fn encode_variant(image: &DynamicImage, variant: Variant) -> Result<VariantFile, ApiError> {
+    let mut bytes = Vec::new();
+    let kind = if image.color().has_alpha() {
+        image
+            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .map_err(ApiError::internal)?;
+        FileKind::Png
+    } else {
+        let rgb = image.to_rgb8();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, VARIANT_QUALITY)
+            .encode_image(&rgb)
+            .map_err(ApiError::internal)?;
+        FileKind::Jpeg
+    };
+    Ok(VariantFile {
+        variant,
+        kind,
+        width: image.width(),
+        height: image.height(),
+        bytes,
+    })
 }
 
 /// The pixels of an image, upright: its EXIF orientation applied.

@@ -28,14 +28,14 @@ pub async fn add<O: FileOwner>(
         move |conn| O::may_add(conn, &checking, item),
         move |uow, upload| {
             let target = O::change(uow, &author, item)?;
-            let row = super::insert(uow.conn, O::owner(O::id(item)), upload, author.user_id())?;
+            let added = super::insert(uow.conn, O::owner(O::id(item)), upload, author.user_id())?;
             uow.audit(
                 "attachment.added",
                 Some(target),
-                Some(detail::<O>(item, row.id, &row.content_type)),
+                Some(detail::<O>(item, added.id, &added.content_type)),
             )?;
-            let location = format!("{}/{}", O::files_url(item), row.id);
-            CreatedResponse::created(&Attachment::from(row), location, 1)
+            let location = format!("{}/{}", O::files_url(item), added.id);
+            CreatedResponse::created(&added, location, 1)
         },
         move |uow: &mut UnitOfWork<'_>, _: &CreatedResponse| {
             O::may_see(uow.conn, Some(&replay_caller), item)
@@ -57,26 +57,36 @@ pub async fn list<O: FileOwner>(
         })
         .await?;
     Ok(web::Json(Page {
-        data: files.into_iter().map(Attachment::from).collect(),
+        data: files,
         next_cursor: None,
     }))
 }
 
 /// One file of an item the caller sees.
 pub async fn download<O: FileOwner>(
+    req: &actix_web::HttpRequest,
     caller: Option<Caller>,
     db: &Db,
     storage: &Storage,
     file: O::File,
+    choice: super::VariantChoice,
 ) -> Result<HttpResponse, ApiError> {
     let (item, id) = O::split(file);
-    let row = db
+    let served = db
         .read(move |conn| {
             O::may_see(conn, caller.as_ref(), item)?;
-            super::find(conn, O::owner(O::id(item)), id)?.ok_or(ApiError::NotFound)
+            let row = super::find(conn, O::owner(O::id(item)), id)?.ok_or(ApiError::NotFound)?;
+            match choice.variant() {
+                None => Ok(super::storage::Served::original(row)),
+                Some(variant) => {
+                    let made =
+                        super::variants::find(conn, row.id, variant)?.ok_or(ApiError::NotFound)?;
+                    Ok(super::storage::Served::variant(row, made, variant))
+                }
+            }
         })
         .await?;
-    storage.download(&row).await
+    storage.download(&served, req).await
 }
 
 /// Removes one file of an item the caller may change; its stored bytes go once the
@@ -215,23 +225,45 @@ macro_rules! file_routes {
             }
 
             /// Downloads a file of an item the caller sees, as an attachment with its stored
-            /// type.
+            /// type. Its `ETag` is its SHA-256 (a file never changes): `If-None-Match`
+            /// revalidates (`304`), `Range` resumes a cut download (`206`).
             ///
             #[doc = $who_sees]
             #[utoipa::path(
                 get,
                 path = $file,
                 tag = $tag,
-                params($($item_param,)+ $file_param),
+                params($($item_param,)+ $file_param, $crate::attachments::DownloadQuery, $crate::openapi::DownloadConditions),
                 security $see_security,
                 responses(
                     (status = 200, description = "The file, as `Content-Disposition: attachment`",
+                        headers(
+                            ("ETag" = String, description = "The file's SHA-256, strong"),
+                            ("Accept-Ranges" = String, description = "`bytes`"),
+                            ("Cache-Control" = String, description = "`private, max-age=86400, immutable`"),
+                        ),
                         content(
                             ($crate::attachments::FileContent = "image/jpeg"),
                             ($crate::attachments::FileContent = "image/png"),
                             ($crate::attachments::FileContent = "image/webp"),
                             ($crate::attachments::FileContent = "application/pdf"),
                         )),
+                    (status = 206, description = "The bytes of the one range asked for",
+                        headers(
+                            ("Content-Range" = String, description = "`bytes START-END/SIZE`"),
+                            ("ETag" = String, description = "The file's SHA-256, strong"),
+                        ),
+                        content(
+                            ($crate::attachments::FileContent = "image/jpeg"),
+                            ($crate::attachments::FileContent = "image/png"),
+                            ($crate::attachments::FileContent = "image/webp"),
+                            ($crate::attachments::FileContent = "application/pdf"),
+                        )),
+                    (status = 304, description = "The copy named by `If-None-Match` is current",
+                        headers(("ETag" = String, description = "The file's SHA-256, strong"))),
+                    (status = 416, description = "`range_not_satisfiable`: the range starts past the end (`Content-Range: bytes */SIZE`)",
+                        body = $crate::error::Problem, content_type = "application/problem+json",
+                        headers(("Content-Range" = String, description = "`bytes */SIZE`"))),
                     (status = 400, response = $crate::openapi::InvalidPath),
                     (status = 401, response = $crate::openapi::Unauthorized),
                     (status = 403, response = $crate::openapi::Forbidden),
@@ -241,12 +273,14 @@ macro_rules! file_routes {
             )]
             #[get($file)]
             pub async fn $download(
+                req: actix_web::HttpRequest,
+                query: $crate::extract::ApiQuery<$crate::attachments::DownloadQuery>,
                 caller: $crate::auth::MaybeCaller,
                 db: actix_web::web::Data<$crate::db::Db>,
                 storage: actix_web::web::Data<$crate::attachments::Storage>,
                 file: actix_web::web::Path<<$owner as $crate::attachments::FileOwner>::File>,
             ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
-                $crate::attachments::endpoints::download::<$owner>(caller.0, &db, &storage, file.into_inner()).await
+                $crate::attachments::endpoints::download::<$owner>(&req, caller.0, &db, &storage, file.into_inner(), query.0.variant).await
             }
 
             /// Removes a file; its stored bytes are deleted once the removal commits.

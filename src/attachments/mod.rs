@@ -17,8 +17,9 @@ mod content;
 pub mod endpoints;
 mod owner;
 mod sniff;
-mod storage;
+pub mod storage;
 mod upload;
+pub mod variants;
 
 use actix_multipart::Multipart;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
@@ -35,6 +36,7 @@ pub use owner::{FileOwner, Owner};
 pub use sniff::FileKind;
 pub use storage::Storage;
 pub use upload::{UploadRequest, upload_once};
+pub use variants::{AttachmentVariant, DownloadQuery, Variant, VariantChoice};
 
 use crate::db::schema::attachments;
 use crate::db::{DbConnection, now, utc};
@@ -74,6 +76,9 @@ pub struct Attachment {
     /// SHA-256 of the content, hex.
     pub sha256: String,
     pub created_at: DateTime<Utc>,
+    /// An image's smaller copies for slow networks (download with `?variant=`),
+    /// smallest first; none for a PDF.
+    pub variants: Vec<AttachmentVariant>,
 }
 
 impl From<AttachmentRow> for Attachment {
@@ -85,6 +90,7 @@ impl From<AttachmentRow> for Attachment {
             size_bytes: row.size_bytes,
             sha256: row.sha256,
             created_at: utc(row.created_at),
+            variants: Vec::new(),
         }
     }
 }
@@ -101,6 +107,8 @@ pub struct Upload {
     pub sha256: String,
     /// Of the file as the client sent it.
     pub received_sha256: String,
+    /// An image's smaller copies, stored beside it.
+    pub variants: Vec<variants::StoredVariant>,
 }
 
 impl Upload {
@@ -171,7 +179,9 @@ impl Storage {
         let part = self.part_path(&received.storage_key);
         let kind = received.kind;
         let reading = part.clone();
+        let turn = self.cleaning_turn().await?;
         let cleaned = web::block(move || {
+            let _turn = turn;
             let bytes = std::fs::read(&reading).map_err(storage_error)?;
             content::clean(&bytes, kind)
         })
@@ -179,14 +189,30 @@ impl Storage {
         .map_err(ApiError::internal)
         .and_then(|cleaned| cleaned);
         let _ = tokio::fs::remove_file(&part).await;
-        let cleaned = cleaned?;
-        let kept = Upload {
-            size_bytes: i64::try_from(cleaned.len())
-                .map_err(|_| ApiError::internal("file size"))?,
-            sha256: crate::crypto::hex(&Sha256::digest(&cleaned)),
+        let content::Kept { file, variants } = cleaned?;
+        let mut kept = Upload {
+            size_bytes: byte_count(&file)?,
+            sha256: crate::crypto::hex(&Sha256::digest(&file)),
             ..received
         };
-        self.put(&kept.storage_key, cleaned).await?;
+        // The variants first: once the original is in, the row may name it.
+        for made in variants {
+            let stored = variants::StoredVariant {
+                variant: made.variant,
+                kind: made.kind,
+                width: i32::try_from(made.width).map_err(ApiError::internal)?,
+                height: i32::try_from(made.height).map_err(ApiError::internal)?,
+                size_bytes: byte_count(&made.bytes)?,
+                sha256: crate::crypto::hex(&Sha256::digest(&made.bytes)),
+            };
+            self.put(
+                &variants::key_of(&kept.storage_key, made.variant),
+                made.bytes,
+            )
+            .await?;
+            kept.variants.push(stored);
+        }
+        self.put(&kept.storage_key, file).await?;
         Ok(kept)
     }
 
@@ -239,6 +265,7 @@ impl Storage {
                 size_bytes,
                 received_sha256: sha256.clone(),
                 sha256,
+                variants: Vec::new(),
             })
         }
         .await;
@@ -318,6 +345,10 @@ fn clean_file_name(raw: &str) -> String {
     )
 }
 
+fn byte_count(bytes: &[u8]) -> Result<i64, ApiError> {
+    i64::try_from(bytes.len()).map_err(|_| ApiError::internal("file size"))
+}
+
 fn storage_error(error: std::io::Error) -> ApiError {
     ApiError::internal(format!("attachment storage: {error}"))
 }
@@ -386,18 +417,30 @@ pub fn find(
         .optional()?)
 }
 
-/// The attachments of `owner`, oldest first.
-pub fn of(conn: &mut DbConnection, owner: Owner) -> Result<Vec<AttachmentRow>, ApiError> {
-    let Owner {
-        kind: owner_type,
-        id: owner_id,
-    } = owner;
-    Ok(attachments::table
-        .filter(attachments::owner_type.eq(owner_type))
-        .filter(attachments::owner_id.eq(owner_id))
+/// The attachments of `owner`, oldest first, with their variants.
+pub fn of(conn: &mut DbConnection, owner: Owner) -> Result<Vec<Attachment>, ApiError> {
+    let rows: Vec<AttachmentRow> = attachments::table
+        .filter(attachments::owner_type.eq(owner.kind))
+        .filter(attachments::owner_id.eq(owner.id))
         .order(attachments::id)
         .select(AttachmentRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    let mut variants = variants::of_owners(conn, owner.kind, owner.id, owner.id)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| with_variants(row, &mut variants))
+        .collect())
+}
+
+fn with_variants(
+    row: AttachmentRow,
+    variants: &mut std::collections::HashMap<i64, Vec<AttachmentVariant>>,
+) -> Attachment {
+    let made = variants.remove(&row.id).unwrap_or_default();
+    Attachment {
+        variants: made,
+        ..Attachment::from(row)
+    }
 }
 
 /// Records `upload` for `owner` (locked by the caller), within the per-item limit.
@@ -406,7 +449,7 @@ pub fn insert(
     owner: Owner,
     upload: &Upload,
     uploaded_by: Option<i64>,
-) -> Result<AttachmentRow, ApiError> {
+) -> Result<Attachment, ApiError> {
     let Owner {
         kind: owner_type,
         id: owner_id,
@@ -423,7 +466,7 @@ pub fn insert(
             format!("Satu item memuat paling banyak {MAX_PER_OWNER} berkas."),
         ));
     }
-    Ok(diesel::insert_into(attachments::table)
+    let row: AttachmentRow = diesel::insert_into(attachments::table)
         .values((
             attachments::owner_type.eq(owner_type),
             attachments::owner_id.eq(owner_id),
@@ -436,7 +479,16 @@ pub fn insert(
             attachments::created_at.eq(now()),
         ))
         .returning(attachments::all_columns)
-        .get_result(conn)?)
+        .get_result(conn)?;
+    variants::insert(conn, row.id, &upload.variants)?;
+    Ok(Attachment {
+        variants: upload
+            .variants
+            .iter()
+            .map(AttachmentVariant::from)
+            .collect(),
+        ..Attachment::from(row)
+    })
 }
 
 /// The attachments of many owners of one type, by owner id: one query for a page.
@@ -457,11 +509,16 @@ pub fn of_many(
         .order(attachments::id)
         .select(AttachmentRow::as_select())
         .load(conn)?;
+    let mut variants = variants::of_owners(conn, owner_type, *low, *high)?;
     for row in rows
         .into_iter()
         .filter(|row| owner_ids.contains(&row.owner_id))
     {
-        by_owner.entry(row.owner_id).or_default().push(row.into());
+        let owner_id = row.owner_id;
+        by_owner
+            .entry(owner_id)
+            .or_default()
+            .push(with_variants(row, &mut variants));
     }
     Ok(by_owner)
 }
@@ -484,6 +541,7 @@ pub struct FileContent(Vec<u8>);
 /// Deletes one attachment's row; the caller removes its file once the transaction
 /// commits.
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), ApiError> {
+    variants::delete_of(conn, &[id])?;
     diesel::delete(attachments::table.filter(attachments::id.eq(id))).execute(conn)?;
     Ok(())
 }
@@ -498,10 +556,12 @@ pub fn delete_all(conn: &mut DbConnection, owner: Owner) -> Result<Vec<String>, 
     let of_owner = attachments::owner_type
         .eq(owner_type)
         .and(attachments::owner_id.eq(owner_id));
-    let keys: Vec<String> = attachments::table
+    let stored: Vec<(i64, String)> = attachments::table
         .filter(of_owner)
-        .select(attachments::storage_key)
+        .select((attachments::id, attachments::storage_key))
         .load(conn)?;
+    let (ids, keys): (Vec<i64>, Vec<String>) = stored.into_iter().unzip();
+    variants::delete_of(conn, &ids)?;
     diesel::delete(attachments::table.filter(of_owner)).execute(conn)?;
     Ok(keys)
 }

@@ -14,16 +14,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::HttpResponse;
-use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, EntityTag, Header, IfNoneMatch};
+use actix_web::{HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
 
+use super::variants::{self, Variant, VariantRow};
 use super::{AttachmentRow, Upload, disposition_of};
 use crate::db::schema::attachments;
 use crate::db::{Db, DbConnection};
@@ -31,14 +33,61 @@ use crate::error::ApiError;
 
 /// Where part files of uploads still arriving are written, under `STORAGE_DIR`.
 const INCOMING: &str = ".incoming";
+/// Uploads cleaned at once per instance (see [`Storage::cleaning`]).
+const CLEANING_AT_ONCE: usize = 2;
 /// Keys swept or settled per database query.
 const SWEEP_BATCH: usize = 500;
+
+/// One stored file as a download answers it: an attachment's original or a variant.
+#[derive(Debug)]
+pub struct Served {
+    key: String,
+    content_type: String,
+    sha256: String,
+    size_bytes: i64,
+    file_name: String,
+}
+
+impl Served {
+    pub fn original(row: AttachmentRow) -> Self {
+        Served {
+            key: row.storage_key,
+            content_type: row.content_type,
+            sha256: row.sha256,
+            size_bytes: row.size_bytes,
+            file_name: row.file_name,
+        }
+    }
+
+    /// `foto.png`'s thumb made as JPEG is named `foto-thumb.jpg`.
+    pub fn variant(row: AttachmentRow, made: VariantRow, variant: Variant) -> Self {
+        let stem = row
+            .file_name
+            .rsplit_once('.')
+            .map_or(row.file_name.as_str(), |(stem, _)| stem);
+        let extension = if made.content_type == "image/png" {
+            "png"
+        } else {
+            "jpg"
+        };
+        Served {
+            key: variants::key_of(&row.storage_key, variant),
+            file_name: format!("{stem}-{}.{extension}", variant.as_str()),
+            content_type: made.content_type,
+            sha256: made.sha256,
+            size_bytes: made.size_bytes,
+        }
+    }
+}
 
 /// The store of attachment files, and the local directory uploads arrive in.
 #[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
     incoming: PathBuf,
+    /// Images decoded at once: a 12-megapixel photo takes ~100 MiB while it is cleaned,
+    /// so simultaneous uploads wait for a turn rather than multiply that.
+    cleaning: Arc<tokio::sync::Semaphore>,
     /// Where the files are, for messages: a directory or `s3://bucket/prefix`, never a
     /// credential.
     location: String,
@@ -84,8 +133,19 @@ impl Storage {
         Ok(Storage {
             store,
             incoming,
+            cleaning: Arc::new(tokio::sync::Semaphore::new(CLEANING_AT_ONCE)),
             location,
         })
+    }
+
+    /// Waits for a turn to clean an upload; the turn ends when the permit drops.
+    pub(super) async fn cleaning_turn(
+        &self,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.cleaning)
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)
     }
 
     /// Where the files are (a directory or an `s3://` URL), for messages.
@@ -119,9 +179,17 @@ impl Storage {
             .read(move |conn| super::find_by_key(conn, &key).map(|row| row.is_some()))
             .await?;
         if !committed {
-            self.delete(&upload.storage_key).await?;
+            self.delete_with_variants(&upload.storage_key).await?;
         }
         Ok(())
+    }
+
+    /// Deletes a file and whatever variants it has.
+    async fn delete_with_variants(&self, storage_key: &str) -> Result<(), ApiError> {
+        for variant in Variant::ALL {
+            self.delete(&variants::key_of(storage_key, variant)).await?;
+        }
+        self.delete(storage_key).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), ApiError> {
@@ -135,7 +203,7 @@ impl Storage {
     /// and left to the sweep: without its row it is unreachable, so nothing is exposed.
     pub async fn remove(&self, storage_keys: &[String]) {
         for key in storage_keys {
-            if let Err(error) = self.delete(key).await {
+            if let Err(error) = self.delete_with_variants(key).await {
                 tracing::warn!(%error, "a deleted attachment's file stays until the sweep");
             }
         }
@@ -154,7 +222,7 @@ impl Storage {
             .list(None)
             .try_filter_map(|meta| async move {
                 let key = meta.location.to_string();
-                Ok((meta.last_modified < cutoff && is_storage_key(&key)).then_some(key))
+                Ok((meta.last_modified < cutoff && owning_key(&key).is_some()).then_some(key))
             })
             .try_collect()
             .await
@@ -162,9 +230,15 @@ impl Storage {
         let mut removed = 0;
         for batch in candidates.chunks(SWEEP_BATCH) {
             let batch = batch.to_vec();
-            let looking = batch.clone();
+            let looking: Vec<String> = batch
+                .iter()
+                .filter_map(|key| owning_key(key).map(str::to_owned))
+                .collect();
             let known = db.read(move |conn| keys_with_rows(conn, &looking)).await?;
-            for key in batch.iter().filter(|key| !known.contains(*key)) {
+            let orphans = batch
+                .iter()
+                .filter(|key| owning_key(key).is_some_and(|owner| !known.contains(owner)));
+            for key in orphans {
                 self.delete(key).await?;
                 removed += 1;
             }
@@ -201,7 +275,7 @@ impl Storage {
             .list(None)
             .try_filter_map(|meta| async move {
                 let key = meta.location.to_string();
-                Ok(is_storage_key(&key).then_some(key))
+                Ok(owning_key(&key).is_some().then_some(key))
             })
             .try_collect()
             .await
@@ -224,35 +298,130 @@ impl Storage {
     }
 
     /// Streams a stored file as a download: its stored type, never sniffed by the
-    /// browser, never shown inline.
-    pub async fn download(&self, row: &AttachmentRow) -> Result<HttpResponse, ApiError> {
+    /// browser, never shown inline. Its hash is its `ETag` (a file never changes), so a
+    /// client revalidates with `If-None-Match` (`304`) and resumes a cut download with
+    /// `Range` (`206`; one range, else the whole file; `If-Range` with another tag gets
+    /// the whole file).
+    pub async fn download(
+        &self,
+        row: &Served,
+        req: &HttpRequest,
+    ) -> Result<HttpResponse, ApiError> {
+        let size = u64::try_from(row.size_bytes).map_err(|_| ApiError::internal("size"))?;
+        let tag = EntityTag::new_strong(row.sha256.clone());
+        let unchanged = none_match(req, &tag);
+        let mut answer = if unchanged {
+            HttpResponse::NotModified()
+        } else {
+            HttpResponse::Ok()
+        };
+        answer
+            .insert_header((header::ETAG, tag.clone()))
+            .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            // Opened directly anyway, the file runs no script and reaches no origin.
+            .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"));
+        if unchanged {
+            return Ok(answer.finish());
+        }
+        answer
+            .insert_header((header::CONTENT_TYPE, row.content_type.clone()))
+            .insert_header((header::CONTENT_DISPOSITION, disposition_of(&row.file_name)))
+            .insert_header((header::ACCEPT_RANGES, "bytes"));
+        let range = requested_range(req, &tag, size)?;
+        let options = GetOptions::new().with_range(
+            range
+                .as_ref()
+                .map(|range| GetRange::Bounded(*range.start()..range.end() + 1)),
+        );
         let found = self
             .store
-            .get(&Self::object(&row.storage_key))
+            .get_opts(&Self::object(&row.key), options)
             .await
             .map_err(store_error)?;
-        let size = u64::try_from(row.size_bytes).map_err(|_| ApiError::internal("size"))?;
+        let length = match &range {
+            Some(range) => {
+                answer.status(StatusCode::PARTIAL_CONTENT);
+                answer.insert_header((
+                    header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{size}", range.start(), range.end()),
+                ));
+                range.end() - range.start() + 1
+            }
+            None => size,
+        };
         let stream = found.into_stream().map(|chunk| {
             chunk.map_err(|error| actix_web::error::ErrorInternalServerError(error.to_string()))
         });
-        Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, row.content_type.clone()))
-            .insert_header((header::CONTENT_DISPOSITION, disposition_of(&row.file_name)))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            // Opened directly anyway, the file runs no script and reaches no origin.
-            .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
-            .insert_header((header::CACHE_CONTROL, "private, no-store"))
-            .body(actix_web::body::SizedStream::new(size, stream)))
+        Ok(answer.body(actix_web::body::SizedStream::new(length, stream)))
     }
 }
 
-/// Keys are 32 lowercase hex digits ([`crate::crypto::random_hex`]); anything else in
-/// the store is not ours to sweep.
-fn is_storage_key(key: &str) -> bool {
-    key.len() == 32
-        && key
+/// A file never changes under its URL, so a browser keeps it; `private`: only the
+/// caller's own cache, never a shared one, and for a day, so access taken away is not
+/// outlived for long.
+const CACHE_CONTROL: &str = "private, max-age=86400, immutable";
+
+/// Whether `If-None-Match` names `tag` (weak comparison, RFC 9110 §13.1.2).
+fn none_match(req: &HttpRequest, tag: &EntityTag) -> bool {
+    match IfNoneMatch::parse(req) {
+        Ok(IfNoneMatch::Any) => true,
+        Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|given| given.weak_eq(tag)),
+        Err(_) => false,
+    }
+}
+
+/// The one byte range asked for, if it is to be honoured: none without `Range`, for
+/// several ranges, for a malformed one, or when `If-Range` names another version;
+/// `416` when no byte of the file is in it.
+fn requested_range(
+    req: &HttpRequest,
+    tag: &EntityTag,
+    size: u64,
+) -> Result<Option<std::ops::RangeInclusive<u64>>, ApiError> {
+    let Some(asked) = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    if let Some(if_range) = req.headers().get(header::IF_RANGE) {
+        let same = if_range
+            .to_str()
+            .ok()
+            .and_then(|text| text.parse::<EntityTag>().ok())
+            .is_some_and(|given| given.strong_eq(tag));
+        if !same {
+            return Ok(None);
+        }
+    }
+    let Ok(parsed) = http_range_header::parse_range_header(asked) else {
+        return Ok(None);
+    };
+    match parsed.validate(size) {
+        Ok(ranges) if ranges.len() == 1 => Ok(ranges.into_iter().next()),
+        Ok(_) => Ok(None),
+        Err(http_range_header::RangeUnsatisfiableError::Unsatisfiable) => {
+            Err(ApiError::RangeNotSatisfiable { size })
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+/// The attachment key a stored object belongs to: the object's own key (32 lowercase
+/// hex digits, [`crate::crypto::random_hex`]) or, for a variant, the key before its
+/// `-thumb`/`-preview`. Anything else in the store is not ours to sweep.
+fn owning_key(key: &str) -> Option<&str> {
+    let owner = Variant::ALL
+        .into_iter()
+        .find_map(|variant| key.strip_suffix(&format!("-{}", variant.as_str())))
+        .unwrap_or(key);
+    let ours = owner.len() == 32
+        && owner
             .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    ours.then_some(owner)
 }
 
 fn keys_with_rows(

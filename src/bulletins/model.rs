@@ -378,9 +378,6 @@ pub fn present(
     let files = crate::attachments::of(
         conn,
         <super::BulletinFiles as crate::attachments::FileOwner>::owner(row.id),
-    )?
-    .into_iter()
-    .map(Into::into)
-    .collect();
+    )?;
     Bulletin::from_row(row, show_author, files)
 }

@@ -196,10 +196,7 @@ fn present(conn: &mut DbConnection, row: ConsultationRow) -> Result<Consultation
     let files = crate::attachments::of(
         conn,
         <ConsultationFiles as crate::attachments::FileOwner>::owner(row.id),
-    )?
-    .into_iter()
-    .map(Into::into)
-    .collect();
+    )?;
     Consultation::from_row(row, files)
 }
 

@@ -417,6 +417,20 @@ diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id))
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
 
+diesel::table! {
+    attachment_variants (attachment_id, variant) {
+        attachment_id -> BigInt,
+        variant -> Text,
+        content_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+    }
+}
+
+diesel::joinable!(attachment_variants -> attachments (attachment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     report_categories,
@@ -438,6 +452,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bulletin_acknowledgements,
     sync_counters,
     attachments,
+    attachment_variants,
     holidays,
     reports,
     report_timeline,

@@ -323,10 +323,7 @@ fn shown_with_files(
     access: &ReportAccess,
     cipher: &PersonalDataCipher,
 ) -> Result<Report, ApiError> {
-    let attached = attachments::of(conn, ReportFiles::owner(row.id))?
-        .into_iter()
-        .map(Attachment::from)
-        .collect();
+    let attached = attachments::of(conn, ReportFiles::owner(row.id))?;
     shown(row, access, cipher, attached, now())
 }
 

@@ -107,9 +107,11 @@ async fn bulletin(app: &TestApp, author: &TestUser, audience: Value, publish: bo
     id
 }
 
-/// Files in the app's store and part files of uploads still arriving: (stored, parts).
+/// Files in the app's store, their variants not counted, and part files of uploads
+/// still arriving: (stored, parts).
 pub(crate) async fn stored_files(app: &TestApp) -> (usize, usize) {
-    let stored = app.storage.keys().await.expect("the store lists").len();
+    let keys = app.storage.keys().await.expect("the store lists");
+    let stored = keys.iter().filter(|key| !key.contains('-')).count();
     let parts = std::fs::read_dir(app.storage.incoming())
         .expect("incoming dir")
         .count();
@@ -635,6 +637,86 @@ async fn simultaneous_uploads_stop_at_the_limit() {
             "{statuses:?}"
         );
         assert_eq!(stored_files(&app).await, (10, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn downloads_revalidate_and_resume_where_they_were_cut() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let id = bulletin(&app, &admin, json!({"scope": "public"}), true).await;
+        let response = upload(&app, id, &admin, form("a.jpg", "image/jpeg", &jpeg()), None).await;
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned();
+        let whole = app.get(&location).await;
+        assert_eq!(whole.status().as_u16(), 200);
+        assert_eq!(whole.headers()["accept-ranges"], "bytes");
+        let cache = whole.headers()["cache-control"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            cache.starts_with("private") && cache.contains("immutable"),
+            "{cache}"
+        );
+        let etag = whole.headers()["etag"].to_str().expect("ascii").to_owned();
+        let bytes = whole.bytes().await.expect("bytes");
+        assert!(bytes.len() > 200);
+        let size = bytes.len();
+
+        let get = async |headers: &[(&str, &str)]| {
+            let mut request = app.client.get(app.url(&location));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send().await.expect("download")
+        };
+        let unchanged = get(&[("If-None-Match", &etag)]).await;
+        assert_eq!(unchanged.status().as_u16(), 304);
+        assert_eq!(unchanged.headers()["etag"], etag.as_str());
+        assert!(unchanged.bytes().await.expect("bytes").is_empty());
+        let changed = get(&[("If-None-Match", "\"another\"")]).await;
+        assert_eq!(changed.status().as_u16(), 200);
+
+        // A download cut after 100 bytes resumes from there, and the parts make the file.
+        let first = get(&[("Range", "bytes=0-99")]).await;
+        assert_eq!(first.status().as_u16(), 206);
+        assert_eq!(
+            first.headers()["content-range"],
+            format!("bytes 0-99/{size}").as_str()
+        );
+        let first = first.bytes().await.expect("bytes");
+        let rest = get(&[("Range", "bytes=100-"), ("If-Range", &etag)]).await;
+        assert_eq!(rest.status().as_u16(), 206);
+        let rest = rest.bytes().await.expect("bytes");
+        assert_eq!([first.as_ref(), rest.as_ref()].concat(), bytes.as_ref());
+        let last = get(&[("Range", "bytes=-10")]).await;
+        assert_eq!(last.status().as_u16(), 206);
+        assert_eq!(
+            last.bytes().await.expect("bytes").as_ref(),
+            &bytes[size - 10..]
+        );
+
+        // Another version's range, several ranges, or nonsense: the whole file.
+        for headers in [
+            vec![("Range", "bytes=100-"), ("If-Range", "\"another\"")],
+            vec![("Range", "bytes=0-9,20-29")],
+            vec![("Range", "lines=1-2")],
+        ] {
+            let answer = get(&headers).await;
+            assert_eq!(answer.status().as_u16(), 200, "{headers:?}");
+            assert_eq!(answer.bytes().await.expect("bytes"), bytes);
+        }
+        let past = get(&[("Range", &format!("bytes={}-", size + 10))]).await;
+        assert_eq!(
+            past.headers()["content-range"],
+            format!("bytes */{size}").as_str()
+        );
+        let refused = problem(past, 416).await;
+        assert_eq!(refused["code"], "range_not_satisfiable");
     })
     .await;
 }

@@ -335,3 +335,123 @@ async fn what_does_not_decode_whole_is_refused_and_a_pdf_loses_its_author() {
     })
     .await;
 }
+
+/// A photo as a phone takes it, 4:3, with detail a thumbnail must not need.
+fn big_photo(width: u32, height: u32) -> Vec<u8> {
+    let pixels = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 239) as u8])
+    });
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 92)
+        .encode_image(&pixels)
+        .expect("encode a JPEG");
+    bytes
+}
+
+#[tokio::test]
+async fn images_get_small_variants_for_slow_networks_and_pdfs_none() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let id = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        let who = token(&t.member_a);
+        let path = format!("/api/v1/reports/{id}/attachments");
+        let photo = big_photo(1600, 1200);
+        let added = json_of(
+            upload_to(
+                &app,
+                &path,
+                who,
+                form("jalan.jpg", "image/jpeg", &photo),
+                None,
+            )
+            .await,
+            201,
+        )
+        .await;
+        let variants = added["variants"].as_array().expect("variants").clone();
+        let described: Vec<(String, i64, i64)> = variants
+            .iter()
+            .map(|v| {
+                (
+                    v["variant"].as_str().unwrap_or_default().to_owned(),
+                    v["width"].as_i64().unwrap_or_default(),
+                    v["height"].as_i64().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("thumb".to_owned(), 320, 240),
+                ("preview".to_owned(), 1280, 960)
+            ]
+        );
+        let file = format!("{path}/{}", added["id"]);
+        let original = app.get_as(&file, who).await.bytes().await.expect("bytes");
+        for (variant, listed) in ["thumb", "preview"].iter().zip(&variants) {
+            let download = app.get_as(&format!("{file}?variant={variant}"), who).await;
+            assert_eq!(download.status().as_u16(), 200);
+            assert_eq!(download.headers()["content-type"], "image/jpeg");
+            let disposition = download.headers()["content-disposition"]
+                .to_str()
+                .expect("ascii")
+                .to_owned();
+            assert!(
+                disposition.contains(&format!("jalan-{variant}.jpg")),
+                "{disposition}"
+            );
+            let bytes = download.bytes().await.expect("bytes");
+            assert_eq!(Some(bytes.len() as i64), listed["size_bytes"].as_i64());
+            let image = image::load_from_memory(&bytes).expect("an image");
+            assert_eq!(
+                (i64::from(image.width()), i64::from(image.height())),
+                (
+                    listed["width"].as_i64().unwrap_or_default(),
+                    listed["height"].as_i64().unwrap_or_default()
+                )
+            );
+            assert!(!contains(&bytes, "Exif"));
+        }
+        // Smaller in bytes too (how much is measured in benches/, not asserted here).
+        let sizes: Vec<i64> = variants
+            .iter()
+            .filter_map(|v| v["size_bytes"].as_i64())
+            .collect();
+        assert!(
+            sizes[0] < sizes[1] && sizes[1] < original.len() as i64,
+            "{sizes:?}"
+        );
+        // The list shows the same variants; a PDF has none, an unknown one is refused.
+        let listed = json_of(app.get_as(&path, who).await, 200).await;
+        assert_eq!(listed["data"][0]["variants"], added["variants"]);
+        let pdf = json_of(
+            upload_to(
+                &app,
+                &path,
+                who,
+                form("surat.pdf", "application/pdf", PDF),
+                None,
+            )
+            .await,
+            201,
+        )
+        .await;
+        assert_eq!(pdf["variants"], serde_json::json!([]));
+        problem(
+            app.get_as(&format!("{path}/{}?variant=thumb", pdf["id"]), who)
+                .await,
+            404,
+        )
+        .await;
+        problem(app.get_as(&format!("{file}?variant=huge"), who).await, 400).await;
+
+        // Removing the photo removes its variants from the store too.
+        let removed = app
+            .send(reqwest::Method::DELETE, &file, Some(who), None)
+            .await;
+        assert_eq!(removed.status().as_u16(), 204);
+        let left = app.storage.keys().await.expect("keys");
+        assert_eq!(left.len(), 1, "only the PDF stays: {left:?}");
+    })
+    .await;
+}
