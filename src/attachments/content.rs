@@ -106,12 +106,40 @@ pub fn clean(bytes: &[u8], kind: FileKind) -> Result<Kept, ApiError> {
     for variant in Variant::ALL.into_iter().rev() {
         let long_side = variant.long_side();
         if source.width().max(source.height()) > long_side {
-            source = source.resize(long_side, long_side, image::imageops::FilterType::Triangle);
+            // Area averaging: a fraction of a filtered resize's time on a 12-megapixel
+            // photo, and as clear for a picture this much smaller.
+            source = source.thumbnail(long_side, long_side);
         }
         variants.push(encode_variant(&source, variant)?);
     }
     variants.reverse();
     Ok(Kept { file, variants })
+}
+
+/// `image` as JPEG at `quality`: grey stays grey, everything else becomes RGB (JPEG
+/// holds nothing else; CMYK was converted by the decoder). `jpeg-encoder`, with its
+/// AVX2 paths, writes a 12-megapixel photo in a fraction of `image`'s own encoder's time.
+fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, ApiError> {
+    let width = u16::try_from(image.width()).map_err(|_| too_many_pixels())?;
+    let height = u16::try_from(image.height()).map_err(|_| too_many_pixels())?;
+    let mut out = Vec::new();
+    let encoder = jpeg_encoder::Encoder::new(&mut out, quality);
+    let encoded = match image {
+        DynamicImage::ImageLuma8(grey) => {
+            encoder.encode(grey.as_raw(), width, height, jpeg_encoder::ColorType::Luma)
+        }
+        DynamicImage::ImageRgb8(rgb) => {
+            encoder.encode(rgb.as_raw(), width, height, jpeg_encoder::ColorType::Rgb)
+        }
+        other => encoder.encode(
+            other.to_rgb8().as_raw(),
+            width,
+            height,
+            jpeg_encoder::ColorType::Rgb,
+        ),
+    };
+    encoded.map_err(ApiError::internal)?;
+    Ok(out)
 }
 
 /// `image` as a variant: JPEG, or PNG where it has transparency JPEG would lose.
@@ -123,10 +151,7 @@ fn encode_variant(image: &DynamicImage, variant: Variant) -> Result<VariantFile,
             .map_err(ApiError::internal)?;
         FileKind::Png
     } else {
-        let rgb = image.to_rgb8();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, VARIANT_QUALITY)
-            .encode_image(&rgb)
-            .map_err(ApiError::internal)?;
+        bytes = encode_jpeg(image, VARIANT_QUALITY)?;
         FileKind::Jpeg
     };
     Ok(VariantFile {
@@ -162,23 +187,7 @@ fn decode(bytes: &[u8], format: ImageFormat) -> Result<DynamicImage, ApiError> {
 fn reencode(image: &DynamicImage, kind: FileKind) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
     let written = match kind {
-        FileKind::Jpeg => {
-            // JPEG holds grey or RGB; CMYK and others were converted by the decoder.
-            let rgb;
-            let pixels: &DynamicImage = match image {
-                DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => image,
-                other => {
-                    rgb = DynamicImage::ImageRgb8(other.to_rgb8());
-                    &rgb
-                }
-            };
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(
-                pixels.as_bytes(),
-                pixels.width(),
-                pixels.height(),
-                pixels.color().into(),
-            )
-        }
+        FileKind::Jpeg => return encode_jpeg(image, JPEG_QUALITY),
         FileKind::Png => image.write_to(&mut Cursor::new(&mut out), ImageFormat::Png),
         FileKind::Webp => {
             // The encoder writes 8-bit RGB(A) or grey; wider PNG-style pixels are narrowed.
