@@ -103,6 +103,7 @@ pub struct DownloadQuery {
     /// `thumb` (≈320 px) or `preview` (≈1 280 px) of an image; `original` by default.
     /// A PDF has only its original (`404` for the others).
     #[serde(default)]
+    #[param(inline)]
     pub variant: VariantChoice,
 }
 

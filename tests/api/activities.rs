@@ -321,6 +321,20 @@ async fn kims_record_activities_that_the_public_reads_for_active_kims() {
         assert_eq!(Some(kept.len() as u64), photo["size_bytes"].as_u64());
         let shown = json_of(app.get(&one).await, 200).await;
         assert_eq!(shown["attachments"][0]["id"], photo["id"]);
+        let listed_files = json_of(app.get(&files).await, 200).await;
+        assert_eq!(listed_files["data"][0]["id"], photo["id"]);
+        let photo_path = format!("{files}/{}", photo["id"]);
+        problem(
+            app.send(
+                reqwest::Method::DELETE,
+                &photo_path,
+                Some(token(&member_a)),
+                None,
+            )
+            .await,
+            403,
+        )
+        .await;
         let listed = json_of(app.get(&path_a).await, 200).await;
         let with_photo = listed["data"]
             .as_array()

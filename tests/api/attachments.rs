@@ -720,3 +720,87 @@ async fn downloads_revalidate_and_resume_where_they_were_cut() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn bulletin_files_are_listed_as_the_bulletin_is_seen_and_removed_by_its_editors() {
+    on_each_backend(async |app| {
+        let admin = app.bootstrap_admin().await;
+        let kim_a = app.create_kim_at("KIM A", "18.72.01.1001", "active").await;
+        let board_a = app.user(&admin, "kim_admin", Some(kim_a)).await;
+        let member_a = app.user(&admin, "kim_member", Some(kim_a)).await;
+        let id = bulletin(&app, &board_a, json!({"scope": "public"}), false).await;
+        let files = format!("/api/v1/bulletins/{id}/attachments");
+        for name in ["a.png", "b.png"] {
+            let added = upload(
+                &app,
+                id,
+                &board_a,
+                form(name, "image/png", &decode(PNG)),
+                None,
+            )
+            .await;
+            assert_eq!(added.status().as_u16(), 201);
+        }
+        // A draft's files are its editors' business; published, anyone lists them.
+        assert_eq!(app.get(&files).await.status().as_u16(), 404);
+        let published = app
+            .post_as(
+                &format!("/api/v1/bulletins/{id}/publish"),
+                &board_a.session.access_token,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(published.status().as_u16(), 200);
+        let listed: Value = app.get(&files).await.json().await.expect("json");
+        let ids: Vec<i64> = listed["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter_map(|file| file["id"].as_i64())
+            .collect();
+        assert_eq!(ids.len(), 2);
+        let remove = async |who: Option<&str>, aid: i64| {
+            app.send(
+                reqwest::Method::DELETE,
+                &format!("{files}/{aid}"),
+                who,
+                None,
+            )
+            .await
+        };
+        problem(remove(None, ids[0]).await, 401).await;
+        problem(
+            remove(Some(&member_a.session.access_token), ids[0]).await,
+            403,
+        )
+        .await;
+        assert_eq!(
+            remove(Some(&board_a.session.access_token), ids[0])
+                .await
+                .status()
+                .as_u16(),
+            204
+        );
+        problem(
+            remove(Some(&board_a.session.access_token), ids[0]).await,
+            404,
+        )
+        .await;
+        let archived = app
+            .post_as(
+                &format!("/api/v1/bulletins/{id}/archive"),
+                &board_a.session.access_token,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(archived.status().as_u16(), 200);
+        let kept = problem(
+            remove(Some(&board_a.session.access_token), ids[1]).await,
+            409,
+        )
+        .await;
+        assert_eq!(kept["code"], "bulletin_archived");
+        assert_eq!(stored_files(&app).await, (1, 0));
+    })
+    .await;
+}

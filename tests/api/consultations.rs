@@ -194,6 +194,14 @@ async fn kims_answer_an_open_consultation_and_gov_concludes_it() {
         assert_eq!(again["code"], "invalid_transition");
         let late = upload_to(&app, &format!("{path}/attachments"), gov, form("akhir.pdf", "application/pdf", PDF), None).await;
         assert_eq!(problem(late, 409).await["code"], "consultation_concluded");
+        // Nor are its documents removed once concluded.
+        let listed = json_of(app.get_as(&format!("{path}/attachments"), token(&member_a)).await, 200).await;
+        if let Some(first) = listed["data"].as_array().and_then(|files| files.first()) {
+            let document = format!("{path}/attachments/{}", first["id"]);
+            problem(app.send(reqwest::Method::DELETE, &document, Some(token(&board_a)), None).await, 403).await;
+            let kept = problem(app.send(reqwest::Method::DELETE, &document, Some(gov), None).await, 409).await;
+            assert_eq!(kept["code"], "consultation_concluded");
+        }
         let by_kim = upload_to(&app, &format!("{path}/attachments"), token(&board_a), form("kim.pdf", "application/pdf", PDF), None).await;
         problem(by_kim, 403).await;
         let engagement = json_of(app.get_as(&format!("/api/v1/kims/{kim_a}/engagement"), gov).await, 200).await;
