@@ -85,6 +85,8 @@ async fn kims_answer_an_open_consultation_and_gov_concludes_it() {
         let board_c = app.user(&admin, "kim_admin", Some(kim_c)).await;
         let id = draft(&app, gov, json!({"scope": "kecamatan", "codes": ["18.72.01"]})).await;
         let path = format!("/api/v1/consultations/{id}");
+        let draft_rule = upload_to(&app, &format!("{path}/attachments"), gov, form("rancangan.pdf", "application/pdf", PDF), None).await;
+        assert_eq!(draft_rule.status().as_u16(), 201);
         let good = json!({"answers": [
             {"question_id": "setuju", "value": "Setuju"},
             {"question_id": "kepuasan", "value": 4},
@@ -196,12 +198,10 @@ async fn kims_answer_an_open_consultation_and_gov_concludes_it() {
         assert_eq!(problem(late, 409).await["code"], "consultation_concluded");
         // Nor are its documents removed once concluded.
         let listed = json_of(app.get_as(&format!("{path}/attachments"), token(&member_a)).await, 200).await;
-        if let Some(first) = listed["data"].as_array().and_then(|files| files.first()) {
-            let document = format!("{path}/attachments/{}", first["id"]);
-            problem(app.send(reqwest::Method::DELETE, &document, Some(token(&board_a)), None).await, 403).await;
-            let kept = problem(app.send(reqwest::Method::DELETE, &document, Some(gov), None).await, 409).await;
-            assert_eq!(kept["code"], "consultation_concluded");
-        }
+        let document = format!("{path}/attachments/{}", listed["data"][0]["id"]);
+        problem(app.send(reqwest::Method::DELETE, &document, Some(token(&board_a)), None).await, 403).await;
+        let kept = problem(app.send(reqwest::Method::DELETE, &document, Some(gov), None).await, 409).await;
+        assert_eq!(kept["code"], "consultation_concluded");
         let by_kim = upload_to(&app, &format!("{path}/attachments"), token(&board_a), form("kim.pdf", "application/pdf", PDF), None).await;
         problem(by_kim, 403).await;
         let engagement = json_of(app.get_as(&format!("/api/v1/kims/{kim_a}/engagement"), gov).await, 200).await;
