@@ -47,8 +47,8 @@ pub enum StartupError {
     Storage { location: String, detail: String },
 }
 
-/// How old a part file without a row must be before start-up removes it: another
-/// instance may still be finishing that upload.
+/// How old a part file or an object without a row must be before the sweep removes it:
+/// another instance may still be finishing that upload.
 const ABANDONED_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub struct Application {
@@ -65,7 +65,7 @@ impl Application {
         let db = web::block(move || Db::connect(&database_url, pool))
             .await
             .map_err(|error| StartupError::Blocking(error.to_string()))??;
-        let storage = open_storage(&db, settings).await?;
+        let storage = open_storage(settings).await?;
         let storage_for_sweep = storage.clone();
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
@@ -107,9 +107,9 @@ impl Application {
     }
 }
 
-/// Opens the attachment store and removes what interrupted uploads left. A store
-/// that does not answer yet is reported, not fatal: readiness says so until it does.
-async fn open_storage(db: &Db, settings: &Settings) -> Result<Storage, StartupError> {
+/// Opens the attachment store. A store that does not answer yet is not fatal:
+/// readiness says so until it does.
+async fn open_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let storage = Storage::open(&settings.storage_dir, settings.storage_url.as_deref()).map_err(
         |detail| StartupError::Storage {
             location: settings
@@ -119,13 +119,6 @@ async fn open_storage(db: &Db, settings: &Settings) -> Result<Storage, StartupEr
             detail,
         },
     )?;
-    match storage.sweep(db, ABANDONED_UPLOAD).await {
-        Ok((parts, objects)) if parts + objects > 0 => {
-            tracing::warn!(parts, objects, "removed what interrupted uploads left");
-        }
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "the upload sweep did not run at start-up"),
-    }
     Ok(storage)
 }
 
@@ -134,14 +127,15 @@ async fn open_storage(db: &Db, settings: &Settings) -> Result<Storage, StartupEr
 #[derive(Debug, Clone)]
 pub struct PublicBaseUrl(pub String);
 
-/// Removes, every [`SWEEP_EVERY`], part files of uploads abandoned for an hour (a
-/// process that died mid-upload, on this host or before a restart), as start-up does:
-/// a service that runs for months must not wait for a restart to get its disk back.
+/// Removes, right after start-up and then every [`SWEEP_EVERY`], what uploads left
+/// behind an hour ago or more (part files on this host, objects without rows in the
+/// store). In the background: listing a large bucket must not hold back serving, and a
+/// service that runs for months must not wait for a restart to get its space back.
 fn sweep_abandoned_uploads(db: Db, storage: Storage) {
     const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
     tokio::spawn(async move {
+        // The first tick is immediate: the sweep start-up used to run before serving.
         let mut ticks = tokio::time::interval(SWEEP_EVERY);
-        ticks.tick().await;
         loop {
             ticks.tick().await;
             match storage.sweep(&db, ABANDONED_UPLOAD).await {

@@ -217,16 +217,7 @@ impl Storage {
         let parts = self.sweep_parts(grace).await?;
         let cutoff =
             chrono::Utc::now() - chrono::Duration::from_std(grace).map_err(ApiError::internal)?;
-        let candidates: Vec<String> = self
-            .store
-            .list(None)
-            .try_filter_map(|meta| async move {
-                let key = meta.location.to_string();
-                Ok((meta.last_modified < cutoff && owning_key(&key).is_some()).then_some(key))
-            })
-            .try_collect()
-            .await
-            .map_err(store_error)?;
+        let candidates = self.ours(Some(cutoff)).await?;
         let mut removed = 0;
         for batch in candidates.chunks(SWEEP_BATCH) {
             let batch = batch.to_vec();
@@ -271,11 +262,21 @@ impl Storage {
 
     /// The keys of every stored file, for checks and tests.
     pub async fn keys(&self) -> Result<Vec<String>, ApiError> {
+        self.ours(None).await
+    }
+
+    /// The keys of our objects (attachments and their variants), those written before
+    /// `before` only if given.
+    async fn ours(
+        &self,
+        before: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<String>, ApiError> {
         self.store
             .list(None)
             .try_filter_map(|meta| async move {
                 let key = meta.location.to_string();
-                Ok(owning_key(&key).is_some().then_some(key))
+                let old_enough = before.is_none_or(|cutoff| meta.last_modified < cutoff);
+                Ok((old_enough && owning_key(&key).is_some()).then_some(key))
             })
             .try_collect()
             .await
