@@ -40,6 +40,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "mentoring", description = "Mentoring sessions for KIMs: nominations and attendance"),
         (name = "activities", description = "What each KIM did in its community, with photos"),
         (name = "consultations", description = "Policy consultations: the government asks, KIMs answer, the government responds"),
+        (name = "uploads", description = "Resumable uploads (tus 1.0) for files sent over networks that drop, attached to an item once complete"),
     ),
     components(
         schemas(Problem, FieldError),
@@ -60,6 +61,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
             RequestTimeout,
             UnusableFile,
             UnsupportedMediaType,
+            crate::attachments::tus::TusVersionUnsupported,
         ),
     ),
     modifiers(&SecuritySchemes),
@@ -182,16 +184,19 @@ pub struct BadRequest(Problem);
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct InvalidPath(Problem);
 
-/// The body is larger than the limit (1 MiB for JSON).
+/// The body is larger than the limit ({MAX_JSON_MIB} MiB for JSON, {MAX_FILE_MIB} MiB
+/// for a file).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct PayloadTooLarge(Problem);
 
 /// An uploaded file that cannot be kept: `unreadable_file` (an image that does not
-/// decode completely, a PDF that does not parse), `image_too_large` (over 40
-/// megapixels) or `unsafe_file` (a PDF with JavaScript, launch actions or embedded
-/// files).
+/// decode completely, a PDF that does not parse), `image_too_large` (over
+/// {MAX_IMAGE_MEGAPIXELS} megapixels) or `unsafe_file` (a PDF with JavaScript, launch
+/// actions or embedded files); or, for `upload_id`, `upload_not_found` (no upload of
+/// the caller's by that id: never one, expired or attached already) or
+/// `upload_incomplete` (bytes still missing).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
@@ -226,9 +231,51 @@ fn operations_mut(
         &mut item.put,
         &mut item.patch,
         &mut item.delete,
+        &mut item.head,
+        &mut item.options,
     ]
     .into_iter()
     .flatten()
+}
+
+/// Writes the limits in force into the descriptions: a description names
+/// `{MAX_FILE_MIB}` and the document says the number of the constant the service
+/// enforces, so the two cannot drift apart.
+pub fn fill_limits(document: &mut utoipa::openapi::OpenApi) {
+    use crate::attachments::{MAX_FILE_BYTES, MAX_PER_OWNER, content, resumable};
+    const MIB: usize = 1024 * 1024;
+    let limits = [
+        ("{MAX_FILE_MIB}", (MAX_FILE_BYTES / MIB).to_string()),
+        (
+            "{MAX_JSON_MIB}",
+            (crate::extract::JSON_BODY_LIMIT / MIB).to_string(),
+        ),
+        ("{MAX_FILES_PER_ITEM}", MAX_PER_OWNER.to_string()),
+        (
+            "{MAX_IMAGE_MEGAPIXELS}",
+            (content::MAX_IMAGE_PIXELS / 1_000_000).to_string(),
+        ),
+        (
+            "{MAX_OPEN_UPLOADS}",
+            resumable::MAX_OPEN_PER_OWNER.to_string(),
+        ),
+        (
+            "{UPLOAD_EXPIRY_HOURS}",
+            resumable::EXPIRES_AFTER_HOURS.to_string(),
+        ),
+    ];
+    // Through the JSON text, straight back into the document: a `Value` in between
+    // would sort every map and reorder the document.
+    let filled = serde_json::to_string(&*document).and_then(|mut text| {
+        for (name, number) in &limits {
+            text = text.replace(name, number);
+        }
+        serde_json::from_str(&text)
+    });
+    match filled {
+        Ok(filled) => *document = filled,
+        Err(error) => panic!("the OpenAPI document does not round-trip: {error}"),
+    }
 }
 
 /// Adds the answers every operation of a kind can give, so that no handler has to

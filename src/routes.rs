@@ -9,9 +9,9 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::openapi::ApiDoc;
 use crate::{
-    activities, audit, bulletins, consultations, engagement, health, holidays, integration_clients,
-    kims, members, mentoring, metrics, open311, regions, report_categories, reports, sessions,
-    stats, users, webhooks,
+    activities, attachments, audit, bulletins, consultations, engagement, health, holidays,
+    integration_clients, kims, members, mentoring, metrics, open311, regions, report_categories,
+    reports, sessions, stats, users, webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -32,6 +32,11 @@ pub fn api_routes(config: &mut ServiceConfig) {
         .service(
             scope::scope("/api/v1")
                 .service(sessions::token)
+                .service(attachments::tus::upload_options)
+                .service(attachments::tus::create_upload)
+                .service(attachments::tus::upload_offset)
+                .service(attachments::tus::append_to_upload)
+                .service(attachments::tus::delete_upload)
                 .service(sessions::logout)
                 .service(sessions::me)
                 .service(users::list_users)
@@ -146,6 +151,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = document;
     crate::openapi::add_shared_responses(&mut document);
     crate::openapi::add_text_limits(&mut document);
+    crate::openapi::fill_limits(&mut document);
     document
 }
 

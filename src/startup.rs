@@ -239,7 +239,13 @@ fn run(
 
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allowed_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -248,6 +254,11 @@ fn cors(origins: &[String]) -> Cors {
             header::IF_MATCH,
             header::HeaderName::from_static("idempotency-key"),
             telemetry::REQUEST_ID_HEADER,
+            // Resumable uploads (tus 1.0).
+            header::HeaderName::from_static("tus-resumable"),
+            header::HeaderName::from_static("upload-length"),
+            header::HeaderName::from_static("upload-offset"),
+            header::HeaderName::from_static("upload-metadata"),
         ])
         .expose_headers([
             header::ETAG,
@@ -255,6 +266,13 @@ fn cors(origins: &[String]) -> Cors {
             header::RETRY_AFTER,
             telemetry::REQUEST_ID_HEADER,
             header::HeaderName::from_static("idempotent-replayed"),
+            header::HeaderName::from_static("tus-resumable"),
+            header::HeaderName::from_static("tus-version"),
+            header::HeaderName::from_static("tus-extension"),
+            header::HeaderName::from_static("tus-max-size"),
+            header::HeaderName::from_static("upload-offset"),
+            header::HeaderName::from_static("upload-length"),
+            header::HeaderName::from_static("upload-expires"),
         ])
         .max_age(3600);
     for origin in origins {
@@ -290,6 +308,7 @@ impl AllowedMethods {
                     ("PUT", &item.put),
                     ("PATCH", &item.patch),
                     ("DELETE", &item.delete),
+                    ("OPTIONS", &item.options),
                 ]
                 .into_iter()
                 .filter(|(_, operation)| operation.is_some())

@@ -193,8 +193,17 @@ fn render_error(
         span.in_scope(|| tracing::error!(error = %error_chain(api_error), "request failed"));
     }
     let lang = Lang::from_request(response.request());
-    let problem = problem_response(api_error, lang, Some(&request_id.0));
-    let (request, _) = response.into_parts();
+    let mut problem = problem_response(api_error, lang, Some(&request_id.0));
+    let (request, original) = response.into_parts();
+    // Headers a route's middleware put on the answer (tus's `Tus-Resumable`) stay; the
+    // body's own headers are the problem document's.
+    let own: Vec<HeaderName> = problem.headers().keys().cloned().collect();
+    for (name, value) in original.headers() {
+        let describes_body = *name == header::CONTENT_TYPE || *name == header::CONTENT_LENGTH;
+        if !describes_body && !own.contains(name) {
+            problem.headers_mut().append(name.clone(), value.clone());
+        }
+    }
     ServiceResponse::new(request, problem)
 }
 

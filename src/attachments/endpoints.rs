@@ -150,11 +150,13 @@ macro_rules! file_routes {
             use super::*;
             use actix_web::{delete, get, post};
 
-            /// Attaches a file (multipart field `file`): JPEG, PNG, WebP or PDF judged by its
-            /// content, at most 5 MiB, at most 10 per item. Images are kept as their pixels
-            /// only, upright (no EXIF, GPS, XMP or comments); PDFs without their document
-            /// information. Honours `Idempotency-Key` (a retry of the same file answers the
-            /// first upload).
+            /// Attaches a file: JPEG, PNG, WebP or PDF judged by its content, at most
+            /// {MAX_FILE_MIB} MiB, at most {MAX_FILES_PER_ITEM} per item. Send it in the
+            /// multipart field `file`, or send `{"upload_id": …}` (JSON) to attach a complete
+            /// resumable upload (`POST /api/v1/uploads`), which is then used up. Images are
+            /// kept as their pixels only, upright (no EXIF, GPS, XMP or comments); PDFs
+            /// without their document information. Honours `Idempotency-Key` (a retry of the
+            /// same file or upload answers the first attachment).
             ///
             #[doc = $who_adds]
             #[utoipa::path(
@@ -162,7 +164,10 @@ macro_rules! file_routes {
                 path = $files,
                 tag = $tag,
                 params($($item_param,)+ $crate::openapi::IdempotencyKeyParam),
-                request_body(content = $crate::attachments::UploadForm, content_type = "multipart/form-data"),
+                request_body(content(
+                    ($crate::attachments::UploadForm = "multipart/form-data"),
+                    ($crate::attachments::AttachUpload = "application/json"),
+                )),
                 security(("bearer" = [])),
                 responses(
                     (status = 201, description = "Attached", body = $crate::attachments::Attachment, headers(("Location" = String))),
@@ -172,7 +177,7 @@ macro_rules! file_routes {
                     (status = 404, response = $crate::openapi::NotFound),
                     (status = 409, description = $conflicts, body = $crate::error::Problem, content_type = "application/problem+json"),
                     (status = 413, response = $crate::openapi::PayloadTooLarge),
-                    (status = 415, description = "`unsupported_file_type` (by content) or not multipart/form-data", body = $crate::error::Problem, content_type = "application/problem+json"),
+                    (status = 415, description = "`unsupported_file_type` (by content), or neither multipart/form-data nor JSON", body = $crate::error::Problem, content_type = "application/problem+json"),
                     (status = 422, response = $crate::openapi::UnusableFile),
                     (status = 503, response = $crate::openapi::ServiceUnavailable),
                 ),
@@ -206,7 +211,7 @@ macro_rules! file_routes {
                 params($($item_param),+),
                 security $see_security,
                 responses(
-                    (status = 200, description = "The item's files (one page: at most 10)",
+                    (status = 200, description = "The item's files (one page: at most {MAX_FILES_PER_ITEM})",
                         body = $crate::pagination::Page<$crate::attachments::Attachment>),
                     (status = 400, response = $crate::openapi::InvalidPath),
                     (status = 401, response = $crate::openapi::Unauthorized),

@@ -13,11 +13,13 @@
 //! - no client-supplied name ever reaches the store: the key is random, the original
 //!   name is kept (cleaned) only for `Content-Disposition`.
 
-mod content;
+pub mod content;
 pub mod endpoints;
 mod owner;
+pub mod resumable;
 mod sniff;
 pub mod storage;
+pub mod tus;
 mod upload;
 pub mod variants;
 
@@ -109,6 +111,17 @@ pub struct Upload {
     pub received_sha256: String,
     /// An image's smaller copies, stored beside it.
     pub variants: Vec<variants::StoredVariant>,
+    /// The resumable upload it was put together from, consumed by the attachment.
+    pub from_pieces: Option<FromPieces>,
+}
+
+/// A resumable upload being attached: its row goes in the attaching transaction, its
+/// pieces once that commits.
+#[derive(Debug, Clone)]
+pub struct FromPieces {
+    pub upload_id: String,
+    pub owner: String,
+    pub piece_keys: Vec<String>,
 }
 
 impl Upload {
@@ -154,7 +167,8 @@ impl Storage {
                     .and_then(ContentDisposition::get_filename)
                     .map(clean_file_name)
                     .unwrap_or_default();
-                upload = Some(self.write_part(field, file_name).await?);
+                let bytes = field.map(|chunk| chunk.map_err(|error| upload_error(&error)));
+                upload = Some(self.write_part(bytes, file_name).await?);
             }
             Ok(())
         }
@@ -216,11 +230,12 @@ impl Storage {
         Ok(kept)
     }
 
-    async fn write_part(
-        &self,
-        mut field: actix_multipart::Field,
-        file_name: String,
-    ) -> Result<Upload, ApiError> {
+    /// Writes `bytes` to a new part file, judging the type by the first bytes and
+    /// stopping at [`MAX_FILE_BYTES`].
+    async fn write_part<S>(&self, mut bytes: S, file_name: String) -> Result<Upload, ApiError>
+    where
+        S: futures_util::Stream<Item = Result<web::Bytes, ApiError>> + Unpin,
+    {
         let storage_key = crate::crypto::random_hex::<16>()?;
         let part_path = self.part_path(&storage_key);
         let result = async {
@@ -231,8 +246,8 @@ impl Storage {
             let mut size = 0usize;
             let mut head = Vec::with_capacity(sniff::HEAD_BYTES);
             let mut kind = None;
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(|error| upload_error(&error))?;
+            while let Some(chunk) = bytes.next().await {
+                let chunk = chunk?;
                 size += chunk.len();
                 if size > MAX_FILE_BYTES {
                     return Err(ApiError::PayloadTooLarge {
@@ -266,6 +281,7 @@ impl Storage {
                 received_sha256: sha256.clone(),
                 sha256,
                 variants: Vec::new(),
+                from_pieces: None,
             })
         }
         .await;
@@ -322,7 +338,7 @@ fn named_as(file_name: &str, kind: FileKind) -> String {
 
 /// A file name safe to put in a header and show: the last path segment, printable
 /// characters only, at most [`MAX_FILE_NAME`] characters.
-fn clean_file_name(raw: &str) -> String {
+pub(super) fn clean_file_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
@@ -370,10 +386,40 @@ fn not_multipart() -> ApiError {
     ApiError::Rule {
         status: actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
         code: "unsupported_media_type",
-        detail_en: "Send the file as multipart/form-data, in a field named `file`.".into(),
-        detail_id: "Kirim berkas sebagai multipart/form-data, pada isian bernama `file`.".into(),
+        detail_en: "Send the file as multipart/form-data, in a field named `file`, or a complete resumable upload as JSON `{\"upload_id\": …}`.".into(),
+        detail_id: "Kirim berkas sebagai multipart/form-data, pada isian bernama `file`, atau unggahan bertahap yang lengkap sebagai JSON `{\"upload_id\": …}`.".into(),
         issues: Vec::new(),
     }
+}
+
+/// `422 upload_incomplete`: the resumable upload named has not received all its bytes.
+pub(super) fn upload_incomplete(received: i64, length: i64) -> ApiError {
+    ApiError::unprocessable(
+        "upload_incomplete",
+        format!("The upload has {received} of its {length} bytes: send the rest first."),
+        format!("Unggahan baru berisi {received} dari {length} bita: kirim sisanya dulu."),
+        vec![FieldIssue::new(
+            "upload_id",
+            "upload_incomplete",
+            "the upload is not complete",
+            "unggahan belum lengkap",
+        )],
+    )
+}
+
+/// `422 upload_not_found`: no complete resumable upload of the caller's by that id.
+pub(super) fn upload_not_found() -> ApiError {
+    ApiError::unprocessable(
+        "upload_not_found",
+        "No upload of yours has this id (it may have expired or been attached already).",
+        "Tidak ada unggahan Anda dengan id ini (mungkin kedaluwarsa atau sudah dilampirkan).",
+        vec![FieldIssue::new(
+            "upload_id",
+            "upload_not_found",
+            "no upload of yours has this id",
+            "tidak ada unggahan Anda dengan id ini",
+        )],
+    )
 }
 
 fn unsupported_type() -> ApiError {
@@ -527,9 +573,22 @@ pub fn of_many(
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct UploadForm {
-    /// JPEG, PNG, WebP or PDF (judged by content), at most 5 MiB.
+    /// JPEG, PNG, WebP or PDF (judged by content), at most {MAX_FILE_MIB} MiB.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
+}
+
+/// Attaches a complete resumable upload (`POST /api/v1/uploads`) instead of sending
+/// the file in the request.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachUpload {
+    /// The upload's id, from its creation.
+    #[schema(
+        pattern = "^[0-9a-f]{32}$",
+        example = "3f2a9c4e1b7d4f60a8e5c2d1b0a9f8e7"
+    )]
+    pub upload_id: String,
 }
 
 /// A downloaded file's bytes, for the OpenAPI document.

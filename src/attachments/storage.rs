@@ -25,8 +25,9 @@ use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
 
+use super::resumable::{self, PIECES_PREFIX};
 use super::variants::{self, Variant, VariantRow};
-use super::{AttachmentRow, Upload, disposition_of};
+use super::{AttachmentRow, FromPieces, Upload, disposition_of};
 use crate::db::schema::attachments;
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
@@ -37,6 +38,7 @@ const INCOMING: &str = ".incoming";
 const CLEANING_AT_ONCE: usize = 2;
 /// Keys swept or settled per database query.
 const SWEEP_BATCH: usize = 500;
+const SWEEP_BATCH_ROWS: i64 = SWEEP_BATCH as i64;
 
 /// One stored file as a download answers it: an attachment's original or a variant.
 #[derive(Debug)]
@@ -172,7 +174,8 @@ impl Storage {
     }
 
     /// After the creating transaction: an object whose row did not commit (a failure,
-    /// or a replay that kept the first upload) is removed.
+    /// or a replay that kept the first upload) is removed; the pieces of a resumable
+    /// upload whose attachment committed go too (a failed one stays, to be retried).
     pub async fn settle(&self, db: &Db, upload: &Upload) -> Result<(), ApiError> {
         let key = upload.storage_key.clone();
         let committed = db
@@ -180,8 +183,85 @@ impl Storage {
             .await?;
         if !committed {
             self.delete_with_variants(&upload.storage_key).await?;
+        } else if let Some(from) = &upload.from_pieces {
+            self.remove_pieces(&from.piece_keys).await;
         }
         Ok(())
+    }
+
+    /// Puts `owner`'s complete resumable upload `upload_id` together as a received
+    /// file, checked and cleaned as one sent whole; `None` when there is no such upload
+    /// (never one, another's, expired, or already attached).
+    pub async fn take_pieces(
+        &self,
+        db: &Db,
+        upload_id: String,
+        owner: String,
+    ) -> Result<Option<Upload>, ApiError> {
+        let (id, who) = (upload_id.clone(), owner.clone());
+        let found = db
+            .read(move |conn| {
+                let Some(upload) = resumable::find(conn, &id, &who, crate::db::now())? else {
+                    return Ok(None);
+                };
+                let pieces = resumable::pieces(conn, &id)?;
+                Ok(Some((upload, pieces)))
+            })
+            .await?;
+        let Some((upload, pieces)) = found else {
+            return Ok(None);
+        };
+        if !upload.is_complete() {
+            return Err(super::upload_incomplete(upload.received, upload.length));
+        }
+        let mut expected = 0;
+        for piece in &pieces {
+            if piece.start_offset != expected {
+                return Err(ApiError::internal(
+                    "a resumable upload's pieces do not join",
+                ));
+            }
+            expected += piece.size_bytes;
+        }
+        if expected != upload.length {
+            return Err(ApiError::internal(
+                "a resumable upload's pieces do not add up",
+            ));
+        }
+        let piece_keys: Vec<String> = pieces.into_iter().map(|piece| piece.storage_key).collect();
+        let store = Arc::clone(&self.store);
+        let bytes = futures_util::stream::iter(piece_keys.clone())
+            .then(move |key| {
+                let store = Arc::clone(&store);
+                async move {
+                    store
+                        .get(&Self::object(&key))
+                        .await
+                        .map(object_store::GetResult::into_stream)
+                }
+            })
+            .try_flatten()
+            .map_err(store_error);
+        let written = self
+            .write_part(Box::pin(bytes), upload.file_name.clone())
+            .await?;
+        let mut kept = self.clean(written).await?;
+        kept.from_pieces = Some(FromPieces {
+            upload_id,
+            owner,
+            piece_keys,
+        });
+        Ok(Some(kept))
+    }
+
+    /// Removes pieces of resumable uploads whose rows are gone (or never committed);
+    /// one that cannot be removed is left to the sweep.
+    pub async fn remove_pieces(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(error) = self.delete(key).await {
+                tracing::warn!(%error, "a piece of a resumable upload stays until the sweep");
+            }
+        }
     }
 
     /// Deletes a file and whatever variants it has.
@@ -218,7 +298,7 @@ impl Storage {
         let cutoff =
             chrono::Utc::now() - chrono::Duration::from_std(grace).map_err(ApiError::internal)?;
         let candidates = self.ours(Some(cutoff)).await?;
-        let mut removed = 0;
+        let mut removed = self.sweep_pieces(db, cutoff).await?;
         for batch in candidates.chunks(SWEEP_BATCH) {
             let batch = batch.to_vec();
             let looking: Vec<String> = batch
@@ -235,6 +315,58 @@ impl Storage {
             }
         }
         Ok((parts, removed))
+    }
+
+    /// Removes expired resumable uploads, and pieces older than `cutoff` no upload
+    /// records (their row did not commit). Returns the pieces removed.
+    async fn sweep_pieces(
+        &self,
+        db: &Db,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, ApiError> {
+        let mut removed = 0;
+        // Found by reading first: the sweep takes the write lock only when there is
+        // something to delete.
+        loop {
+            let expired = db
+                .read(|conn| resumable::expired(conn, crate::db::now(), SWEEP_BATCH_ROWS))
+                .await?;
+            if expired.is_empty() {
+                break;
+            }
+            let full_batch = expired.len() == SWEEP_BATCH;
+            let pieces = db
+                .write(move |conn| resumable::delete_expired(conn, &expired, crate::db::now()))
+                .await?;
+            for key in &pieces {
+                self.delete(key).await?;
+                removed += 1;
+            }
+            if !full_batch {
+                break;
+            }
+        }
+        let prefix = ObjectPath::from(PIECES_PREFIX);
+        let stored: Vec<String> = self
+            .store
+            .list(Some(&prefix))
+            .try_filter_map(|meta| async move {
+                Ok((meta.last_modified < cutoff).then(|| meta.location.to_string()))
+            })
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        for batch in stored.chunks(SWEEP_BATCH) {
+            let looking = batch.to_vec();
+            let known = db
+                .read(move |conn| resumable::recorded(conn, &looking))
+                .await?;
+            for key in batch.iter().filter(|key| !known.contains(*key)) {
+                self.delete(key).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     async fn sweep_parts(&self, grace: Duration) -> Result<usize, ApiError> {
@@ -278,6 +410,16 @@ impl Storage {
                 let old_enough = before.is_none_or(|cutoff| meta.last_modified < cutoff);
                 Ok((old_enough && owning_key(&key).is_some()).then_some(key))
             })
+            .try_collect()
+            .await
+            .map_err(store_error)
+    }
+
+    /// The keys of the stored pieces of resumable uploads, for checks and tests.
+    pub async fn piece_keys(&self) -> Result<Vec<String>, ApiError> {
+        self.store
+            .list(Some(&ObjectPath::from(PIECES_PREFIX)))
+            .map_ok(|meta| meta.location.to_string())
             .try_collect()
             .await
             .map_err(store_error)

@@ -1,15 +1,17 @@
 //! The upload flow every resource with files shares: refuse before reading the body,
-//! stream the file to a part file, record it once per `Idempotency-Key` in the
-//! resource's unit of work, then settle the part file by whether its row committed.
+//! stream the file to a part file (or put a complete resumable upload together), record
+//! it once per `Idempotency-Key` in the resource's unit of work, then settle what was
+//! stored by whether its row committed.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 
-use super::{Storage, Upload};
+use super::{AttachUpload, Storage, Upload, resumable};
 use crate::audit::RequestOrigin;
 use crate::auth::Caller;
 use crate::crypto::PersonalDataCipher;
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
+use crate::extract::ApiJson;
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, RawBody, create_once};
 use crate::unit_of_work::UnitOfWork;
 
@@ -53,19 +55,30 @@ where
         payload,
     } = request;
     db.read(may_attach).await?;
-    let upload = storage.receive(&req, payload).await?;
-    // A retry changes the multipart boundary, not the file: the fingerprint is the file.
-    req.extensions_mut().insert(RawBody {
-        bytes: upload.fingerprint().into_bytes().into(),
-        is_json: false,
-    });
+    let received = if sends_json(&req) {
+        // A resumable upload named by id: the JSON body is what a retry repeats.
+        let mut body = payload.into_inner();
+        let ApiJson(AttachUpload { upload_id }) = ApiJson::from_request(&req, &mut body).await?;
+        storage
+            .take_pieces(&db, upload_id, caller.owner_key())
+            .await?
+    } else {
+        let upload = storage.receive(&req, payload).await?;
+        // A retry changes the multipart boundary, not the file: the fingerprint is the
+        // file.
+        req.extensions_mut().insert(RawBody {
+            bytes: upload.fingerprint().into_bytes().into(),
+            is_json: false,
+        });
+        Some(upload)
+    };
     let creation = Creation {
         request: &req,
         key,
         caller: &caller,
         origin,
     };
-    let stored = upload.clone();
+    let stored = received.clone();
     let uploader = caller.clone();
     let answer = create_once(
         creation,
@@ -73,14 +86,32 @@ where
         cipher,
         move |uow| {
             crate::kims::model::ensure_kim_user_may_write(uow, &uploader)?;
-            attach(uow, &stored)
+            // No upload by that id any more: only a replay of its attachment answers.
+            let upload = stored.as_ref().ok_or_else(super::upload_not_found)?;
+            let created = attach(uow, upload)?;
+            if let Some(from) = &upload.from_pieces {
+                // A concurrent attachment of the same upload took it first.
+                resumable::delete(uow.conn, &from.upload_id, &from.owner)?
+                    .ok_or_else(super::upload_not_found)?;
+            }
+            Ok(created)
         },
         replay,
     )
     .await;
-    if let Err(error) = storage.settle(&db, &upload).await {
-        // The row (if any) stays; a download or the next start-up finishes the rename.
+    if let Some(upload) = &received
+        && let Err(error) = storage.settle(&db, upload).await
+    {
+        // The row (if any) stays; the sweep removes what is left over.
         tracing::error!(%error, "an uploaded file was not settled");
     }
     answer
+}
+
+fn sends_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("application/json"))
 }

@@ -431,6 +431,29 @@ diesel::table! {
 
 diesel::joinable!(attachment_variants -> attachments (attachment_id));
 
+diesel::table! {
+    resumable_uploads (id) {
+        id -> Text,
+        owner -> Text,
+        length -> BigInt,
+        received -> BigInt,
+        file_name -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    resumable_upload_chunks (upload_id, start_offset) {
+        upload_id -> Text,
+        start_offset -> BigInt,
+        size_bytes -> BigInt,
+        storage_key -> Text,
+    }
+}
+
+diesel::joinable!(resumable_upload_chunks -> resumable_uploads (upload_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     report_categories,
@@ -453,6 +476,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_counters,
     attachments,
     attachment_variants,
+    resumable_uploads,
+    resumable_upload_chunks,
     holidays,
     reports,
     report_timeline,

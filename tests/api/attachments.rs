@@ -82,7 +82,12 @@ pub(crate) async fn upload_to(
     request.send().await.expect("upload")
 }
 
-async fn bulletin(app: &TestApp, author: &TestUser, audience: Value, publish: bool) -> i64 {
+pub(crate) async fn bulletin(
+    app: &TestApp,
+    author: &TestUser,
+    audience: Value,
+    publish: bool,
+) -> i64 {
     let created: Value = app
         .post_as(
             "/api/v1/bulletins",

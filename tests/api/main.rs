@@ -37,6 +37,7 @@ mod report_files;
 mod report_lists;
 mod report_timeline;
 mod reports;
+mod resumable_uploads;
 mod revocation;
 mod role_matrix;
 mod sign_in_throttling;

@@ -91,7 +91,7 @@ fn sideways() -> image::RgbImage {
 }
 
 /// A phone photo: [`sideways`] as JPEG with [`exif`] and an XMP packet, in APP1s.
-fn phone_jpeg() -> Vec<u8> {
+pub(crate) fn phone_jpeg() -> Vec<u8> {
     let mut plain = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
         .encode_image(&sideways())
@@ -164,7 +164,7 @@ fn annotated_webp() -> Vec<u8> {
 }
 
 /// The markers of a JPEG's segments, up to the image data.
-fn jpeg_markers(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn jpeg_markers(bytes: &[u8]) -> Vec<u8> {
     let mut markers = Vec::new();
     let mut at = 2;
     while at + 4 <= bytes.len() && bytes[at] == 0xFF {
@@ -190,7 +190,7 @@ fn png_chunks(bytes: &[u8]) -> Vec<String> {
     chunks
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window == needle.as_bytes())

@@ -1,0 +1,2 @@
+DROP TABLE resumable_upload_chunks;
+DROP TABLE resumable_uploads;
