@@ -63,6 +63,7 @@ file_routes! {
     tag: "activities",
     files: "/kims/{id}/activities/{aid}/attachments",
     file: "/kims/{id}/activities/{aid}/attachments/{fid}",
+    from_upload: "/kims/{id}/activities/{aid}/attachments/from-upload",
     item_params: [
         ("id" = i64, Path, description = "KIM id"),
         ("aid" = i64, Path, description = "Activity id"),
@@ -72,5 +73,5 @@ file_routes! {
     who_sees: "Those who see the KIM's activities.",
     see_security: ((), ("bearer" = [])),
     conflicts: "`too_many_attachments`; `kim_dissolved`: the caller's KIM is dissolved",
-    handlers: (upload_activity_attachment, list_activity_attachments, download_activity_attachment, delete_activity_attachment),
+    handlers: (upload_activity_attachment, attach_activity_upload, list_activity_attachments, download_activity_attachment, delete_activity_attachment),
 }

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 pub use files::{
-    ActivityFiles, delete_activity_attachment, download_activity_attachment,
-    list_activity_attachments, upload_activity_attachment,
+    ActivityFiles, attach_activity_upload, delete_activity_attachment,
+    download_activity_attachment, list_activity_attachments, upload_activity_attachment,
 };
 use model::{Activity, ActivityFields, ActivityKind, ActivityRow};
 

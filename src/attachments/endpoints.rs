@@ -127,22 +127,24 @@ fn detail<O: FileOwner>(item: O::Item, attachment: i64, content_type: &str) -> S
     )
 }
 
-/// Declares the four file routes of one kind of item, documented in the OpenAPI
-/// document: `POST {files}` (add), `GET {files}` (list), `GET {file}` (download) and
-/// `DELETE {file}` (remove), with the handler names given.
+/// Declares the five file routes of one kind of item, documented in the OpenAPI
+/// document: `POST {files}` (add), `POST {from_upload}` (add a resumable upload),
+/// `GET {files}` (list), `GET {file}` (download) and `DELETE {file}` (remove), with the
+/// handler names given.
 macro_rules! file_routes {
     (
         owner: $owner:ty,
         tag: $tag:tt,
         files: $files:tt,
         file: $file:tt,
+        from_upload: $from_upload:tt,
         item_params: [$($item_param:tt),+ $(,)?],
         file_param: $file_param:tt,
         who_adds: $who_adds:tt,
         who_sees: $who_sees:tt,
         see_security: $see_security:tt,
         conflicts: $conflicts:tt,
-        handlers: ($add:ident, $list:ident, $download:ident, $remove:ident) $(,)?
+        handlers: ($add:ident, $attach:ident, $list:ident, $download:ident, $remove:ident) $(,)?
     ) => {
         // A module of their own: utoipa recognises the route attributes only by their
         // bare names, which must then be in scope without clashing with the caller's.
@@ -150,13 +152,11 @@ macro_rules! file_routes {
             use super::*;
             use actix_web::{delete, get, post};
 
-            /// Attaches a file: JPEG, PNG, WebP or PDF judged by its content, at most
-            /// {MAX_FILE_MIB} MiB, at most {MAX_FILES_PER_ITEM} per item. Send it in the
-            /// multipart field `file`, or send `{"upload_id": …}` (JSON) to attach a complete
-            /// resumable upload (`POST /api/v1/uploads`), which is then used up. Images are
-            /// kept as their pixels only, upright (no EXIF, GPS, XMP or comments); PDFs
-            /// without their document information. Honours `Idempotency-Key` (a retry of the
-            /// same file or upload answers the first attachment).
+            /// Attaches a file (multipart field `file`): JPEG, PNG, WebP or PDF judged by its
+            /// content, at most {MAX_FILE_MIB} MiB, at most {MAX_FILES_PER_ITEM} per item.
+            /// Images are kept as their pixels only, upright (no EXIF, GPS, XMP or
+            /// comments); PDFs without their document information. Honours
+            /// `Idempotency-Key` (a retry of the same file answers the first upload).
             ///
             #[doc = $who_adds]
             #[utoipa::path(
@@ -164,10 +164,7 @@ macro_rules! file_routes {
                 path = $files,
                 tag = $tag,
                 params($($item_param,)+ $crate::openapi::IdempotencyKeyParam),
-                request_body(content(
-                    ($crate::attachments::UploadForm = "multipart/form-data"),
-                    ($crate::attachments::AttachUpload = "application/json"),
-                )),
+                request_body(content = $crate::attachments::UploadForm, content_type = "multipart/form-data"),
                 security(("bearer" = [])),
                 responses(
                     (status = 201, description = "Attached", body = $crate::attachments::Attachment, headers(("Location" = String))),
@@ -177,7 +174,7 @@ macro_rules! file_routes {
                     (status = 404, response = $crate::openapi::NotFound),
                     (status = 409, description = $conflicts, body = $crate::error::Problem, content_type = "application/problem+json"),
                     (status = 413, response = $crate::openapi::PayloadTooLarge),
-                    (status = 415, description = "`unsupported_file_type` (by content), or neither multipart/form-data nor JSON", body = $crate::error::Problem, content_type = "application/problem+json"),
+                    (status = 415, description = "`unsupported_file_type` (by content) or not multipart/form-data", body = $crate::error::Problem, content_type = "application/problem+json"),
                     (status = 422, response = $crate::openapi::UnusableFile),
                     (status = 503, response = $crate::openapi::ServiceUnavailable),
                 ),
@@ -196,7 +193,53 @@ macro_rules! file_routes {
                 payload: actix_web::web::Payload,
             ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
                 let request = $crate::attachments::UploadRequest {
-                    req, caller, db, cipher, storage, origin, key, payload,
+                    req, caller, db, cipher, storage, origin, key,
+                    source: $crate::attachments::Source::Multipart(payload),
+                };
+                $crate::attachments::endpoints::add::<$owner>(request, item.into_inner()).await
+            }
+
+            /// Attaches a complete resumable upload (`POST /api/v1/uploads`, tus 1.0), which
+            /// is then used up: the same checks, cleaning and limits as a file sent whole
+            /// ({MAX_FILE_MIB} MiB, {MAX_FILES_PER_ITEM} per item). Honours `Idempotency-Key`
+            /// (a retry answers the first attachment, though the upload is gone).
+            ///
+            #[doc = $who_adds]
+            #[utoipa::path(
+                post,
+                path = $from_upload,
+                tag = $tag,
+                params($($item_param,)+ $crate::openapi::IdempotencyKeyParam),
+                request_body = $crate::attachments::AttachUpload,
+                security(("bearer" = [])),
+                responses(
+                    (status = 201, description = "Attached", body = $crate::attachments::Attachment, headers(("Location" = String))),
+                    (status = 400, response = $crate::openapi::InvalidBody),
+                    (status = 401, response = $crate::openapi::Unauthorized),
+                    (status = 403, response = $crate::openapi::Forbidden),
+                    (status = 404, response = $crate::openapi::NotFound),
+                    (status = 409, description = $conflicts, body = $crate::error::Problem, content_type = "application/problem+json"),
+                    (status = 415, description = "`unsupported_file_type`: the upload is not a JPEG, PNG, WebP or PDF (by content); or the body is not JSON", body = $crate::error::Problem, content_type = "application/problem+json"),
+                    (status = 422, response = $crate::openapi::UnusableFile),
+                    (status = 503, response = $crate::openapi::ServiceUnavailable),
+                ),
+            )]
+            #[post($from_upload)]
+            #[expect(clippy::too_many_arguments, reason = "actix extractors, one per concern")]
+            pub async fn $attach(
+                req: actix_web::HttpRequest,
+                caller: $crate::auth::Caller,
+                db: actix_web::web::Data<$crate::db::Db>,
+                cipher: actix_web::web::Data<$crate::crypto::PersonalDataCipher>,
+                storage: actix_web::web::Data<$crate::attachments::Storage>,
+                origin: $crate::audit::RequestOrigin,
+                key: $crate::idempotency::IdempotencyKey,
+                item: actix_web::web::Path<<$owner as $crate::attachments::FileOwner>::Item>,
+                body: $crate::extract::ApiJson<$crate::attachments::AttachUpload>,
+            ) -> Result<actix_web::HttpResponse, $crate::error::ApiError> {
+                let request = $crate::attachments::UploadRequest {
+                    req, caller, db, cipher, storage, origin, key,
+                    source: $crate::attachments::Source::Resumable(body.0),
                 };
                 $crate::attachments::endpoints::add::<$owner>(request, item.into_inner()).await
             }

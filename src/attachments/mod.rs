@@ -37,7 +37,7 @@ use utoipa::ToSchema;
 pub use owner::{FileOwner, Owner};
 pub use sniff::FileKind;
 pub use storage::Storage;
-pub use upload::{UploadRequest, upload_once};
+pub use upload::{Source, UploadRequest, upload_once};
 pub use variants::{AttachmentVariant, DownloadQuery, Variant, VariantChoice};
 
 use crate::db::schema::attachments;
@@ -386,8 +386,8 @@ fn not_multipart() -> ApiError {
     ApiError::Rule {
         status: actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
         code: "unsupported_media_type",
-        detail_en: "Send the file as multipart/form-data, in a field named `file`, or a complete resumable upload as JSON `{\"upload_id\": …}`.".into(),
-        detail_id: "Kirim berkas sebagai multipart/form-data, pada isian bernama `file`, atau unggahan bertahap yang lengkap sebagai JSON `{\"upload_id\": …}`.".into(),
+        detail_en: "Send the file as multipart/form-data, in a field named `file`.".into(),
+        detail_id: "Kirim berkas sebagai multipart/form-data, pada isian bernama `file`.".into(),
         issues: Vec::new(),
     }
 }
@@ -578,8 +578,7 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-/// Attaches a complete resumable upload (`POST /api/v1/uploads`) instead of sending
-/// the file in the request.
+/// A complete resumable upload (`POST /api/v1/uploads`) to attach.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachUpload {

@@ -3,7 +3,7 @@
 //! it once per `Idempotency-Key` in the resource's unit of work, then settle what was
 //! stored by whether its row committed.
 
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use super::{AttachUpload, Storage, Upload, resumable};
 use crate::audit::RequestOrigin;
@@ -11,7 +11,6 @@ use crate::auth::Caller;
 use crate::crypto::PersonalDataCipher;
 use crate::db::{Db, DbConnection};
 use crate::error::ApiError;
-use crate::extract::ApiJson;
 use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, RawBody, create_once};
 use crate::unit_of_work::UnitOfWork;
 
@@ -24,7 +23,16 @@ pub struct UploadRequest {
     pub storage: web::Data<Storage>,
     pub origin: RequestOrigin,
     pub key: IdempotencyKey,
-    pub payload: web::Payload,
+    pub source: Source,
+}
+
+/// Where the file comes from.
+pub enum Source {
+    /// Sent in the request, as the multipart field `file`.
+    Multipart(web::Payload),
+    /// A complete resumable upload of the caller's (its JSON body kept by the extractor
+    /// for the idempotency fingerprint).
+    Resumable(AttachUpload),
 }
 
 /// Receives `payload` and records it with `attach` (in the resource's unit of work,
@@ -52,25 +60,25 @@ where
         storage,
         origin,
         key,
-        payload,
+        source,
     } = request;
     db.read(may_attach).await?;
-    let received = if sends_json(&req) {
-        // A resumable upload named by id: the JSON body is what a retry repeats.
-        let mut body = payload.into_inner();
-        let ApiJson(AttachUpload { upload_id }) = ApiJson::from_request(&req, &mut body).await?;
-        storage
-            .take_pieces(&db, upload_id, caller.owner_key())
-            .await?
-    } else {
-        let upload = storage.receive(&req, payload).await?;
-        // A retry changes the multipart boundary, not the file: the fingerprint is the
-        // file.
-        req.extensions_mut().insert(RawBody {
-            bytes: upload.fingerprint().into_bytes().into(),
-            is_json: false,
-        });
-        Some(upload)
+    let received = match source {
+        Source::Resumable(AttachUpload { upload_id }) => {
+            storage
+                .take_pieces(&db, upload_id, caller.owner_key())
+                .await?
+        }
+        Source::Multipart(payload) => {
+            let upload = storage.receive(&req, payload).await?;
+            // A retry changes the multipart boundary, not the file: the fingerprint is the
+            // file.
+            req.extensions_mut().insert(RawBody {
+                bytes: upload.fingerprint().into_bytes().into(),
+                is_json: false,
+            });
+            Some(upload)
+        }
     };
     let creation = Creation {
         request: &req,
@@ -106,12 +114,4 @@ where
         tracing::error!(%error, "an uploaded file was not settled");
     }
     answer
-}
-
-fn sends_json(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|value| value.trim().eq_ignore_ascii_case("application/json"))
 }

@@ -59,11 +59,12 @@ file_routes! {
     tag: "bulletins",
     files: "/bulletins/{id}/attachments",
     file: "/bulletins/{id}/attachments/{aid}",
+    from_upload: "/bulletins/{id}/attachments/from-upload",
     item_params: [("id" = i64, Path, description = "Bulletin id")],
     file_param: ("aid" = i64, Path, description = "Attachment id"),
     who_adds: "Roles: as for editing the bulletin; not once it is archived.",
     who_sees: "Those who see the bulletin (anonymous callers: published public bulletins).",
     see_security: ((), ("bearer" = [])),
     conflicts: "`too_many_attachments`, `bulletin_archived`; `kim_dissolved`: the caller's KIM is dissolved",
-    handlers: (upload_attachment, list_attachments, download_attachment, delete_attachment),
+    handlers: (upload_attachment, attach_upload, list_attachments, download_attachment, delete_attachment),
 }

@@ -21,7 +21,8 @@ use utoipa::{IntoParams, ToSchema};
 pub use acknowledgements::{acknowledge, export_acknowledgements, list_acknowledgements};
 pub use feed::atom_feed;
 pub use files::{
-    BulletinFiles, delete_attachment, download_attachment, list_attachments, upload_attachment,
+    BulletinFiles, attach_upload, delete_attachment, download_attachment, list_attachments,
+    upload_attachment,
 };
 use model::{
     Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Origin, Priority,

@@ -63,11 +63,12 @@ file_routes! {
     tag: "consultations",
     files: "/consultations/{id}/attachments",
     file: "/consultations/{id}/attachments/{aid}",
+    from_upload: "/consultations/{id}/attachments/from-upload",
     item_params: [("id" = i64, Path, description = "Consultation id")],
     file_param: ("aid" = i64, Path, description = "Attachment id"),
     who_adds: "Roles: gov_admin and gov_officer; not once the consultation is concluded.",
     who_sees: "Those who see the consultation.",
     see_security: ((), ("bearer" = [])),
     conflicts: "`too_many_attachments`, `consultation_concluded`",
-    handlers: (upload_consultation_attachment, list_consultation_attachments, download_consultation_attachment, delete_consultation_attachment),
+    handlers: (upload_consultation_attachment, attach_consultation_upload, list_consultation_attachments, download_consultation_attachment, delete_consultation_attachment),
 }

@@ -18,8 +18,9 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 pub use files::{
-    ConsultationFiles, delete_consultation_attachment, download_consultation_attachment,
-    list_consultation_attachments, upload_consultation_attachment,
+    ConsultationFiles, attach_consultation_upload, delete_consultation_attachment,
+    download_consultation_attachment, list_consultation_attachments,
+    upload_consultation_attachment,
 };
 use model::{Consultation, ConsultationResponse, ConsultationRow, ConsultationStatus, ResponseRow};
 use policy::ConsultationAccess;

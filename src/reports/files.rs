@@ -69,11 +69,12 @@ file_routes! {
     tag: "reports",
     files: "/reports/{id}/attachments",
     file: "/reports/{id}/attachments/{aid}",
+    from_upload: "/reports/{id}/attachments/from-upload",
     item_params: [("id" = i64, Path, description = "Report id")],
     file_param: ("aid" = i64, Path, description = "Attachment id"),
     who_adds: "Roles: government users, the submitting KIM's users and the submitting integration client; others who see the report only read (403). Outside government, only the account that added a file removes it.",
     who_sees: "Those who see the report (its access rule); never anonymous.",
     see_security: (("bearer" = [])),
     conflicts: "`too_many_attachments`; `kim_dissolved`: the caller's KIM is dissolved",
-    handlers: (upload_report_attachment, list_report_attachments, download_report_attachment, delete_report_attachment),
+    handlers: (upload_report_attachment, attach_report_upload, list_report_attachments, download_report_attachment, delete_report_attachment),
 }

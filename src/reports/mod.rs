@@ -51,8 +51,8 @@ use workflow::ReportMove;
 pub use comments::{add_comment, list_comments};
 pub use export::export_reports;
 pub use files::{
-    ReportFiles, delete_report_attachment, download_report_attachment, list_report_attachments,
-    upload_report_attachment,
+    ReportFiles, attach_report_upload, delete_report_attachment, download_report_attachment,
+    list_report_attachments, upload_report_attachment,
 };
 pub use listing::list_reports;
 pub use map::reports_map;

@@ -321,6 +321,14 @@ async fn every_operation_that_lists_idempotency_key_honours_it() {
         };
         let session = id_from(app.post_as("/api/v1/mentoring-sessions", &gov, &session_body("Sesi")).await).await;
         let (_, _, client) = app.integration_client(&admin, &["reports:write"]).await;
+        let uploaded = async |token: &str| {
+            let id = crate::resumable_uploads::complete_upload(&app, token, &decode(PNG)).await;
+            Body::Json(json!({ "upload_id": id }))
+        };
+        let (gov_upload, gov_other) = (uploaded(&gov).await, uploaded(&gov).await);
+        let (gov_upload_2, gov_other_2) = (uploaded(&gov).await, uploaded(&gov).await);
+        let (board_upload, board_other) = (uploaded(&board_token).await, uploaded(&board_token).await);
+        let (member_upload, member_other) = (uploaded(&member_token).await, uploaded(&member_token).await);
         let png = Body::File(form("foto.png", "image/png", &decode(PNG)));
         let other_file = Body::File(form("foto.jpg", "image/jpeg", &jpeg()));
         let pdf = Body::File(form("surat.pdf", "application/pdf", PDF));
@@ -329,15 +337,18 @@ async fn every_operation_that_lists_idempotency_key_honours_it() {
         let walk: Vec<(&str, String, &str, Body, Body)> = vec![
             ("/api/v1/bulletins", "/api/v1/bulletins".into(), &gov, j(bulletin("A", "all_kims")), j(bulletin("B", "all_kims"))),
             ("/api/v1/bulletins/{id}/attachments", format!("/api/v1/bulletins/{draft}/attachments"), &gov, png.clone(), pdf.clone()),
+            ("/api/v1/bulletins/{id}/attachments/from-upload", format!("/api/v1/bulletins/{draft}/attachments/from-upload"), &gov, gov_upload, gov_other),
             ("/api/v1/bulletins/{id}/acknowledgements", format!("/api/v1/bulletins/{public}/acknowledgements"), &board_token, j(json!({"reach": 3})), j(json!({"reach": 4}))),
             ("/api/v1/consultations", "/api/v1/consultations".into(), &gov, j(consultation_body("A")), j(consultation_body("B"))),
             ("/api/v1/consultations/{id}/attachments", format!("/api/v1/consultations/{consultation}/attachments"), &gov, pdf.clone(), png.clone()),
+            ("/api/v1/consultations/{id}/attachments/from-upload", format!("/api/v1/consultations/{consultation}/attachments/from-upload"), &gov, gov_upload_2, gov_other_2),
             ("/api/v1/holidays", "/api/v1/holidays".into(), &gov, j(json!({"date": "2031-01-02", "name": "A"})), j(json!({"date": "2031-01-02", "name": "B"}))),
             ("/api/v1/integration-clients", "/api/v1/integration-clients".into(), &gov, j(json!({"name": "A", "scopes": ["kims:read"]})), j(json!({"name": "B", "scopes": ["kims:read"]}))),
             ("/api/v1/integration-clients/{id}/api-keys", format!("/api/v1/integration-clients/{client}/api-keys"), &gov, j(json!({})), j(json!({"lain": 1}))),
             ("/api/v1/kims", "/api/v1/kims".into(), &gov, j(json!({"name": "KIM A", "kelurahan_code": "18.72.01.1002", "area_type": "urban"})), j(json!({"name": "KIM B", "kelurahan_code": "18.72.01.1002", "area_type": "urban"}))),
             ("/api/v1/kims/{id}/activities", format!("/api/v1/kims/{kim}/activities"), &board_token, j(activity_body("A")), j(activity_body("B"))),
             ("/api/v1/kims/{id}/activities/{aid}/attachments", format!("/api/v1/kims/{kim}/activities/{activity}/attachments"), &board_token, png.clone(), other_file.clone()),
+            ("/api/v1/kims/{id}/activities/{aid}/attachments/from-upload", format!("/api/v1/kims/{kim}/activities/{activity}/attachments/from-upload"), &board_token, board_upload, board_other),
             ("/api/v1/kims/{id}/members", format!("/api/v1/kims/{kim}/members"), &board_token,
                 j(json!({"full_name": "A", "nik": "1872011708900903", "gender": "male", "birth_date": "1990-08-17", "position": "anggota"})),
                 j(json!({"full_name": "B", "nik": "1872011708900904", "gender": "male", "birth_date": "1990-08-17", "position": "anggota"}))),
@@ -347,6 +358,7 @@ async fn every_operation_that_lists_idempotency_key_honours_it() {
             ("/api/v1/report-categories", "/api/v1/report-categories".into(), &gov, j(json!({"code": "kunci_a", "name": "A"})), j(json!({"code": "kunci_b", "name": "B"}))),
             ("/api/v1/reports", "/api/v1/reports".into(), &member_token, j(report_body("A")), j(report_body("B"))),
             ("/api/v1/reports/{id}/attachments", format!("/api/v1/reports/{report}/attachments"), &member_token, png.clone(), pdf.clone()),
+            ("/api/v1/reports/{id}/attachments/from-upload", format!("/api/v1/reports/{report}/attachments/from-upload"), &member_token, member_upload, member_other),
             ("/api/v1/reports/{id}/comments", format!("/api/v1/reports/{report}/comments"), &gov, j(json!({"body": "A", "visibility": "public"})), j(json!({"body": "B", "visibility": "public"}))),
             ("/api/v1/users", "/api/v1/users".into(), &gov,
                 j(json!({"username": "kunci-a", "password": USER_PASSWORD, "role": "kim_member", "kim_id": kim})),

@@ -48,6 +48,14 @@ async fn opened(app: &TestApp, token: &str, length: usize) -> (String, String) {
     (location, id)
 }
 
+/// A complete upload of `content` by the holder of `token`; answers its id.
+pub(crate) async fn complete_upload(app: &TestApp, token: &str, content: &[u8]) -> String {
+    let (location, id) = opened(app, token, content.len()).await;
+    let sent = patch(app, &location, token, 0, content).await;
+    assert_eq!(sent.status().as_u16(), 204);
+    id
+}
+
 async fn patch(
     app: &TestApp,
     location: &str,
@@ -99,7 +107,9 @@ async fn attach(
 ) -> reqwest::Response {
     let mut request = app
         .client
-        .post(app.url(&format!("/api/v1/bulletins/{bulletin}/attachments")))
+        .post(app.url(&format!(
+            "/api/v1/bulletins/{bulletin}/attachments/from-upload"
+        )))
         .bearer_auth(token)
         .json(&json!({ "upload_id": upload_id }));
     if let Some(key) = key {
@@ -472,7 +482,7 @@ async fn one_upload_attached_twice_at_once_becomes_one_attachment() {
         let mut attaching = Vec::new();
         for item in [first, second] {
             let (start, client) = (start.clone(), app.client.clone());
-            let url = app.url(&format!("/api/v1/bulletins/{item}/attachments"));
+            let url = app.url(&format!("/api/v1/bulletins/{item}/attachments/from-upload"));
             let (bearer, upload_id) = (token(&admin).to_owned(), upload_id.clone());
             attaching.push(tokio::spawn(async move {
                 start.wait().await;
