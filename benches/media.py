@@ -5,6 +5,10 @@ Prints, from one run on this machine:
     cleaning, re-encoding and both variants; median and max of UPLOADS sequential ones;
   - the server's resident memory growth (VmHWM - VmRSS before) during 8 simultaneous
     such uploads, released together;
+  - a decompression bomb (a ~1 KB PNG claiming 50 000 x 50 000): time to its 422 and
+    the server's memory growth while refusing it, before anything else ran;
+  - the same photo sent resumably (tus: creation, 1 MiB pieces, attach) beside the
+    one-request multipart upload;
   - thumb and preview bytes as a share of the kept original's;
   - download throughput of the original from the filesystem store and from the S3
     store (moto), against a plain read of the same bytes from disk, side by side.
@@ -12,9 +16,12 @@ Environment: BASE_FS, BASE_S3 (servers), PID_FS (the filesystem server's pid),
 USERNAME, PASSWORD, UPLOADS (10), DOWNLOADS (20).
 """
 
+import base64
 import io
 import os
 import statistics
+import struct
+import zlib
 import tempfile
 import threading
 import time
@@ -77,6 +84,63 @@ def upload(base, auth, bulletin_id, photo):
     return elapsed, answer.json(), answer.headers["Location"]
 
 
+def bomb():
+    """A valid PNG header claiming 50 000 x 50 000 RGB pixels (7.5 GB decoded) over a
+    tiny compressed stream."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 100_000, 9)) + chunk(b"IEND", b""))
+
+
+def refuse_bomb(base, auth, bulletin_id, png):
+    started = time.perf_counter()
+    answer = requests.post(
+        f"{base}/api/v1/bulletins/{bulletin_id}/attachments",
+        files={"file": ("bom.png", png, "image/png")},
+        headers=auth,
+        timeout=60,
+    )
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 422:
+        raise SystemExit(f"the bomb answered {answer.status_code}: {answer.text[:300]}")
+    return elapsed
+
+
+def upload_resumably(base, auth, bulletin_id, photo, piece=2**20):
+    """tus 1.0 as a phone client does it: create, PATCH the pieces, attach."""
+    started = time.perf_counter()
+    tus = dict(auth, **{"Tus-Resumable": "1.0.0"})
+    created = requests.post(
+        f"{base}/api/v1/uploads",
+        headers=dict(tus, **{"Upload-Length": str(len(photo)),
+                             "Upload-Metadata": "filename " + base64.b64encode(b"IMG_0001.jpg").decode()}),
+        timeout=30,
+    )
+    created.raise_for_status()
+    url = base + created.headers["Location"]
+    for offset in range(0, len(photo), piece):
+        sent = requests.patch(
+            url,
+            data=photo[offset:offset + piece],
+            headers=dict(tus, **{"Upload-Offset": str(offset),
+                                 "Content-Type": "application/offset+octet-stream"}),
+            timeout=60,
+        )
+        if sent.status_code != 204:
+            raise SystemExit(f"PATCH answered {sent.status_code}: {sent.text[:300]}")
+    attached = requests.post(
+        f"{base}/api/v1/bulletins/{bulletin_id}/attachments/from-upload",
+        json={"upload_id": created.json()["id"]},
+        headers=auth,
+        timeout=120,
+    )
+    if attached.status_code != 201:
+        raise SystemExit(f"attach answered {attached.status_code}: {attached.text[:300]}")
+    return time.perf_counter() - started
+
+
 def memory(pid, field):
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
@@ -99,9 +163,17 @@ def main():
     base, pid = os.environ["BASE_FS"], int(os.environ["PID_FS"])
     auth = sign_in(base)
 
-    # Eight at once first, on a fresh process (after one warm-up upload), so the peak
-    # is theirs.
+    # The bomb first, on a fresh process: its memory growth is its own.
     target = bulletin(base, auth)
+    png = bomb()
+    before = memory(pid, "VmRSS")
+    refusals = [refuse_bomb(base, auth, target, png) for _ in range(5)]
+    peak = memory(pid, "VmHWM")
+    print(f"bomb ({len(png)} bytes claiming 50000 x 50000): 422 in median "
+          f"{statistics.median(refusals) * 1000:.1f} ms (max {max(refusals) * 1000:.1f} ms); "
+          f"RSS before {before:.0f} MiB, peak {peak:.0f} MiB, growth {peak - before:.0f} MiB")
+
+    # Eight at once next (after one warm-up upload), so the peak is theirs.
     upload(base, auth, target, photo)
     before = memory(pid, "VmRSS")
     gate = threading.Barrier(8)
@@ -128,6 +200,11 @@ def main():
         sequential.append(elapsed)
     print(f"upload to 201, {UPLOADS} one after another: median {statistics.median(sequential) * 1000:.0f} ms, "
           f"max {max(sequential) * 1000:.0f} ms")
+
+    resumable = [upload_resumably(base, auth, bulletin(base, auth), photo) for _ in range(UPLOADS)]
+    print(f"resumable (tus, 1 MiB pieces) to 201, {UPLOADS} one after another: median "
+          f"{statistics.median(resumable) * 1000:.0f} ms = "
+          f"{statistics.median(resumable) / statistics.median(sequential):.2f} x the multipart upload")
 
     original = requests.get(base + location, headers=auth, timeout=60).content
     sizes = {v["variant"]: v["size_bytes"] for v in attachment["variants"]}

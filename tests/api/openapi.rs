@@ -216,3 +216,27 @@ fn every_reference_resolves() {
     visit(&document, &document, &mut bad);
     assert!(bad.is_empty(), "dangling: {}", bad.join(", "));
 }
+
+/// The limits named in descriptions are the constants the service enforces, written in
+/// when the document is built: none is left as a placeholder, and the numbers are the
+/// constants' own.
+#[test]
+fn limits_in_descriptions_are_the_enforced_constants() {
+    assert!(!COMMITTED.contains("{MAX_") && !COMMITTED.contains("{UPLOAD_EXPIRY"));
+    let document: serde_json::Value = serde_json::from_str(COMMITTED).expect("valid JSON");
+    let add = &document["paths"]["/api/v1/bulletins/{id}/attachments"]["post"]["summary"];
+    let mib = kim_api::attachments::MAX_FILE_BYTES / (1024 * 1024);
+    let per_item = kim_api::attachments::MAX_PER_OWNER;
+    assert!(
+        add.as_str()
+            .is_some_and(|text| text.contains(&format!("at most {mib} MiB"))
+                && text.contains(&format!("at most {per_item} per item"))),
+        "{add}"
+    );
+    let length = &document["paths"]["/api/v1/uploads"]["post"]["parameters"][1];
+    assert_eq!(length["name"], "Upload-Length");
+    assert_eq!(
+        length["schema"]["maximum"],
+        kim_api::attachments::MAX_FILE_BYTES
+    );
+}
