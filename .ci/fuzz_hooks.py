@@ -8,6 +8,7 @@ import os
 
 import requests
 import schemathesis
+from hypothesis import strategies
 
 
 @schemathesis.auth(refresh_interval=5)
@@ -28,3 +29,9 @@ class GovAdminToken:
     def set(self, case, data, ctx):
         case.headers = case.headers or {}
         case.headers["Authorization"] = f"Bearer {data}"
+
+
+# The bytes of a resumable upload's PATCH (tus): any bytes, a few at a time.
+schemathesis.openapi.media_type(
+    "application/offset+octet-stream", strategies.binary(max_size=2048)
+)

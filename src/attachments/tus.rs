@@ -174,7 +174,7 @@ pub async fn create_upload(
     get,
     path = "/uploads/{id}",
     tag = "uploads",
-    params(UploadPath, VersionHeader),
+    params(("id" = String, Path, description = "The upload's id, from its `Location`", pattern = "^[0-9a-f]{32}$"), VersionHeader),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The upload's progress", body = UploadState,
@@ -214,7 +214,7 @@ pub async fn upload_offset(
     patch,
     path = "/uploads/{id}",
     tag = "uploads",
-    params(UploadPath, PatchHeaders),
+    params(("id" = String, Path, description = "The upload's id, from its `Location`", pattern = "^[0-9a-f]{32}$"), PatchHeaders),
     request_body(content = super::FileContent, content_type = "application/offset+octet-stream",
         description = "The next bytes of the file, at most the declared length minus `Upload-Offset`"),
     security(("bearer" = [])),
@@ -280,7 +280,7 @@ pub async fn append_to_upload(
     delete,
     path = "/uploads/{id}",
     tag = "uploads",
-    params(UploadPath, VersionHeader),
+    params(("id" = String, Path, description = "The upload's id, from its `Location`", pattern = "^[0-9a-f]{32}$"), VersionHeader),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
@@ -574,27 +574,6 @@ fn beyond_length(room: i64) -> ApiError {
 #[response(content_type = "application/problem+json")]
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct TusVersionUnsupported(crate::error::Problem);
-
-/// The id of an upload, in its path.
-struct UploadPath;
-
-impl utoipa::IntoParams for UploadPath {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![
-            ParameterBuilder::new()
-                .name("id")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .description(Some("The upload's id, from its `Location`"))
-                .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .pattern(Some("^[0-9a-f]{32}$")),
-                ))
-                .build(),
-        ]
-    }
-}
 
 fn version_header() -> Parameter {
     header_parameter(

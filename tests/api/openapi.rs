@@ -240,3 +240,24 @@ fn limits_in_descriptions_are_the_enforced_constants() {
         kim_api::attachments::MAX_FILE_BYTES
     );
 }
+
+/// No operation lists a parameter twice (name and place): OpenAPI forbids it, and a
+/// path parameter documented by hand beside the one taken from the handler's signature
+/// once did.
+#[test]
+fn no_operation_lists_a_parameter_twice() {
+    let document: serde_json::Value = serde_json::from_str(COMMITTED).expect("valid JSON");
+    let mut bad = Vec::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            let mut seen = std::collections::HashSet::new();
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let key = (parameter["name"].to_string(), parameter["in"].to_string());
+                if parameter.get("name").is_some() && !seen.insert(key.clone()) {
+                    bad.push(format!("{method} {path}: {key:?}"));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
