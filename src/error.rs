@@ -57,7 +57,7 @@ impl FieldIssue {
 
     /// `in_the_future` when `date` is after today (UTC).
     pub fn check_not_future(field: &str, date: Option<chrono::NaiveDate>) -> Option<FieldIssue> {
-        date.filter(|date| *date > chrono::Utc::now().date_naive())
+        date.filter(|date| *date > crate::clock::now().date_naive())
             .map(|_| {
                 FieldIssue::new(
                     field,

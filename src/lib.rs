@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod body_deadline;
 pub mod bulletins;
+pub mod clock;
 pub mod concurrency;
 pub mod config;
 pub mod consultations;

@@ -295,6 +295,8 @@ impl Storage {
     /// instance is still finishing. Returns (part files, objects) removed.
     pub async fn sweep(&self, db: &Db, grace: Duration) -> Result<(usize, usize), ApiError> {
         let parts = self.sweep_parts(grace).await?;
+        // The system's time, not the service clock's: it is compared with modification
+        // times the store stamps.
         let cutoff =
             chrono::Utc::now() - chrono::Duration::from_std(grace).map_err(ApiError::internal)?;
         let candidates = self.ours(Some(cutoff)).await?;

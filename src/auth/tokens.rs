@@ -117,8 +117,10 @@ impl TokenKeys {
             }
         };
         let mut validation = Validation::new(algorithm);
-        validation.leeway = LEEWAY_SECS;
-        validation.validate_nbf = true;
+        // `exp` and `nbf` are checked against the service clock in `verify`, not by the
+        // library against the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_issuer(&[&settings.jwt_issuer]);
         validation.set_audience(&[&settings.jwt_audience]);
         validation.required_spec_claims = ["exp", "nbf", "iss", "aud", "sub"]
@@ -147,7 +149,7 @@ impl TokenKeys {
     }
 
     pub fn issue(&self, subject: TokenSubject) -> Result<String, jsonwebtoken::errors::Error> {
-        let now = chrono::Utc::now().timestamp();
+        let now = crate::clock::now().timestamp();
         let claims = Claims {
             sub: subject.sub,
             role: subject.role,
@@ -176,7 +178,9 @@ impl TokenKeys {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .ok()?
             .claims;
-        let issued_in_future = claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECS as i64;
-        (!issued_in_future).then_some(claims)
+        let (now, leeway) = (crate::clock::now().timestamp(), LEEWAY_SECS as i64);
+        let current = claims.exp > now - leeway && claims.nbf <= now + leeway;
+        let issued_in_future = claims.iat > now + leeway;
+        (current && !issued_in_future).then_some(claims)
     }
 }

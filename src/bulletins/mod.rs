@@ -175,7 +175,7 @@ fn in_view(
 
 /// An expiry must lie ahead.
 fn expiry(checks: &mut Checks, moment: DateTime<Utc>) -> Option<NaiveDateTime> {
-    if moment <= Utc::now() {
+    if moment <= crate::clock::now() {
         checks.push(FieldIssue::new(
             "expires_at",
             "in_past",

@@ -275,8 +275,7 @@ pub fn stored<T>(
 
 /// The current UTC time as stored: microsecond precision, as both backends keep it.
 pub fn now() -> chrono::NaiveDateTime {
-    let now = chrono::Utc::now().naive_utc();
-    chrono::SubsecRound::trunc_subsecs(now, 6)
+    crate::clock::now_naive()
 }
 
 /// A database timestamp (stored as UTC without zone) as a UTC instant.

@@ -68,7 +68,7 @@ impl Checks {
     /// joining dates.
     pub fn past_date(&mut self, field: &str, date: NaiveDate) {
         let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
-        if date > chrono::Utc::now().date_naive() || date < earliest {
+        if date > crate::clock::now().date_naive() || date < earliest {
             self.0.push(FieldIssue::new(
                 field,
                 "invalid_date",

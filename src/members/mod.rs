@@ -96,7 +96,7 @@ impl NewMemberRequest {
         issues.past_date("birth_date", self.birth_date);
         let joined_on = self
             .joined_on
-            .unwrap_or_else(|| chrono::Utc::now().date_naive());
+            .unwrap_or_else(|| crate::clock::now().date_naive());
         issues.past_date("joined_on", joined_on);
         let nik = issues.take(Nik::parse("nik", &self.nik));
         if let Some(nik) = &nik {
@@ -536,7 +536,7 @@ pub async fn remove_member(
         find_member(uow.conn, kim_id, member_id)?;
         // Conditional on still being active: a retried or concurrent DELETE finds
         // nothing to change and must not count the departure twice.
-        let today = chrono::Utc::now().date_naive();
+        let today = crate::clock::now().date_naive();
         let left = diesel::update(
             kim_members::table
                 .filter(kim_members::id.eq(member_id))

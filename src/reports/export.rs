@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
-use chrono::Utc;
 use futures_util::{StreamExt, stream};
 
 use super::listing::{ReportFilter, Rows, Scope, load_rows, next_cursor};
@@ -190,6 +189,6 @@ pub async fn export_reports(
         }
     });
     let body = stream::once(async move { Ok::<_, ApiError>(first) }).chain(rest);
-    let filename = format!("laporan-{}.csv", Utc::now().format("%Y%m%d"));
+    let filename = format!("laporan-{}.csv", crate::clock::now().format("%Y%m%d"));
     Ok(export::answer(&filename, body))
 }

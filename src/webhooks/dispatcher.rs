@@ -205,6 +205,8 @@ impl Dispatcher {
                 };
             }
         };
+        // The system's time, not the service clock's: the receiver checks it against
+        // its own clock to refuse replays (Standard Webhooks' tolerance).
         let timestamp = Utc::now().timestamp();
         let signature = signature_header(&job.keys, &id, timestamp, &body);
         let mut headers = HeaderMap::new();

@@ -6,7 +6,7 @@
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use kim_api::db::schema::{consultation_responses, consultations, outbox_events};
+use kim_api::db::schema::{consultation_responses, outbox_events};
 use serde_json::{Value, json};
 
 use crate::attachments::{PDF, form, upload_to};
@@ -16,6 +16,9 @@ use crate::reports::json_of;
 fn token(user: &TestUser) -> &str {
     &user.session.access_token
 }
+
+/// How long after its creation a test consultation closes.
+const CLOSES_IN: Duration = Duration::minutes(10);
 
 fn consultation_body(audience: Value) -> Value {
     json!({
@@ -28,8 +31,9 @@ fn consultation_body(audience: Value) -> Value {
             {"id": "saran", "text": "Saran warga", "kind": "text", "required": false},
         ],
         "audience": audience,
-        "opens_at": (Utc::now() - Duration::minutes(1)).to_rfc3339(),
-        "closes_at": (Utc::now() + Duration::days(7)).to_rfc3339(),
+        "opens_at": (kim_api::clock::now() - Duration::minutes(1)).to_rfc3339(),
+        // Soon, so the clock passes it within the tokens' lifetime.
+        "closes_at": (kim_api::clock::now() + CLOSES_IN).to_rfc3339(),
     })
 }
 
@@ -164,16 +168,7 @@ async fn kims_answer_an_open_consultation_and_gov_concludes_it() {
         problem(app.get_as(&format!("{path}/results"), token(&board_a)).await, 403).await;
 
         // Past closes_at it is closed: no more responses.
-        app.db
-            .write(move |conn| {
-                let now = Utc::now().naive_utc();
-                diesel::update(consultations::table.find(id))
-                    .set((consultations::opens_at.eq(now - Duration::days(8)), consultations::closes_at.eq(now - Duration::seconds(1))))
-                    .execute(conn)?;
-                Ok(())
-            })
-            .await
-            .expect("close by time");
+        app.advance_clock(CLOSES_IN + Duration::seconds(1));
         let closed = problem(respond(&app, token(&board_a), id, &good).await, 409).await;
         assert_eq!(closed["code"], "consultation_closed");
         assert_eq!(json_of(app.get_as(&path, token(&board_c)).await, 200).await["status"], "closed");
@@ -287,7 +282,8 @@ async fn public_consultations_are_read_by_everyone_and_drafts_are_checked() {
         let kim = app.create_kim_at("KIM Dialog Awal", "18.72.01.1001", "active").await;
         let board = app.user(&admin, "kim_admin", Some(kim)).await;
         let mut later = consultation_body(json!({"scope": "all_kims"}));
-        later["opens_at"] = json!((Utc::now() + Duration::days(1)).to_rfc3339());
+        later["opens_at"] = json!((kim_api::clock::now() + Duration::days(1)).to_rfc3339());
+        later["closes_at"] = json!((kim_api::clock::now() + Duration::days(8)).to_rfc3339());
         let ahead = json_of(app.post_as("/api/v1/consultations", gov, &later).await, 201).await["id"].as_i64().expect("id");
         json_of(move_to(&app, gov, ahead, json!({"status": "open"})).await, 200).await;
         let answers = json!({"answers": [{"question_id": "setuju", "value": "Setuju"}, {"question_id": "kepuasan", "value": 3}], "citizens_consulted": 1});

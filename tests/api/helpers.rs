@@ -55,6 +55,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Moves the service's clock forward by `by`, for this app and every instance in
+    /// this test: what happens after a while is tested without waiting for it.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        kim_api::clock::advance(by);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -200,6 +206,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Like [`spawn_app`], with the configuration adjusted first.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut ConfigArgs)) -> TestApp {
+    // Each app starts on the system's time, whatever an earlier one in this process did.
+    kim_api::clock::reset();
     let database = TestDatabase::create(backend);
     let data_dir = TempDir::new().expect("temporary directory");
     let mut config = test_config(data_dir.path(), database.url());

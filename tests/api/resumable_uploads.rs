@@ -7,7 +7,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::attachments::{PNG, bulletin, decode, stored_files};
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_instance};
+use crate::helpers::{
+    ADMIN_PASSWORD, ADMIN_USERNAME, TestApp, TestUser, on_each_backend, problem, spawn_instance,
+};
 use crate::media::{contains, phone_jpeg};
 
 const UPLOADS: &str = "/api/v1/uploads";
@@ -116,6 +118,15 @@ async fn attach(
         request = request.header("Idempotency-Key", key);
     }
     request.send().await.expect("attach")
+}
+
+/// The administrator signed in anew, after the clock moved past its token's lifetime.
+async fn signed_in_again(app: &TestApp, admin: &TestUser) -> TestUser {
+    TestUser {
+        id: admin.id,
+        username: ADMIN_USERNAME.to_owned(),
+        session: app.session(ADMIN_USERNAME, ADMIN_PASSWORD).await,
+    }
 }
 
 fn token(user: &TestUser) -> &str {
@@ -519,33 +530,17 @@ async fn unfinished_uploads_expire_and_the_sweep_removes_them_with_their_pieces(
         let admin = app.bootstrap_admin().await;
         let png = decode(PNG);
         let (stale, _) = opened(&app, token(&admin), png.len()).await;
+        let sent = patch(&app, &stale, token(&admin), 0, &png[..10]).await;
+        assert_eq!(sent.status().as_u16(), 204);
+        // Half a day later another upload gets its first bytes; the first one's last
+        // bytes are then a day and an hour old.
+        app.advance_clock(chrono::Duration::hours(13));
+        let admin = signed_in_again(&app, &admin).await;
         let (fresh, _) = opened(&app, token(&admin), png.len()).await;
-        for location in [&stale, &fresh] {
-            assert_eq!(
-                patch(&app, location, token(&admin), 0, &png[..10])
-                    .await
-                    .status()
-                    .as_u16(),
-                204
-            );
-        }
-        // A day passes for one of them (the service has no movable clock yet: the row's
-        // expiry is moved instead).
-        let stale_id = stale.rsplit('/').next().expect("id").to_owned();
-        app.db
-            .write(move |conn| {
-                use diesel::prelude::*;
-                use kim_api::db::schema::resumable_uploads;
-                diesel::update(resumable_uploads::table.filter(resumable_uploads::id.eq(stale_id)))
-                    .set(
-                        resumable_uploads::expires_at
-                            .eq(kim_api::db::now() - chrono::Duration::minutes(1)),
-                    )
-                    .execute(conn)?;
-                Ok(())
-            })
-            .await
-            .expect("expire");
+        let sent = patch(&app, &fresh, token(&admin), 0, &png[..10]).await;
+        assert_eq!(sent.status().as_u16(), 204);
+        app.advance_clock(chrono::Duration::hours(12));
+        let admin = signed_in_again(&app, &admin).await;
         assert_eq!(
             offset_of(&app, &stale, token(&admin)).await,
             None,
