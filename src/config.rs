@@ -13,10 +13,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
+use crate::crypto::NIK_KEY_BYTES;
 use crate::db::PoolSettings;
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
-pub const NIK_KEY_BYTES: usize = 32;
 const DEV_SECRETS_FILE: &str = "dev-secrets.env";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -195,7 +195,7 @@ pub struct Settings {
     pub http_workers: Option<usize>,
     pub track_rate_per_minute: std::num::NonZeroU32,
     pub body_read_timeout: Duration,
-    pub webhook_delivery: crate::webhooks::DeliverySettings,
+    pub webhook_delivery: DeliverySettings,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
 }
@@ -324,7 +324,7 @@ impl Settings {
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
             track_rate_per_minute: std::num::NonZeroU32::new(args.track_rate_per_minute)
                 .unwrap_or(std::num::NonZeroU32::MIN),
-            webhook_delivery: crate::webhooks::DeliverySettings {
+            webhook_delivery: DeliverySettings {
                 timeout: Duration::from_millis(args.webhook_timeout_ms),
                 first_retry: Duration::from_millis(args.webhook_retry_delay_ms),
                 retry_window: Duration::from_secs(args.webhook_retry_window_secs),
@@ -495,5 +495,27 @@ mod tests {
         assert!(decode_nik_key(&BASE64.encode([7u8; 32])).is_ok());
         assert!(decode_nik_key(&BASE64.encode([7u8; 16])).is_err());
         assert!(decode_nik_key("not base64!").is_err());
+    }
+}
+
+/// How deliveries are sent and retried (`WEBHOOK_*` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverySettings {
+    pub timeout: std::time::Duration,
+    pub first_retry: std::time::Duration,
+    pub retry_window: std::time::Duration,
+    pub allow_private: bool,
+}
+
+impl DeliverySettings {
+    /// How long an instance holds a delivery it sends: longer than any attempt takes,
+    /// so only an instance that died loses it to another.
+    pub fn lease(&self) -> std::time::Duration {
+        self.timeout * 2 + std::time::Duration::from_secs(2)
+    }
+
+    /// How long after it is first due a delivery is retried.
+    pub fn retry_period(&self) -> Result<chrono::Duration, crate::error::ApiError> {
+        chrono::Duration::from_std(self.retry_window).map_err(crate::error::ApiError::internal)
     }
 }

@@ -11,7 +11,8 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
 
-use crate::config::NIK_KEY_BYTES;
+/// Length of `NIK_ENCRYPTION_KEY`, the master key the two keys are derived from.
+pub const NIK_KEY_BYTES: usize = 32;
 
 /// Stored ciphertexts start with this, so a future key or algorithm can be told apart.
 const FORMAT: &str = "v1:";

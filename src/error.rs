@@ -91,6 +91,11 @@ pub enum AuthFailure {
     InvalidToken,
 }
 
+/// Marks an error response rendered in another documented shape (Open311's error
+/// list) in its response extensions: the problem renderer leaves it as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct AlreadyRendered;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is not valid")]

@@ -67,6 +67,14 @@ pub fn nullable_date<'de, D: serde::Deserializer<'de>>(
     optional_date(deserializer).map(Some)
 }
 
+/// The raw body of the request, kept by the extractor that read it, for fingerprinting.
+#[derive(Clone)]
+pub struct RawBody {
+    pub bytes: web::Bytes,
+    /// JSON is compared in canonical form (key order and whitespace do not count).
+    pub is_json: bool,
+}
+
 /// Largest JSON body accepted (SPEC §1).
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -99,7 +107,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             let bytes = body.await.map_err(|error| payload_error(&error))?;
             let value = parse_json(&bytes)?;
             // Kept for idempotency fingerprints; `Bytes` clones share the buffer.
-            req.extensions_mut().insert(crate::idempotency::RawBody {
+            req.extensions_mut().insert(RawBody {
                 bytes,
                 is_json: true,
             });
@@ -123,7 +131,7 @@ impl FromRequest for NoBody {
         let req = req.clone();
         Box::pin(async move {
             let bytes = body.await.map_err(|error| payload_error(&error))?;
-            req.extensions_mut().insert(crate::idempotency::RawBody {
+            req.extensions_mut().insert(RawBody {
                 bytes,
                 is_json: false,
             });

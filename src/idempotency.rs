@@ -24,19 +24,12 @@ use crate::crypto::PersonalDataCipher;
 use crate::db::schema::idempotency_keys;
 use crate::db::{Db, DbConnection, now};
 use crate::error::{ApiError, FieldIssue};
+pub use crate::extract::RawBody;
 use crate::unit_of_work::UnitOfWork;
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 const KEPT_HOURS: i64 = 24;
 const UNIQUE_CONSTRAINT: &str = "idempotency_keys_owner_key";
-
-/// The raw body of the request, kept by the extractor that read it, for fingerprinting.
-#[derive(Clone)]
-pub struct RawBody {
-    pub bytes: web::Bytes,
-    /// JSON is compared in canonical form (key order and whitespace do not count).
-    pub is_json: bool,
-}
 
 /// Longest `Idempotency-Key` accepted (and the width of its column).
 pub const MAX_KEY_LENGTH: usize = 255;

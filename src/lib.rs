@@ -4,9 +4,11 @@
 //! only parses the command line and hands a [`config::Settings`] to it.
 
 pub mod activities;
+pub mod api_document;
 pub mod attachments;
 pub mod audience;
 pub mod audit;
+pub mod audit_log;
 pub mod auth;
 pub mod body_deadline;
 pub mod bulletins;

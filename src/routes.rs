@@ -7,9 +7,9 @@ use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
 
-use crate::openapi::ApiDoc;
+use crate::api_document::ApiDoc;
 use crate::{
-    activities, attachments, audit, bulletins, consultations, engagement, health, holidays,
+    activities, attachments, audit_log, bulletins, consultations, engagement, health, holidays,
     integration_clients, kims, members, mentoring, metrics, open311, regions, report_categories,
     reports, sessions, stats, users, webhooks,
 };
@@ -98,7 +98,7 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(report_categories::create_category)
                 .service(report_categories::get_category)
                 .service(report_categories::update_category)
-                .service(audit::log::list_audit_log)
+                .service(audit_log::list_audit_log)
                 .service(stats::overview)
                 .service(webhooks::create_webhook)
                 .service(webhooks::list_webhooks)
@@ -153,9 +153,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .configure(api_routes)
         .split_for_parts();
     let mut document = document;
-    crate::openapi::add_shared_responses(&mut document);
-    crate::openapi::add_text_limits(&mut document);
-    crate::openapi::fill_limits(&mut document);
+    crate::api_document::add_shared_responses(&mut document);
+    crate::api_document::add_text_limits(&mut document);
+    crate::api_document::fill_limits(&mut document);
     document
 }
 

@@ -13,6 +13,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api_document::ApiDoc;
 use crate::attachments::Storage;
 use crate::audit::ClientAddressPolicy;
 use crate::auth::TokenKeys;
@@ -21,7 +22,6 @@ use crate::crypto::PersonalDataCipher;
 use crate::db::{Db, DbSetupError};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::openapi::ApiDoc;
 use crate::routes::api_routes;
 use crate::sessions::RefreshTokenLifetime;
 use crate::{auth, extract, metrics, telemetry};
@@ -174,6 +174,7 @@ fn run(
     });
     let metrics = web::Data::new(Metrics::new()?);
     let metrics_access = web::Data::new(metrics::MetricsAccess(settings.metrics_token.clone()));
+    let backlog_probe = web::Data::new(metrics::BacklogProbe(crate::webhooks::dispatcher::backlog));
     let passwords = web::Data::new(auth::password::PasswordWork::for_this_machine());
     let sessions = web::Data::new(auth::SessionCheck::new(
         db.get_ref().clone(),
@@ -194,6 +195,7 @@ fn run(
             .app_data(db.clone())
             .app_data(metrics.clone())
             .app_data(metrics_access.clone())
+            .app_data(backlog_probe.clone())
             .app_data(allowed_methods.clone())
             .app_data(keys.clone())
             .app_data(refresh_lifetime.clone())

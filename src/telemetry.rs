@@ -19,7 +19,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::body_deadline::{self, BodyDeadline};
 use crate::config::LogFormat;
-use crate::error::{ApiError, problem_response};
+use crate::error::{AlreadyRendered, ApiError, problem_response};
 use crate::i18n::Lang;
 use crate::metrics::Metrics;
 
@@ -168,8 +168,13 @@ fn render_error(
     let status = response.status();
     let foreign;
     let api_error = match response.response().error() {
-        // Open311 answers errors in its own shape, already rendered.
-        Some(error) if error.as_error::<crate::open311::Open311Error>().is_some() => {
+        // Answered in another documented shape (Open311's), already rendered.
+        Some(_)
+            if response
+                .response()
+                .extensions()
+                .contains::<AlreadyRendered>() =>
+        {
             return response;
         }
         Some(error) => match error.as_error::<ApiError>() {

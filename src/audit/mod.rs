@@ -2,15 +2,12 @@
 //! Records are written in the same transaction as the change they describe, and never
 //! hold secrets or personal data (ids only).
 
-pub mod log;
-
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use diesel::prelude::*;
 use std::future::{Ready, ready};
 use std::net::IpAddr;
 
-use crate::auth::Caller;
 use crate::db::schema::audit_log;
 use crate::db::{DbConnection, now};
 use crate::error::ApiError;
@@ -31,15 +28,6 @@ impl Actor {
             Actor::Client(client_id) => ("client", Some(client_id.clone())),
             Actor::Anonymous => ("anonymous", None),
             Actor::System => ("system", None),
-        }
-    }
-}
-
-impl From<&Caller> for Actor {
-    fn from(caller: &Caller) -> Self {
-        match &caller.subject {
-            crate::auth::Subject::User(id) => Actor::User(*id),
-            crate::auth::Subject::Client(client_id) => Actor::Client(client_id.clone()),
         }
     }
 }

@@ -384,6 +384,16 @@ impl<P: Policy> FromRequest for Authorized<P> {
     }
 }
 
+/// Who acts, for audit records: the caller's account or client.
+impl From<&Caller> for crate::audit::Actor {
+    fn from(caller: &Caller) -> Self {
+        match &caller.subject {
+            Subject::User(id) => crate::audit::Actor::User(*id),
+            Subject::Client(client_id) => crate::audit::Actor::Client(client_id.clone()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,13 +135,18 @@ impl ResponseError for Open311Error {
             description: self.description.clone(),
         }];
         let mut answer = HttpResponse::build(self.status);
-        match self.format {
+        let mut response = match self.format {
             Format::Json => answer.json(errors),
             Format::Xml => match xml::errors(errors) {
                 Ok(body) => answer.content_type(xml::CONTENT_TYPE).body(body),
                 Err(_) => answer.finish(),
             },
-        }
+        };
+        // Open311 clients read errors in Open311's shape, not as problem documents.
+        response
+            .extensions_mut()
+            .insert(crate::error::AlreadyRendered);
+        response
     }
 }
 

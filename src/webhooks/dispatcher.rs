@@ -252,15 +252,11 @@ pub fn backoff(first: Duration, failures: i32) -> Duration {
     half + half.mul_f64(fraction)
 }
 
-/// What waits to be delivered, for `/metrics`.
-#[derive(Debug, Clone, Copy)]
-pub struct Backlog {
-    pub unpublished_events: i64,
-    pub pending_deliveries: i64,
-}
-
-pub fn backlog(conn: &mut DbConnection) -> Result<Backlog, ApiError> {
-    Ok(Backlog {
+/// The outbox's unsent work, for `/metrics` (registered as its [`BacklogProbe`]).
+///
+/// [`BacklogProbe`]: crate::metrics::BacklogProbe
+pub fn backlog(conn: &mut DbConnection) -> Result<crate::metrics::Backlog, ApiError> {
+    Ok(crate::metrics::Backlog {
         unpublished_events: outbox_events::table
             .filter(outbox_events::published_at.is_null())
             .count()

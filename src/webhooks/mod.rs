@@ -42,27 +42,7 @@ use target::TargetPolicy;
 /// How long the secret before a rotation still signs deliveries.
 pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
 
-/// How deliveries are sent and retried (`WEBHOOK_*` settings).
-#[derive(Debug, Clone, Copy)]
-pub struct DeliverySettings {
-    pub timeout: std::time::Duration,
-    pub first_retry: std::time::Duration,
-    pub retry_window: std::time::Duration,
-    pub allow_private: bool,
-}
-
-impl DeliverySettings {
-    /// How long an instance holds a delivery it sends: longer than any attempt takes,
-    /// so only an instance that died loses it to another.
-    pub fn lease(&self) -> std::time::Duration {
-        self.timeout * 2 + std::time::Duration::from_secs(2)
-    }
-
-    /// How long after it is first due a delivery is retried.
-    pub fn retry_period(&self) -> Result<Duration, ApiError> {
-        Duration::from_std(self.retry_window).map_err(ApiError::internal)
-    }
-}
+pub use crate::config::DeliverySettings;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

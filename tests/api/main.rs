@@ -19,6 +19,7 @@ mod http_semantics;
 mod idempotency;
 mod integration_clients;
 mod kims;
+mod layers;
 mod limits;
 mod logs;
 mod media;

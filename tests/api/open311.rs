@@ -402,12 +402,14 @@ async fn an_open311_client_library_reads_services_and_requests_in_both_formats()
             .expect("id")
             .to_owned();
         let endpoint = app.url("/open311/v2");
-        let seen: Value = serde_json::from_str(&run_script(
+        let Some(output) = run_script(
             "open311_client.py",
             &json!({"endpoint": endpoint, "jurisdiction": "metrokota.go.id",
                     "service_code": "infrastruktur", "request_id": id}),
-        ))
-        .expect("the script prints JSON");
+        ) else {
+            return;
+        };
+        let seen: Value = serde_json::from_str(&output).expect("the script prints JSON");
         for format in ["json", "xml"] {
             let seen = &seen[format];
             assert!(
