@@ -519,3 +519,8 @@ impl DeliverySettings {
         chrono::Duration::from_std(self.retry_window).map_err(crate::error::ApiError::internal)
     }
 }
+
+/// Where clients reach the service: `PUBLIC_BASE_URL`, or in development the bound
+/// address. Absolute links are built from it, never from request headers.
+#[derive(Debug, Clone)]
+pub struct PublicBaseUrl(pub String);

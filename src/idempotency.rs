@@ -113,6 +113,75 @@ pub struct Creation<'a> {
     pub origin: RequestOrigin,
 }
 
+/// What a creating handler needs to create once per `Idempotency-Key`, as one
+/// extractor: the request (for the fingerprint), its key, where it came from, and the
+/// database and cipher the stored answers go through. The caller stays its own
+/// extractor, as each route checks it its own way.
+pub struct Creating {
+    request: HttpRequest,
+    key: IdempotencyKey,
+    origin: RequestOrigin,
+    db: web::Data<Db>,
+    cipher: web::Data<PersonalDataCipher>,
+}
+
+impl FromRequest for Creating {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let key = match IdempotencyKey::from_request(req, payload).into_inner() {
+            Ok(key) => key,
+            Err(error) => return ready(Err(error)),
+        };
+        let (Some(db), Some(cipher)) = (
+            req.app_data::<web::Data<Db>>(),
+            req.app_data::<web::Data<PersonalDataCipher>>(),
+        ) else {
+            return ready(Err(ApiError::internal(
+                "the database or the cipher is not configured",
+            )));
+        };
+        ready(Ok(Creating {
+            request: req.clone(),
+            key,
+            origin: RequestOrigin::of(req),
+            db: db.clone(),
+            cipher: cipher.clone(),
+        }))
+    }
+}
+
+impl Creating {
+    /// The database, for checks before the creating transaction.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// [`create_once`] for `caller`.
+    pub async fn create_once<F, R>(
+        self,
+        caller: &Caller,
+        create: F,
+        replay: R,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        F: Fn(&mut UnitOfWork<'_>) -> Result<CreatedResponse, ApiError> + Clone + Send + 'static,
+        R: Fn(&mut UnitOfWork<'_>, &CreatedResponse) -> Result<(), ApiError>
+            + Clone
+            + Send
+            + 'static,
+    {
+        let creation = Creation {
+            request: &self.request,
+            key: self.key,
+            caller,
+            origin: self.origin,
+        };
+        create_once(creation, &self.db, self.cipher, create, replay).await
+    }
+}
+
 /// Runs `create` in a write transaction once per (caller, key): a retry with the same
 /// key and request gets the stored answer. Before a stored answer is replayed,
 /// `replay` runs in the same transaction: it checks that the caller may still see

@@ -111,6 +111,16 @@ pub struct UriTooLong(Problem);
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct UnsupportedMediaType(Problem);
 
+/// The `If-Match` header of changes to a versioned resource.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatchParam {
+    /// The `ETag` last read; a stale one is 412
+    #[param(rename = "If-Match")]
+    #[expect(dead_code, reason = "read only by the OpenAPI derive")]
+    if_match: Option<String>,
+}
+
 /// The `Idempotency-Key` header of creating POSTs.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]

@@ -17,6 +17,7 @@ use crate::api_document::ApiDoc;
 use crate::attachments::Storage;
 use crate::audit::ClientAddressPolicy;
 use crate::auth::TokenKeys;
+use crate::config::PublicBaseUrl;
 use crate::config::Settings;
 use crate::crypto::PersonalDataCipher;
 use crate::db::{Db, DbSetupError};
@@ -121,11 +122,6 @@ async fn open_storage(settings: &Settings) -> Result<Storage, StartupError> {
     )?;
     Ok(storage)
 }
-
-/// Where clients reach the service: `PUBLIC_BASE_URL`, or in development the bound
-/// address. Absolute links are built from it, never from request headers.
-#[derive(Debug, Clone)]
-pub struct PublicBaseUrl(pub String);
 
 /// Removes, right after start-up and then every [`SWEEP_EVERY`], what uploads left
 /// behind an hour ago or more (part files on this host, objects without rows in the

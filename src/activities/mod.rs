@@ -445,7 +445,7 @@ pub async fn get_activity(
     params(
         ("id" = i64, Path, description = "KIM id"),
         ("aid" = i64, Path, description = "Activity id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = ActivityChanges,
     security(("bearer" = [])),

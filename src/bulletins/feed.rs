@@ -12,12 +12,12 @@ use diesel::prelude::*;
 use super::model::BulletinRow;
 use super::policy::BulletinAccess;
 use crate::attachments::FileContent;
+use crate::config::PublicBaseUrl;
 use crate::db::schema::{bulletins, kims};
 use crate::db::{Db, utc};
 use crate::domain::text::xml_safe;
 use crate::error::ApiError;
 use crate::openapi::ServiceUnavailable;
-use crate::startup::PublicBaseUrl;
 
 /// Entries in the feed; readers poll it, they do not page it.
 const FEED_ENTRIES: i64 = 50;

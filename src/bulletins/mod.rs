@@ -614,7 +614,7 @@ pub async fn get_bulletin(
     tag = "bulletins",
     params(
         ("id" = i64, Path, description = "Bulletin id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = BulletinChanges,
     security(("bearer" = [])),
@@ -805,7 +805,7 @@ async fn move_status(
     tag = "bulletins",
     params(
         ("id" = i64, Path, description = "Bulletin id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     security(("bearer" = [])),
     responses(
@@ -845,7 +845,7 @@ pub async fn publish_bulletin(
     tag = "bulletins",
     params(
         ("id" = i64, Path, description = "Bulletin id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     security(("bearer" = [])),
     responses(

@@ -422,7 +422,7 @@ fn not_draft(status: ConsultationStatus) -> ApiError {
     tag = "consultations",
     params(
         ("id" = i64, Path, description = "Consultation id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = ConsultationChanges,
     security(("bearer" = [])),
@@ -508,7 +508,7 @@ pub async fn update_consultation(
     tag = "consultations",
     params(
         ("id" = i64, Path, description = "Consultation id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = ConsultationStatusRequest,
     security(("bearer" = [])),

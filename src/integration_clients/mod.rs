@@ -285,7 +285,7 @@ pub async fn get_client(
     tag = "integration clients",
     params(
         ("id" = i64, Path, description = "Client record id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = ClientChanges,
     security(("bearer" = [])),

@@ -215,7 +215,7 @@ fn not_compliant(compliance: &Compliance) -> ApiError {
     tag = "kims",
     params(
         ("id" = i64, Path, description = "KIM id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = KimStatusRequest,
     security(("bearer" = [])),

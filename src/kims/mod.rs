@@ -451,7 +451,7 @@ pub async fn get_kim(
     tag = "kims",
     params(
         ("id" = i64, Path, description = "KIM id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = KimChanges,
     security(("bearer" = [])),

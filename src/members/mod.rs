@@ -448,7 +448,7 @@ pub async fn get_member(
     params(
         ("id" = i64, Path, description = "KIM id"),
         ("member_id" = i64, Path, description = "Member id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = MemberChanges,
     security(("bearer" = [])),

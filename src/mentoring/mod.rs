@@ -470,7 +470,7 @@ pub async fn get_session(
     tag = "mentoring",
     params(
         ("id" = i64, Path, description = "Session id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = SessionChanges,
     security(("bearer" = [])),
@@ -549,7 +549,7 @@ pub async fn update_session(
     tag = "mentoring",
     params(
         ("id" = i64, Path, description = "Session id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = SessionStatusRequest,
     security(("bearer" = [])),

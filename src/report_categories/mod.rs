@@ -322,7 +322,7 @@ pub async fn create_category(
     tag = "reference data",
     params(
         ("code" = String, Path, description = "Category code"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = CategoryChanges,
     security(("bearer" = [])),

@@ -578,7 +578,7 @@ impl ReportStatusRequest {
 #[utoipa::path(
     tag = "reports",
     params(("id" = i64, Path, description = "Report id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412")),
+        crate::openapi::IfMatchParam),
     request_body = ReportStatusRequest,
     security(("bearer" = [])),
     responses(

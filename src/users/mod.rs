@@ -422,7 +422,7 @@ pub async fn get_user(
     tag = "users",
     params(
         ("id" = i64, Path, description = "Account id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = UserChanges,
     security(("bearer" = [])),

@@ -272,7 +272,7 @@ pub async fn get_webhook(
     tag = "webhooks",
     params(
         ("id" = i64, Path, description = "Subscription id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; a stale one is 412"),
+        crate::openapi::IfMatchParam,
     ),
     request_body = WebhookChanges,
     security(("bearer" = [])),
