@@ -7,7 +7,7 @@ mod files;
 pub mod model;
 pub mod policy;
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -24,14 +24,13 @@ use crate::audience::KimPlace;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller};
 use crate::concurrency::IfMatch;
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::kim_activities;
 use crate::db::{Db, DbConnection, now};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::kims::model::KimRow;
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
@@ -328,79 +327,64 @@ pub async fn list_activities(
     ),
 )]
 #[post("/kims/{id}/activities")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "actix extractors, one per concern"
-)]
 pub async fn create_activity(
-    req: HttpRequest,
     caller: Caller,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     id: web::Path<i64>,
     body: ApiJson<NewActivityRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let kim_id = id.into_inner();
     let ApiJson(request) = body;
     let fields = request.check()?;
     let recorder = caller.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            uow.lock_kim(kim_id)?;
-            let kim = policy::recording_kim(uow.conn, &recorder, kim_id)?;
-            if let Some(Some(bulletin)) = fields.bulletin_id {
-                check_bulletin(uow.conn, &kim, bulletin)?;
-            }
-            let (Some(date), Some(kind), Some(title), Some(participants), Some(reach)) = (
-                fields.date,
-                fields.kind,
-                fields.title.clone(),
-                fields.participants,
-                fields.reach,
-            ) else {
-                return Err(ApiError::internal("a checked activity field is missing"));
-            };
-            let stamp = now();
-            let row: ActivityRow = diesel::insert_into(kim_activities::table)
-                .values((
-                    kim_activities::kim_id.eq(kim_id),
-                    kim_activities::held_on.eq(date),
-                    kim_activities::kind.eq(kind.as_str()),
-                    kim_activities::title.eq(title),
-                    kim_activities::description.eq(fields.description.clone().flatten()),
-                    kim_activities::location.eq(fields.location.clone().flatten()),
-                    kim_activities::participants.eq(participants),
-                    kim_activities::reach.eq(reach),
-                    kim_activities::bulletin_id.eq(fields.bulletin_id.flatten()),
-                    kim_activities::created_by.eq(recorder.user_id()),
-                    kim_activities::created_at.eq(stamp),
-                    kim_activities::updated_at.eq(stamp),
-                ))
-                .returning(kim_activities::all_columns)
-                .get_result(uow.conn)?;
-            uow.audit(
-                "activity.created",
-                Some(Target::new("kim", kim_id)),
-                Some(format!("activity={}", row.id)),
-            )?;
-            let activity = Activity::from_row(row, true, Vec::new())?;
-            let location = format!("/api/v1/kims/{kim_id}/activities/{}", activity.id);
-            CreatedResponse::created(&activity, location, activity.version)
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                uow.lock_kim(kim_id)?;
+                let kim = policy::recording_kim(uow.conn, &recorder, kim_id)?;
+                if let Some(Some(bulletin)) = fields.bulletin_id {
+                    check_bulletin(uow.conn, &kim, bulletin)?;
+                }
+                let (Some(date), Some(kind), Some(title), Some(participants), Some(reach)) = (
+                    fields.date,
+                    fields.kind,
+                    fields.title.clone(),
+                    fields.participants,
+                    fields.reach,
+                ) else {
+                    return Err(ApiError::internal("a checked activity field is missing"));
+                };
+                let stamp = now();
+                let row: ActivityRow = diesel::insert_into(kim_activities::table)
+                    .values((
+                        kim_activities::kim_id.eq(kim_id),
+                        kim_activities::held_on.eq(date),
+                        kim_activities::kind.eq(kind.as_str()),
+                        kim_activities::title.eq(title),
+                        kim_activities::description.eq(fields.description.clone().flatten()),
+                        kim_activities::location.eq(fields.location.clone().flatten()),
+                        kim_activities::participants.eq(participants),
+                        kim_activities::reach.eq(reach),
+                        kim_activities::bulletin_id.eq(fields.bulletin_id.flatten()),
+                        kim_activities::created_by.eq(recorder.user_id()),
+                        kim_activities::created_at.eq(stamp),
+                        kim_activities::updated_at.eq(stamp),
+                    ))
+                    .returning(kim_activities::all_columns)
+                    .get_result(uow.conn)?;
+                uow.audit(
+                    "activity.created",
+                    Some(Target::new("kim", kim_id)),
+                    Some(format!("activity={}", row.id)),
+                )?;
+                let activity = Activity::from_row(row, true, Vec::new())?;
+                let location = format!("/api/v1/kims/{kim_id}/activities/{}", activity.id);
+                CreatedResponse::created(&activity, location, activity.version)
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// One activity of a KIM the caller sees.

@@ -1,7 +1,7 @@
 //! A KIM confirms that a bulletin reached it and was passed on to about `reach`
 //! citizens; the government reads the totals (SPEC §6).
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -10,9 +10,7 @@ use utoipa::ToSchema;
 use super::find_visible;
 use super::model::BulletinRow;
 use super::policy::{self, BulletinAccess};
-use crate::audit::RequestOrigin;
 use crate::auth::{Caller, Role};
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{bulletin_acknowledgements, bulletins};
 use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
@@ -20,7 +18,7 @@ use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once, nothing_owed};
+use crate::idempotency::{CreatedResponse, Creating, nothing_owed};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, ServiceUnavailable,
     Unauthorized, Unprocessable,
@@ -170,19 +168,11 @@ fn find_acknowledgement(
     ),
 )]
 #[post("/bulletins/{id}/acknowledgements")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "actix extractors, one per concern"
-)]
 pub async fn acknowledge(
-    req: HttpRequest,
     caller: Caller,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     id: web::Path<i64>,
     body: ApiJson<AcknowledgementRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     if !matches!(caller.role, Role::KimAdmin | Role::KimMember) {
@@ -190,30 +180,23 @@ pub async fn acknowledge(
     }
     let ApiJson(request) = body;
     let (reach, note) = request.check()?;
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
     let acknowledging = caller.clone();
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            let (row, created) = record(uow, &acknowledging, id, reach, note.as_deref())?;
-            let body = Acknowledgement::from(row);
-            Ok(CreatedResponse {
-                status: if created { 201 } else { 200 },
-                body: serde_json::to_value(&body).map_err(ApiError::internal)?,
-                location: created.then(|| format!("/api/v1/bulletins/{id}/acknowledgements")),
-                etag: None,
-            })
-        },
-        nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                let (row, created) = record(uow, &acknowledging, id, reach, note.as_deref())?;
+                let body = Acknowledgement::from(row);
+                Ok(CreatedResponse {
+                    status: if created { 201 } else { 200 },
+                    body: serde_json::to_value(&body).map_err(ApiError::internal)?,
+                    location: created.then(|| format!("/api/v1/bulletins/{id}/acknowledgements")),
+                    etag: None,
+                })
+            },
+            nothing_owed,
+        )
+        .await
 }
 
 /// Writes the KIM's acknowledgement of bulletin `id`; answers it and whether it is new.

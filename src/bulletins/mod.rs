@@ -12,7 +12,7 @@ mod seen;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,6 @@ use crate::audience::Audience;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller, Role};
 use crate::concurrency::IfMatch;
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::bulletins;
 use crate::db::{BoundSql, Db, DbConnection};
 use crate::domain::Checks;
@@ -42,7 +41,7 @@ use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -517,53 +516,42 @@ fn answered_page(
 )]
 #[post("/bulletins")]
 pub async fn create_bulletin(
-    req: HttpRequest,
     caller: Caller,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     body: ApiJson<NewBulletinRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let new = request.check(&caller)?;
     let replay_caller = caller.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            if let Some(kim) = new.origin_kim_id {
-                uow.lock_kim(kim)?;
-                crate::kims::model::find(uow.conn, kim)?
-                    .ok_or(ApiError::Forbidden)?
-                    .ensure_not_dissolved()?;
-            }
-            new.audience.verify(uow.conn)?;
-            let row = model::insert(uow.conn, &new)?;
-            uow.audit(
-                "bulletin.created",
-                Some(Target::new("bulletin", row.id)),
-                None,
-            )?;
-            let bulletin = Bulletin::from_row(row, true, Vec::new())?;
-            let location = format!("/api/v1/bulletins/{}", bulletin.id);
-            CreatedResponse::created(&bulletin, location, bulletin.version)
-        },
-        move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
-            // A replay shows the bulletin only to a caller who may still see it.
-            let id = stored.body.get("id").and_then(serde_json::Value::as_i64);
-            let access = BulletinAccess::of(uow.conn, Some(&replay_caller))?;
-            find_visible(uow.conn, &access, id.ok_or(ApiError::NotFound)?).map(|_| ())
-        },
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                if let Some(kim) = new.origin_kim_id {
+                    uow.lock_kim(kim)?;
+                    crate::kims::model::find(uow.conn, kim)?
+                        .ok_or(ApiError::Forbidden)?
+                        .ensure_not_dissolved()?;
+                }
+                new.audience.verify(uow.conn)?;
+                let row = model::insert(uow.conn, &new)?;
+                uow.audit(
+                    "bulletin.created",
+                    Some(Target::new("bulletin", row.id)),
+                    None,
+                )?;
+                let bulletin = Bulletin::from_row(row, true, Vec::new())?;
+                let location = format!("/api/v1/bulletins/{}", bulletin.id);
+                CreatedResponse::created(&bulletin, location, bulletin.version)
+            },
+            move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
+                // A replay shows the bulletin only to a caller who may still see it.
+                let id = stored.body.get("id").and_then(serde_json::Value::as_i64);
+                let access = BulletinAccess::of(uow.conn, Some(&replay_caller))?;
+                find_visible(uow.conn, &access, id.ok_or(ApiError::NotFound)?).map(|_| ())
+            },
+        )
+        .await
 }
 
 /// One bulletin, with its version as `ETag`; 404 when the caller may not see it.

@@ -10,7 +10,7 @@ pub mod policy;
 pub mod questions;
 mod results;
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
+use actix_web::{HttpResponse, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -31,7 +31,6 @@ use crate::audience::Audience;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovOnly, MaybeCaller};
 use crate::concurrency::IfMatch;
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{consultation_responses, consultations};
 use crate::db::{Db, DbConnection, now};
 use crate::domain::Checks;
@@ -39,7 +38,7 @@ use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -296,13 +295,9 @@ pub async fn list_consultations(
 )]
 #[post("/consultations")]
 pub async fn create_consultation(
-    req: HttpRequest,
     caller: Authorized<GovOnly>,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     body: ApiJson<NewConsultationRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let fields = ConsultationChanges {
@@ -328,49 +323,42 @@ pub async fn create_consultation(
     };
     check_period(opens_at, closes_at)?;
     let author = caller.caller.user_id();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller.caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            audience.verify(uow.conn)?;
-            let shown = audience.stored()?;
-            let stamp = now();
-            let row: ConsultationRow = diesel::insert_into(consultations::table)
-                .values((
-                    consultations::title.eq(&title),
-                    consultations::summary.eq(&summary),
-                    consultations::questions.eq(stored_json(&asked)?),
-                    consultations::audience_scope.eq(&shown.scope),
-                    consultations::audience_codes.eq(&shown.codes),
-                    consultations::audience_kim_ids.eq(&shown.kim_ids),
-                    consultations::opens_at.eq(opens_at),
-                    consultations::closes_at.eq(closes_at),
-                    consultations::created_by.eq(author),
-                    consultations::created_at.eq(stamp),
-                    consultations::updated_at.eq(stamp),
-                ))
-                .returning(consultations::all_columns)
-                .get_result(uow.conn)?;
-            policy::CONSULTATION_AUDIENCE.write(uow.conn, row.id, &audience)?;
-            uow.audit(
-                "consultation.created",
-                Some(Target::new("consultation", row.id)),
-                None,
-            )?;
-            let consultation = Consultation::from_row(row, Vec::new())?;
-            let location = format!("/api/v1/consultations/{}", consultation.id);
-            CreatedResponse::created(&consultation, location, consultation.version)
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller.caller,
+            move |uow| {
+                audience.verify(uow.conn)?;
+                let shown = audience.stored()?;
+                let stamp = now();
+                let row: ConsultationRow = diesel::insert_into(consultations::table)
+                    .values((
+                        consultations::title.eq(&title),
+                        consultations::summary.eq(&summary),
+                        consultations::questions.eq(stored_json(&asked)?),
+                        consultations::audience_scope.eq(&shown.scope),
+                        consultations::audience_codes.eq(&shown.codes),
+                        consultations::audience_kim_ids.eq(&shown.kim_ids),
+                        consultations::opens_at.eq(opens_at),
+                        consultations::closes_at.eq(closes_at),
+                        consultations::created_by.eq(author),
+                        consultations::created_at.eq(stamp),
+                        consultations::updated_at.eq(stamp),
+                    ))
+                    .returning(consultations::all_columns)
+                    .get_result(uow.conn)?;
+                policy::CONSULTATION_AUDIENCE.write(uow.conn, row.id, &audience)?;
+                uow.audit(
+                    "consultation.created",
+                    Some(Target::new("consultation", row.id)),
+                    None,
+                )?;
+                let consultation = Consultation::from_row(row, Vec::new())?;
+                let location = format!("/api/v1/consultations/{}", consultation.id);
+                CreatedResponse::created(&consultation, location, consultation.version)
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// One consultation the caller sees.

@@ -7,7 +7,7 @@
 
 pub mod calendar;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -15,14 +15,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, GovAdminOnly, GovOnly};
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::holidays;
 use crate::db::{Db, utc};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidPath, InvalidQuery, NotFound,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -155,13 +154,10 @@ pub async fn list_holidays(
 )]
 #[post("/holidays")]
 pub async fn create_holiday(
-    req: HttpRequest,
     caller: Authorized<GovAdminOnly>,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
+    _db: web::Data<Db>,
     body: ApiJson<NewHolidayRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let mut checks = Checks::new();
@@ -169,45 +165,38 @@ pub async fn create_holiday(
     checks.finish()?;
     let name = name.ok_or_else(|| ApiError::internal("a checked holiday name is missing"))?;
     let day = request.date;
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            let row = HolidayRow {
-                day,
-                name: name.clone(),
-                created_at: crate::db::now(),
-            };
-            // The date is the key: of two simultaneous requests for one date, the
-            // database lets one insert and the other learns that it exists.
-            diesel::insert_into(holidays::table)
-                .values(&row)
-                .execute(uow.conn)
-                .map_err(|error| match error {
-                    diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    ) => ApiError::conflict(
-                        "holiday_exists",
-                        "This date is already a holiday.",
-                        "Tanggal ini sudah tercatat sebagai hari libur.",
-                    ),
-                    other => other.into(),
-                })?;
-            uow.audit("holiday.created", Some(Target::new("holiday", day)), None)?;
-            let holiday = Holiday::from(row);
-            CreatedResponse::created(&holiday, format!("/api/v1/holidays/{day}"), 1)
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                let row = HolidayRow {
+                    day,
+                    name: name.clone(),
+                    created_at: crate::db::now(),
+                };
+                // The date is the key: of two simultaneous requests for one date, the
+                // database lets one insert and the other learns that it exists.
+                diesel::insert_into(holidays::table)
+                    .values(&row)
+                    .execute(uow.conn)
+                    .map_err(|error| match error {
+                        diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _,
+                        ) => ApiError::conflict(
+                            "holiday_exists",
+                            "This date is already a holiday.",
+                            "Tanggal ini sudah tercatat sebagai hari libur.",
+                        ),
+                        other => other.into(),
+                    })?;
+                uow.audit("holiday.created", Some(Target::new("holiday", day)), None)?;
+                let holiday = Holiday::from(row);
+                CreatedResponse::created(&holiday, format!("/api/v1/holidays/{day}"), 1)
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// Removes a public holiday. gov_admin only.

@@ -4,7 +4,7 @@
 //! Disabling the client or taking `reports:write` away revokes its keys for good:
 //! enabling the client again, or granting the scope again, does not bring them back.
 
-use actix_web::{HttpRequest, HttpResponse, delete, post, web};
+use actix_web::{HttpResponse, delete, post, web};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,12 +13,11 @@ use super::model::{self, ClientRow};
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::refresh::{hash_token, random_token};
 use crate::auth::{Authorized, Caller, GovAdminOnly, Role, Scope, Subject};
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{integration_api_keys, integration_clients};
 use crate::db::{Db, DbConnection, now};
 use crate::error::ApiError;
 use crate::extract::NoBody;
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{Forbidden, IdempotencyKeyParam, NotFound, ServiceUnavailable, Unauthorized};
 use crate::unit_of_work::Target;
 
@@ -60,64 +59,49 @@ fn lacks_reports_write() -> ApiError {
     ),
 )]
 #[post("/integration-clients/{id}/api-keys")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "actix extractors, one per concern"
-)]
 pub async fn issue_api_key(
-    req: HttpRequest,
     caller: Authorized<GovAdminOnly>,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     id: web::Path<i64>,
     _no_body: NoBody,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let client_id = id.into_inner();
     let created_by = match caller.caller.subject {
         Subject::User(id) => Some(id),
         Subject::Client(_) => None,
     };
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            let client = model::find(uow.conn, client_id)?.ok_or(ApiError::NotFound)?;
-            if !client.granted_scopes()?.contains(Scope::ReportsWrite) {
-                return Err(lacks_reports_write());
-            }
-            let key = new_key()?;
-            let id: i64 = diesel::insert_into(integration_api_keys::table)
-                .values((
-                    integration_api_keys::client_id.eq(client_id),
-                    integration_api_keys::key_hash.eq(hash_token(&key)),
-                    integration_api_keys::created_by.eq(created_by),
-                    integration_api_keys::created_at.eq(now()),
-                ))
-                .returning(integration_api_keys::id)
-                .get_result(uow.conn)?;
-            uow.audit(
-                "integration_client.api_key_issued",
-                Some(Target::new("integration_client", client_id)),
-                Some(format!("key={id}")),
-            )?;
-            CreatedResponse::created(
-                &IssuedApiKey { id, api_key: key },
-                format!("/api/v1/integration-clients/{client_id}/api-keys/{id}"),
-                1,
-            )
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                let client = model::find(uow.conn, client_id)?.ok_or(ApiError::NotFound)?;
+                if !client.granted_scopes()?.contains(Scope::ReportsWrite) {
+                    return Err(lacks_reports_write());
+                }
+                let key = new_key()?;
+                let id: i64 = diesel::insert_into(integration_api_keys::table)
+                    .values((
+                        integration_api_keys::client_id.eq(client_id),
+                        integration_api_keys::key_hash.eq(hash_token(&key)),
+                        integration_api_keys::created_by.eq(created_by),
+                        integration_api_keys::created_at.eq(now()),
+                    ))
+                    .returning(integration_api_keys::id)
+                    .get_result(uow.conn)?;
+                uow.audit(
+                    "integration_client.api_key_issued",
+                    Some(Target::new("integration_client", client_id)),
+                    Some(format!("key={id}")),
+                )?;
+                CreatedResponse::created(
+                    &IssuedApiKey { id, api_key: key },
+                    format!("/api/v1/integration-clients/{client_id}/api-keys/{id}"),
+                    1,
+                )
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// Revokes an API key: Open311 requests sent with it are refused from now on.

@@ -7,7 +7,7 @@ mod model;
 
 pub use model::{ClientRow, IntegrationClient, find_by_client_id};
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,14 +16,13 @@ use crate::audit::{Actor, RequestOrigin};
 use crate::auth::refresh::{hash_token, random_token};
 use crate::auth::{Authorized, GovAdminOnly, Scope, Scopes, SessionCheck};
 use crate::concurrency::{IfMatch, ok_with_etag};
-use crate::crypto::PersonalDataCipher;
 use crate::db::Db;
 use crate::db::schema::integration_clients;
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -206,48 +205,37 @@ pub async fn list_clients(
 )]
 #[post("/integration-clients")]
 pub async fn create_client(
-    req: HttpRequest,
     caller: Authorized<GovAdminOnly>,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     body: ApiJson<NewClientRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let (new_client, secret) = request.check()?;
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            let row = model::insert(uow.conn, &new_client)?;
-            uow.audit(
-                "integration_client.created",
-                Some(Target::new("integration_client", row.id)),
-                Some(format!("scopes={}", row.scopes)),
-            )?;
-            let client = IntegrationClient::try_from(row)?;
-            let location = format!("/api/v1/integration-clients/{}", client.id);
-            let version = client.version;
-            CreatedResponse::created(
-                &IntegrationClientWithSecret {
-                    client,
-                    client_secret: secret.clone(),
-                },
-                location,
-                version,
-            )
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                let row = model::insert(uow.conn, &new_client)?;
+                uow.audit(
+                    "integration_client.created",
+                    Some(Target::new("integration_client", row.id)),
+                    Some(format!("scopes={}", row.scopes)),
+                )?;
+                let client = IntegrationClient::try_from(row)?;
+                let location = format!("/api/v1/integration-clients/{}", client.id);
+                let version = client.version;
+                CreatedResponse::created(
+                    &IntegrationClientWithSecret {
+                        client,
+                        client_secret: secret.clone(),
+                    },
+                    location,
+                    version,
+                )
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// One client, with its version as `ETag`. Role: gov_admin.

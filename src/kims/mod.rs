@@ -7,7 +7,7 @@ mod lifecycle;
 pub mod model;
 pub mod policy;
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -20,7 +20,6 @@ use policy::KimAccess;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller, Role};
 use crate::concurrency::{IfMatch, ok_with_etag};
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::kims;
 use crate::db::{Db, DbConnection};
 use crate::domain::text::{Lines, limits};
@@ -28,7 +27,7 @@ use crate::domain::{Checks, EmailAddress, PhoneNumber};
 use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -368,46 +367,35 @@ pub async fn list_kims(
 )]
 #[post("/kims")]
 pub async fn create_kim(
-    req: HttpRequest,
     caller: Authorized<GovAdminOnly>,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     body: ApiJson<NewKimRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let new = request.check()?;
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            let row = model::insert(uow.conn, &new)?;
-            let registration_code = row.registration_code.clone();
-            let target = Target::new("kim", row.id);
-            uow.audit(
-                "kim.created",
-                Some(target.clone()),
-                Some(format!("registration_code={registration_code}")),
-            )?;
-            uow.emit(Event::new(
-                EventType::KimCreated,
-                target,
-                serde_json::json!({"id": row.id, "registration_code": &registration_code}),
-            ))?;
-            let kim = Kim::from_row(row, false, Visibility::Full)?;
-            CreatedResponse::created(&kim, format!("/api/v1/kims/{}", kim.id), kim.version)
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                let row = model::insert(uow.conn, &new)?;
+                let registration_code = row.registration_code.clone();
+                let target = Target::new("kim", row.id);
+                uow.audit(
+                    "kim.created",
+                    Some(target.clone()),
+                    Some(format!("registration_code={registration_code}")),
+                )?;
+                uow.emit(Event::new(
+                    EventType::KimCreated,
+                    target,
+                    serde_json::json!({"id": row.id, "registration_code": &registration_code}),
+                ))?;
+                let kim = Kim::from_row(row, false, Visibility::Full)?;
+                CreatedResponse::created(&kim, format!("/api/v1/kims/{}", kim.id), kim.version)
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// One KIM, with its version as `ETag`.

@@ -6,7 +6,7 @@
 pub mod model;
 pub mod policy;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -26,7 +26,7 @@ use crate::domain::{Checks, EmailAddress, Nik, PhoneNumber};
 use crate::error::ApiError;
 use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -314,19 +314,12 @@ pub async fn list_members(
     ),
 )]
 #[post("/kims/{id}/members")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "actix extractors, one per concern"
-)]
 pub async fn add_member(
-    req: HttpRequest,
     caller: Caller,
-    db: web::Data<Db>,
     cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     kim_id: web::Path<i64>,
     body: ApiJson<NewMemberRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let kim_id = kim_id.into_inner();
     let ApiJson(request) = body;
@@ -358,45 +351,39 @@ pub async fn add_member(
         }
         Ok(())
     };
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
+    let creator = caller.clone();
     let caller = caller.clone();
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            uow.lock_kim(kim_id)?;
-            let (kim, view) = managed_kim(uow.conn, &caller, kim_id)?;
-            kim.ensure_not_dissolved()?;
-            let row = model::insert(uow.conn, kim_id, &new)?;
-            let position = new.position;
-            let target = Target::new("member", row.id);
-            uow.audit(
-                "member.added",
-                Some(target.clone()),
-                Some(format!("kim={kim_id}")),
-            )?;
-            uow.emit(Event::new(
-                EventType::MemberAdded,
-                target,
-                serde_json::json!({"id": row.id, "kim_id": kim_id, "position": position}),
-            ))?;
-            let member = Member::from_row(row, view, &cipher_for_view)?;
-            audit_nik_reads(uow, kim_id, std::slice::from_ref(&member))?;
-            CreatedResponse::created(
-                &member,
-                format!("/api/v1/kims/{kim_id}/members/{}", member.id),
-                member.version,
-            )
-        },
-        replay,
-    )
-    .await
+    creating
+        .create_once(
+            &creator,
+            move |uow| {
+                uow.lock_kim(kim_id)?;
+                let (kim, view) = managed_kim(uow.conn, &caller, kim_id)?;
+                kim.ensure_not_dissolved()?;
+                let row = model::insert(uow.conn, kim_id, &new)?;
+                let position = new.position;
+                let target = Target::new("member", row.id);
+                uow.audit(
+                    "member.added",
+                    Some(target.clone()),
+                    Some(format!("kim={kim_id}")),
+                )?;
+                uow.emit(Event::new(
+                    EventType::MemberAdded,
+                    target,
+                    serde_json::json!({"id": row.id, "kim_id": kim_id, "position": position}),
+                ))?;
+                let member = Member::from_row(row, view, &cipher_for_view)?;
+                audit_nik_reads(uow, kim_id, std::slice::from_ref(&member))?;
+                CreatedResponse::created(
+                    &member,
+                    format!("/api/v1/kims/{kim_id}/members/{}", member.id),
+                    member.version,
+                )
+            },
+            replay,
+        )
+        .await
 }
 
 /// One member, with its version as `ETag`. Same roles and views as the list.

@@ -7,7 +7,7 @@ pub mod model;
 mod participants;
 pub mod policy;
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
 
 use crate::holidays::calendar::wib_midnight;
@@ -27,7 +27,6 @@ use crate::audience::{Audience, KimPlace};
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovOnly};
 use crate::concurrency::IfMatch;
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::mentoring_sessions;
 use crate::db::{Db, DbConnection};
 use crate::domain::Checks;
@@ -35,7 +34,7 @@ use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -390,49 +389,39 @@ pub async fn list_sessions(
 )]
 #[post("/mentoring-sessions")]
 pub async fn create_session(
-    req: HttpRequest,
     caller: Authorized<GovOnly>,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
+    _db: web::Data<Db>,
     body: ApiJson<NewSessionRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let new = request.check(&caller.caller)?;
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller.caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            new.audience.verify(uow.conn)?;
-            let row = model::insert(uow.conn, &new)?;
-            let target = Target::new("mentoring_session", row.id);
-            uow.audit("session.created", Some(target.clone()), None)?;
-            uow.emit(Event::new(
-                EventType::SessionScheduled,
-                target,
-                json!({
-                    "session_id": row.id,
-                    "kind": row.kind,
-                    "topic": row.topic,
-                    "starts_at": crate::db::utc(row.starts_at),
-                    "audience_scope": row.audience_scope,
-                }),
-            ))?;
-            let session = Session::from_row(row)?;
-            let location = format!("/api/v1/mentoring-sessions/{}", session.id);
-            CreatedResponse::created(&session, location, session.version)
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller.caller,
+            move |uow| {
+                new.audience.verify(uow.conn)?;
+                let row = model::insert(uow.conn, &new)?;
+                let target = Target::new("mentoring_session", row.id);
+                uow.audit("session.created", Some(target.clone()), None)?;
+                uow.emit(Event::new(
+                    EventType::SessionScheduled,
+                    target,
+                    json!({
+                        "session_id": row.id,
+                        "kind": row.kind,
+                        "topic": row.topic,
+                        "starts_at": crate::db::utc(row.starts_at),
+                        "audience_scope": row.audience_scope,
+                    }),
+                ))?;
+                let session = Session::from_row(row)?;
+                let location = format!("/api/v1/mentoring-sessions/{}", session.id);
+                CreatedResponse::created(&session, location, session.version)
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// One session the caller sees.

@@ -2,7 +2,7 @@
 //! for a planned session addressed to it, before it starts, while seats are free;
 //! gov records after the start who attended.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,12 +12,11 @@ use super::policy::SessionAccess;
 use super::{find_visible, not_planned};
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovOnly};
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{kim_members, mentoring_participants};
 use crate::db::{Db, DbConnection, now};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, ServiceUnavailable,
     Unauthorized, Unprocessable,
@@ -174,105 +173,90 @@ pub async fn list_participants(
     ),
 )]
 #[post("/mentoring-sessions/{id}/participants")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "actix extractors, one per concern"
-)]
 pub async fn nominate(
-    req: HttpRequest,
     caller: Caller,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     id: web::Path<i64>,
     body: ApiJson<NominationRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(NominationRequest { member_id }) = body;
     let nominator = caller.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            crate::kims::model::ensure_kim_user_may_write(uow, &nominator)?;
-            let (access, session) = locked_session(uow, &nominator, id)?;
-            let kim = access.nominating_kim()?;
-            // Under the KIM's lock a member cannot leave while being nominated.
-            uow.lock_kim(kim)?;
-            open_for_nominations(&session)?;
-            let member: Option<i64> = kim_members::table
-                .filter(kim_members::id.eq(member_id))
-                .filter(kim_members::kim_id.eq(kim))
-                .filter(kim_members::status.eq("active"))
-                .select(kim_members::id)
-                .first(uow.conn)
-                .optional()?;
-            if member.is_none() {
-                return Err(ApiError::Validation(vec![FieldIssue::new(
-                    "member_id",
-                    "not_an_active_member",
-                    "no active member of your KIM has this id",
-                    "tidak ada anggota aktif KIM Anda dengan id ini",
-                )]));
-            }
-            let already: Option<i64> = mentoring_participants::table
-                .filter(mentoring_participants::session_id.eq(id))
-                .filter(mentoring_participants::member_id.eq(member_id))
-                .select(mentoring_participants::id)
-                .first(uow.conn)
-                .optional()?;
-            if already.is_some() {
-                return Err(already_nominated());
-            }
-            if !model::take_seat(uow.conn, id)? {
-                return Err(ApiError::conflict(
-                    "session_full",
-                    "Every seat of the session is taken.",
-                    "Semua kursi sesi sudah terisi.",
-                ));
-            }
-            // The unique (session, member) key settles two simultaneous nominations
-            // of one member: the second insert fails and its seat goes back with
-            // its rolled-back transaction.
-            let row: ParticipantRow = diesel::insert_into(mentoring_participants::table)
-                .values((
-                    mentoring_participants::session_id.eq(id),
-                    mentoring_participants::kim_id.eq(kim),
-                    mentoring_participants::member_id.eq(member_id),
-                    mentoring_participants::nominated_by.eq(nominator.user_id()),
-                    mentoring_participants::nominated_at.eq(now()),
-                ))
-                .returning(mentoring_participants::all_columns)
-                .get_result(uow.conn)
-                .map_err(|error| match ApiError::from(error) {
-                    ApiError::Conflict { .. } => already_nominated(),
-                    other => other,
-                })?;
-            uow.audit(
-                "session.nominated",
-                Some(Target::new("mentoring_session", id)),
-                Some(serde_json::json!({"participant_id": row.id, "kim_id": kim}).to_string()),
-            )?;
-            let participant = presented(uow.conn, vec![row])?
-                .pop()
-                .ok_or_else(|| ApiError::internal("a nomination vanished"))?;
-            let location = format!(
-                "/api/v1/mentoring-sessions/{id}/participants/{}",
-                participant.id
-            );
-            CreatedResponse::created(&participant, location, 1)
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                crate::kims::model::ensure_kim_user_may_write(uow, &nominator)?;
+                let (access, session) = locked_session(uow, &nominator, id)?;
+                let kim = access.nominating_kim()?;
+                // Under the KIM's lock a member cannot leave while being nominated.
+                uow.lock_kim(kim)?;
+                open_for_nominations(&session)?;
+                let member: Option<i64> = kim_members::table
+                    .filter(kim_members::id.eq(member_id))
+                    .filter(kim_members::kim_id.eq(kim))
+                    .filter(kim_members::status.eq("active"))
+                    .select(kim_members::id)
+                    .first(uow.conn)
+                    .optional()?;
+                if member.is_none() {
+                    return Err(ApiError::Validation(vec![FieldIssue::new(
+                        "member_id",
+                        "not_an_active_member",
+                        "no active member of your KIM has this id",
+                        "tidak ada anggota aktif KIM Anda dengan id ini",
+                    )]));
+                }
+                let already: Option<i64> = mentoring_participants::table
+                    .filter(mentoring_participants::session_id.eq(id))
+                    .filter(mentoring_participants::member_id.eq(member_id))
+                    .select(mentoring_participants::id)
+                    .first(uow.conn)
+                    .optional()?;
+                if already.is_some() {
+                    return Err(already_nominated());
+                }
+                if !model::take_seat(uow.conn, id)? {
+                    return Err(ApiError::conflict(
+                        "session_full",
+                        "Every seat of the session is taken.",
+                        "Semua kursi sesi sudah terisi.",
+                    ));
+                }
+                // The unique (session, member) key settles two simultaneous nominations
+                // of one member: the second insert fails and its seat goes back with
+                // its rolled-back transaction.
+                let row: ParticipantRow = diesel::insert_into(mentoring_participants::table)
+                    .values((
+                        mentoring_participants::session_id.eq(id),
+                        mentoring_participants::kim_id.eq(kim),
+                        mentoring_participants::member_id.eq(member_id),
+                        mentoring_participants::nominated_by.eq(nominator.user_id()),
+                        mentoring_participants::nominated_at.eq(now()),
+                    ))
+                    .returning(mentoring_participants::all_columns)
+                    .get_result(uow.conn)
+                    .map_err(|error| match ApiError::from(error) {
+                        ApiError::Conflict { .. } => already_nominated(),
+                        other => other,
+                    })?;
+                uow.audit(
+                    "session.nominated",
+                    Some(Target::new("mentoring_session", id)),
+                    Some(serde_json::json!({"participant_id": row.id, "kim_id": kim}).to_string()),
+                )?;
+                let participant = presented(uow.conn, vec![row])?
+                    .pop()
+                    .ok_or_else(|| ApiError::internal("a nomination vanished"))?;
+                let location = format!(
+                    "/api/v1/mentoring-sessions/{id}/participants/{}",
+                    participant.id
+                );
+                CreatedResponse::created(&participant, location, 1)
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 fn already_nominated() -> ApiError {

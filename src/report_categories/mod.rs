@@ -3,7 +3,7 @@
 //! retired category keeps its reports and takes no new ones. Codes never change:
 //! reports, exports and Open311 clients hold them.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,14 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, GovAdminOnly, MaybeCaller};
 use crate::concurrency::{IfMatch, ok_with_etag};
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::report_categories;
 use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -243,13 +242,9 @@ fn checked_code(checks: &mut Checks, code: &str) -> Option<String> {
 )]
 #[post("/report-categories")]
 pub async fn create_category(
-    req: HttpRequest,
     caller: Authorized<GovAdminOnly>,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     body: ApiJson<NewCategoryRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let mut checks = Checks::new();
@@ -265,55 +260,48 @@ pub async fn create_category(
     let (code, name) = code
         .zip(name)
         .ok_or_else(|| ApiError::internal("a checked category is missing"))?;
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            let stamp = now();
-            let row: CategoryRow = diesel::insert_into(report_categories::table)
-                .values((
-                    report_categories::code.eq(&code),
-                    report_categories::name.eq(&name),
-                    report_categories::description.eq(&description),
-                    report_categories::active.eq(true),
-                    report_categories::created_at.eq(stamp),
-                    report_categories::updated_at.eq(stamp),
-                ))
-                .returning(report_categories::all_columns)
-                .get_result(uow.conn)
-                .map_err(|error| match error {
-                    diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    ) => ApiError::conflict(
-                        "category_exists",
-                        "A category with this code exists.",
-                        "Kategori dengan kode ini sudah ada.",
-                    ),
-                    other => other.into(),
-                })?;
-            uow.audit(
-                "report_category.created",
-                Some(Target::new("report_category", &code)),
-                None,
-            )?;
-            let category = ReportCategory::from(row);
-            CreatedResponse::created(
-                &category,
-                format!("/api/v1/report-categories/{code}"),
-                category.version,
-            )
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                let stamp = now();
+                let row: CategoryRow = diesel::insert_into(report_categories::table)
+                    .values((
+                        report_categories::code.eq(&code),
+                        report_categories::name.eq(&name),
+                        report_categories::description.eq(&description),
+                        report_categories::active.eq(true),
+                        report_categories::created_at.eq(stamp),
+                        report_categories::updated_at.eq(stamp),
+                    ))
+                    .returning(report_categories::all_columns)
+                    .get_result(uow.conn)
+                    .map_err(|error| match error {
+                        diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _,
+                        ) => ApiError::conflict(
+                            "category_exists",
+                            "A category with this code exists.",
+                            "Kategori dengan kode ini sudah ada.",
+                        ),
+                        other => other.into(),
+                    })?;
+                uow.audit(
+                    "report_category.created",
+                    Some(Target::new("report_category", &code)),
+                    None,
+                )?;
+                let category = ReportCategory::from(row);
+                CreatedResponse::created(
+                    &category,
+                    format!("/api/v1/report-categories/{code}"),
+                    category.version,
+                )
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// Renames, describes, retires or brings back a category. gov_admin only; honours

@@ -2,7 +2,7 @@
 //! the submitting KIM (or client) passes on the citizen's replies, and status changes
 //! appear in the same ordered timeline.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -10,16 +10,14 @@ use super::find_visible;
 use super::model;
 use super::policy::ReportAccess;
 use super::timeline::{self, Entry, EntryType, TimelineEntry, Visibility};
-use crate::audit::RequestOrigin;
 use crate::auth::Caller;
-use crate::crypto::PersonalDataCipher;
 use crate::db::{Db, now};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::ApiError;
 use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, ServiceUnavailable,
     Unauthorized, Unprocessable,
@@ -104,19 +102,11 @@ pub async fn list_comments(
     ),
 )]
 #[post("/reports/{id}/comments")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one extractor per concern, as actix wants"
-)]
 pub async fn add_comment(
-    req: HttpRequest,
     caller: Caller,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     id: web::Path<i64>,
     body: ApiJson<NewCommentRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(request) = body;
@@ -127,66 +117,59 @@ pub async fn add_comment(
     let visibility = request.visibility;
     let writer = caller.clone();
     let replay_caller = caller.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            crate::kims::model::ensure_kim_user_may_write(uow, &writer)?;
-            let access = ReportAccess::of(uow.conn, &writer)?;
-            let report = find_visible(uow.conn, &access, id)?;
-            access.may_take_part(&report)?;
-            if visibility == Visibility::Internal && !access.reads_internal() {
-                return Err(ApiError::Forbidden);
-            }
-            let row = timeline::record(
-                uow.conn,
-                access.author(&writer),
-                Entry {
-                    report_id: id,
-                    entry_type: EntryType::Comment,
-                    visibility,
-                    from_status: None,
-                    to_status: None,
-                    body: Some(&text),
-                    assigned_agency: None,
-                    at: now(),
-                },
-            )?;
-            // Apps syncing the report learn that its public timeline grew; an internal
-            // note changes nothing they may see.
-            if visibility == Visibility::Public {
-                model::mark_changed(uow.conn, id)?;
-            }
-            let target = Target::new("report", id);
-            uow.audit(
-                "report.commented",
-                Some(target.clone()),
-                Some(format!(
-                    "entry={} visibility={}",
-                    row.id,
-                    visibility.as_str()
-                )),
-            )?;
-            uow.emit(Event::new(
-                EventType::ReportCommented,
-                target,
-                serde_json::json!({"id": id, "entry_id": row.id,
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                crate::kims::model::ensure_kim_user_may_write(uow, &writer)?;
+                let access = ReportAccess::of(uow.conn, &writer)?;
+                let report = find_visible(uow.conn, &access, id)?;
+                access.may_take_part(&report)?;
+                if visibility == Visibility::Internal && !access.reads_internal() {
+                    return Err(ApiError::Forbidden);
+                }
+                let row = timeline::record(
+                    uow.conn,
+                    access.author(&writer),
+                    Entry {
+                        report_id: id,
+                        entry_type: EntryType::Comment,
+                        visibility,
+                        from_status: None,
+                        to_status: None,
+                        body: Some(&text),
+                        assigned_agency: None,
+                        at: now(),
+                    },
+                )?;
+                // Apps syncing the report learn that its public timeline grew; an internal
+                // note changes nothing they may see.
+                if visibility == Visibility::Public {
+                    model::mark_changed(uow.conn, id)?;
+                }
+                let target = Target::new("report", id);
+                uow.audit(
+                    "report.commented",
+                    Some(target.clone()),
+                    Some(format!(
+                        "entry={} visibility={}",
+                        row.id,
+                        visibility.as_str()
+                    )),
+                )?;
+                uow.emit(Event::new(
+                    EventType::ReportCommented,
+                    target,
+                    serde_json::json!({"id": id, "entry_id": row.id,
                     "visibility": visibility.as_str(), "author_side": &row.author_side}),
-            ))?;
-            let entry = TimelineEntry::from_row(row, access.reads_internal())?;
-            CreatedResponse::created(&entry, format!("/api/v1/reports/{id}/comments"), 1)
-        },
-        move |uow: &mut UnitOfWork<'_>, _: &CreatedResponse| {
-            let access = ReportAccess::of(uow.conn, &replay_caller)?;
-            find_visible(uow.conn, &access, id).map(|_| ())
-        },
-    )
-    .await
+                ))?;
+                let entry = TimelineEntry::from_row(row, access.reads_internal())?;
+                CreatedResponse::created(&entry, format!("/api/v1/reports/{id}/comments"), 1)
+            },
+            move |uow: &mut UnitOfWork<'_>, _: &CreatedResponse| {
+                let access = ReportAccess::of(uow.conn, &replay_caller)?;
+                find_visible(uow.conn, &access, id).map(|_| ())
+            },
+        )
+        .await
 }

@@ -14,7 +14,7 @@ mod track;
 pub mod tracking;
 mod workflow;
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -34,7 +34,7 @@ use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
 use crate::extract::ApiJson;
 use crate::holidays::calendar::Calendar;
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidPath, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -364,13 +364,10 @@ fn channel_of(caller: &Caller) -> Result<Channel, ApiError> {
 #[post("/reports")]
 #[allow(clippy::too_many_arguments)]
 pub async fn create_report(
-    req: HttpRequest,
     caller: Caller,
-    db: web::Data<Db>,
     cipher: web::Data<PersonalDataCipher>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     body: ApiJson<NewReportRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let channel = channel_of(&caller)?;
     let ApiJson(request) = body;
@@ -378,31 +375,24 @@ pub async fn create_report(
     let writer = caller.clone();
     let replay_caller = caller.clone();
     let encrypting = cipher.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            let (row, access) = submit(uow, &writer, &new, &encrypting)?;
-            let at = row.created_at;
-            let report = shown(row, &access, &encrypting, Vec::new(), at)?;
-            let location = format!("/api/v1/reports/{}", report.id);
-            CreatedResponse::created(&report, location, report.version)
-        },
-        move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
-            // A replay shows the report only to a caller who may still see it.
-            let id = stored.body.get("id").and_then(serde_json::Value::as_i64);
-            let access = ReportAccess::of(uow.conn, &replay_caller)?;
-            find_visible(uow.conn, &access, id.ok_or(ApiError::NotFound)?).map(|_| ())
-        },
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                let (row, access) = submit(uow, &writer, &new, &encrypting)?;
+                let at = row.created_at;
+                let report = shown(row, &access, &encrypting, Vec::new(), at)?;
+                let location = format!("/api/v1/reports/{}", report.id);
+                CreatedResponse::created(&report, location, report.version)
+            },
+            move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
+                // A replay shows the report only to a caller who may still see it.
+                let id = stored.body.get("id").and_then(serde_json::Value::as_i64);
+                let access = ReportAccess::of(uow.conn, &replay_caller)?;
+                find_visible(uow.conn, &access, id.ok_or(ApiError::NotFound)?).map(|_| ())
+            },
+        )
+        .await
 }
 
 /// Writes a submitted report with its first timeline entry, audit record and outbox

@@ -6,7 +6,7 @@
 pub mod model;
 pub mod policy;
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use diesel::prelude::*;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
@@ -16,7 +16,6 @@ use crate::audit::{Actor, RequestOrigin};
 use crate::auth::password::PasswordWork;
 use crate::auth::{Authorized, Caller, Role, SessionCheck, UserManagers, password, refresh};
 use crate::concurrency::{IfMatch, ok_with_etag};
-use crate::crypto::PersonalDataCipher;
 use crate::db::schema::users;
 use crate::db::{Db, now};
 use crate::domain::Checks;
@@ -24,7 +23,7 @@ use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -273,62 +272,47 @@ pub async fn list_users(
     ),
 )]
 #[post("/users")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "actix extractors, one per concern"
-)]
 pub async fn create_user(
-    req: HttpRequest,
     caller: Authorized<UserManagers>,
-    db: web::Data<Db>,
-    cipher: web::Data<PersonalDataCipher>,
     passwords: web::Data<PasswordWork>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     body: ApiJson<NewUserRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let kim_id = policy::may_create(&caller, request.role, request.kim_id)?;
     let account = request.check(kim_id, &passwords).await?;
     let replay_caller = caller.caller.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            if let Some(kim_id) = account.kim_id {
-                // The KIM is locked: a dissolution cannot slip between check and insert.
-                uow.lock_kim(kim_id)?;
-                if !model::kim_takes_accounts(uow.conn, kim_id)? {
-                    return Err(unknown_kim());
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                if let Some(kim_id) = account.kim_id {
+                    // The KIM is locked: a dissolution cannot slip between check and insert.
+                    uow.lock_kim(kim_id)?;
+                    if !model::kim_takes_accounts(uow.conn, kim_id)? {
+                        return Err(unknown_kim());
+                    }
                 }
-            }
-            let row = model::insert(uow.conn, account.as_new_user())?;
-            let target = Target::new("user", row.id);
-            uow.audit(
-                "user.created",
-                Some(target.clone()),
-                Some(format!("role={}", row.role)),
-            )?;
-            uow.emit(Event::new(
-                EventType::UserCreated,
-                target,
-                serde_json::json!({"id": row.id, "role": &row.role, "kim_id": row.kim_id}),
-            ))?;
-            let user = User::try_from(row)?;
-            CreatedResponse::created(&user, format!("/api/v1/users/{}", user.id), user.version)
-        },
-        move |_: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
-            replay_visible(&replay_caller, stored)
-        },
-    )
-    .await
+                let row = model::insert(uow.conn, account.as_new_user())?;
+                let target = Target::new("user", row.id);
+                uow.audit(
+                    "user.created",
+                    Some(target.clone()),
+                    Some(format!("role={}", row.role)),
+                )?;
+                uow.emit(Event::new(
+                    EventType::UserCreated,
+                    target,
+                    serde_json::json!({"id": row.id, "role": &row.role, "kim_id": row.kim_id}),
+                ))?;
+                let user = User::try_from(row)?;
+                CreatedResponse::created(&user, format!("/api/v1/users/{}", user.id), user.version)
+            },
+            move |_: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
+                replay_visible(&replay_caller, stored)
+            },
+        )
+        .await
 }
 
 /// A replayed creation shows the account only to a caller who may still see it (a

@@ -13,7 +13,7 @@ pub mod target;
 
 use std::collections::BTreeSet;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ListQuery};
-use crate::idempotency::{CreatedResponse, Creation, IdempotencyKey, create_once};
+use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
@@ -118,19 +118,12 @@ fn with_secret(webhook: Webhook, secret: Option<String>) -> WebhookWithSecret {
     ),
 )]
 #[post("/webhooks")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "actix extractors, one per concern"
-)]
 pub async fn create_webhook(
-    req: HttpRequest,
     caller: Authorized<GovAdminOnly>,
-    db: web::Data<Db>,
     cipher: web::Data<PersonalDataCipher>,
     targets: web::Data<TargetPolicy>,
-    origin: RequestOrigin,
-    idempotency_key: IdempotencyKey,
     body: ApiJson<NewWebhookRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let mut checks = Checks::new();
@@ -146,49 +139,42 @@ pub async fn create_webhook(
         _ => None,
     };
     let sealer = cipher.clone();
-    let creation = Creation {
-        request: &req,
-        key: idempotency_key,
-        caller: &caller,
-        origin,
-    };
-    create_once(
-        creation,
-        &db,
-        cipher,
-        move |uow| {
-            let secret = model::new_secret()?;
-            let sealed = sealer.encrypt(&secret).map_err(ApiError::internal)?;
-            let stamp = now();
-            let row: SubscriptionRow = diesel::insert_into(webhook_subscriptions::table)
-                .values((
-                    webhook_subscriptions::url.eq(url.as_str()),
-                    webhook_subscriptions::description.eq(&description),
-                    webhook_subscriptions::events.eq(model::stored_events(&events)),
-                    webhook_subscriptions::secret.eq(sealed),
-                    webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()),
-                    webhook_subscriptions::created_by.eq(created_by),
-                    webhook_subscriptions::created_at.eq(stamp),
-                    webhook_subscriptions::updated_at.eq(stamp),
-                ))
-                .returning(webhook_subscriptions::all_columns)
-                .get_result(uow.conn)?;
-            uow.audit(
-                "webhook.created",
-                Some(Target::new("webhook", row.id)),
-                None,
-            )?;
-            let webhook = Webhook::try_from(row)?;
-            let (id, version) = (webhook.id, webhook.version);
-            CreatedResponse::created(
-                &with_secret(webhook, Some(secret)),
-                format!("/api/v1/webhooks/{id}"),
-                version,
-            )
-        },
-        crate::idempotency::nothing_owed,
-    )
-    .await
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                let secret = model::new_secret()?;
+                let sealed = sealer.encrypt(&secret).map_err(ApiError::internal)?;
+                let stamp = now();
+                let row: SubscriptionRow = diesel::insert_into(webhook_subscriptions::table)
+                    .values((
+                        webhook_subscriptions::url.eq(url.as_str()),
+                        webhook_subscriptions::description.eq(&description),
+                        webhook_subscriptions::events.eq(model::stored_events(&events)),
+                        webhook_subscriptions::secret.eq(sealed),
+                        webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()),
+                        webhook_subscriptions::created_by.eq(created_by),
+                        webhook_subscriptions::created_at.eq(stamp),
+                        webhook_subscriptions::updated_at.eq(stamp),
+                    ))
+                    .returning(webhook_subscriptions::all_columns)
+                    .get_result(uow.conn)?;
+                uow.audit(
+                    "webhook.created",
+                    Some(Target::new("webhook", row.id)),
+                    None,
+                )?;
+                let webhook = Webhook::try_from(row)?;
+                let (id, version) = (webhook.id, webhook.version);
+                CreatedResponse::created(
+                    &with_secret(webhook, Some(secret)),
+                    format!("/api/v1/webhooks/{id}"),
+                    version,
+                )
+            },
+            crate::idempotency::nothing_owed,
+        )
+        .await
 }
 
 /// Lists subscriptions by id. gov_admin only.
