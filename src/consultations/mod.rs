@@ -5,6 +5,7 @@
 //! what is [`policy`]; questions and answers are [`questions`].
 
 mod files;
+mod lifecycle;
 pub mod model;
 pub mod policy;
 pub mod questions;
@@ -14,7 +15,6 @@ use actix_web::{HttpResponse, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 pub use files::{
@@ -36,7 +36,6 @@ use crate::db::{Db, DbConnection, now};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
-use crate::events::EventType;
 use crate::extract::{ApiJson, ListQuery};
 use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
@@ -44,7 +43,7 @@ use crate::openapi::{
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
 use crate::pagination::{Page, PageParams};
-use crate::unit_of_work::{Event, Target, UnitOfWork};
+use crate::unit_of_work::{Target, UnitOfWork};
 
 /// Most citizens one response says it consulted.
 pub const MAX_CITIZENS: i32 = 1_000_000;
@@ -523,118 +522,14 @@ pub async fn change_consultation_status(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(request) = body;
-    let to = request.status;
-    let mut checks = Checks::new();
-    let response = match (to, request.government_response) {
-        (ConsultationStatus::Concluded, Some(text)) => checks.text(
-            "government_response",
-            &text,
-            limits::GOVERNMENT_RESPONSE,
-            Lines::Multi,
-        ),
-        (ConsultationStatus::Concluded, None) => {
-            checks.push(FieldIssue::new(
-                "government_response",
-                "required",
-                "concluding publishes the government's response",
-                "penutupan menerbitkan tanggapan pemerintah",
-            ));
-            None
-        }
-        (_, Some(_)) => {
-            checks.push(FieldIssue::new(
-                "government_response",
-                "not_allowed",
-                "only given when concluding",
-                "hanya diisi saat menyimpulkan",
-            ));
-            None
-        }
-        (_, None) => None,
-    };
-    if to == ConsultationStatus::Draft {
-        checks.push(FieldIssue::new(
-            "status",
-            "not_settable",
-            "choose open, closed or concluded",
-            "pilih open, closed atau concluded",
-        ));
-    }
-    checks.finish()?;
-    let row = db
+    let change = request.check()?;
+    let consultation = db
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
-            let current = find_for_change(uow, id)?;
-            if_match.check(current.version)?;
-            let from = current.status()?;
-            let allowed = matches!(
-                (from, to),
-                (ConsultationStatus::Draft, ConsultationStatus::Open)
-                    | (ConsultationStatus::Open, ConsultationStatus::Closed)
-                    | (ConsultationStatus::Closed, ConsultationStatus::Concluded)
-            );
-            if !allowed {
-                return Err(ApiError::conflict(
-                    "invalid_transition",
-                    format!(
-                        "A {} consultation cannot become {}.",
-                        from.as_str(),
-                        to.as_str()
-                    ),
-                    format!(
-                        "Konsultasi berstatus {} tidak dapat menjadi {}.",
-                        from.as_str(),
-                        to.as_str()
-                    ),
-                ));
-            }
-            let kims_addressed = match to {
-                ConsultationStatus::Open => {
-                    if current.closes_at <= now() {
-                        return Err(ApiError::Validation(vec![period_issue(
-                            "closes_at",
-                            "has passed; move it before opening",
-                            "sudah lewat; ubah sebelum membuka",
-                        )]));
-                    }
-                    Some(current.audience()?.count_active_kims(uow.conn)?)
-                }
-                _ => current.kims_addressed,
-            };
-            let row: ConsultationRow = diesel::update(consultations::table.find(id))
-                .set((
-                    consultations::status.eq(to.as_str()),
-                    consultations::government_response.eq(&response),
-                    consultations::kims_addressed.eq(kims_addressed),
-                    consultations::updated_at.eq(now()),
-                    consultations::version.eq(current.version + 1),
-                ))
-                .returning(consultations::all_columns)
-                .get_result(uow.conn)?;
-            let target = Target::new("consultation", id);
-            let (action, event) = match to {
-                ConsultationStatus::Open => {
-                    ("consultation.opened", Some(EventType::ConsultationOpened))
-                }
-                ConsultationStatus::Closed => ("consultation.closed", None),
-                _ => (
-                    "consultation.concluded",
-                    Some(EventType::ConsultationConcluded),
-                ),
-            };
-            uow.audit(action, Some(target.clone()), None)?;
-            if let Some(event) = event {
-                uow.emit(Event::new(
-                    event,
-                    target,
-                    json!({"consultation_id": id, "status": to.as_str(),
-                           "audience_scope": row.audience_scope,
-                           "closes_at": crate::db::utc(row.closes_at)}),
-                ))?;
-            }
+            let row = lifecycle::change_status(uow, id, &if_match, &change)?;
             present(uow.conn, row)
         })
         .await?;
-    Ok(answer(row))
+    Ok(answer(consultation))
 }
 
 fn find_response(
