@@ -6,12 +6,8 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::attachments::{PNG, decode, form, upload_to};
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
 use crate::reports::json_of;
-
-fn token(user: &TestUser) -> &str {
-    &user.session.access_token
-}
 
 fn activity(title: &str, date: &str) -> Value {
     json!({"date": date, "kind": "sosialisasi", "title": title, "description": "Di balai RW 03.",

@@ -4,8 +4,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, on_each_backend, problem};
-use crate::reports::{id_of, json_of, move_to, report, submit, token, town};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
+use crate::reports::{id_of, json_of, move_to, report, submit, town};
 
 async fn records(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
     let page = json_of(

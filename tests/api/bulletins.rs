@@ -8,7 +8,7 @@ use kim_api::db::schema::bulletins;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_app_with};
+use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_app_with, token};
 
 /// Three active KIMs: A and B in kelurahan 1001 and 1002 of Metro Pusat (18.72.01), C
 /// in Metro Barat (18.72.02); one member account in each, a board account in A and B.
@@ -46,10 +46,6 @@ async fn town(app: &TestApp) -> Town {
         kim_b,
         kim_c,
     }
-}
-
-fn token(user: &TestUser) -> &str {
-    &user.session.access_token
 }
 
 fn bulletin(title: &str, audience: Value) -> Value {

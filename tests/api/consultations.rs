@@ -10,12 +10,8 @@ use kim_api::db::schema::{consultation_responses, outbox_events};
 use serde_json::{Value, json};
 
 use crate::attachments::{PDF, form, upload_to};
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_instance};
+use crate::helpers::{TestApp, on_each_backend, problem, spawn_instance, token};
 use crate::reports::json_of;
-
-fn token(user: &TestUser) -> &str {
-    &user.session.access_token
-}
 
 /// How long after its creation a test consultation closes.
 const CLOSES_IN: Duration = Duration::minutes(10);

@@ -3,13 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
 use crate::mentoring::{add_member, plan, session_body, start_now};
 use crate::reports::{json_of, report, submit};
-
-fn token(user: &TestUser) -> &str {
-    &user.session.access_token
-}
 
 async fn published(app: &TestApp, author: &str, audience: Value) -> i64 {
     let created = json_of(

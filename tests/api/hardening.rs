@@ -5,8 +5,8 @@
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{on_each_backend, problem, spawn_app_with};
-use crate::reports::{json_of, report, submit, token, town};
+use crate::helpers::{on_each_backend, problem, spawn_app_with, token};
+use crate::reports::{json_of, report, submit, town};
 
 async fn report_count(app: &crate::helpers::TestApp, user: &str) -> usize {
     let listed = json_of(app.get_as("/api/v1/reports", user).await, 200).await;

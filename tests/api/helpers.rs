@@ -296,6 +296,11 @@ pub struct TestUser {
     pub session: Session,
 }
 
+/// The bearer token of `user`'s session.
+pub fn token(user: &TestUser) -> &str {
+    &user.session.access_token
+}
+
 impl TestApp {
     pub async fn send(
         &self,

@@ -6,8 +6,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::attachments::{PDF, form, jpeg, upload_to};
-use crate::helpers::{TestApp, on_each_backend, problem};
-use crate::reports::{id_of, json_of, report, submit, token, town};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
+use crate::reports::{id_of, json_of, report, submit, town};
 
 /// What a phone writes into its photos, all of it identifying.
 const TRACES: [&str; 5] = ["KIMPHONE", "Galaksi", "Budi Santoso", "Exif", "xmpmeta"];

@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use kim_api::db::schema::{mentoring_sessions, outbox_events};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_instance};
+use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_instance, token};
 use crate::reports::json_of;
 
 struct Network {
@@ -45,10 +45,6 @@ async fn network(app: &TestApp) -> Network {
         kim_a,
         kim_b,
     }
-}
-
-fn token(user: &TestUser) -> &str {
-    &user.session.access_token
 }
 
 pub(crate) fn session_body(title: &str, audience: Value, capacity: i64) -> Value {

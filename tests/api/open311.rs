@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, on_each_backend, problem};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
 use crate::python::run_script;
-use crate::reports::{id_of, json_of, move_to, report, submit, token, town};
+use crate::reports::{id_of, json_of, move_to, report, submit, town};
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     app.client

@@ -4,8 +4,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{on_each_backend, problem};
-use crate::reports::{json_of, report, submit, token, town};
+use crate::helpers::{on_each_backend, problem, token};
+use crate::reports::{json_of, report, submit, town};
 
 #[tokio::test]
 async fn gov_admin_adds_renames_and_retires_categories() {

@@ -9,8 +9,8 @@ use kim_api::db::schema::reports as report_rows;
 use serde_json::{Value, json};
 
 use crate::demo_data::seeded;
-use crate::helpers::{TestApp, on_each_backend, problem};
-use crate::reports::{id_of, json_of, move_to, report, submit, token, town};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
+use crate::reports::{id_of, json_of, move_to, report, submit, town};
 
 const BOM: &str = "\u{feff}";
 

@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::attachments::{PDF, PNG, decode, form, jpeg, stored_files, upload_to};
-use crate::helpers::{TestApp, on_each_backend, problem};
-use crate::reports::{id_of, json_of, report, submit, token, town};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
+use crate::reports::{id_of, json_of, report, submit, town};
 
 fn files_of(id: i64) -> String {
     format!("/api/v1/reports/{id}/attachments")

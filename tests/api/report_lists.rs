@@ -4,8 +4,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, on_each_backend, problem};
-use crate::reports::{id_of, json_of, move_to, report, submit, token, town};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
+use crate::reports::{id_of, json_of, move_to, report, submit, town};
 
 async fn list(app: &TestApp, who: &str, query: &str) -> Value {
     json_of(

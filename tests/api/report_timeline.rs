@@ -6,8 +6,8 @@ use kim_api::db::schema::outbox_events;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, on_each_backend, problem};
-use crate::reports::{Town, id_of, json_of, move_to, report, submit, token, town};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
+use crate::reports::{Town, id_of, json_of, move_to, report, submit, town};
 
 async fn comment(app: &TestApp, who: &str, id: i64, body: Value) -> reqwest::Response {
     app.post_as(&format!("/api/v1/reports/{id}/comments"), who, &body)

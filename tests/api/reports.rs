@@ -6,7 +6,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem};
+use crate::helpers::{TestApp, TestUser, on_each_backend, problem, token};
 
 /// Two active KIMs in Metro Pusat with a member and a board account each, a
 /// gov_officer, and integration clients that write or only read reports.
@@ -41,10 +41,6 @@ pub async fn town(app: &TestApp) -> Town {
         admin,
         kim_a,
     }
-}
-
-pub fn token(user: &TestUser) -> &str {
-    &user.session.access_token
 }
 
 pub fn report(privacy: &str) -> Value {

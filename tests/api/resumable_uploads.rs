@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::attachments::{PNG, bulletin, decode, stored_files};
 use crate::helpers::{
     ADMIN_PASSWORD, ADMIN_USERNAME, TestApp, TestUser, on_each_backend, problem, spawn_instance,
+    token,
 };
 use crate::media::{contains, phone_jpeg};
 
@@ -127,10 +128,6 @@ async fn signed_in_again(app: &TestApp, admin: &TestUser) -> TestUser {
         username: ADMIN_USERNAME.to_owned(),
         session: app.session(ADMIN_USERNAME, ADMIN_PASSWORD).await,
     }
-}
-
-fn token(user: &TestUser) -> &str {
-    &user.session.access_token
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use kim_api::db::DbConnection;
 use kim_api::db::schema::{bulletin_acknowledgements, bulletins, report_timeline, reports};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, on_each_backend, problem};
-use crate::reports::{id_of, json_of, move_to, report, submit, token, town};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
+use crate::reports::{id_of, json_of, move_to, report, submit, town};
 
 fn at(text: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").expect("timestamp")

@@ -10,11 +10,11 @@ use diesel::prelude::*;
 use kim_api::db::schema::webhook_subscriptions;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, on_each_backend, problem, spawn_app_with, spawn_instance};
+use crate::helpers::{TestApp, on_each_backend, problem, spawn_app_with, spawn_instance, token};
 use crate::python::run_script;
 use crate::receiver::{Receiver, Reply};
 use crate::report_durability::{seed_one_kim, serve};
-use crate::reports::{id_of, json_of, move_to, report, submit, token, town};
+use crate::reports::{id_of, json_of, move_to, report, submit, town};
 
 /// Subscribes `url` to `events`; answers the subscription's id and secret.
 async fn subscribe(app: &TestApp, admin: &str, url: &str, events: &[&str]) -> (i64, String) {

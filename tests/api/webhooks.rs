@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use kim_api::db::schema::webhook_subscriptions;
 use serde_json::{Value, json};
 
-use crate::helpers::{backends, on_each_backend, problem, spawn_app_with};
-use crate::reports::{json_of, token, town};
+use crate::helpers::{backends, on_each_backend, problem, spawn_app_with, token};
+use crate::reports::{json_of, town};
 
 const TARGET: &str = "https://sipd.metrokota.go.id/hooks/kim";
 

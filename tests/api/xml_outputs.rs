@@ -6,9 +6,9 @@ use diesel::prelude::*;
 use kim_api::db::schema::{bulletins, report_categories, reports};
 use serde_json::json;
 
-use crate::helpers::{on_each_backend, problem};
+use crate::helpers::{on_each_backend, problem, token};
 use crate::python::run_script;
-use crate::reports::{id_of, json_of, report, submit, token, town};
+use crate::reports::{id_of, json_of, report, submit, town};
 
 const HOSTILE: &str = "awal\u{FFFE}tengah\u{FFFF}\u{1}\u{1FFFF}akhir";
 
