@@ -11,8 +11,6 @@ pub mod sender;
 pub mod signing;
 pub mod target;
 
-use std::collections::BTreeSet;
-
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::Duration;
 use diesel::prelude::*;
@@ -69,6 +67,44 @@ pub struct WebhookChanges {
     /// hours beside it.
     #[serde(default)]
     rotate_secret: bool,
+}
+
+impl WebhookChanges {
+    /// The changes asked for, each checked (the URL by `targets`), or every field issue;
+    /// the secret is the caller's to add.
+    fn check(self, targets: &TargetPolicy) -> Result<model::SubscriptionEdit, ApiError> {
+        let mut checks = Checks::new();
+        let url = self
+            .url
+            .as_deref()
+            .and_then(|url| checks.take(targets.check(url)));
+        let events = self
+            .events
+            .as_deref()
+            .and_then(|events| checks.take(model::checked_events(events)));
+        let description = checks.changed_text(
+            "description",
+            self.description.as_ref().map(Option::as_deref),
+            limits::WEBHOOK_DESCRIPTION,
+            Lines::Single,
+        );
+        if self.status == Some(SubscriptionStatus::Failing) {
+            checks.push(crate::error::FieldIssue::new(
+                "status",
+                "not_settable",
+                "`failing` is set by deliveries; choose `active` or `disabled`",
+                "`failing` ditetapkan oleh pengiriman; pilih `active` atau `disabled`",
+            ));
+        }
+        checks.finish()?;
+        Ok(model::SubscriptionEdit {
+            url: url.map(String::from),
+            events,
+            description,
+            status: self.status,
+            secret: None,
+        })
+    }
 }
 
 /// A subscription with its secret: answered only when it is made or rotated.
@@ -290,107 +326,16 @@ pub async fn update_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(changes) = body;
-    let mut checks = Checks::new();
-    let url = changes
-        .url
-        .as_deref()
-        .and_then(|url| checks.take(targets.check(url)));
-    let events: Option<BTreeSet<WebhookEvent>> = changes
-        .events
-        .as_deref()
-        .and_then(|events| checks.take(model::checked_events(events)));
-    let description = checks.changed_text(
-        "description",
-        changes.description.as_ref().map(Option::as_deref),
-        limits::WEBHOOK_DESCRIPTION,
-        Lines::Single,
-    );
-    if changes.status == Some(SubscriptionStatus::Failing) {
-        checks.push(crate::error::FieldIssue::new(
-            "status",
-            "not_settable",
-            "`failing` is set by deliveries; choose `active` or `disabled`",
-            "`failing` ditetapkan oleh pengiriman; pilih `active` atau `disabled`",
-        ));
-    }
-    checks.finish()?;
-    let secret = changes.rotate_secret.then(model::new_secret).transpose()?;
-    let sealed = secret
+    let rotate = changes.rotate_secret;
+    let mut edit = changes.check(&targets)?;
+    let secret = rotate.then(model::new_secret).transpose()?;
+    edit.secret = secret
         .as_deref()
         .map(|secret| cipher.encrypt(secret).map_err(ApiError::internal))
         .transpose()?;
-    let status = changes.status;
     let row = db
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
-            let current = model::find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
-            if_match.check(current.version)?;
-            let events = events.as_ref().map(model::stored_events);
-            let mut changed = Vec::new();
-            if url.as_ref().is_some_and(|url| url.as_str() != current.url) {
-                changed.push("url");
-            }
-            if events
-                .as_ref()
-                .is_some_and(|events| *events != current.events)
-            {
-                changed.push("events");
-            }
-            if description
-                .as_ref()
-                .is_some_and(|description| *description != current.description)
-            {
-                changed.push("description");
-            }
-            if status.is_some_and(|status| status.as_str() != current.status) {
-                changed.push("status");
-            }
-            if sealed.is_some() {
-                changed.push("secret");
-            }
-            if changed.is_empty() {
-                return Ok(current);
-            }
-            let stamp = now();
-            let (previous, previous_until) = match &sealed {
-                Some(_) => (Some(current.secret.clone()), Some(stamp + ROTATION_OVERLAP)),
-                None => (
-                    current.previous_secret.clone(),
-                    current.previous_secret_expires_at,
-                ),
-            };
-            let row: SubscriptionRow = diesel::update(
-                webhook_subscriptions::table
-                    .filter(webhook_subscriptions::id.eq(id))
-                    .filter(webhook_subscriptions::version.eq(current.version)),
-            )
-            .set((
-                webhook_subscriptions::url.eq(url
-                    .as_ref()
-                    .map_or(current.url.as_str(), |url| url.as_str())),
-                webhook_subscriptions::events.eq(events.as_deref().unwrap_or(&current.events)),
-                webhook_subscriptions::description.eq(description
-                    .clone()
-                    .unwrap_or_else(|| current.description.clone())),
-                webhook_subscriptions::status.eq(status.map_or_else(
-                    || current.status.clone(),
-                    |status| status.as_str().to_owned(),
-                )),
-                webhook_subscriptions::secret.eq(sealed.as_deref().unwrap_or(&current.secret)),
-                webhook_subscriptions::previous_secret.eq(previous),
-                webhook_subscriptions::previous_secret_expires_at.eq(previous_until),
-                webhook_subscriptions::updated_at.eq(stamp),
-                webhook_subscriptions::version.eq(current.version + 1),
-            ))
-            .returning(webhook_subscriptions::all_columns)
-            .get_result(uow.conn)
-            .optional()?
-            .ok_or(ApiError::PreconditionFailed)?;
-            uow.audit(
-                "webhook.updated",
-                Some(Target::new("webhook", id)),
-                Some(format!("changed={}", changed.join(","))),
-            )?;
-            Ok(row)
+            model::apply(uow, id, &if_match, &edit)
         })
         .await?;
     let webhook = Webhook::try_from(row)?;

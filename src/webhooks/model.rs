@@ -8,9 +8,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::concurrency::IfMatch;
 use crate::db::schema::webhook_subscriptions;
-use crate::db::{DbConnection, utc};
+use crate::db::{DbConnection, now, utc};
 use crate::error::{ApiError, FieldIssue};
+use crate::unit_of_work::{Target, UnitOfWork};
 
 pub use crate::events::WebhookEvent;
 
@@ -130,4 +132,103 @@ pub fn new_secret() -> Result<String, ApiError> {
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
     ))
+}
+
+/// Checked changes to a subscription; `None` leaves a field as it is.
+#[derive(Debug, Clone)]
+pub struct SubscriptionEdit {
+    pub url: Option<String>,
+    pub events: Option<BTreeSet<WebhookEvent>>,
+    /// `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    pub status: Option<SubscriptionStatus>,
+    /// A new secret, sealed: the current one keeps signing beside it for
+    /// [`super::ROTATION_OVERLAP`].
+    pub secret: Option<String>,
+}
+
+/// Applies `edit` to subscription `id` at the version `if_match` names, audited with the
+/// fields that changed; an edit that changes nothing writes nothing.
+pub fn apply(
+    uow: &mut UnitOfWork<'_>,
+    id: i64,
+    if_match: &IfMatch,
+    edit: &SubscriptionEdit,
+) -> Result<SubscriptionRow, ApiError> {
+    let current = find(uow.conn, id)?.ok_or(ApiError::NotFound)?;
+    if_match.check(current.version)?;
+    let events = edit.events.as_ref().map(stored_events);
+    let changed: Vec<&str> = [
+        (
+            "url",
+            edit.url.as_ref().is_some_and(|url| *url != current.url),
+        ),
+        (
+            "events",
+            events
+                .as_ref()
+                .is_some_and(|events| *events != current.events),
+        ),
+        (
+            "description",
+            edit.description
+                .as_ref()
+                .is_some_and(|description| *description != current.description),
+        ),
+        (
+            "status",
+            edit.status
+                .is_some_and(|status| status.as_str() != current.status),
+        ),
+        ("secret", edit.secret.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect();
+    if changed.is_empty() {
+        return Ok(current);
+    }
+    let stamp = now();
+    let (previous, previous_until) = match &edit.secret {
+        Some(_) => (
+            Some(current.secret.clone()),
+            Some(stamp + super::ROTATION_OVERLAP),
+        ),
+        None => (
+            current.previous_secret.clone(),
+            current.previous_secret_expires_at,
+        ),
+    };
+    let row: SubscriptionRow = diesel::update(
+        webhook_subscriptions::table
+            .filter(webhook_subscriptions::id.eq(id))
+            .filter(webhook_subscriptions::version.eq(current.version)),
+    )
+    .set((
+        webhook_subscriptions::url.eq(edit.url.as_deref().unwrap_or(&current.url)),
+        webhook_subscriptions::events.eq(events.as_deref().unwrap_or(&current.events)),
+        webhook_subscriptions::description.eq(edit
+            .description
+            .clone()
+            .unwrap_or_else(|| current.description.clone())),
+        webhook_subscriptions::status.eq(edit.status.map_or_else(
+            || current.status.clone(),
+            |status| status.as_str().to_owned(),
+        )),
+        webhook_subscriptions::secret.eq(edit.secret.as_deref().unwrap_or(&current.secret)),
+        webhook_subscriptions::previous_secret.eq(previous),
+        webhook_subscriptions::previous_secret_expires_at.eq(previous_until),
+        webhook_subscriptions::updated_at.eq(stamp),
+        webhook_subscriptions::version.eq(current.version + 1),
+    ))
+    .returning(webhook_subscriptions::all_columns)
+    .get_result(uow.conn)
+    .optional()?
+    .ok_or(ApiError::PreconditionFailed)?;
+    uow.audit(
+        "webhook.updated",
+        Some(Target::new("webhook", id)),
+        Some(format!("changed={}", changed.join(","))),
+    )?;
+    Ok(row)
 }
