@@ -217,6 +217,9 @@ async fn a_transfer_cut_halfway_resumes_with_the_official_tus_client() {
             return;
         };
         let seen: Value = serde_json::from_str(&output).expect("the script's JSON");
+        // The cut request is answered once what arrived is stored: the client awaited
+        // that answer before asking where to resume.
+        assert_eq!(seen["cut_answer"], "HTTP/1.1 400 Bad Request");
         assert_eq!(
             seen["offset_after_cut"],
             photo.len() / 2,

@@ -1,16 +1,17 @@
 """Sends a file with the official tus client (`tuspy`), the connection cut halfway.
 
 Reads {"endpoint", "token", "file" (base64), "file_name"} on stdin. Creates the upload
-with tuspy, sends the first half in a PATCH whose connection is then dropped (as a
-phone losing its signal), asks the offset as a resuming client does, and lets tuspy
-finish from there. Prints {"url", "offset_after_cut", "offset_at_end"} as JSON.
+with tuspy, sends the first half in a PATCH whose sending side is then closed (as a phone losing
+its signal mid-upload), waits for the server's answer to that cut request, asks the
+offset as a resuming client does, and lets tuspy finish from there. Prints {"url",
+"cut_answer" (the status line answering the cut request), "offset_after_cut",
+"offset_at_end"} as JSON.
 """
 import base64
 import io
 import json
 import socket
 import sys
-import time
 from urllib.parse import urlsplit
 
 from tusclient import client
@@ -37,16 +38,16 @@ with socket.create_connection((target.hostname, target.port)) as conn:
         + data[:half]
     )
     conn.shutdown(socket.SHUT_WR)
+    # The server answers the cut request once it has stored what arrived (or closes
+    # the connection): awaiting that answer is awaiting the stored piece.
+    answer = b""
+    while chunk := conn.recv(65536):
+        answer += chunk
 
-# The server stores what arrived when it sees the connection end; a resuming client
-# asks (HEAD) until the offset is what it knows it sent, as a phone retries.
-resumed = None
-deadline = time.monotonic() + 20
-while time.monotonic() < deadline:
-    resumed = tus.uploader(file_stream=io.BytesIO(data), url=url, chunk_size=len(data))
-    if resumed.offset == half:
-        break
-    time.sleep(0.05)
+# A resuming client asks (HEAD) where to go on from.
+resumed = tus.uploader(file_stream=io.BytesIO(data), url=url, chunk_size=len(data))
 offset_after_cut = resumed.offset
 resumed.upload()
-print(json.dumps({"url": url, "offset_after_cut": offset_after_cut, "offset_at_end": resumed.offset}))
+status_line = answer.split(b"\r\n", 1)[0].decode(errors="replace")
+print(json.dumps({"url": url, "cut_answer": status_line, "offset_after_cut": offset_after_cut,
+                  "offset_at_end": resumed.offset}))
