@@ -105,6 +105,15 @@ pub fn random_hex<const N: usize>() -> Result<String, crate::error::ApiError> {
     Ok(hex(&bytes))
 }
 
+/// Whether `text` could be a value of [`random_hex::<N>`]: `2 * N` lowercase hex
+/// digits. Names built from it (store keys, upload ids) are checked with this before use.
+pub fn is_random_hex<const N: usize>(text: &str) -> bool {
+    text.len() == 2 * N
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// A stable 64-bit digest of `text` (the first 8 bytes of its SHA-256), for keys that
 /// only need to tell texts apart: advisory-lock names, views of a synced list.
 pub fn short_digest(text: &str) -> u64 {

@@ -591,11 +591,7 @@ fn owning_key(key: &str) -> Option<&str> {
         .into_iter()
         .find_map(|variant| key.strip_suffix(&format!("-{}", variant.as_str())))
         .unwrap_or(key);
-    let ours = owner.len() == 32
-        && owner
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    ours.then_some(owner)
+    crate::crypto::is_random_hex::<16>(owner).then_some(owner)
 }
 
 fn keys_with_rows(

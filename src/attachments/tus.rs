@@ -380,11 +380,7 @@ async fn find(db: &Db, caller: &Caller, id: String) -> Result<ResumableUpload, A
 /// An id that could name an upload; any other is as unknown as a missing one (tus
 /// answers unknown uploads `404`).
 fn known_id(id: String) -> Result<String, ApiError> {
-    let could_be = id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if could_be {
+    if crate::crypto::is_random_hex::<16>(&id) {
         Ok(id)
     } else {
         Err(ApiError::NotFound)
