@@ -148,7 +148,7 @@ impl Audience {
         if !self.kim_ids.is_empty() {
             let known: Vec<i64> = kims::table
                 .filter(kims::id.eq_any(&self.kim_ids))
-                .filter(kims::status.ne(KimStatus::Dissolved.as_str()))
+                .filter(kims::status.ne(KimStatus::Dissolved))
                 .select(kims::id)
                 .load(conn)?;
             for (index, id) in self.kim_ids.iter().enumerate() {
@@ -172,7 +172,7 @@ impl Audience {
 
 /// An audience as stored on its row: the scope and two JSON lists.
 pub struct StoredAudience {
-    pub scope: String,
+    pub scope: AudienceScope,
     pub codes: String,
     pub kim_ids: String,
 }
@@ -182,7 +182,7 @@ impl Audience {
     pub fn stored(&self) -> Result<StoredAudience, ApiError> {
         let json = |error: serde_json::Error| ApiError::internal(error.to_string());
         Ok(StoredAudience {
-            scope: self.scope.as_str().to_owned(),
+            scope: self.scope,
             codes: serde_json::to_string(&self.codes).map_err(json)?,
             kim_ids: serde_json::to_string(&self.kim_ids).map_err(json)?,
         })
@@ -192,12 +192,12 @@ impl Audience {
     pub fn from_stored(
         table: &'static str,
         id: i64,
-        scope: &str,
+        scope: AudienceScope,
         codes: &str,
         kim_ids: &str,
     ) -> Result<Audience, ApiError> {
         Ok(Audience {
-            scope: stored(AudienceScope::parse(scope), table, id)?,
+            scope,
             codes: stored(serde_json::from_str(codes).ok(), table, id)?,
             kim_ids: stored(serde_json::from_str(kim_ids).ok(), table, id)?,
         })
@@ -206,7 +206,7 @@ impl Audience {
     /// Active KIMs the audience addresses now.
     pub fn count_active_kims(&self, conn: &mut DbConnection) -> Result<i32, ApiError> {
         let mut query = kims::table
-            .filter(kims::status.eq(KimStatus::Active.as_str()))
+            .filter(kims::status.eq(KimStatus::Active))
             .into_boxed();
         query = match self.scope {
             AudienceScope::Public | AudienceScope::AllKims => query,

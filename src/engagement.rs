@@ -84,7 +84,10 @@ fn figures(
         .first(conn)?;
     let addressed = || {
         bulletins::table
-            .filter(bulletins::status.eq_any(["published", "archived"]))
+            .filter(bulletins::status.eq_any([
+                crate::bulletins::model::BulletinStatus::Published,
+                crate::bulletins::model::BulletinStatus::Archived,
+            ]))
             .filter(bulletins::published_at.ge(start))
             .filter(bulletins::published_at.lt(end))
             .filter(
@@ -110,7 +113,7 @@ fn figures(
         .inner_join(mentoring_sessions::table)
         .filter(mentoring_participants::kim_id.eq(kim))
         .filter(mentoring_participants::attended.eq(true))
-        .filter(mentoring_sessions::status.eq("held"))
+        .filter(mentoring_sessions::status.eq(crate::mentoring::model::SessionStatus::Held))
         .filter(mentoring_sessions::starts_at.ge(start))
         .filter(mentoring_sessions::starts_at.lt(end))
         .select((

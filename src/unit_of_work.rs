@@ -122,26 +122,6 @@ impl<'c> UnitOfWork<'c> {
         lock_kim(self.conn, kim_id)
     }
 
-    /// Locks one KIM as [`UnitOfWork::lock_kim`] does and answers its status in the same
-    /// statement (`None`: no such KIM); one round trip for writes that only check it.
-    pub fn lock_kim_status(&mut self, kim_id: i64) -> Result<Option<String>, ApiError> {
-        use crate::db::schema::kims;
-        Ok(match self.conn {
-            DbConnection::Postgres(pg) => kims::table
-                .find(kim_id)
-                .select(kims::status)
-                .for_update()
-                .first(pg)
-                .optional()?,
-            // One writer: reading is holding.
-            DbConnection::Sqlite(_) => kims::table
-                .find(kim_id)
-                .select(kims::status)
-                .first(self.conn)
-                .optional()?,
-        })
-    }
-
     /// Locks one bulletin until the end of the transaction: edits, status moves and
     /// acknowledgements of it queue here.
     pub fn lock_bulletin(&mut self, bulletin_id: i64) -> Result<(), ApiError> {

@@ -272,7 +272,7 @@ pub async fn list_activities(
                 .limit(page.fetch_limit())
                 .into_boxed();
             if let Some(kind) = filter.kind {
-                select = select.filter(kim_activities::kind.eq(kind.as_str()));
+                select = select.filter(kim_activities::kind.eq(kind));
             }
             if let Some(from) = filter.from {
                 select = select.filter(kim_activities::held_on.ge(from));
@@ -360,7 +360,7 @@ pub async fn create_activity(
                     .values((
                         kim_activities::kim_id.eq(kim_id),
                         kim_activities::held_on.eq(date),
-                        kim_activities::kind.eq(kind.as_str()),
+                        kim_activities::kind.eq(kind),
                         kim_activities::title.eq(title),
                         kim_activities::description.eq(fields.description.clone().flatten()),
                         kim_activities::location.eq(fields.location.clone().flatten()),
@@ -470,9 +470,7 @@ pub async fn update_activity(
             let row: ActivityRow = diesel::update(kim_activities::table.find(id))
                 .set((
                     kim_activities::held_on.eq(edit.date.unwrap_or(current.held_on)),
-                    kim_activities::kind.eq(edit
-                        .kind
-                        .map_or_else(|| current.kind.clone(), |kind| kind.as_str().to_owned())),
+                    kim_activities::kind.eq(edit.kind.unwrap_or(current.kind)),
                     kim_activities::title.eq(edit.title.clone().unwrap_or(current.title.clone())),
                     kim_activities::description.eq(edit
                         .description

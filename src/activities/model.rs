@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::kim_activities;
-use crate::db::{stored, utc};
+use crate::db::utc;
 use crate::error::ApiError;
 use crate::text_enum;
 
@@ -28,7 +28,7 @@ pub struct ActivityRow {
     pub id: i64,
     pub kim_id: i64,
     pub held_on: NaiveDate,
-    pub kind: String,
+    pub kind: ActivityKind,
     pub title: String,
     pub description: Option<String>,
     pub location: Option<String>,
@@ -77,11 +77,7 @@ impl Activity {
         attachments: Vec<crate::attachments::Attachment>,
     ) -> Result<Activity, ApiError> {
         Ok(Activity {
-            kind: stored(
-                ActivityKind::parse(&row.kind),
-                "kim_activities.kind",
-                row.id,
-            )?,
+            kind: row.kind,
             id: row.id,
             kim_id: row.kim_id,
             date: row.held_on,

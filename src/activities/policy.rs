@@ -30,7 +30,7 @@ impl ActivityAccess {
                 may_record: gov || caller.is_some_and(|caller| caller.role == Role::KimAdmin),
             });
         }
-        if kim.status()? == KimStatus::Active {
+        if kim.status == KimStatus::Active {
             return Ok(ActivityAccess {
                 insider: false,
                 may_record: false,

@@ -48,34 +48,17 @@ pub struct VariantFile {
     pub bytes: Vec<u8>,
 }
 
-/// The smaller copies every image gets.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Variant {
-    /// At most [`THUMB_PIXELS`] on the long side.
-    Thumb,
-    /// At most [`PREVIEW_PIXELS`] on the long side.
-    Preview,
+crate::text_enum! {
+    /// The smaller copies every image gets.
+    pub enum Variant {
+        /// At most [`THUMB_PIXELS`] on the long side.
+        Thumb = "thumb",
+        /// At most [`PREVIEW_PIXELS`] on the long side.
+        Preview = "preview",
+    }
 }
 
 impl Variant {
-    pub const ALL: [Variant; 2] = [Variant::Thumb, Variant::Preview];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Variant::Thumb => "thumb",
-            Variant::Preview => "preview",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Variant> {
-        Variant::ALL
-            .into_iter()
-            .find(|variant| variant.as_str() == text)
-    }
-
     const fn long_side(self) -> u32 {
         match self {
             Variant::Thumb => THUMB_PIXELS,
@@ -103,14 +86,14 @@ pub fn clean(bytes: &[u8], kind: FileKind) -> Result<Kept, ApiError> {
     let mut variants = Vec::with_capacity(Variant::ALL.len());
     // Largest first: each smaller one is made from the one before, not the original.
     let mut source = image;
-    for variant in Variant::ALL.into_iter().rev() {
+    for variant in Variant::ALL.iter().rev() {
         let long_side = variant.long_side();
         if source.width().max(source.height()) > long_side {
             // Area averaging: a fraction of a filtered resize's time on a 12-megapixel
             // photo, and as clear for a picture this much smaller.
             source = source.thumbnail(long_side, long_side);
         }
-        variants.push(encode_variant(&source, variant)?);
+        variants.push(encode_variant(&source, *variant)?);
     }
     variants.reverse();
     Ok(Kept { file, variants })

@@ -267,7 +267,8 @@ impl Storage {
     /// Deletes a file and whatever variants it has.
     async fn delete_with_variants(&self, storage_key: &str) -> Result<(), ApiError> {
         for variant in Variant::ALL {
-            self.delete(&variants::key_of(storage_key, variant)).await?;
+            self.delete(&variants::key_of(storage_key, *variant))
+                .await?;
         }
         self.delete(storage_key).await
     }
@@ -588,7 +589,7 @@ fn requested_range(
 /// `-thumb`/`-preview`. Anything else in the store is not ours to sweep.
 fn owning_key(key: &str) -> Option<&str> {
     let owner = Variant::ALL
-        .into_iter()
+        .iter()
         .find_map(|variant| key.strip_suffix(&format!("-{}", variant.as_str())))
         .unwrap_or(key);
     crate::crypto::is_random_hex::<16>(owner).then_some(owner)

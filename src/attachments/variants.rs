@@ -18,7 +18,7 @@ use crate::error::ApiError;
 #[diesel(table_name = attachment_variants)]
 pub struct VariantRow {
     pub attachment_id: i64,
-    pub variant: String,
+    pub variant: Variant,
     pub content_type: String,
     pub width: i32,
     pub height: i32,
@@ -41,11 +41,7 @@ pub struct AttachmentVariant {
 
 impl AttachmentVariant {
     fn of(row: VariantRow) -> Result<Self, ApiError> {
-        let variant = crate::db::stored(
-            Variant::parse(&row.variant),
-            "attachment_variants.variant",
-            row.attachment_id,
-        )?;
+        let variant = row.variant;
         Ok(AttachmentVariant {
             variant,
             content_type: row.content_type,
@@ -127,7 +123,7 @@ pub fn insert(
         diesel::insert_into(attachment_variants::table)
             .values((
                 attachment_variants::attachment_id.eq(attachment_id),
-                attachment_variants::variant.eq(stored.variant.as_str()),
+                attachment_variants::variant.eq(stored.variant),
                 attachment_variants::content_type.eq(stored.kind.mime()),
                 attachment_variants::width.eq(stored.width),
                 attachment_variants::height.eq(stored.height),
@@ -147,7 +143,7 @@ pub fn find(
 ) -> Result<Option<VariantRow>, ApiError> {
     Ok(attachment_variants::table
         .filter(attachment_variants::attachment_id.eq(attachment_id))
-        .filter(attachment_variants::variant.eq(variant.as_str()))
+        .filter(attachment_variants::variant.eq(variant))
         .select(VariantRow::as_select())
         .first(conn)
         .optional()?)

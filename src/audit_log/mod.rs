@@ -40,7 +40,7 @@ const TARGET_TYPE_MAX: usize = 32;
 struct AuditRow {
     id: i64,
     occurred_at: NaiveDateTime,
-    actor_type: String,
+    actor_type: ActorType,
     actor_id: Option<String>,
     action: String,
     target_type: Option<String>,
@@ -79,9 +79,7 @@ impl TryFrom<AuditRow> for AuditRecord {
         Ok(AuditRecord {
             id: row.id,
             occurred_at: utc(row.occurred_at),
-            actor_type: ActorType::parse(&row.actor_type).ok_or_else(|| {
-                ApiError::internal(format!("unknown stored actor type {}", row.actor_type))
-            })?,
+            actor_type: row.actor_type,
             actor_id: row.actor_id,
             action: row.action,
             target_type: row.target_type,
@@ -242,7 +240,7 @@ pub async fn list_audit_log(
                 .limit(page.fetch_limit())
                 .into_boxed();
             if let Some(actor_type) = filter.actor_type {
-                select = select.filter(audit_log::actor_type.eq(actor_type.as_str()));
+                select = select.filter(audit_log::actor_type.eq(actor_type));
             }
             if let Some(actor_id) = filter.actor_id {
                 select = select.filter(audit_log::actor_id.eq(actor_id));

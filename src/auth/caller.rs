@@ -20,39 +20,17 @@ use super::session::SessionCheck;
 use super::tokens::{Claims, TokenKeys};
 use crate::error::{ApiError, AuthFailure};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    GovAdmin,
-    GovOfficer,
-    KimAdmin,
-    KimMember,
-    Integration,
+crate::text_enum! {
+    pub enum Role {
+        GovAdmin = "gov_admin",
+        GovOfficer = "gov_officer",
+        KimAdmin = "kim_admin",
+        KimMember = "kim_member",
+        Integration = "integration",
+    }
 }
 
 impl Role {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::GovAdmin => "gov_admin",
-            Role::GovOfficer => "gov_officer",
-            Role::KimAdmin => "kim_admin",
-            Role::KimMember => "kim_member",
-            Role::Integration => "integration",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        [
-            Role::GovAdmin,
-            Role::GovOfficer,
-            Role::KimAdmin,
-            Role::KimMember,
-            Role::Integration,
-        ]
-        .into_iter()
-        .find(|role| role.as_str() == text)
-    }
-
     /// KIM roles act inside one KIM and carry its id.
     pub const fn is_kim_role(self) -> bool {
         matches!(self, Role::KimAdmin | Role::KimMember)

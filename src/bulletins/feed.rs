@@ -84,7 +84,7 @@ pub async fn atom_feed(
                     ..Default::default()
                 }],
                 categories: vec![AtomCategory {
-                    term: row.category,
+                    term: row.category.as_str().to_owned(),
                     ..Default::default()
                 }],
                 links: vec![Link {

@@ -36,7 +36,7 @@ impl FileOwner for BulletinFiles {
 
     fn change(uow: &mut UnitOfWork<'_>, caller: &Caller, item: i64) -> Result<Target, ApiError> {
         let current = find_changeable(uow, caller, item, policy::may_change)?;
-        if current.status()? == BulletinStatus::Archived {
+        if current.status == BulletinStatus::Archived {
             return Err(archived());
         }
         // The files are part of the bulletin as apps hold it: a new version to sync.

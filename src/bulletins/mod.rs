@@ -149,16 +149,16 @@ fn in_view(
         };
     }
     if let Some(status) = filter.status {
-        view = Box::new(view.and(bulletins::status.eq(status.as_str())));
+        view = Box::new(view.and(bulletins::status.eq(status)));
     }
     if let Some(category) = filter.category {
-        view = Box::new(view.and(bulletins::category.eq(category.as_str())));
+        view = Box::new(view.and(bulletins::category.eq(category)));
     }
     if let Some(priority) = filter.priority {
-        view = Box::new(view.and(bulletins::priority.eq(priority.as_str())));
+        view = Box::new(view.and(bulletins::priority.eq(priority)));
     }
     if let Some(origin) = filter.origin {
-        view = Box::new(view.and(bulletins::origin.eq(origin.as_str())));
+        view = Box::new(view.and(bulletins::origin.eq(origin)));
     }
     if let Some(since) = since {
         let published_since = bulletins::published_at
@@ -634,7 +634,7 @@ pub async fn update_bulletin(
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             let current = find_changeable(uow, &caller, id, policy::may_change)?;
             if_match.check(current.version)?;
-            if current.status()? == BulletinStatus::Archived {
+            if current.status == BulletinStatus::Archived {
                 return Err(archived());
             }
             if let Some(audience) = &edit.audience {
@@ -679,7 +679,7 @@ pub async fn delete_bulletin(
     let files = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             let current = find_changeable(uow, &caller, id, policy::may_change)?;
-            if current.status()? != BulletinStatus::Draft {
+            if current.status != BulletinStatus::Draft {
                 return Err(ApiError::conflict(
                     "not_a_draft",
                     "Only drafts are deleted; archive a published bulletin instead.",
@@ -739,7 +739,7 @@ async fn move_status(
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             let current = find_changeable(uow, &caller, id, may)?;
             if_match.check(current.version)?;
-            let from = current.status()?;
+            let from = current.status.shown().ok_or(ApiError::NotFound)?;
             let allowed = matches!(
                 (from, to),
                 (BulletinStatus::Draft, BulletinStatus::Published)

@@ -53,21 +53,50 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// The `status` column: a bulletin's status, or `deleted` for a deleted draft whose
+    /// emptied row stays so that sync tells the apps that saw it to drop it.
+    pub enum StoredStatus {
+        Draft = "draft",
+        Published = "published",
+        Archived = "archived",
+        Deleted = "deleted",
+    }
+}
+
+impl StoredStatus {
+    /// The status as answered; `None` for a deleted draft, which is never answered.
+    pub const fn shown(self) -> Option<BulletinStatus> {
+        match self {
+            StoredStatus::Draft => Some(BulletinStatus::Draft),
+            StoredStatus::Published => Some(BulletinStatus::Published),
+            StoredStatus::Archived => Some(BulletinStatus::Archived),
+            StoredStatus::Deleted => None,
+        }
+    }
+}
+
+impl PartialEq<BulletinStatus> for StoredStatus {
+    fn eq(&self, other: &BulletinStatus) -> bool {
+        self.shown() == Some(*other)
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = bulletins)]
 pub struct BulletinRow {
     pub id: i64,
-    pub origin: String,
+    pub origin: Origin,
     pub origin_kim_id: Option<i64>,
     pub title: String,
     pub body: String,
     pub search_key: String,
-    pub category: String,
-    pub priority: String,
-    pub audience_scope: String,
+    pub category: Category,
+    pub priority: Priority,
+    pub audience_scope: AudienceScope,
     pub audience_codes: String,
     pub audience_kim_ids: String,
-    pub status: String,
+    pub status: StoredStatus,
     pub published_at: Option<NaiveDateTime>,
     pub expires_at: Option<NaiveDateTime>,
     pub author_id: Option<i64>,
@@ -81,24 +110,8 @@ pub struct BulletinRow {
 }
 
 impl BulletinRow {
-    pub fn status(&self) -> Result<BulletinStatus, ApiError> {
-        stored(
-            BulletinStatus::parse(&self.status),
-            "bulletins.status",
-            self.id,
-        )
-    }
-
-    pub fn origin(&self) -> Result<Origin, ApiError> {
-        stored(Origin::parse(&self.origin), "bulletins.origin", self.id)
-    }
-
     pub fn audience(&self) -> Result<Audience, ApiError> {
-        let scope = stored(
-            AudienceScope::parse(&self.audience_scope),
-            "bulletins.audience_scope",
-            self.id,
-        )?;
+        let scope = self.audience_scope;
         let codes = stored(
             serde_json::from_str(&self.audience_codes).ok(),
             "bulletins.audience_codes",
@@ -154,11 +167,14 @@ impl Bulletin {
         attachments: Vec<crate::attachments::Attachment>,
     ) -> Result<Bulletin, ApiError> {
         Ok(Bulletin {
-            origin: row.origin()?,
-            category: stored(Category::parse(&row.category), "bulletins.category", row.id)?,
-            priority: stored(Priority::parse(&row.priority), "bulletins.priority", row.id)?,
+            origin: row.origin,
+            category: row.category,
+            priority: row.priority,
             audience: row.audience()?,
-            status: row.status()?,
+            status: row
+                .status
+                .shown()
+                .ok_or_else(|| ApiError::internal(format!("bulletin {} is deleted", row.id)))?,
             id: row.id,
             origin_kim_id: row.origin_kim_id,
             title: row.title,
@@ -222,14 +238,14 @@ pub fn insert(conn: &mut DbConnection, new: &NewBulletin) -> Result<BulletinRow,
     let now = now();
     let row: BulletinRow = diesel::insert_into(bulletins::table)
         .values((
-            bulletins::origin.eq(new.origin.as_str()),
+            bulletins::origin.eq(new.origin),
             bulletins::origin_kim_id.eq(new.origin_kim_id),
             bulletins::title.eq(&new.title),
             bulletins::body.eq(&new.body),
             bulletins::search_key.eq(search_key(&new.title, &new.body)),
-            bulletins::category.eq(new.category.as_str()),
-            bulletins::priority.eq(new.priority.as_str()),
-            bulletins::audience_scope.eq(new.audience.scope.as_str()),
+            bulletins::category.eq(new.category),
+            bulletins::priority.eq(new.priority),
+            bulletins::audience_scope.eq(new.audience.scope),
             bulletins::audience_codes.eq(json_list(&new.audience.codes)?),
             bulletins::audience_kim_ids.eq(json_list(&new.audience.kim_ids)?),
             bulletins::expires_at.eq(new.expires_at),
@@ -254,12 +270,12 @@ pub fn update(
     let body = edit.body.as_deref().unwrap_or(&current.body);
     let (scope, codes, kim_ids) = match &edit.audience {
         Some(audience) => (
-            audience.scope.as_str().to_owned(),
+            audience.scope,
             json_list(&audience.codes)?,
             json_list(&audience.kim_ids)?,
         ),
         None => (
-            current.audience_scope.clone(),
+            current.audience_scope,
             current.audience_codes.clone(),
             current.audience_kim_ids.clone(),
         ),
@@ -273,12 +289,8 @@ pub fn update(
         bulletins::title.eq(title),
         bulletins::body.eq(body),
         bulletins::search_key.eq(search_key(title, body)),
-        bulletins::category.eq(edit
-            .category
-            .map_or_else(|| current.category.clone(), |c| c.as_str().to_owned())),
-        bulletins::priority.eq(edit
-            .priority
-            .map_or_else(|| current.priority.clone(), |p| p.as_str().to_owned())),
+        bulletins::category.eq(edit.category.unwrap_or(current.category)),
+        bulletins::priority.eq(edit.priority.unwrap_or(current.priority)),
         bulletins::audience_scope.eq(scope),
         bulletins::audience_codes.eq(codes),
         bulletins::audience_kim_ids.eq(kim_ids),
@@ -317,7 +329,7 @@ pub fn set_status(
             .filter(bulletins::version.eq(current.version)),
     )
     .set((
-        bulletins::status.eq(to.as_str()),
+        bulletins::status.eq(to),
         bulletins::published_at.eq(published_at),
         bulletins::kims_addressed.eq(kims_addressed.or(current.kims_addressed)),
         bulletins::updated_at.eq(now),
@@ -351,7 +363,7 @@ pub fn delete(conn: &mut DbConnection, current: &BulletinRow) -> Result<(), ApiE
         .execute(conn)?;
     diesel::update(bulletins::table.filter(bulletins::id.eq(current.id)))
         .set((
-            bulletins::status.eq(DELETED),
+            bulletins::status.eq(StoredStatus::Deleted),
             bulletins::title.eq(""),
             bulletins::body.eq(""),
             bulletins::search_key.eq(""),
@@ -365,9 +377,6 @@ pub fn delete(conn: &mut DbConnection, current: &BulletinRow) -> Result<(), ApiE
         .execute(conn)?;
     Ok(())
 }
-
-/// The stored status of a deleted draft; never shown, only answered as removed.
-pub const DELETED: &str = "deleted";
 
 /// `row` as answered, with its files.
 pub fn present(

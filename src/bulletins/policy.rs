@@ -17,7 +17,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::model::{BulletinRow, BulletinStatus, DELETED, Origin};
+use super::model::{BulletinRow, BulletinStatus, Origin, StoredStatus};
 use crate::audience::{AudienceRows, AudienceScope, KimPlace};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::schema::bulletins;
@@ -99,21 +99,22 @@ impl BulletinAccess {
 
     /// The bulletins the caller may see, as SQL.
     pub fn condition(&self) -> BulletinCondition {
-        let published = bulletins::status.eq(BulletinStatus::Published.as_str());
+        let published = bulletins::status.eq(BulletinStatus::Published);
         match &self.reader {
-            Reader::Government => Box::new(bulletins::status.ne(DELETED)),
+            Reader::Government => Box::new(bulletins::status.ne(StoredStatus::Deleted)),
             Reader::Integration => Box::new(published),
             Reader::Public => Box::new(
                 published
                     .and(live(self.at))
-                    .and(bulletins::audience_scope.eq(AudienceScope::Public.as_str())),
+                    .and(bulletins::audience_scope.eq(AudienceScope::Public)),
             ),
             Reader::Kim { place, admin } => {
                 let received = received_by(place, self.at);
                 if *admin {
                     // Written to be false, never NULL, for government bulletins: the
                     // condition is also selected as a column (sync marks removals).
-                    let own = from_kim(place.kim_id).and(bulletins::status.ne(DELETED));
+                    let own =
+                        from_kim(place.kim_id).and(bulletins::status.ne(StoredStatus::Deleted));
                     Box::new(received.or(own))
                 } else {
                     received
@@ -163,12 +164,12 @@ fn received_by(place: &KimPlace, at: NaiveDateTime) -> BulletinCondition {
     // Two comparisons rather than `IN (…)`: a list of values makes diesel prepare the
     // statement anew on every request instead of keeping it cached.
     let addressed = bulletins::audience_scope
-        .eq(AudienceScope::Public.as_str())
-        .or(bulletins::audience_scope.eq(AudienceScope::AllKims.as_str()))
+        .eq(AudienceScope::Public)
+        .or(bulletins::audience_scope.eq(AudienceScope::AllKims))
         .or(place.named_in(&BULLETIN_AUDIENCE));
     Box::new(
         bulletins::status
-            .eq(BulletinStatus::Published.as_str())
+            .eq(BulletinStatus::Published)
             .and(live(at))
             .and(addressed),
     )
@@ -195,7 +196,7 @@ fn live(at: NaiveDateTime) -> Live {
 
 /// May `caller` edit, publish or delete `row` (already known visible to it)?
 pub fn may_change(caller: &Caller, row: &BulletinRow) -> Result<(), ApiError> {
-    let allowed = match row.origin()? {
+    let allowed = match row.origin {
         Origin::Government => caller.is_gov(),
         Origin::Kim => {
             caller.role == Role::KimAdmin

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 /// Records the audience of `row` if it is published; called after every write that
 /// publishes a bulletin or changes a published one's audience. Keys already kept stay.
 pub fn record(conn: &mut DbConnection, row: &BulletinRow) -> Result<(), ApiError> {
-    if row.status != BulletinStatus::Published.as_str() {
+    if row.status != BulletinStatus::Published {
         return Ok(());
     }
     let audience = row.audience()?;

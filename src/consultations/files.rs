@@ -38,7 +38,7 @@ impl FileOwner for ConsultationFiles {
         if !caller.is_gov() {
             return Err(ApiError::Forbidden);
         }
-        if find_for_change(uow, item)?.status()? == ConsultationStatus::Concluded {
+        if find_for_change(uow, item)?.effective_status() == ConsultationStatus::Concluded {
             return Err(ApiError::conflict(
                 "consultation_concluded",
                 "A concluded consultation's documents no longer change.",

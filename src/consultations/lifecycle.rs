@@ -110,7 +110,7 @@ pub fn change_status(
     let current = find_for_change(uow, id)?;
     if_match.check(current.version)?;
     let to = change.to;
-    may_move(current.status()?, to)?;
+    may_move(current.effective_status(), to)?;
     let kims_addressed = match to {
         ConsultationStatus::Open => {
             if current.closes_at <= now() {
@@ -126,7 +126,7 @@ pub fn change_status(
     };
     let row: ConsultationRow = diesel::update(consultations::table.find(id))
         .set((
-            consultations::status.eq(to.as_str()),
+            consultations::status.eq(to),
             consultations::government_response.eq(&change.government_response),
             consultations::kims_addressed.eq(kims_addressed),
             consultations::updated_at.eq(now()),

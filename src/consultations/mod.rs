@@ -244,14 +244,16 @@ pub async fn list_consultations(
             select = match filter.status {
                 None => select,
                 Some(ConsultationStatus::Open) => select
-                    .filter(consultations::status.eq("open"))
+                    .filter(consultations::status.eq(ConsultationStatus::Open))
                     .filter(consultations::closes_at.gt(at)),
                 Some(ConsultationStatus::Closed) => select.filter(
-                    consultations::status.eq("closed").or(consultations::status
-                        .eq("open")
-                        .and(consultations::closes_at.le(at))),
+                    consultations::status
+                        .eq(ConsultationStatus::Closed)
+                        .or(consultations::status
+                            .eq(ConsultationStatus::Open)
+                            .and(consultations::closes_at.le(at))),
                 ),
-                Some(status) => select.filter(consultations::status.eq(status.as_str())),
+                Some(status) => select.filter(consultations::status.eq(status)),
             };
             if let Some(before) = before {
                 select = select.filter(consultations::id.lt(before));
@@ -441,7 +443,7 @@ pub async fn update_consultation(
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
             let current = find_for_change(uow, id)?;
             if_match.check(current.version)?;
-            let status = current.status()?;
+            let status = current.effective_status();
             if status != ConsultationStatus::Draft {
                 return Err(not_draft(status));
             }
@@ -593,7 +595,7 @@ pub async fn put_my_response(
             // One response per KIM: its writes queue on the KIM's lock.
             uow.lock_kim(kim)?;
             let at = now();
-            match consultation.status()? {
+            match consultation.effective_status() {
                 ConsultationStatus::Open if consultation.opens_at > at => {
                     return Err(ApiError::conflict(
                         "consultation_not_open",

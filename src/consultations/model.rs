@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::questions::{Answer, Question};
 use crate::audience::Audience;
+use crate::audience::AudienceScope;
 use crate::db::schema::{consultation_responses, consultations};
 use crate::db::{now, stored, utc};
 use crate::error::ApiError;
@@ -34,12 +35,12 @@ pub struct ConsultationRow {
     pub title: String,
     pub summary: String,
     pub questions: String,
-    pub audience_scope: String,
+    pub audience_scope: AudienceScope,
     pub audience_codes: String,
     pub audience_kim_ids: String,
     pub opens_at: NaiveDateTime,
     pub closes_at: NaiveDateTime,
-    pub status: String,
+    pub status: ConsultationStatus,
     pub government_response: Option<String>,
     pub kims_addressed: Option<i32>,
     pub created_by: Option<i64>,
@@ -50,12 +51,11 @@ pub struct ConsultationRow {
 
 impl ConsultationRow {
     /// The status as answered: an open consultation past `closes_at` is closed.
-    pub fn status(&self) -> Result<ConsultationStatus, ApiError> {
-        let status = stored(ConsultationStatus::parse(&self.status), TABLE, self.id)?;
-        Ok(match status {
+    pub fn effective_status(&self) -> ConsultationStatus {
+        match self.status {
             ConsultationStatus::Open if self.closes_at <= now() => ConsultationStatus::Closed,
             status => status,
-        })
+        }
     }
 
     pub fn questions(&self) -> Result<Vec<Question>, ApiError> {
@@ -66,7 +66,7 @@ impl ConsultationRow {
         Audience::from_stored(
             TABLE,
             self.id,
-            &self.audience_scope,
+            self.audience_scope,
             &self.audience_codes,
             &self.audience_kim_ids,
         )
@@ -105,7 +105,7 @@ impl Consultation {
             attachments,
             questions: row.questions()?,
             audience: row.audience()?,
-            status: row.status()?,
+            status: row.effective_status(),
             id: row.id,
             title: row.title,
             summary: row.summary,

@@ -17,6 +17,8 @@ use crate::db::schema::consultations;
 use crate::db::{Backend, DbConnection};
 use crate::error::ApiError;
 
+use super::model::ConsultationStatus;
+
 pub type ConsultationCondition =
     Box<dyn BoxableExpression<consultations::table, Backend, SqlType = Bool>>;
 
@@ -50,15 +52,15 @@ impl ConsultationAccess {
 
     /// The consultations the caller sees, as SQL.
     pub fn condition(&self) -> ConsultationCondition {
-        let opened = consultations::status.ne("draft");
+        let opened = consultations::status.ne(ConsultationStatus::Draft);
         match self {
             ConsultationAccess::Government => Box::new(consultations::id.is_not_null()),
             ConsultationAccess::Kim { place, .. } => {
                 Box::new(opened.and(place.addressed_in(&CONSULTATION_AUDIENCE)))
             }
-            ConsultationAccess::Public => Box::new(
-                opened.and(consultations::audience_scope.eq(AudienceScope::Public.as_str())),
-            ),
+            ConsultationAccess::Public => {
+                Box::new(opened.and(consultations::audience_scope.eq(AudienceScope::Public)))
+            }
         }
     }
 

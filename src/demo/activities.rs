@@ -56,7 +56,7 @@ pub fn write(
                 (
                     kim_activities::kim_id.eq(kim.id),
                     kim_activities::held_on.eq(held_on),
-                    kim_activities::kind.eq(kind.as_str()),
+                    kim_activities::kind.eq(kind),
                     kim_activities::title.eq(title),
                     kim_activities::participants.eq(rng.gen_range(5..60)),
                     kim_activities::reach.eq(rng.gen_range(20..500)),

@@ -148,7 +148,7 @@ pub fn seed(db: &Db, cipher: &PersonalDataCipher, size: DemoSize) -> Result<Seed
 
 fn places(conn: &mut DbConnection) -> Result<Vec<Place>, ApiError> {
     let rows: Vec<(String, Option<String>, String)> = regions::table
-        .filter(regions::level.eq("kelurahan"))
+        .filter(regions::level.eq(crate::regions::RegionLevel::Kelurahan))
         .order(regions::code)
         .select((regions::code, regions::parent_code, regions::name))
         .load(conn)?;
@@ -241,7 +241,7 @@ fn demo_kim(
     let sk_number = format!("188.45/{}/D-5/{}", 100 + index, established.format("%Y"));
     diesel::update(kims::table.filter(kims::id.eq(row.id)))
         .set((
-            kims::status.eq("active"),
+            kims::status.eq(crate::kims::model::KimStatus::Active),
             kims::sk_number.eq(&sk_number),
             kims::sk_date.eq(established),
         ))

@@ -80,7 +80,7 @@ impl StatusMove {
         changed_by: Option<i64>,
         request_id: Option<String>,
     ) -> Result<KimRow, ApiError> {
-        let from = current.status()?;
+        let from = current.status;
         let to = self.to;
         if !from.can_move_to(to) {
             return Err(invalid_transition(from, to));
@@ -104,7 +104,7 @@ impl StatusMove {
                 .filter(kims::version.eq(current.version)),
         )
         .set((
-            kims::status.eq(to.as_str()),
+            kims::status.eq(to),
             kims::sk_number.eq(&sk_number),
             kims::sk_date.eq(sk_date),
             kims::updated_at.eq(now),
@@ -117,8 +117,8 @@ impl StatusMove {
         diesel::insert_into(kim_status_changes::table)
             .values((
                 kim_status_changes::kim_id.eq(current.id),
-                kim_status_changes::from_status.eq(from.as_str()),
-                kim_status_changes::to_status.eq(to.as_str()),
+                kim_status_changes::from_status.eq(from),
+                kim_status_changes::to_status.eq(to),
                 kim_status_changes::reason.eq(&self.reason),
                 kim_status_changes::sk_number.eq(&sk_number),
                 kim_status_changes::sk_date.eq(sk_date),
@@ -252,7 +252,7 @@ pub async fn change_status(
             let (current, has_ketua) =
                 model::find_with_ketua(uow.conn, id)?.ok_or(ApiError::NotFound)?;
             if_match.check(current.version)?;
-            let from = current.status()?;
+            let from = current.status;
             let request_id = uow.origin().request_id.clone();
             let updated = status_move.apply(uow.conn, &current, has_ketua, changed_by, request_id)?;
             let target = Target::new("kim", id);
@@ -275,8 +275,8 @@ pub async fn change_status(
 
 type ChangeColumns = (
     i64,
-    Option<String>,
-    String,
+    Option<KimStatus>,
+    KimStatus,
     String,
     Option<String>,
     Option<NaiveDate>,
@@ -344,8 +344,8 @@ pub async fn history(
         .map(
             |(id, from, to, reason, sk_number, sk_date, changed_by, changed_at)| StatusChange {
                 id,
-                from_status: from.as_deref().and_then(KimStatus::parse),
-                to_status: KimStatus::parse(&to).unwrap_or(KimStatus::Proposed),
+                from_status: from,
+                to_status: to,
                 reason,
                 sk_number,
                 sk_date,

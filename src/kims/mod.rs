@@ -317,7 +317,7 @@ pub async fn list_kims(
                 select = select.filter(condition);
             }
             if let Some(status) = filter.status {
-                select = select.filter(kims::status.eq(status.as_str()));
+                select = select.filter(kims::status.eq(status));
             }
             if let Some(code) = filter.kecamatan_code {
                 select = select.filter(kims::kecamatan_code.eq(code));
@@ -326,7 +326,7 @@ pub async fn list_kims(
                 select = select.filter(kims::kelurahan_code.eq(code));
             }
             if let Some(area) = filter.area_type {
-                select = select.filter(kims::area_type.eq(area.as_str()));
+                select = select.filter(kims::area_type.eq(area));
             }
             if let Some(q) = filter
                 .q

@@ -15,36 +15,33 @@ use crate::error::{ApiError, FieldIssue};
 pub const MIN_MEMBERS: i32 = 3;
 pub const MAX_MEMBERS: i32 = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum KimStatus {
-    Proposed,
-    Active,
-    Inactive,
-    Dissolved,
+crate::text_enum! {
+    pub enum Position {
+        Ketua = "ketua",
+        WakilKetua = "wakil_ketua",
+        Sekretaris = "sekretaris",
+        Bendahara = "bendahara",
+        Anggota = "anggota",
+    }
+}
+
+crate::text_enum! {
+    pub enum MemberStatus {
+        Active = "active",
+        Left = "left",
+    }
+}
+
+crate::text_enum! {
+    pub enum KimStatus {
+        Proposed = "proposed",
+        Active = "active",
+        Inactive = "inactive",
+        Dissolved = "dissolved",
+    }
 }
 
 impl KimStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            KimStatus::Proposed => "proposed",
-            KimStatus::Active => "active",
-            KimStatus::Inactive => "inactive",
-            KimStatus::Dissolved => "dissolved",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<KimStatus> {
-        [
-            KimStatus::Proposed,
-            KimStatus::Active,
-            KimStatus::Inactive,
-            KimStatus::Dissolved,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == text)
-    }
-
     /// `proposed → active → inactive → active …`; anything but `dissolved` → `dissolved`.
     pub fn can_move_to(self, next: KimStatus) -> bool {
         use KimStatus::*;
@@ -58,21 +55,12 @@ impl KimStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AreaType {
-    /// Perkotaan.
-    Urban,
-    /// Pedesaan.
-    Rural,
-}
-
-impl AreaType {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            AreaType::Urban => "urban",
-            AreaType::Rural => "rural",
-        }
+crate::text_enum! {
+    pub enum AreaType {
+        /// Perkotaan.
+        Urban = "urban",
+        /// Pedesaan.
+        Rural = "rural",
     }
 }
 
@@ -85,13 +73,13 @@ pub struct KimRow {
     pub name_key: String,
     pub kelurahan_code: String,
     pub kecamatan_code: String,
-    pub area_type: String,
+    pub area_type: AreaType,
     pub address: Option<String>,
     pub description: Option<String>,
     pub focus: String,
     pub contact_phone: Option<String>,
     pub contact_email: Option<String>,
-    pub status: String,
+    pub status: KimStatus,
     pub sk_number: Option<String>,
     pub sk_date: Option<NaiveDate>,
     pub established_on: Option<NaiveDate>,
@@ -99,13 +87,6 @@ pub struct KimRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
-}
-
-impl KimRow {
-    pub fn status(&self) -> Result<KimStatus, ApiError> {
-        KimStatus::parse(&self.status)
-            .ok_or_else(|| ApiError::internal(format!("KIM {} has an unknown status", self.id)))
-    }
 }
 
 /// A rule of KIM formation that a KIM does not meet right now.
@@ -222,7 +203,7 @@ pub enum Visibility {
 
 impl Kim {
     pub fn from_row(row: KimRow, has_ketua: bool, visibility: Visibility) -> Result<Kim, ApiError> {
-        let status = row.status()?;
+        let status = row.status;
         let area_type = match row.area_type.as_str() {
             "rural" => Some(AreaType::Rural),
             "urban" => Some(AreaType::Urban),
@@ -282,6 +263,26 @@ pub fn dissolved() -> ApiError {
 /// Takes the KIM's lock, as its dissolution does, so no write slips in while the KIM
 /// is being dissolved. Government and integration callers are not KIM users: nothing
 /// to check.
+/// Locks one KIM as [`crate::unit_of_work::UnitOfWork::lock_kim`] does and answers its
+/// status in the same statement (`None`: no such KIM); one round trip for writes that
+/// only check it.
+pub fn lock_status(conn: &mut DbConnection, kim_id: i64) -> Result<Option<KimStatus>, ApiError> {
+    Ok(match conn {
+        DbConnection::Postgres(pg) => kims::table
+            .find(kim_id)
+            .select(kims::status)
+            .for_update()
+            .first(pg)
+            .optional()?,
+        // One writer: reading is holding.
+        DbConnection::Sqlite(_) => kims::table
+            .find(kim_id)
+            .select(kims::status)
+            .first(conn)
+            .optional()?,
+    })
+}
+
 pub fn ensure_kim_user_may_write(
     uow: &mut crate::unit_of_work::UnitOfWork<'_>,
     caller: &crate::auth::Caller,
@@ -289,8 +290,8 @@ pub fn ensure_kim_user_may_write(
     let Some(kim_id) = caller.kim_id.filter(|_| caller.role.is_kim_role()) else {
         return Ok(());
     };
-    match uow.lock_kim_status(kim_id)? {
-        Some(status) if status == KimStatus::Dissolved.as_str() => Err(dissolved()),
+    match lock_status(uow.conn, kim_id)? {
+        Some(KimStatus::Dissolved) => Err(dissolved()),
         Some(_) => Ok(()),
         None => Err(ApiError::Forbidden),
     }
@@ -298,7 +299,7 @@ pub fn ensure_kim_user_may_write(
 
 impl KimRow {
     pub fn ensure_not_dissolved(&self) -> Result<(), ApiError> {
-        if self.status == KimStatus::Dissolved.as_str() {
+        if self.status == KimStatus::Dissolved {
             Err(dissolved())
         } else {
             Ok(())
@@ -379,10 +380,7 @@ pub fn update(
         kims::contact_email.eq(pick(&edit.contact_email, &current.contact_email)),
         kims::kelurahan_code.eq(&kelurahan_code),
         kims::kecamatan_code.eq(&kecamatan_code),
-        kims::area_type.eq(edit.area_type.map_or_else(
-            || current.area_type.clone(),
-            |area| area.as_str().to_owned(),
-        )),
+        kims::area_type.eq(edit.area_type.unwrap_or(current.area_type)),
         kims::established_on.eq(edit.established_on.unwrap_or(current.established_on)),
         kims::sk_number.eq(pick(&edit.sk_number, &current.sk_number)),
         kims::sk_date.eq(edit.sk_date.unwrap_or(current.sk_date)),
@@ -407,7 +405,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewKim) -> Result<KimRow, ApiError>
             kims::name_key.eq(new.name.to_lowercase()),
             kims::kelurahan_code.eq(&kelurahan_code),
             kims::kecamatan_code.eq(&kecamatan_code),
-            kims::area_type.eq(new.area_type.as_str()),
+            kims::area_type.eq(new.area_type),
             kims::address.eq(&new.address),
             kims::description.eq(&new.description),
             kims::focus.eq(&new.focus),
@@ -425,7 +423,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewKim) -> Result<KimRow, ApiError>
 pub fn kelurahan(conn: &mut DbConnection, code: &str) -> Result<(String, String), ApiError> {
     let found: Option<(String, Option<String>)> = regions::table
         .filter(regions::code.eq(code))
-        .filter(regions::level.eq("kelurahan"))
+        .filter(regions::level.eq(crate::regions::RegionLevel::Kelurahan))
         .select((regions::code, regions::parent_code))
         .first(conn)
         .optional()?;
@@ -450,8 +448,8 @@ pub fn find_with_ketua(
         let has_ketua = diesel::dsl::exists(
             kim_members::table
                 .filter(kim_members::kim_id.eq(kims::id))
-                .filter(kim_members::status.eq("active"))
-                .filter(kim_members::position.eq("ketua")),
+                .filter(kim_members::status.eq(MemberStatus::Active))
+                .filter(kim_members::position.eq(Position::Ketua)),
         );
         kims::table
             .find(id)
@@ -468,8 +466,8 @@ pub fn with_ketua(conn: &mut DbConnection, kim_ids: &[i64]) -> Result<HashSet<i6
     }
     let ids: Vec<i64> = kim_members::table
         .filter(kim_members::kim_id.eq_any(kim_ids))
-        .filter(kim_members::status.eq("active"))
-        .filter(kim_members::position.eq("ketua"))
+        .filter(kim_members::status.eq(MemberStatus::Active))
+        .filter(kim_members::position.eq(Position::Ketua))
         .select(kim_members::kim_id)
         .load(conn)?;
     Ok(ids.into_iter().collect())

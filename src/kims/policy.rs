@@ -47,7 +47,7 @@ impl KimAccess {
     pub fn view(&self, row: &KimRow) -> Result<Visibility, ApiError> {
         if self.sees_all || self.own_kim == Some(row.id) {
             Ok(Visibility::Full)
-        } else if row.status == KimStatus::Active.as_str() {
+        } else if row.status == KimStatus::Active {
             Ok(Visibility::Public)
         } else {
             Err(ApiError::NotFound)
@@ -59,7 +59,7 @@ impl KimAccess {
         if self.sees_all {
             return None;
         }
-        let active = kims::status.eq(KimStatus::Active.as_str());
+        let active = kims::status.eq(KimStatus::Active);
         Some(match self.own_kim {
             Some(own) => Box::new(active.or(kims::id.eq(own))),
             None => Box::new(active),

@@ -267,7 +267,7 @@ pub async fn list_members(
                         }));
                 }
                 if let Some(position) = filter.position {
-                    select = select.filter(kim_members::position.eq(position.as_str()));
+                    select = select.filter(kim_members::position.eq(position));
                 }
                 if let Some(after) = after {
                     select = select.filter(kim_members::id.gt(after));
@@ -527,10 +527,10 @@ pub async fn remove_member(
         let left = diesel::update(
             kim_members::table
                 .filter(kim_members::id.eq(member_id))
-                .filter(kim_members::status.eq("active")),
+                .filter(kim_members::status.eq(model::MemberStatus::Active)),
         )
         .set((
-            kim_members::status.eq("left"),
+            kim_members::status.eq(model::MemberStatus::Left),
             kim_members::left_on.eq(today),
             kim_members::updated_at.eq(now()),
             kim_members::version.eq(kim_members::version + 1),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::crypto::PersonalDataCipher;
@@ -10,76 +10,23 @@ use crate::db::schema::{kim_members, kims};
 use crate::db::{DbConnection, now, stored, utc};
 use crate::domain::{Gender, Nik, PhoneNumber};
 use crate::error::ApiError;
-use crate::kims::model::MAX_MEMBERS;
+// The positions and statuses belong to the KIM formation rules, which count them.
+pub use crate::kims::model::{MAX_MEMBERS, MemberStatus, Position};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum GenderValue {
-    Male,
-    Female,
+crate::text_enum! {
+    pub enum GenderValue {
+        Male = "male",
+        Female = "female",
+    }
 }
 
 impl GenderValue {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            GenderValue::Male => "male",
-            GenderValue::Female => "female",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<GenderValue> {
-        [GenderValue::Male, GenderValue::Female]
-            .into_iter()
-            .find(|gender| gender.as_str() == text)
-    }
-
     pub const fn domain(self) -> Gender {
         match self {
             GenderValue::Male => Gender::Male,
             GenderValue::Female => Gender::Female,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Position {
-    Ketua,
-    WakilKetua,
-    Sekretaris,
-    Bendahara,
-    Anggota,
-}
-
-impl Position {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Position::Ketua => "ketua",
-            Position::WakilKetua => "wakil_ketua",
-            Position::Sekretaris => "sekretaris",
-            Position::Bendahara => "bendahara",
-            Position::Anggota => "anggota",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Position> {
-        [
-            Position::Ketua,
-            Position::WakilKetua,
-            Position::Sekretaris,
-            Position::Bendahara,
-            Position::Anggota,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == text)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MemberStatus {
-    Active,
-    Left,
 }
 
 #[derive(Clone, Queryable, Selectable)]
@@ -91,15 +38,15 @@ pub struct MemberRow {
     pub nik_ciphertext: String,
     pub nik_hash: String,
     pub nik_masked: String,
-    pub gender: String,
+    pub gender: GenderValue,
     pub birth_date: NaiveDate,
     pub profession: Option<String>,
-    pub position: String,
+    pub position: Position,
     pub phone_ciphertext: Option<String>,
     pub email: Option<String>,
     pub joined_on: NaiveDate,
     pub left_on: Option<NaiveDate>,
-    pub status: String,
+    pub status: MemberStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
@@ -169,18 +116,10 @@ impl Member {
             full_name: row.full_name,
             nik,
             nik_masked: !view.whole_nik,
-            gender: stored(
-                GenderValue::parse(&row.gender),
-                "kim_members.gender",
-                row.id,
-            )?,
+            gender: row.gender,
             birth_date: row.birth_date,
             profession: row.profession,
-            position: stored(
-                Position::parse(&row.position),
-                "kim_members.position",
-                row.id,
-            )?,
+            position: row.position,
             phone,
             email: row.email.filter(|_| view.contacts),
             joined_on: row.joined_on,
@@ -265,7 +204,7 @@ pub fn active_nik_exists(
 ) -> Result<bool, ApiError> {
     let mut query = kim_members::table
         .filter(kim_members::nik_hash.eq(nik_hash))
-        .filter(kim_members::status.eq("active"))
+        .filter(kim_members::status.eq(MemberStatus::Active))
         .select(kim_members::id)
         .into_boxed();
     if let Some(id) = except {
@@ -281,8 +220,8 @@ pub fn active_ketua_exists(
 ) -> Result<bool, ApiError> {
     let mut query = kim_members::table
         .filter(kim_members::kim_id.eq(kim_id))
-        .filter(kim_members::position.eq(Position::Ketua.as_str()))
-        .filter(kim_members::status.eq("active"))
+        .filter(kim_members::position.eq(Position::Ketua))
+        .filter(kim_members::status.eq(MemberStatus::Active))
         .select(kim_members::id)
         .into_boxed();
     if let Some(id) = except {
@@ -343,10 +282,10 @@ pub fn insert(
             kim_members::nik_ciphertext.eq(&new.nik_ciphertext),
             kim_members::nik_hash.eq(&new.nik_hash),
             kim_members::nik_masked.eq(&new.nik_masked),
-            kim_members::gender.eq(new.gender.as_str()),
+            kim_members::gender.eq(new.gender),
             kim_members::birth_date.eq(new.birth_date),
             kim_members::profession.eq(&new.profession),
-            kim_members::position.eq(new.position.as_str()),
+            kim_members::position.eq(new.position),
             kim_members::phone_ciphertext.eq(&new.phone_ciphertext),
             kim_members::email.eq(&new.email),
             kim_members::joined_on.eq(new.joined_on),
@@ -384,11 +323,7 @@ pub fn update(
 ) -> Result<MemberRow, ApiError> {
     let gender = match edit.gender {
         Some(gender) => gender,
-        None => stored(
-            GenderValue::parse(&current.gender),
-            "kim_members.gender",
-            current.id,
-        )?,
+        None => current.gender,
     };
     let birth_date = edit.birth_date.unwrap_or(current.birth_date);
     // The NIK must agree with the person as changed, whichever part changed.
@@ -405,7 +340,7 @@ pub fn update(
     nik.check_person("nik", birth_date, gender.domain())
         .map_err(|issue| ApiError::Validation(vec![issue]))?;
     let nik_hash = cipher.keyed_hash("nik", nik.expose().as_bytes());
-    let active = current.status == "active";
+    let active = current.status == MemberStatus::Active;
     if active
         && nik_hash != current.nik_hash
         && active_nik_exists(conn, &nik_hash, Some(current.id))?
@@ -414,11 +349,7 @@ pub fn update(
     }
     let position = match edit.position {
         Some(position) => position,
-        None => stored(
-            Position::parse(&current.position),
-            "kim_members.position",
-            current.id,
-        )?,
+        None => current.position,
     };
     if active
         && position == Position::Ketua
@@ -449,13 +380,13 @@ pub fn update(
         kim_members::nik_ciphertext.eq(nik_ciphertext),
         kim_members::nik_hash.eq(&nik_hash),
         kim_members::nik_masked.eq(nik.masked()),
-        kim_members::gender.eq(gender.as_str()),
+        kim_members::gender.eq(gender),
         kim_members::birth_date.eq(birth_date),
         kim_members::profession.eq(edit
             .profession
             .clone()
             .unwrap_or_else(|| current.profession.clone())),
-        kim_members::position.eq(position.as_str()),
+        kim_members::position.eq(position),
         kim_members::phone_ciphertext.eq(phone_ciphertext),
         kim_members::email.eq(edit.email.clone().unwrap_or_else(|| current.email.clone())),
         kim_members::joined_on.eq(edit.joined_on.unwrap_or(current.joined_on)),

@@ -327,13 +327,13 @@ pub async fn list_sessions(
                 .limit(page.fetch_limit())
                 .into_boxed();
             if let Some(status) = filter.status {
-                select = select.filter(mentoring_sessions::status.eq(status.as_str()));
+                select = select.filter(mentoring_sessions::status.eq(status));
             }
             if let Some(kind) = filter.kind {
-                select = select.filter(mentoring_sessions::kind.eq(kind.as_str()));
+                select = select.filter(mentoring_sessions::kind.eq(kind));
             }
             if let Some(topic) = filter.topic {
-                select = select.filter(mentoring_sessions::topic.eq(topic.as_str()));
+                select = select.filter(mentoring_sessions::topic.eq(topic));
             }
             if let Some(from) = from {
                 select = select.filter(mentoring_sessions::starts_at.ge(from));
@@ -491,7 +491,7 @@ pub async fn update_session(
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
             let current = find_for_change(uow, id)?;
             if_match.check(current.version)?;
-            let status = current.status()?;
+            let status = current.status;
             if status != SessionStatus::Planned {
                 return Err(not_planned(status));
             }
@@ -577,7 +577,7 @@ pub async fn change_session_status(
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
             let current = find_for_change(uow, id)?;
             if_match.check(current.version)?;
-            let from = current.status()?;
+            let from = current.status;
             if from != SessionStatus::Planned {
                 return Err(ApiError::conflict(
                     "invalid_transition",

@@ -7,8 +7,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::audience::Audience;
+use crate::audience::AudienceScope;
 use crate::db::schema::{mentoring_participants, mentoring_sessions};
-use crate::db::{DbConnection, now, stored, utc};
+use crate::db::{DbConnection, now, utc};
 use crate::error::ApiError;
 use crate::text_enum;
 
@@ -49,17 +50,17 @@ text_enum! {
 pub struct SessionRow {
     pub id: i64,
     pub title: String,
-    pub kind: String,
-    pub topic: String,
+    pub kind: SessionKind,
+    pub topic: SessionTopic,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     pub location: String,
-    pub audience_scope: String,
+    pub audience_scope: AudienceScope,
     pub audience_codes: String,
     pub audience_kim_ids: String,
     pub capacity: i32,
     pub nominated: i32,
-    pub status: String,
+    pub status: SessionStatus,
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -69,15 +70,11 @@ pub struct SessionRow {
 const TABLE: &str = "mentoring_sessions";
 
 impl SessionRow {
-    pub fn status(&self) -> Result<SessionStatus, ApiError> {
-        stored(SessionStatus::parse(&self.status), TABLE, self.id)
-    }
-
     pub fn audience(&self) -> Result<Audience, ApiError> {
         Audience::from_stored(
             TABLE,
             self.id,
-            &self.audience_scope,
+            self.audience_scope,
             &self.audience_codes,
             &self.audience_kim_ids,
         )
@@ -116,10 +113,10 @@ pub struct Session {
 impl Session {
     pub fn from_row(row: SessionRow) -> Result<Session, ApiError> {
         Ok(Session {
-            kind: stored(SessionKind::parse(&row.kind), TABLE, row.id)?,
-            topic: stored(SessionTopic::parse(&row.topic), TABLE, row.id)?,
+            kind: row.kind,
+            topic: row.topic,
             audience: row.audience()?,
-            status: row.status()?,
+            status: row.status,
             id: row.id,
             title: row.title,
             starts_at: utc(row.starts_at),
@@ -154,8 +151,8 @@ pub fn insert(conn: &mut DbConnection, new: &NewSession) -> Result<SessionRow, A
     let row: SessionRow = diesel::insert_into(mentoring_sessions::table)
         .values((
             mentoring_sessions::title.eq(&new.title),
-            mentoring_sessions::kind.eq(new.kind.as_str()),
-            mentoring_sessions::topic.eq(new.topic.as_str()),
+            mentoring_sessions::kind.eq(new.kind),
+            mentoring_sessions::topic.eq(new.topic),
             mentoring_sessions::starts_at.eq(new.starts_at),
             mentoring_sessions::ends_at.eq(new.ends_at),
             mentoring_sessions::location.eq(&new.location),
@@ -197,7 +194,7 @@ pub fn update(
     let audience = match &edit.audience {
         Some(audience) => audience.stored()?,
         None => crate::audience::StoredAudience {
-            scope: current.audience_scope.clone(),
+            scope: current.audience_scope,
             codes: current.audience_codes.clone(),
             kim_ids: current.audience_kim_ids.clone(),
         },
@@ -207,17 +204,13 @@ pub fn update(
         mentoring_sessions::table
             .filter(mentoring_sessions::id.eq(current.id))
             .filter(mentoring_sessions::version.eq(current.version))
-            .filter(mentoring_sessions::status.eq(SessionStatus::Planned.as_str()))
+            .filter(mentoring_sessions::status.eq(SessionStatus::Planned))
             .filter(mentoring_sessions::nominated.le(capacity)),
     )
     .set((
         mentoring_sessions::title.eq(edit.title.as_ref().unwrap_or(&current.title)),
-        mentoring_sessions::kind.eq(edit
-            .kind
-            .map_or_else(|| current.kind.clone(), |kind| kind.as_str().to_owned())),
-        mentoring_sessions::topic.eq(edit
-            .topic
-            .map_or_else(|| current.topic.clone(), |topic| topic.as_str().to_owned())),
+        mentoring_sessions::kind.eq(edit.kind.unwrap_or(current.kind)),
+        mentoring_sessions::topic.eq(edit.topic.unwrap_or(current.topic)),
         mentoring_sessions::starts_at.eq(edit.starts_at.unwrap_or(current.starts_at)),
         mentoring_sessions::ends_at.eq(edit.ends_at.unwrap_or(current.ends_at)),
         mentoring_sessions::location.eq(edit.location.as_ref().unwrap_or(&current.location)),
@@ -248,10 +241,10 @@ pub fn set_status(
         mentoring_sessions::table
             .filter(mentoring_sessions::id.eq(current.id))
             .filter(mentoring_sessions::version.eq(current.version))
-            .filter(mentoring_sessions::status.eq(SessionStatus::Planned.as_str())),
+            .filter(mentoring_sessions::status.eq(SessionStatus::Planned)),
     )
     .set((
-        mentoring_sessions::status.eq(to.as_str()),
+        mentoring_sessions::status.eq(to),
         mentoring_sessions::updated_at.eq(now()),
         mentoring_sessions::version.eq(current.version + 1),
     ))
@@ -267,7 +260,7 @@ pub fn take_seat(conn: &mut DbConnection, id: i64) -> Result<bool, ApiError> {
     let taken = diesel::update(
         mentoring_sessions::table
             .filter(mentoring_sessions::id.eq(id))
-            .filter(mentoring_sessions::status.eq(SessionStatus::Planned.as_str()))
+            .filter(mentoring_sessions::status.eq(SessionStatus::Planned))
             .filter(mentoring_sessions::nominated.lt(mentoring_sessions::capacity)),
     )
     .set((

@@ -195,7 +195,7 @@ pub async fn nominate(
                 let member: Option<i64> = kim_members::table
                     .filter(kim_members::id.eq(member_id))
                     .filter(kim_members::kim_id.eq(kim))
-                    .filter(kim_members::status.eq("active"))
+                    .filter(kim_members::status.eq(crate::members::model::MemberStatus::Active))
                     .select(kim_members::id)
                     .first(uow.conn)
                     .optional()?;
@@ -268,7 +268,7 @@ fn already_nominated() -> ApiError {
 }
 
 fn open_for_nominations(session: &SessionRow) -> Result<(), ApiError> {
-    let status = session.status()?;
+    let status = session.status;
     if status != SessionStatus::Planned {
         return Err(not_planned(status));
     }
@@ -377,7 +377,7 @@ pub async fn record_attendance(
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
             let (access, session) = locked_session(uow, &gov, id)?;
             let participant = find_participant(uow.conn, &access, id, pid)?;
-            let status = session.status()?;
+            let status = session.status;
             if status == SessionStatus::Cancelled {
                 return Err(not_planned(status));
             }

@@ -388,7 +388,7 @@ fn definition(conn: &mut DbConnection, code: String) -> Result<ServiceDefinition
         .filter(|category| category.active)
         .ok_or(ApiError::NotFound)?;
     let kelurahans = regions::table
-        .filter(regions::level.eq("kelurahan"))
+        .filter(regions::level.eq(crate::regions::RegionLevel::Kelurahan))
         .order(regions::code)
         .select((regions::code, regions::name))
         .load::<(String, String)>(conn)?

@@ -65,23 +65,24 @@ pub struct ServiceRequest {
 }
 
 /// Open311's two statuses for the report workflow's five.
-fn open311_status(status: &str) -> &'static str {
-    match ReportStatus::parse(status) {
-        Some(ReportStatus::Resolved | ReportStatus::Rejected) => "closed",
+fn open311_status(status: ReportStatus) -> &'static str {
+    match status {
+        ReportStatus::Resolved | ReportStatus::Rejected => "closed",
         _ => "open",
     }
 }
 
-fn statuses_for(open311: &str) -> &'static [&'static str] {
+fn statuses_for(open311: &str) -> &'static [ReportStatus] {
+    use ReportStatus::*;
     if open311 == "closed" {
-        &["resolved", "rejected"]
+        &[Resolved, Rejected]
     } else {
-        &["submitted", "verified", "in_progress"]
+        &[Submitted, Verified, InProgress]
     }
 }
 
 type RequestColumns = (
-    (i64, String, String, String, Option<String>),
+    (i64, ReportStatus, String, String, Option<String>),
     (
         NaiveDateTime,
         NaiveDateTime,
@@ -99,7 +100,7 @@ fn load(
     ) -> reports::BoxedQuery<'static, crate::db::Backend>,
 ) -> Result<Vec<ServiceRequest>, ApiError> {
     let query = reports::table
-        .filter(reports::privacy.ne(Privacy::Confidential.as_str()))
+        .filter(reports::privacy.ne(Privacy::Confidential))
         .into_boxed();
     let ids_and_rows: Vec<RequestColumns> = narrow(query)
         .order((reports::created_at.desc(), reports::id.desc()))
@@ -130,7 +131,7 @@ fn load(
     let mut notes: HashMap<i64, String> = HashMap::new();
     for (report_id, body) in report_timeline::table
         .filter(report_timeline::report_id.eq_any(&ids))
-        .filter(report_timeline::visibility.eq("public"))
+        .filter(report_timeline::visibility.eq(crate::reports::TimelineVisibility::Public))
         .filter(report_timeline::body.is_not_null())
         .order((report_timeline::report_id, report_timeline::id))
         .select((report_timeline::report_id, report_timeline::body))
@@ -152,9 +153,9 @@ fn load(
             let (id, status, code, description, agency) = head;
             let (created, updated, verify_due, response_due) = times;
             let (address, lat, long) = place;
-            let shown_status = open311_status(&status);
+            let shown_status = open311_status(status);
             let expected = (shown_status == "open").then(|| {
-                if status == ReportStatus::Submitted.as_str() {
+                if status == ReportStatus::Submitted {
                     Some(verify_due)
                 } else {
                     response_due
@@ -407,7 +408,7 @@ pub async fn request_of_token(
     let id: Option<i64> = read(&db, format, move |conn| {
         Ok(reports::table
             .filter(reports::tracking_code.eq(code.stored()))
-            .filter(reports::privacy.ne(Privacy::Confidential.as_str()))
+            .filter(reports::privacy.ne(Privacy::Confidential))
             .select(reports::id)
             .first(conn)
             .optional()?)

@@ -13,23 +13,12 @@ use crate::extract::ListQuery;
 use crate::openapi::{InvalidQuery, ServiceUnavailable, Unauthorized};
 use crate::pagination::{Page, PageParams};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RegionLevel {
-    Provinsi,
-    Kota,
-    Kecamatan,
-    Kelurahan,
-}
-
-impl RegionLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RegionLevel::Provinsi => "provinsi",
-            RegionLevel::Kota => "kota",
-            RegionLevel::Kecamatan => "kecamatan",
-            RegionLevel::Kelurahan => "kelurahan",
-        }
+crate::text_enum! {
+    pub enum RegionLevel {
+        Provinsi = "provinsi",
+        Kota = "kota",
+        Kecamatan = "kecamatan",
+        Kelurahan = "kelurahan",
     }
 }
 
@@ -40,8 +29,7 @@ pub struct Region {
     #[schema(example = "18.72.01")]
     pub code: String,
     /// `provinsi`, `kota`, `kecamatan` or `kelurahan`.
-    #[schema(value_type = RegionLevel)]
-    pub level: String,
+    pub level: RegionLevel,
     /// The enclosing region; `null` for a province.
     #[schema(example = "18.72")]
     pub parent_code: Option<String>,
@@ -101,7 +89,7 @@ pub async fn list_regions(
                 .limit(page.fetch_limit())
                 .into_boxed();
             if let Some(level) = filter.level {
-                select = select.filter(regions::level.eq(level.as_str()));
+                select = select.filter(regions::level.eq(level));
             }
             if let Some(parent) = filter.parent {
                 select = select.filter(regions::parent_code.eq(parent));

@@ -71,12 +71,12 @@ pub(crate) fn overdue_branches(at: NaiveDateTime) -> [ReportCondition; 2] {
     [
         Box::new(
             reports::status
-                .eq(ReportStatus::Submitted.as_str())
+                .eq(ReportStatus::Submitted)
                 .and(reports::verify_due_at.lt(at)),
         ),
         Box::new(
             reports::status
-                .eq(ReportStatus::Verified.as_str())
+                .eq(ReportStatus::Verified)
                 .and(reports::response_due_at.is_not_null())
                 .and(reports::response_due_at.assume_not_null().lt(at)),
         ),
@@ -94,10 +94,10 @@ fn in_view(
 ) -> ReportCondition {
     let mut view = access.condition();
     if let Some(status) = filter.status {
-        view = Box::new(view.and(reports::status.eq(status.as_str())));
+        view = Box::new(view.and(reports::status.eq(status)));
     }
     if let Some(kind) = filter.kind {
-        view = Box::new(view.and(reports::kind.eq(kind.as_str())));
+        view = Box::new(view.and(reports::kind.eq(kind)));
     }
     if let Some(code) = &filter.category_code {
         view = Box::new(view.and(reports::category_code.eq(code.clone())));
@@ -131,10 +131,10 @@ fn in_view(
         };
     }
     if let Some(privacy) = filter.privacy {
-        view = Box::new(view.and(reports::privacy.eq(privacy.as_str())));
+        view = Box::new(view.and(reports::privacy.eq(privacy)));
     }
     if let Some(channel) = filter.channel {
-        view = Box::new(view.and(reports::channel.eq(channel.as_str())));
+        view = Box::new(view.and(reports::channel.eq(channel)));
     }
     if let Some(agency) = &filter.assigned_agency {
         let assigned = reports::assigned_agency.is_not_null().and(

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::listing::{ReportFilter, Rows, Scope, load_rows, next_cursor};
 use super::model::{Channel, Kind, Privacy, ReportRow, ReportStatus};
 use crate::auth::Caller;
-use crate::db::{Db, stored, utc};
+use crate::db::{Db, utc};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::ListQuery;
 use crate::openapi::{Forbidden, InvalidQuery, ServiceUnavailable, Unauthorized};
@@ -47,14 +47,14 @@ impl MapProperties {
     fn of(row: &ReportRow, at: chrono::NaiveDateTime) -> Result<MapProperties, ApiError> {
         Ok(MapProperties {
             id: row.id,
-            kind: stored(Kind::parse(&row.kind), "reports.kind", row.id)?,
+            kind: row.kind,
             category_code: row.category_code.clone(),
-            status: row.status()?,
-            privacy: row.privacy()?,
+            status: row.status,
+            privacy: row.privacy,
             kelurahan_code: row.kelurahan_code.clone(),
             kecamatan_code: row.kecamatan_code.clone(),
             kim_id: row.kim_id,
-            channel: stored(Channel::parse(&row.channel), "reports.channel", row.id)?,
+            channel: row.channel,
             assigned_agency: row.assigned_agency.clone(),
             overdue: row.overdue(at),
             created_at: utc(row.created_at),

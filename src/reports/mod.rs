@@ -56,6 +56,7 @@ pub use files::{
 };
 pub use listing::list_reports;
 pub use map::reports_map;
+pub use timeline::Visibility as TimelineVisibility;
 pub use track::{TrackingLookups, track_report};
 
 /// Working days to verify a report after submission, and to follow it up after
@@ -254,7 +255,7 @@ fn verify_places(conn: &mut DbConnection, new: &NewReport) -> Result<String, Api
             .single_value(),
         regions::table
             .filter(regions::code.eq(&new.kelurahan_code))
-            .filter(regions::level.eq("kelurahan"))
+            .filter(regions::level.eq(crate::regions::RegionLevel::Kelurahan))
             .select(regions::parent_code)
             .single_value(),
     ))

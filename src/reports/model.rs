@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::tracking::TrackingCode;
 use crate::attachments::Attachment;
 use crate::db::schema::reports;
-use crate::db::{DbConnection, stored, utc};
+use crate::db::{DbConnection, utc};
 use crate::error::ApiError;
 use crate::sync::{Counter, next_change};
 use crate::text_enum;
@@ -57,7 +57,7 @@ text_enum! {
 pub struct ReportRow {
     pub id: i64,
     pub tracking_code: String,
-    pub kind: String,
+    pub kind: Kind,
     pub category_code: String,
     pub title: String,
     pub description: String,
@@ -69,12 +69,12 @@ pub struct ReportRow {
     pub longitude: Option<f64>,
     pub reporter_name: Option<String>,
     pub reporter_contact: Option<String>,
-    pub privacy: String,
+    pub privacy: Privacy,
     pub kim_id: Option<i64>,
     pub submitted_by: Option<i64>,
     pub submitted_by_client: Option<i64>,
-    pub channel: String,
-    pub status: String,
+    pub channel: Channel,
+    pub status: ReportStatus,
     pub assigned_agency: Option<String>,
     pub verify_due_at: NaiveDateTime,
     pub response_due_at: Option<NaiveDateTime>,
@@ -90,14 +90,6 @@ pub struct ReportRow {
 }
 
 impl ReportRow {
-    pub fn status(&self) -> Result<ReportStatus, ApiError> {
-        stored(ReportStatus::parse(&self.status), "reports.status", self.id)
-    }
-
-    pub fn privacy(&self) -> Result<Privacy, ApiError> {
-        stored(Privacy::parse(&self.privacy), "reports.privacy", self.id)
-    }
-
     /// Past a service level at `at`: not verified by `verify_due_at`, or verified and
     /// not followed up by `response_due_at`.
     pub fn overdue(&self, at: NaiveDateTime) -> bool {
@@ -185,10 +177,10 @@ impl Report {
     ) -> Result<Report, ApiError> {
         Ok(Report {
             overdue: row.overdue(at),
-            kind: stored(Kind::parse(&row.kind), "reports.kind", row.id)?,
-            privacy: row.privacy()?,
-            channel: stored(Channel::parse(&row.channel), "reports.channel", row.id)?,
-            status: row.status()?,
+            kind: row.kind,
+            privacy: row.privacy,
+            channel: row.channel,
+            status: row.status,
             tracking_code: TrackingCode::from_stored(&row.tracking_code).shown(),
             id: row.id,
             category_code: row.category_code,
@@ -263,7 +255,7 @@ pub fn insert(conn: &mut DbConnection, report: Inserted<'_>) -> Result<ReportRow
     Ok(diesel::insert_into(reports::table)
         .values((
             reports::tracking_code.eq(report.tracking_code.stored()),
-            reports::kind.eq(new.kind.as_str()),
+            reports::kind.eq(new.kind),
             reports::category_code.eq(&new.category_code),
             reports::title.eq(&new.title),
             reports::description.eq(&new.description),
@@ -275,11 +267,11 @@ pub fn insert(conn: &mut DbConnection, report: Inserted<'_>) -> Result<ReportRow
             reports::longitude.eq(new.location.map(|at| at.longitude)),
             reports::reporter_name.eq(&new.reporter_name),
             reports::reporter_contact.eq(&report.reporter_contact_ciphertext),
-            reports::privacy.eq(new.privacy.as_str()),
+            reports::privacy.eq(new.privacy),
             reports::kim_id.eq(kim_id),
             reports::submitted_by.eq(submitted_by),
             reports::submitted_by_client.eq(submitted_by_client),
-            reports::channel.eq(new.channel.as_str()),
+            reports::channel.eq(new.channel),
             reports::verify_due_at.eq(report.verify_due_at),
             reports::created_at.eq(report.at),
             reports::updated_at.eq(report.at),
@@ -324,7 +316,7 @@ pub fn set_status(
             .filter(reports::version.eq(current.version)),
     )
     .set((
-        reports::status.eq(change.to.as_str()),
+        reports::status.eq(change.to),
         reports::assigned_agency.eq(&change.assigned_agency),
         reports::response_due_at.eq(change.response_due_at),
         reports::verified_at.eq(change.verified_at),

@@ -163,7 +163,7 @@ impl ReportAccess {
                     .is_not_null()
                     .and(reports::submitted_by_client.assume_not_null().eq(client_id));
                 if reads_all {
-                    Box::new(own.or(reports::privacy.ne(Privacy::Confidential.as_str())))
+                    Box::new(own.or(reports::privacy.ne(Privacy::Confidential)))
                 } else {
                     Box::new(own)
                 }
@@ -174,7 +174,7 @@ impl ReportAccess {
     /// Whether the caller sees the reporter's name and contact, and the submitting
     /// account, of `row`.
     pub fn people(&self, row: &ReportRow) -> super::model::PeopleView {
-        let anonymous = row.privacy == Privacy::Anonymous.as_str();
+        let anonymous = row.privacy == Privacy::Anonymous;
         let (reporter, submitter) = match self.reader {
             Reader::GovAdmin => (true, true),
             Reader::GovOfficer | Reader::Kim { .. } => (!anonymous, true),

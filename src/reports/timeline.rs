@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::model::ReportStatus;
 use crate::db::schema::report_timeline;
-use crate::db::{DbConnection, stored, utc};
+use crate::db::{DbConnection, utc};
 use crate::error::ApiError;
 use crate::text_enum;
 
@@ -67,15 +67,15 @@ pub fn record(
     Ok(diesel::insert_into(report_timeline::table)
         .values((
             report_timeline::report_id.eq(entry.report_id),
-            report_timeline::entry_type.eq(entry.entry_type.as_str()),
-            report_timeline::visibility.eq(entry.visibility.as_str()),
+            report_timeline::entry_type.eq(entry.entry_type),
+            report_timeline::visibility.eq(entry.visibility),
             report_timeline::from_status.eq(entry.from_status.map(ReportStatus::as_str)),
             report_timeline::to_status.eq(entry.to_status.map(ReportStatus::as_str)),
             report_timeline::body.eq(entry.body),
             report_timeline::assigned_agency.eq(entry.assigned_agency),
             report_timeline::author_id.eq(author.user_id),
             report_timeline::author_client_id.eq(author.client_id),
-            report_timeline::author_side.eq(author.side.as_str()),
+            report_timeline::author_side.eq(author.side),
             report_timeline::created_at.eq(entry.at),
         ))
         .returning(report_timeline::all_columns)
@@ -91,17 +91,17 @@ pub struct EntryRow {
         reason = "a column of RETURNING *; entries are read per report"
     )]
     pub report_id: i64,
-    pub entry_type: String,
-    pub visibility: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub entry_type: EntryType,
+    pub visibility: Visibility,
+    pub from_status: Option<ReportStatus>,
+    pub to_status: Option<ReportStatus>,
     pub body: Option<String>,
     pub assigned_agency: Option<String>,
     pub author_id: Option<i64>,
     #[expect(dead_code, reason = "a column of RETURNING *; clients are never shown")]
     pub author_client_id: Option<i64>,
     pub created_at: NaiveDateTime,
-    pub author_side: String,
+    pub author_side: AuthorSide,
 }
 
 /// A timeline entry as answered.
@@ -126,35 +126,18 @@ pub struct TimelineEntry {
     pub created_at: DateTime<Utc>,
 }
 
-fn status_of(text: Option<&str>, id: i64) -> Result<Option<ReportStatus>, ApiError> {
-    text.map(|text| stored(ReportStatus::parse(text), "report_timeline.status", id))
-        .transpose()
-}
-
 impl TimelineEntry {
     pub fn from_row(row: EntryRow, show_author: bool) -> Result<TimelineEntry, ApiError> {
         let id = row.id;
         Ok(TimelineEntry {
             id,
-            entry_type: stored(
-                EntryType::parse(&row.entry_type),
-                "report_timeline.type",
-                id,
-            )?,
-            visibility: stored(
-                Visibility::parse(&row.visibility),
-                "report_timeline.visibility",
-                id,
-            )?,
-            from_status: status_of(row.from_status.as_deref(), id)?,
-            to_status: status_of(row.to_status.as_deref(), id)?,
+            entry_type: row.entry_type,
+            visibility: row.visibility,
+            from_status: row.from_status,
+            to_status: row.to_status,
             body: row.body,
             assigned_agency: row.assigned_agency,
-            author_side: stored(
-                AuthorSide::parse(&row.author_side),
-                "report_timeline.author_side",
-                id,
-            )?,
+            author_side: row.author_side,
             author_id: row.author_id.filter(|_| show_author),
             created_at: utc(row.created_at),
         })
@@ -178,7 +161,7 @@ pub fn entries(
         .select(EntryRow::as_select())
         .into_boxed();
     if !with_internal {
-        select = select.filter(report_timeline::visibility.eq(Visibility::Public.as_str()));
+        select = select.filter(report_timeline::visibility.eq(Visibility::Public));
     }
     Ok(select.load(conn)?)
 }

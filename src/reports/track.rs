@@ -65,10 +65,10 @@ pub struct TrackedReport {
 }
 
 fn tracked(row: ReportRow, entries: Vec<PublicEntry>) -> Result<TrackedReport, ApiError> {
-    let open = row.privacy()? != Privacy::Confidential;
+    let open = row.privacy != Privacy::Confidential;
     Ok(TrackedReport {
         tracking_code: TrackingCode::from_stored(&row.tracking_code).shown(),
-        status: row.status()?,
+        status: row.status,
         category_code: open.then_some(row.category_code),
         kelurahan_code: open.then_some(row.kelurahan_code),
         created_at: utc(row.created_at),
@@ -122,7 +122,7 @@ pub async fn track_report(
                 .optional()?;
             let shown_timeline = row
                 .as_ref()
-                .filter(|row| row.privacy != Privacy::Confidential.as_str())
+                .filter(|row| row.privacy != Privacy::Confidential)
                 .map_or(-1, |row| row.id);
             let entries = timeline::entries(conn, shown_timeline, false, None, TRACKED_ENTRIES)?
                 .into_iter()

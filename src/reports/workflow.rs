@@ -108,7 +108,7 @@ impl ReportMove {
         } else {
             Mover::Other
         };
-        let from = current.status()?;
+        let from = current.status;
         let to = self.to;
         let at = now();
         check(mover, from, to, current.resolved_at, at)?;

@@ -318,7 +318,7 @@ async fn password_grant(
         .await?;
         return Err(invalid_grant());
     };
-    let role = user.role()?;
+    let role = user.role;
     let (user_id, kim_id, stamp) = (user.id, user.kim_id, user.security_stamp);
     let issued = db
         .unit_of_work(Actor::User(user_id), origin, move |uow| {
@@ -403,7 +403,7 @@ async fn refresh_grant(
         Some((user, next)) => user_tokens(
             keys,
             user.id,
-            user.role()?,
+            user.role,
             user.kim_id,
             user.security_stamp,
             next,

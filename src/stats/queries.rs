@@ -15,9 +15,11 @@ use super::{
     BulletinFigures, CodeCount, DailyFigures, KecamatanKims, KimFigures, Period, ReportFigures,
     StatsOverview,
 };
+use crate::bulletins::model::BulletinStatus;
 use crate::db::schema::reports;
 use crate::db::{DbConnection, now};
 use crate::error::ApiError;
+use crate::kims::model::KimStatus;
 
 /// What differs between PostgreSQL and SQLite in these queries.
 struct Dialect {
@@ -151,11 +153,13 @@ pub fn overview(conn: &mut DbConnection, period: &Period) -> Result<StatsOvervie
 fn kims(conn: &mut DbConnection) -> Result<KimFigures, ApiError> {
     let groups = diesel::sql_query(
         "SELECT kecamatan_code, status, COUNT(*) AS n, \
-         COALESCE(SUM(CASE WHEN status = 'active' THEN active_member_count ELSE 0 END), 0) \
+         COALESCE(SUM(CASE WHEN status = $1 THEN active_member_count ELSE 0 END), 0) \
          AS members FROM kims GROUP BY kecamatan_code, status",
-    );
+    )
+    .bind::<Text, _>(KimStatus::Active);
     let groups: Vec<KimGroup> = match conn {
         DbConnection::Postgres(pg) => groups.load(pg)?,
+        // SQLite reads `$1` as the first bound value too.
         DbConnection::Sqlite(sqlite) => groups.load(sqlite)?,
     };
     let mut by_status = BTreeMap::new();
@@ -343,22 +347,34 @@ fn median_seconds(
     Ok(Some(middle.iter().sum::<i64>() / middle.len() as i64))
 }
 
-const PUBLISHED: &str = "status IN ('published', 'archived')";
+/// The condition on a bulletin that has been published (whether archived since). The
+/// values are the enum's own texts, written in because they are constants.
+fn published_condition() -> String {
+    format!(
+        "status IN ('{}', '{}')",
+        BulletinStatus::Published,
+        BulletinStatus::Archived
+    )
+}
 
 fn bulletins(conn: &mut DbConnection, period: &Period) -> Result<BulletinFigures, ApiError> {
     let published: Vec<CountAndSum> = load(conn, period, Bounds::Instants, |d| {
         format!(
             "SELECT COUNT(*) AS n, COALESCE(SUM(kims_addressed), 0) AS total FROM bulletins \
-             WHERE published_at >= {} AND published_at < {} AND {PUBLISHED}",
-            d.first, d.second
+             WHERE published_at >= {} AND published_at < {} AND {}",
+            d.first,
+            d.second,
+            published_condition()
         )
     })?;
     let acknowledged: Vec<CountAndSum> = load(conn, period, Bounds::Instants, |d| {
         format!(
             "SELECT COUNT(*) AS n, COALESCE(SUM(a.reach), 0) AS total \
              FROM bulletin_acknowledgements a JOIN bulletins b ON b.id = a.bulletin_id \
-             WHERE b.published_at >= {} AND b.published_at < {} AND b.{PUBLISHED}",
-            d.first, d.second
+             WHERE b.published_at >= {} AND b.published_at < {} AND b.{}",
+            d.first,
+            d.second,
+            published_condition()
         )
     })?;
     let (published, addressed) = published.first().map_or((0, 0), |row| (row.n, row.total));
@@ -406,7 +422,7 @@ fn daily(conn: &mut DbConnection, period: &Period) -> Result<Vec<DailyFigures>, 
         conn,
         "bulletins",
         "published_at",
-        &format!(" AND {PUBLISHED}"),
+        &format!(" AND {}", published_condition()),
     )?;
     let acknowledged = per_day(conn, "bulletin_acknowledgements", "created_at", "")?;
     let count = |counts: &BTreeMap<String, i64>, key: &str| counts.get(key).copied().unwrap_or(0);

@@ -226,7 +226,7 @@ pub async fn list_users(
                 select = select.filter(condition);
             }
             if let Some(role) = filter.role {
-                select = select.filter(users::role.eq(role.as_str()));
+                select = select.filter(users::role.eq(role));
             }
             if let Some(kim_id) = filter.kim_id {
                 select = select.filter(users::kim_id.eq(kim_id));
@@ -483,7 +483,7 @@ fn apply_changes(
         role,
         kim_id,
     } = changes;
-    let current_role = current.role()?;
+    let current_role = current.role;
     let new_role = role.unwrap_or(current_role);
     // A change to a government role drops the KIM unless one is named.
     let new_kim = match kim_id {
@@ -555,7 +555,7 @@ fn apply_changes(
         users::display_name.eq(display_name.unwrap_or(current.display_name)),
         users::disabled.eq(new_disabled),
         users::password_hash.eq(password_hash.as_deref().unwrap_or(&current.password_hash)),
-        users::role.eq(new_role.as_str()),
+        users::role.eq(new_role),
         users::kim_id.eq(new_kim),
         users::updated_at.eq(now()),
         users::version.eq(current.version + 1),

@@ -19,20 +19,13 @@ pub struct UserRow {
     pub username_key: String,
     pub display_name: Option<String>,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub kim_id: Option<i64>,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
     pub security_stamp: i64,
-}
-
-impl UserRow {
-    pub fn role(&self) -> Result<Role, ApiError> {
-        Role::parse(&self.role)
-            .ok_or_else(|| ApiError::internal(format!("user {} has an unknown role", self.id)))
-    }
 }
 
 /// An account as the API shows it; never its password hash.
@@ -58,7 +51,7 @@ impl TryFrom<UserRow> for User {
 
     fn try_from(row: UserRow) -> Result<Self, ApiError> {
         Ok(User {
-            role: row.role()?,
+            role: row.role,
             id: row.id,
             username: row.username,
             display_name: row.display_name,
@@ -160,7 +153,7 @@ pub fn insert(conn: &mut DbConnection, new: NewUser<'_>) -> Result<UserRow, ApiE
             users::username_key.eq(&new.username.key),
             users::display_name.eq(new.display_name),
             users::password_hash.eq(new.password_hash),
-            users::role.eq(new.role.as_str()),
+            users::role.eq(new.role),
             users::kim_id.eq(new.kim_id),
             users::created_at.eq(now),
             users::updated_at.eq(now),

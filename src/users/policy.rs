@@ -37,7 +37,7 @@ pub fn may_see_account_of(caller: &Caller, kim_id: Option<i64>) -> Result<(), Ap
 /// accounts, and only by disabling them (checked with the request's fields).
 pub fn may_change(caller: &Caller, row: &UserRow) -> Result<(), ApiError> {
     may_see(caller, row)?;
-    if caller.role != Role::GovAdmin && row.role != Role::KimMember.as_str() {
+    if caller.role != Role::GovAdmin && row.role != Role::KimMember {
         return Err(ApiError::Forbidden);
     }
     Ok(())

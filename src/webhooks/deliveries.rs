@@ -13,7 +13,7 @@ use super::DeliverySettings;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, GovAdminOnly};
 use crate::db::schema::{webhook_attempts, webhook_deliveries};
-use crate::db::{Db, DbConnection, now, stored, utc};
+use crate::db::{Db, DbConnection, now, utc};
 use crate::error::ApiError;
 use crate::extract::ListQuery;
 use crate::openapi::{Forbidden, InvalidQuery, NotFound, ServiceUnavailable, Unauthorized};
@@ -39,7 +39,7 @@ pub struct DeliveryRow {
     pub event_type: String,
     pub aggregate_type: String,
     pub aggregate_id: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempt_count: i32,
     pub next_attempt_at: NaiveDateTime,
     pub retry_until: NaiveDateTime,
@@ -99,11 +99,7 @@ pub fn webhook_id(event_id: i64) -> String {
 }
 
 fn present(row: DeliveryRow, attempts: Vec<DeliveryAttempt>) -> Result<Delivery, ApiError> {
-    let status = stored(
-        DeliveryStatus::parse(&row.status),
-        "webhook_deliveries.status",
-        row.id,
-    )?;
+    let status = row.status;
     Ok(Delivery {
         id: row.id,
         webhook_id: webhook_id(row.event_id),
@@ -197,7 +193,7 @@ pub async fn list_deliveries(
                 .limit(page.fetch_limit())
                 .into_boxed();
             if let Some(status) = filter.status {
-                select = select.filter(webhook_deliveries::status.eq(status.as_str()));
+                select = select.filter(webhook_deliveries::status.eq(status));
             }
             if let Some(before) = before {
                 select = select.filter(webhook_deliveries::id.lt(before));
@@ -246,11 +242,10 @@ pub async fn redeliver(
                 .filter(webhook_deliveries::id.eq(delivery_id))
                 .filter(webhook_deliveries::subscription_id.eq(id));
             let requeued: Option<DeliveryRow> = diesel::update(
-                of_subscription
-                    .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending.as_str())),
+                of_subscription.filter(webhook_deliveries::status.ne(DeliveryStatus::Pending)),
             )
             .set((
-                webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                webhook_deliveries::status.eq(DeliveryStatus::Pending),
                 webhook_deliveries::next_attempt_at.eq(stamp),
                 webhook_deliveries::retry_until.eq(stamp + window),
                 webhook_deliveries::finished_at.eq(None::<NaiveDateTime>),

@@ -262,7 +262,7 @@ pub fn backlog(conn: &mut DbConnection) -> Result<crate::metrics::Backlog, ApiEr
             .count()
             .get_result(conn)?,
         pending_deliveries: webhook_deliveries::table
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
             .count()
             .get_result(conn)?,
     })
@@ -278,10 +278,10 @@ fn work_waiting(conn: &mut DbConnection) -> Result<(bool, bool), ApiError> {
         .is_some();
     let stamp = now();
     let active = webhook_subscriptions::table
-        .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
+        .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active))
         .select(webhook_subscriptions::id);
     let due = webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
         .filter(webhook_deliveries::next_attempt_at.le(stamp))
         .filter(
             webhook_deliveries::lease_until
@@ -316,7 +316,7 @@ fn fan_out(conn: &mut DbConnection, window: chrono::Duration) -> Result<usize, A
         return Ok(0);
     }
     let subscriptions = webhook_subscriptions::table
-        .filter(webhook_subscriptions::status.ne(SubscriptionStatus::Disabled.as_str()))
+        .filter(webhook_subscriptions::status.ne(SubscriptionStatus::Disabled))
         .select((
             webhook_subscriptions::id,
             webhook_subscriptions::events,
@@ -344,7 +344,7 @@ fn fan_out(conn: &mut DbConnection, window: chrono::Duration) -> Result<usize, A
                             webhook_deliveries::event_type.eq(event_type.as_str()),
                             webhook_deliveries::aggregate_type.eq(aggregate_type.as_str()),
                             webhook_deliveries::aggregate_id.eq(aggregate_id.as_str()),
-                            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                            webhook_deliveries::status.eq(DeliveryStatus::Pending),
                             webhook_deliveries::next_attempt_at.eq(stamp),
                             webhook_deliveries::retry_until.eq(stamp + window),
                             webhook_deliveries::created_at.eq(stamp),
@@ -404,14 +404,14 @@ fn claim(
     // A delivery waits while an earlier event of its subscription and aggregate is
     // still pending, leased or not.
     const DUE: &str = "SELECT d.id FROM webhook_deliveries d
-        WHERE d.status = 'pending' AND d.next_attempt_at <= $3
+        WHERE d.status = $5 AND d.next_attempt_at <= $3
           AND (d.lease_until IS NULL OR d.lease_until < $3)
           AND d.subscription_id IN
-            (SELECT s.id FROM webhook_subscriptions s WHERE s.status = 'active')
+            (SELECT s.id FROM webhook_subscriptions s WHERE s.status = $6)
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
             WHERE e.subscription_id = d.subscription_id
               AND e.aggregate_type = d.aggregate_type AND e.aggregate_id = d.aggregate_id
-              AND e.status = 'pending' AND e.event_id < d.event_id)
+              AND e.status = $5 AND e.event_id < d.event_id)
         ORDER BY d.next_attempt_at, d.id
         LIMIT $4";
     let stamp = now();
@@ -421,6 +421,8 @@ fn claim(
             .bind::<Timestamp, _>(stamp + lease)
             .bind::<Timestamp, _>(stamp)
             .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind::<Text, _>(DeliveryStatus::Pending)
+            .bind::<Text, _>(SubscriptionStatus::Active)
     };
     let update = "UPDATE webhook_deliveries SET lease_token = $1, lease_until = $2 WHERE id IN";
     let claimed: Vec<Claimed> = match conn {
@@ -533,7 +535,7 @@ fn record(
             .filter(webhook_deliveries::lease_token.eq(token)),
     )
     .set((
-        webhook_deliveries::status.eq(status.as_str()),
+        webhook_deliveries::status.eq(status),
         webhook_deliveries::attempt_count.eq(attempts),
         webhook_deliveries::next_attempt_at.eq(retry_in.map_or(stamp, |(_, next)| next)),
         webhook_deliveries::finished_at.eq((status != DeliveryStatus::Pending).then_some(stamp)),
@@ -584,10 +586,10 @@ fn mark_failing(uow: &mut UnitOfWork<'_>, subscription_id: i64) -> Result<(), Ap
     let marked = diesel::update(
         webhook_subscriptions::table
             .filter(webhook_subscriptions::id.eq(subscription_id))
-            .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str())),
+            .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active)),
     )
     .set((
-        webhook_subscriptions::status.eq(SubscriptionStatus::Failing.as_str()),
+        webhook_subscriptions::status.eq(SubscriptionStatus::Failing),
         webhook_subscriptions::updated_at.eq(now()),
         webhook_subscriptions::version.eq(webhook_subscriptions::version + 1),
     ))

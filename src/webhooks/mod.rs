@@ -188,7 +188,7 @@ pub async fn create_webhook(
                         webhook_subscriptions::description.eq(&description),
                         webhook_subscriptions::events.eq(model::stored_events(&events)),
                         webhook_subscriptions::secret.eq(sealed),
-                        webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()),
+                        webhook_subscriptions::status.eq(SubscriptionStatus::Active),
                         webhook_subscriptions::created_by.eq(created_by),
                         webhook_subscriptions::created_at.eq(stamp),
                         webhook_subscriptions::updated_at.eq(stamp),
@@ -242,7 +242,7 @@ pub async fn list_webhooks(
                 .limit(page.fetch_limit())
                 .into_boxed();
             if let Some(status) = filter.status {
-                select = select.filter(webhook_subscriptions::status.eq(status.as_str()));
+                select = select.filter(webhook_subscriptions::status.eq(status));
             }
             if let Some(after) = after {
                 select = select.filter(webhook_subscriptions::id.gt(after));

@@ -69,7 +69,7 @@ pub struct SubscriptionRow {
     pub secret: String,
     pub previous_secret: Option<String>,
     pub previous_secret_expires_at: Option<NaiveDateTime>,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -99,9 +99,7 @@ impl TryFrom<SubscriptionRow> for Webhook {
     fn try_from(row: SubscriptionRow) -> Result<Self, ApiError> {
         Ok(Webhook {
             events: events_of(&row.events, row.id)?,
-            status: SubscriptionStatus::parse(&row.status).ok_or_else(|| {
-                ApiError::internal(format!("webhook {} has status {}", row.id, row.status))
-            })?,
+            status: row.status,
             previous_secret_expires_at: row.previous_secret_expires_at.map(utc),
             id: row.id,
             url: row.url,
@@ -177,8 +175,7 @@ pub fn apply(
         ),
         (
             "status",
-            edit.status
-                .is_some_and(|status| status.as_str() != current.status),
+            edit.status.is_some_and(|status| status != current.status),
         ),
         ("secret", edit.secret.is_some()),
     ]
@@ -211,10 +208,7 @@ pub fn apply(
             .description
             .clone()
             .unwrap_or_else(|| current.description.clone())),
-        webhook_subscriptions::status.eq(edit.status.map_or_else(
-            || current.status.clone(),
-            |status| status.as_str().to_owned(),
-        )),
+        webhook_subscriptions::status.eq(edit.status.unwrap_or(current.status)),
         webhook_subscriptions::secret.eq(edit.secret.as_deref().unwrap_or(&current.secret)),
         webhook_subscriptions::previous_secret.eq(previous),
         webhook_subscriptions::previous_secret_expires_at.eq(previous_until),
