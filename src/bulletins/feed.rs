@@ -14,7 +14,7 @@ use super::policy::BulletinAccess;
 use crate::attachments::FileContent;
 use crate::config::PublicBaseUrl;
 use crate::db::schema::{bulletins, kims};
-use crate::db::{Db, utc};
+use crate::db::{Db, DbConnection, utc};
 use crate::domain::text::xml_safe;
 use crate::error::ApiError;
 use crate::openapi::ServiceUnavailable;
@@ -41,73 +41,85 @@ pub async fn atom_feed(
     db: web::Data<Db>,
     public_base: web::Data<PublicBaseUrl>,
 ) -> Result<HttpResponse, ApiError> {
-    let (rows, kim_names) = db
-        .read(|conn| {
-            let access = BulletinAccess::of(conn, None)?;
-            let rows: Vec<BulletinRow> = bulletins::table
-                .filter(access.condition())
-                .order((bulletins::published_at.desc(), bulletins::id.desc()))
-                .limit(FEED_ENTRIES)
-                .select(BulletinRow::as_select())
-                .load(conn)?;
-            let kim_ids: Vec<i64> = rows.iter().filter_map(|row| row.origin_kim_id).collect();
-            let names: HashMap<i64, String> = if kim_ids.is_empty() {
-                HashMap::new()
-            } else {
-                kims::table
-                    .filter(kims::id.eq_any(&kim_ids))
-                    .select((kims::id, kims::name))
-                    .load::<(i64, String)>(conn)?
-                    .into_iter()
-                    .collect()
-            };
-            Ok((rows, names))
-        })
-        .await?;
+    let (rows, kim_names) = db.read(latest_public).await?;
     // Links from configuration only: `Host` and `X-Forwarded-*` are the client's to
     // forge, and this answer is cached publicly.
     let base = &public_base.0;
     let entries: Vec<Entry> = rows
         .into_iter()
-        .map(|row| {
-            let author = row
-                .origin_kim_id
-                .and_then(|id| kim_names.get(&id).cloned())
-                .unwrap_or_else(|| GOVERNMENT.to_owned());
-            Entry {
-                title: Text::plain(row.title),
-                id: format!("{base}/api/v1/bulletins/{}", row.id),
-                updated: fixed(row.updated_at),
-                published: row.published_at.map(fixed),
-                authors: vec![Person {
-                    name: author,
-                    ..Default::default()
-                }],
-                categories: vec![AtomCategory {
-                    term: row.category.as_str().to_owned(),
-                    ..Default::default()
-                }],
-                links: vec![Link {
-                    href: format!("{base}/api/v1/bulletins/{}", row.id),
-                    rel: "alternate".into(),
-                    mime_type: Some("application/json".into()),
-                    ..Default::default()
-                }],
-                content: Some(Content {
-                    value: Some(row.body),
-                    content_type: Some("text".into()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }
-        })
+        .map(|row| entry(row, &kim_names, base))
         .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(xml_safe(feed(entries, base).to_string())))
+}
+
+/// The newest public bulletins, and the names of the KIMs that wrote any of them.
+fn latest_public(
+    conn: &mut DbConnection,
+) -> Result<(Vec<BulletinRow>, HashMap<i64, String>), ApiError> {
+    let access = BulletinAccess::of(conn, None)?;
+    let rows: Vec<BulletinRow> = bulletins::table
+        .filter(access.condition())
+        .order((bulletins::published_at.desc(), bulletins::id.desc()))
+        .limit(FEED_ENTRIES)
+        .select(BulletinRow::as_select())
+        .load(conn)?;
+    let kim_ids: Vec<i64> = rows.iter().filter_map(|row| row.origin_kim_id).collect();
+    let names: HashMap<i64, String> = if kim_ids.is_empty() {
+        HashMap::new()
+    } else {
+        kims::table
+            .filter(kims::id.eq_any(&kim_ids))
+            .select((kims::id, kims::name))
+            .load::<(i64, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    Ok((rows, names))
+}
+
+fn entry(row: BulletinRow, kim_names: &HashMap<i64, String>, base: &str) -> Entry {
+    let author = row
+        .origin_kim_id
+        .and_then(|id| kim_names.get(&id).cloned())
+        .unwrap_or_else(|| GOVERNMENT.to_owned());
+    Entry {
+        title: Text::plain(row.title),
+        id: format!("{base}/api/v1/bulletins/{}", row.id),
+        updated: fixed(row.updated_at),
+        published: row.published_at.map(fixed),
+        authors: vec![Person {
+            name: author,
+            ..Default::default()
+        }],
+        categories: vec![AtomCategory {
+            term: row.category.as_str().to_owned(),
+            ..Default::default()
+        }],
+        links: vec![Link {
+            href: format!("{base}/api/v1/bulletins/{}", row.id),
+            rel: "alternate".into(),
+            mime_type: Some("application/json".into()),
+            ..Default::default()
+        }],
+        content: Some(Content {
+            value: Some(row.body),
+            content_type: Some("text".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn feed(entries: Vec<Entry>, base: &str) -> Feed {
     let updated = entries
         .iter()
         .map(|entry| entry.updated)
         .max()
         .unwrap_or_else(|| fixed(chrono::DateTime::UNIX_EPOCH.naive_utc()));
-    let feed = Feed {
+    Feed {
         title: Text::plain("Buletin Informasi Kota Metro"),
         subtitle: Some(Text::plain(
             "Informasi publik dari Pemerintah Kota Metro dan Kelompok Informasi Masyarakat",
@@ -127,9 +139,5 @@ pub async fn atom_feed(
         lang: Some("id".into()),
         entries,
         ..Default::default()
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(xml_safe(feed.to_string())))
+    }
 }

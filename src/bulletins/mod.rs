@@ -5,18 +5,16 @@
 mod acknowledgements;
 mod feed;
 mod files;
+mod listing;
 pub mod model;
 pub mod policy;
 mod seen;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 pub use acknowledgements::{acknowledge, export_acknowledgements, list_acknowledgements};
 pub use feed::atom_feed;
@@ -24,10 +22,11 @@ pub use files::{
     BulletinFiles, attach_upload, delete_attachment, download_attachment, list_attachments,
     upload_attachment,
 };
+pub use listing::list_bulletins;
 use model::{
     Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Origin, Priority,
 };
-use policy::{BulletinAccess, BulletinCondition};
+use policy::BulletinAccess;
 
 use crate::attachments::FileOwner;
 use crate::audience::Audience;
@@ -35,20 +34,17 @@ use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller, Role};
 use crate::concurrency::IfMatch;
 use crate::db::schema::bulletins;
-use crate::db::{BoundSql, Db, DbConnection};
+use crate::db::{Db, DbConnection};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
-use crate::extract::{ApiJson, ListQuery};
+use crate::extract::ApiJson;
 use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
-    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
-    ServiceUnavailable, Unauthorized, Unprocessable,
+    Forbidden, IdempotencyKeyParam, InvalidBody, NotFound, PreconditionFailed, ServiceUnavailable,
+    Unauthorized, Unprocessable,
 };
-use crate::page_cache::{CachedPage, PageCache, PageKey};
-use crate::pagination::{PageParams, contains_pattern, cursor_after};
-use crate::sync::{Counter, Removed, SyncItem, SyncPage, SyncPoint};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -79,97 +75,6 @@ pub struct BulletinChanges {
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     expires_at: Option<Option<DateTime<Utc>>>,
-}
-
-/// Serialized whole into the key of kept list pages ([`page_query`]): a field added
-/// here changes the key without anyone remembering to.
-#[derive(Debug, Deserialize, Serialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct BulletinFilter {
-    status: Option<BulletinStatus>,
-    category: Option<Category>,
-    priority: Option<Priority>,
-    origin: Option<Origin>,
-    /// Published at or after this moment.
-    since: Option<DateTime<Utc>>,
-    /// Text in the title or body, case-insensitive.
-    q: Option<String>,
-    /// KIM users only: whether their KIM has acknowledged it (`false`: what is new).
-    acknowledged: Option<bool>,
-    /// A `sync_token` from an earlier listing: only what changed since, with items
-    /// that left the view as `{"id", "removed": true}`.
-    updated_since: Option<String>,
-}
-
-/// What, besides the caller's view and the counter, decides a kept list page: the whole
-/// filter as parsed, where the page starts and how long it is, and (PostgreSQL) the
-/// snapshot — a change may commit under a number already handed out, and only the
-/// snapshot moves then.
-fn page_query(
-    snapshot: Option<&str>,
-    filter: &BulletinFilter,
-    before: Option<i64>,
-    fetch_limit: i64,
-) -> Result<String, ApiError> {
-    serde_json::to_string(&(snapshot, filter, before, fetch_limit)).map_err(ApiError::internal)
-}
-
-/// What a caller sees in a list: its access and the list's filters, as one condition
-/// (the same rows are "in view" for plain lists and for sync). It is also selected as
-/// a column, so it must be false, never NULL, where it does not hold.
-fn in_view(
-    access: &BulletinAccess,
-    filter: &BulletinFilter,
-    since: Option<NaiveDateTime>,
-    pattern: Option<&str>,
-) -> Result<BulletinCondition, ApiError> {
-    let mut view = access.condition();
-    if let Some(acknowledged) = filter.acknowledged {
-        let kim = access.kim().ok_or_else(|| {
-            ApiError::InvalidQuery(vec![FieldIssue::new(
-                "acknowledged",
-                "kim_users_only",
-                "only KIM users filter by their KIM's acknowledgement",
-                "hanya pengguna KIM yang menyaring menurut konfirmasi KIM-nya",
-            )])
-        })?;
-        // Probed per candidate row on the (bulletin_id, kim_id) key, like the audience
-        // match, rather than listing every bulletin the KIM ever acknowledged.
-        let acknowledged_here = BoundSql::new(
-            "EXISTS (SELECT 1 FROM bulletin_acknowledgements k \
-             WHERE k.bulletin_id = bulletins.id AND k.kim_id = ",
-        )
-        .big_int(kim)
-        .sql(")");
-        view = if acknowledged {
-            Box::new(view.and(acknowledged_here))
-        } else {
-            Box::new(view.and(diesel::dsl::not(acknowledged_here)))
-        };
-    }
-    if let Some(status) = filter.status {
-        view = Box::new(view.and(bulletins::status.eq(status)));
-    }
-    if let Some(category) = filter.category {
-        view = Box::new(view.and(bulletins::category.eq(category)));
-    }
-    if let Some(priority) = filter.priority {
-        view = Box::new(view.and(bulletins::priority.eq(priority)));
-    }
-    if let Some(origin) = filter.origin {
-        view = Box::new(view.and(bulletins::origin.eq(origin)));
-    }
-    if let Some(since) = since {
-        let published_since = bulletins::published_at
-            .is_not_null()
-            .and(bulletins::published_at.assume_not_null().ge(since));
-        view = Box::new(view.and(published_since));
-    }
-    if let Some(pattern) = pattern {
-        view = Box::new(view.and(bulletins::search_key.like(pattern.to_owned()).escape('\\')));
-    }
-    Ok(view)
 }
 
 /// An expiry must lie ahead.
@@ -285,214 +190,6 @@ fn find_changeable(
 
 fn answer(bulletin: Bulletin) -> HttpResponse {
     crate::concurrency::ok_with_etag(bulletin.version, &bulletin)
-}
-
-/// Lists the bulletins the caller may see, newest first.
-///
-/// gov users see all; integration clients with `bulletins:read` the published ones;
-/// a KIM's users the published, unexpired bulletins addressed to their KIM (and its
-/// kim_admin every bulletin of its own KIM); anonymous callers published public ones.
-#[utoipa::path(
-    tag = "bulletins",
-    params(BulletinFilter, PageParams),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "One page of bulletins (or of what changed since `updated_since`)", body = SyncPage<Bulletin>),
-        (status = 400, response = InvalidQuery),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 503, response = ServiceUnavailable),
-    ),
-)]
-#[get("/bulletins")]
-pub async fn list_bulletins(
-    caller: MaybeCaller,
-    db: web::Data<Db>,
-    kept_pages: web::Data<PageCache>,
-    query: ListQuery<BulletinFilter>,
-) -> Result<HttpResponse, ApiError> {
-    let MaybeCaller(caller) = caller;
-    let ListQuery { page, filter } = query;
-    let cursor: Option<(i64, SyncPoint)> = page.after()?;
-    let fetch_limit = page.fetch_limit();
-    let since = filter
-        .since
-        .map(|since| crate::domain::storable_moment("since", since))
-        .transpose()
-        .map_err(|issue| ApiError::InvalidQuery(vec![issue]))?;
-    let pattern = contains_pattern(filter.q.as_deref())?;
-    let cache = kept_pages.into_inner();
-    let kept = Arc::clone(&cache);
-    let listing = db
-        .read(move |conn| {
-            let access = BulletinAccess::of(conn, caller.as_ref())?;
-            let view_key = access.view_key();
-            let changed_since = filter
-                .updated_since
-                .as_deref()
-                .map(|token| SyncPoint::from_token(token, view_key))
-                .transpose()?;
-            let current = SyncPoint::now(conn, Counter::Bulletins, view_key)?;
-            // Every page of one listing answers for the same point, so that the token of
-            // its last page covers what changed while the client was paging.
-            let upto = cursor
-                .as_ref()
-                .map_or_else(|| current.clone(), |(_, upto)| upto.clone());
-            // A sync answer depends on its token, and acknowledgements do not move the
-            // counter: neither is kept.
-            let keep = changed_since.is_none() && filter.acknowledged.is_none() && kept.enabled();
-            let key = keep
-                .then(|| {
-                    let before = cursor.as_ref().map(|(before, _)| *before);
-                    page_query(current.snapshot(), &filter, before, fetch_limit).map(|query| {
-                        PageKey {
-                            counter: Counter::Bulletins,
-                            seq: current.seq,
-                            view: view_key,
-                            query,
-                        }
-                    })
-                })
-                .transpose()?;
-            if let Some(hit) = key.as_ref().and_then(|key| kept.get(key, current.at())) {
-                return Ok(Listing::Kept { page: hit, upto });
-            }
-            let in_view = || in_view(&access, &filter, since, pattern.as_deref());
-            // Whether a row is in view is a column only for sync, where rows that left
-            // the view come back as removals; a plain list holds nothing else.
-            let in_view_column: BulletinCondition = match changed_since {
-                None => Box::new(true.into_sql::<diesel::sql_types::Bool>()),
-                Some(_) => in_view()?,
-            };
-            let mut select = bulletins::table
-                .select((BulletinRow::as_select(), in_view_column))
-                .order(bulletins::id.desc())
-                .limit(fetch_limit)
-                .into_boxed();
-            select = match changed_since {
-                None => select.filter(in_view()?),
-                // Only what the caller could have seen: a removal of anything else
-                // would tell it of a bulletin it was never shown.
-                Some(from) => select
-                    .filter(
-                        from.changed_since("bulletins")
-                            .and(bulletins::change_seq.le(upto.seq))
-                            .or(bulletins::expires_at
-                                .assume_not_null()
-                                .gt(from.at())
-                                .and(bulletins::expires_at.assume_not_null().le(upto.at()))),
-                    )
-                    .filter(access.could_have_seen()),
-            };
-            if let Some((before, _)) = &cursor {
-                select = select.filter(bulletins::id.lt(*before));
-            }
-            let rows: Vec<(BulletinRow, bool)> = select.load(conn)?;
-            let shown: Vec<i64> = rows
-                .iter()
-                .filter(|(_, visible)| *visible)
-                .map(|(row, _)| row.id)
-                .collect();
-            let files = crate::attachments::of_many(conn, BulletinFiles::KIND, &shown)?;
-            Ok(Listing::Fresh {
-                rows,
-                files,
-                show_author: access.shows_authors(),
-                upto,
-                at: current.at(),
-                key,
-            })
-        })
-        .await?;
-    let (page, upto) = match listing {
-        Listing::Kept { page, upto } => (page, upto),
-        Listing::Fresh {
-            rows,
-            files,
-            show_author,
-            upto,
-            at,
-            key,
-        } => {
-            let page = Arc::new(answered_page(rows, files, show_author, &page, at)?);
-            if let Some(key) = key {
-                cache.put(key, Arc::clone(&page));
-            }
-            (page, upto)
-        }
-    };
-    Ok(HttpResponse::Ok().json(PageBody {
-        data: &page.data,
-        next_cursor: page.last_key.and_then(|last| cursor_after(&(last, &upto))),
-        sync_token: upto.token(),
-    }))
-}
-
-/// What a listing found: a page kept from an earlier answer, or rows to answer with.
-enum Listing {
-    Kept {
-        page: Arc<CachedPage>,
-        upto: SyncPoint,
-    },
-    Fresh {
-        rows: Vec<(BulletinRow, bool)>,
-        files: HashMap<i64, Vec<crate::attachments::Attachment>>,
-        show_author: bool,
-        upto: SyncPoint,
-        at: NaiveDateTime,
-        key: Option<PageKey>,
-    },
-}
-
-/// [`SyncPage`] around items already in JSON.
-#[derive(serde::Serialize)]
-struct PageBody<'a> {
-    data: &'a serde_json::value::RawValue,
-    next_cursor: Option<String>,
-    sync_token: String,
-}
-
-/// Up to `fetch_limit()` rows as one page of items: current bulletins, and removals
-/// for rows (selected by sync) that left the view. It stays right until the first
-/// expiry after `at` among the rows.
-fn answered_page(
-    mut rows: Vec<(BulletinRow, bool)>,
-    mut files: HashMap<i64, Vec<crate::attachments::Attachment>>,
-    show_author: bool,
-    params: &PageParams,
-    at: NaiveDateTime,
-) -> Result<CachedPage, ApiError> {
-    let valid_until = rows
-        .iter()
-        .filter_map(|(row, _)| row.expires_at)
-        .filter(|expiry| *expiry > at)
-        .min();
-    let last_key = if params.cut(&mut rows) {
-        rows.last().map(|(row, _)| row.id)
-    } else {
-        None
-    };
-    let items = rows
-        .into_iter()
-        .map(|(row, visible)| {
-            Ok(if visible {
-                let attached = files.remove(&row.id).unwrap_or_default();
-                SyncItem::Current(Bulletin::from_row(row, show_author, attached)?)
-            } else {
-                SyncItem::Removed(Removed {
-                    id: row.id,
-                    removed: true,
-                })
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let data = serde_json::value::to_raw_value(&items)
-        .map_err(|e| ApiError::internal(format!("bulletin page as JSON: {e}")))?;
-    Ok(CachedPage {
-        data,
-        last_key,
-        valid_until,
-    })
 }
 
 /// Writes a draft. gov users write government bulletins to any audience; a kim_admin
@@ -863,60 +560,4 @@ pub async fn archive_bulletin(
         BulletinStatus::Archived,
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Each filter parameter, set alone, gives another key than no filter: the key is
-    /// the whole filter, so a parameter added later cannot be left out of it. A new
-    /// parameter fails here until it has a sample value below.
-    #[test]
-    fn every_filter_parameter_changes_the_page_key() {
-        let sample = |name: &str| match name {
-            "status" => Some("published"),
-            "category" => Some("kesehatan"),
-            "priority" => Some("urgent"),
-            "origin" => Some("kim"),
-            "since" => Some("2026-01-01T00:00:00Z"),
-            "q" => Some("banjir"),
-            "acknowledged" => Some("false"),
-            "updated_since" => Some("token"),
-            _ => None,
-        };
-        let key = |query: &str| {
-            let filter: BulletinFilter = serde_urlencoded::from_str(query)
-                .unwrap_or_else(|error| panic!("{query}: {error}"));
-            page_query(None, &filter, None, 21).unwrap_or_else(|error| panic!("{error}"))
-        };
-        let unfiltered = key("");
-        let parameters = <BulletinFilter as IntoParams>::into_params(|| None);
-        assert!(parameters.len() >= 8);
-        for parameter in parameters {
-            let value = sample(&parameter.name)
-                .unwrap_or_else(|| panic!("no sample value for `{}`", parameter.name));
-            assert_ne!(
-                key(&format!("{}={value}", parameter.name)),
-                unfiltered,
-                "{}",
-                parameter.name
-            );
-        }
-        assert_ne!(
-            page_query(None, &BulletinFilter::default_for_tests(), Some(9), 21).ok(),
-            Some(unfiltered.clone()),
-            "where the page starts"
-        );
-        assert_ne!(
-            page_query(Some("1:2:"), &BulletinFilter::default_for_tests(), None, 21).ok(),
-            Some(unfiltered)
-        );
-    }
-
-    impl BulletinFilter {
-        fn default_for_tests() -> Self {
-            serde_urlencoded::from_str("").unwrap_or_else(|error| panic!("{error}"))
-        }
-    }
 }

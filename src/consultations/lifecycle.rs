@@ -3,6 +3,7 @@
 //! concluded with the government's response. Only gov moves it; every move is audited,
 //! opening and concluding are also events.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -74,6 +75,23 @@ impl ConsultationStatusRequest {
 }
 
 /// The moves there are.
+/// A response is taken from `opens_at` while the consultation is open.
+pub fn ensure_takes_responses(row: &ConsultationRow, at: NaiveDateTime) -> Result<(), ApiError> {
+    match row.effective_status() {
+        ConsultationStatus::Open if row.opens_at > at => Err(ApiError::conflict(
+            "consultation_not_open",
+            "The consultation takes responses from its opens_at.",
+            "Konsultasi menerima tanggapan mulai opens_at.",
+        )),
+        ConsultationStatus::Open => Ok(()),
+        _ => Err(ApiError::conflict(
+            "consultation_closed",
+            "The consultation no longer takes responses.",
+            "Konsultasi tidak lagi menerima tanggapan.",
+        )),
+    }
+}
+
 fn may_move(from: ConsultationStatus, to: ConsultationStatus) -> Result<(), ApiError> {
     let allowed = matches!(
         (from, to),

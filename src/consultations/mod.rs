@@ -22,7 +22,9 @@ pub use files::{
     download_consultation_attachment, list_consultation_attachments,
     upload_consultation_attachment,
 };
-use model::{Consultation, ConsultationResponse, ConsultationRow, ConsultationStatus, ResponseRow};
+use model::{
+    Consultation, ConsultationResponse, ConsultationRow, ConsultationStatus, ResponseWrite,
+};
 use policy::ConsultationAccess;
 use questions::{Answer, Question};
 pub use results::consultation_results;
@@ -31,7 +33,7 @@ use crate::audience::Audience;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovOnly, MaybeCaller};
 use crate::concurrency::IfMatch;
-use crate::db::schema::{consultation_responses, consultations};
+use crate::db::schema::consultations;
 use crate::db::{Db, DbConnection, now};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
@@ -90,6 +92,33 @@ pub struct ResponseRequest {
     answers: Vec<Answer>,
     #[schema(minimum = 0, maximum = 1_000_000)]
     citizens_consulted: i32,
+}
+
+impl ResponseRequest {
+    /// What can be judged without the consultation, before any database work.
+    fn check_count(&self) -> Result<(), ApiError> {
+        if (0..=MAX_CITIZENS).contains(&self.citizens_consulted) {
+            return Ok(());
+        }
+        Err(ApiError::Validation(vec![FieldIssue::new(
+            "citizens_consulted",
+            "out_of_range",
+            format!("must be between 0 and {MAX_CITIZENS}"),
+            format!("harus antara 0 dan {MAX_CITIZENS}"),
+        )]))
+    }
+
+    /// The answers judged against `questions`, as stored.
+    fn check(&self, questions: &[Question], by: Option<i64>) -> Result<ResponseWrite, ApiError> {
+        let mut checks = Checks::new();
+        let answers = questions::checked_answers(&mut checks, questions, self.answers.clone());
+        checks.finish()?;
+        Ok(ResponseWrite {
+            answers: stored_json(&answers)?,
+            citizens_consulted: self.citizens_consulted,
+            submitted_by: by,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -534,19 +563,6 @@ pub async fn change_consultation_status(
     Ok(answer(consultation))
 }
 
-fn find_response(
-    conn: &mut DbConnection,
-    consultation: i64,
-    kim: i64,
-) -> Result<Option<ResponseRow>, ApiError> {
-    Ok(consultation_responses::table
-        .filter(consultation_responses::consultation_id.eq(consultation))
-        .filter(consultation_responses::kim_id.eq(kim))
-        .select(ResponseRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
 /// Submits or revises the KIM's response (its kim_admin) while the consultation is
 /// open: `409 consultation_closed` after `closes_at`, `409 consultation_not_open`
 /// before `opens_at`. Answers are judged against the questions.
@@ -577,17 +593,9 @@ pub async fn put_my_response(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(request) = body;
-    if !(0..=MAX_CITIZENS).contains(&request.citizens_consulted) {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
-            "citizens_consulted",
-            "out_of_range",
-            format!("must be between 0 and {MAX_CITIZENS}"),
-            format!("harus antara 0 dan {MAX_CITIZENS}"),
-        )]));
-    }
-    let actor = Actor::from(&caller);
+    request.check_count()?;
     let (created, row) = db
-        .unit_of_work(actor, origin, move |uow| {
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
             crate::kims::model::ensure_kim_user_may_write(uow, &caller)?;
             let access = ConsultationAccess::of(uow.conn, Some(&caller))?;
             let consultation = find_visible(uow.conn, &access, id)?;
@@ -595,55 +603,9 @@ pub async fn put_my_response(
             // One response per KIM: its writes queue on the KIM's lock.
             uow.lock_kim(kim)?;
             let at = now();
-            match consultation.effective_status() {
-                ConsultationStatus::Open if consultation.opens_at > at => {
-                    return Err(ApiError::conflict(
-                        "consultation_not_open",
-                        "The consultation takes responses from its opens_at.",
-                        "Konsultasi menerima tanggapan mulai opens_at.",
-                    ));
-                }
-                ConsultationStatus::Open => {}
-                _ => {
-                    return Err(ApiError::conflict(
-                        "consultation_closed",
-                        "The consultation no longer takes responses.",
-                        "Konsultasi tidak lagi menerima tanggapan.",
-                    ));
-                }
-            }
-            let mut checks = Checks::new();
-            let answers = questions::checked_answers(
-                &mut checks,
-                &consultation.questions()?,
-                request.answers.clone(),
-            );
-            checks.finish()?;
-            let answers = stored_json(&answers)?;
-            let row: ResponseRow = match find_response(uow.conn, id, kim)? {
-                Some(current) => diesel::update(consultation_responses::table.find(current.id))
-                    .set((
-                        consultation_responses::answers.eq(answers),
-                        consultation_responses::citizens_consulted.eq(request.citizens_consulted),
-                        consultation_responses::submitted_by.eq(caller.user_id()),
-                        consultation_responses::updated_at.eq(at),
-                        consultation_responses::version.eq(current.version + 1),
-                    ))
-                    .returning(consultation_responses::all_columns)
-                    .get_result(uow.conn)?,
-                None => diesel::insert_into(consultation_responses::table)
-                    .values((
-                        consultation_responses::consultation_id.eq(id),
-                        consultation_responses::kim_id.eq(kim),
-                        consultation_responses::answers.eq(answers),
-                        consultation_responses::citizens_consulted.eq(request.citizens_consulted),
-                        consultation_responses::submitted_by.eq(caller.user_id()),
-                        consultation_responses::created_at.eq(at),
-                        consultation_responses::updated_at.eq(at),
-                    ))
-                    .returning(consultation_responses::all_columns)
-                    .get_result(uow.conn)?,
-            };
+            lifecycle::ensure_takes_responses(&consultation, at)?;
+            let write = request.check(&consultation.questions()?, caller.user_id())?;
+            let row = model::save_response(uow.conn, id, kim, &write, at)?;
             uow.audit(
                 "consultation.responded",
                 Some(Target::new("consultation", id)),
@@ -685,7 +647,7 @@ pub async fn get_my_response(
             let access = ConsultationAccess::of(conn, Some(&caller))?;
             find_visible(conn, &access, id)?;
             let kim = access.kim()?;
-            find_response(conn, id, kim)?.ok_or(ApiError::NotFound)
+            model::find_response(conn, id, kim)?.ok_or(ApiError::NotFound)
         })
         .await?;
     Ok(web::Json(ConsultationResponse::from_row(row)?))

@@ -9,7 +9,7 @@ use super::questions::{Answer, Question};
 use crate::audience::Audience;
 use crate::audience::AudienceScope;
 use crate::db::schema::{consultation_responses, consultations};
-use crate::db::{now, stored, utc};
+use crate::db::{DbConnection, now, stored, utc};
 use crate::error::ApiError;
 use crate::text_enum;
 
@@ -172,4 +172,58 @@ impl ConsultationResponse {
             version: row.version,
         })
     }
+}
+
+/// A KIM's response as written: its answers as stored JSON.
+pub struct ResponseWrite {
+    pub answers: String,
+    pub citizens_consulted: i32,
+    pub submitted_by: Option<i64>,
+}
+
+pub fn find_response(
+    conn: &mut DbConnection,
+    consultation: i64,
+    kim: i64,
+) -> Result<Option<ResponseRow>, ApiError> {
+    Ok(consultation_responses::table
+        .filter(consultation_responses::consultation_id.eq(consultation))
+        .filter(consultation_responses::kim_id.eq(kim))
+        .select(ResponseRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Writes the KIM's response: the first one, or a new version of the one it has.
+pub fn save_response(
+    conn: &mut DbConnection,
+    consultation: i64,
+    kim: i64,
+    write: &ResponseWrite,
+    at: NaiveDateTime,
+) -> Result<ResponseRow, ApiError> {
+    Ok(match find_response(conn, consultation, kim)? {
+        Some(current) => diesel::update(consultation_responses::table.find(current.id))
+            .set((
+                consultation_responses::answers.eq(&write.answers),
+                consultation_responses::citizens_consulted.eq(write.citizens_consulted),
+                consultation_responses::submitted_by.eq(write.submitted_by),
+                consultation_responses::updated_at.eq(at),
+                consultation_responses::version.eq(current.version + 1),
+            ))
+            .returning(consultation_responses::all_columns)
+            .get_result(conn)?,
+        None => diesel::insert_into(consultation_responses::table)
+            .values((
+                consultation_responses::consultation_id.eq(consultation),
+                consultation_responses::kim_id.eq(kim),
+                consultation_responses::answers.eq(&write.answers),
+                consultation_responses::citizens_consulted.eq(write.citizens_consulted),
+                consultation_responses::submitted_by.eq(write.submitted_by),
+                consultation_responses::created_at.eq(at),
+                consultation_responses::updated_at.eq(at),
+            ))
+            .returning(consultation_responses::all_columns)
+            .get_result(conn)?,
+    })
 }

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::model::ResponseRow;
 use super::policy::ConsultationAccess;
-use super::questions::{AnswerValue, QuestionKind, SCALE};
+use super::questions::{Answer, AnswerValue, Question, QuestionKind, SCALE};
 use crate::auth::{Authorized, GovOnly};
 use crate::db::Db;
 use crate::db::schema::{consultation_responses, kims};
@@ -95,73 +95,11 @@ pub async fn consultation_results(
                 .iter()
                 .map(|(row, kim_name)| Ok((row.kim_id, kim_name, row.answers()?)))
                 .collect::<Result<Vec<_>, ApiError>>()?;
-            let mut questions = Vec::new();
-            for question in consultation.questions()? {
-                let mut answered = 0;
-                let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-                let mut texts = Vec::new();
-                let mut sum = 0i64;
-                for (kim_id, kim_name, answers) in &responses {
-                    let Some(answer) = answers
-                        .iter()
-                        .find(|answer| answer.question_id == question.id)
-                    else {
-                        continue;
-                    };
-                    answered += 1;
-                    match &answer.value {
-                        AnswerValue::Number(n) => {
-                            sum += n;
-                            *counts.entry(n.to_string()).or_default() += 1;
-                        }
-                        AnswerValue::Text(text) if question.kind == QuestionKind::Text => {
-                            texts.push(TextAnswer {
-                                kim_id: *kim_id,
-                                kim_name: (*kim_name).clone(),
-                                value: text.clone(),
-                            });
-                        }
-                        AnswerValue::Text(option) => {
-                            *counts.entry(option.clone()).or_default() += 1;
-                        }
-                    }
-                }
-                let tally_of = |values: Vec<String>| {
-                    values
-                        .into_iter()
-                        .map(|value| Tally {
-                            count: counts.get(&value).copied().unwrap_or(0),
-                            value,
-                        })
-                        .collect()
-                };
-                questions.push(match question.kind {
-                    QuestionKind::Choice => QuestionResult {
-                        tally: Some(tally_of(question.options.clone())),
-                        mean: None,
-                        answers: None,
-                        question_id: question.id,
-                        kind: question.kind,
-                        answered,
-                    },
-                    QuestionKind::Scale => QuestionResult {
-                        tally: Some(tally_of(SCALE.map(|n| n.to_string()).collect())),
-                        mean: (answered > 0).then(|| sum as f64 / answered as f64),
-                        answers: None,
-                        question_id: question.id,
-                        kind: question.kind,
-                        answered,
-                    },
-                    QuestionKind::Text => QuestionResult {
-                        tally: None,
-                        mean: None,
-                        answers: Some(texts),
-                        question_id: question.id,
-                        kind: question.kind,
-                        answered,
-                    },
-                });
-            }
+            let questions = consultation
+                .questions()?
+                .into_iter()
+                .map(|question| QuestionResult::of(question, &responses))
+                .collect();
             Ok(ConsultationResults {
                 consultation_id: id,
                 kims_addressed: consultation.kims_addressed,
@@ -175,4 +113,68 @@ pub async fn consultation_results(
         })
         .await?;
     Ok(web::Json(results))
+}
+
+/// The answers of one KIM: its id, its name and what it answered.
+type KimAnswers<'a> = (i64, &'a String, Vec<Answer>);
+
+impl QuestionResult {
+    /// The tally, mean or texts of `question` over every KIM's answers.
+    fn of(question: Question, responses: &[KimAnswers<'_>]) -> QuestionResult {
+        let mut answered = 0;
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        let mut texts = Vec::new();
+        let mut sum = 0i64;
+        for (kim_id, kim_name, answers) in responses {
+            let Some(answer) = answers
+                .iter()
+                .find(|answer| answer.question_id == question.id)
+            else {
+                continue;
+            };
+            answered += 1;
+            match &answer.value {
+                AnswerValue::Number(n) => {
+                    sum += n;
+                    *counts.entry(n.to_string()).or_default() += 1;
+                }
+                AnswerValue::Text(text) if question.kind == QuestionKind::Text => {
+                    texts.push(TextAnswer {
+                        kim_id: *kim_id,
+                        kim_name: (*kim_name).clone(),
+                        value: text.clone(),
+                    });
+                }
+                AnswerValue::Text(option) => {
+                    *counts.entry(option.clone()).or_default() += 1;
+                }
+            }
+        }
+        let tally_of = |values: Vec<String>| {
+            values
+                .into_iter()
+                .map(|value| Tally {
+                    count: counts.get(&value).copied().unwrap_or(0),
+                    value,
+                })
+                .collect()
+        };
+        let (tally, mean, answers) = match question.kind {
+            QuestionKind::Choice => (Some(tally_of(question.options.clone())), None, None),
+            QuestionKind::Scale => (
+                Some(tally_of(SCALE.map(|n| n.to_string()).collect())),
+                (answered > 0).then(|| sum as f64 / answered as f64),
+                None,
+            ),
+            QuestionKind::Text => (None, None, Some(texts)),
+        };
+        QuestionResult {
+            question_id: question.id,
+            kind: question.kind,
+            answered,
+            tally,
+            mean,
+            answers,
+        }
+    }
 }

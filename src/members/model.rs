@@ -213,6 +213,22 @@ pub fn active_nik_exists(
     Ok(query.first::<i64>(conn).optional()?.is_some())
 }
 
+/// Whether `member_id` is an active member of `kim_id`.
+pub fn is_active_member(
+    conn: &mut DbConnection,
+    kim_id: i64,
+    member_id: i64,
+) -> Result<bool, ApiError> {
+    Ok(kim_members::table
+        .filter(kim_members::id.eq(member_id))
+        .filter(kim_members::kim_id.eq(kim_id))
+        .filter(kim_members::status.eq(MemberStatus::Active))
+        .select(kim_members::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
 pub fn active_ketua_exists(
     conn: &mut DbConnection,
     kim_id: i64,

@@ -3,19 +3,20 @@
 //! nominate members of their KIM up to the session's capacity; after it, gov records
 //! who attended and marks it held (or cancels it). Who sees what is [`policy`].
 
+mod listing;
 pub mod model;
 mod participants;
 pub mod policy;
 
 use actix_web::{HttpResponse, get, patch, post, web};
-use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
-use crate::holidays::calendar::wib_midnight;
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
+pub use listing::list_sessions;
 pub use participants::{list_participants, nominate, record_attendance, withdraw};
 
 use model::{
@@ -23,7 +24,7 @@ use model::{
 };
 use policy::SessionAccess;
 
-use crate::audience::{Audience, KimPlace};
+use crate::audience::Audience;
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, Caller, GovOnly};
 use crate::concurrency::IfMatch;
@@ -33,13 +34,12 @@ use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
 use crate::events::EventType;
-use crate::extract::{ApiJson, ListQuery};
+use crate::extract::ApiJson;
 use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
-    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
-    ServiceUnavailable, Unauthorized, Unprocessable,
+    Forbidden, IdempotencyKeyParam, InvalidBody, NotFound, PreconditionFailed, ServiceUnavailable,
+    Unauthorized, Unprocessable,
 };
-use crate::pagination::{Page, PageParams};
 use crate::unit_of_work::{Event, Target, UnitOfWork};
 
 /// Most seats one session offers.
@@ -85,25 +85,6 @@ pub struct SessionChanges {
 pub struct SessionStatusRequest {
     /// `held` once it has started, or `cancelled`.
     status: SessionStatus,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct SessionFilter {
-    status: Option<SessionStatus>,
-    kind: Option<SessionKind>,
-    topic: Option<SessionTopic>,
-    /// Sessions starting on or after this day (WIB), `YYYY-MM-DD`.
-    #[serde(default, deserialize_with = "crate::extract::optional_date")]
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<NaiveDate>,
-    /// Sessions starting on or before this day (WIB), `YYYY-MM-DD`.
-    #[serde(default, deserialize_with = "crate::extract::optional_date")]
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<NaiveDate>,
-    /// gov only: sessions addressed to this KIM.
-    kim_id: Option<i64>,
 }
 
 /// A moment a database of either kind stores, strictly after `after` when given.
@@ -270,105 +251,6 @@ fn not_planned(status: SessionStatus) -> ApiError {
 
 fn answer(session: Session) -> HttpResponse {
     crate::concurrency::ok_with_etag(session.version, &session)
-}
-
-/// Lists the sessions the caller sees, latest start first.
-///
-/// gov users see every session; a KIM's users those addressed to their KIM.
-#[utoipa::path(
-    tag = "mentoring",
-    params(SessionFilter, PageParams),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "One page of sessions", body = Page<Session>),
-        (status = 400, response = InvalidQuery),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 503, response = ServiceUnavailable),
-    ),
-)]
-#[get("/mentoring-sessions")]
-pub async fn list_sessions(
-    caller: Caller,
-    db: web::Data<Db>,
-    query: ListQuery<SessionFilter>,
-) -> Result<web::Json<Page<Session>>, ApiError> {
-    let ListQuery { page, filter } = query;
-    let after: Option<(NaiveDateTime, i64)> = page.after()?;
-    if filter.kim_id.is_some() && !caller.is_gov() {
-        return Err(ApiError::invalid_query(
-            "kim_id",
-            "gov_only",
-            "only government users filter by KIM",
-            "hanya pengguna pemerintah yang menyaring menurut KIM",
-        ));
-    }
-    let from = filter.from.map(wib_midnight);
-    let to = filter
-        .to
-        .map(|day| {
-            day.checked_add_days(Days::new(1))
-                .map(wib_midnight)
-                .ok_or_else(|| {
-                    ApiError::invalid_query("to", "out_of_range", "too late", "terlalu jauh")
-                })
-        })
-        .transpose()?;
-    let listed = db
-        .read(move |conn| {
-            let access = SessionAccess::of(conn, &caller)?;
-            let mut select = mentoring_sessions::table
-                .filter(access.condition())
-                .select(SessionRow::as_select())
-                .order((
-                    mentoring_sessions::starts_at.desc(),
-                    mentoring_sessions::id.desc(),
-                ))
-                .limit(page.fetch_limit())
-                .into_boxed();
-            if let Some(status) = filter.status {
-                select = select.filter(mentoring_sessions::status.eq(status));
-            }
-            if let Some(kind) = filter.kind {
-                select = select.filter(mentoring_sessions::kind.eq(kind));
-            }
-            if let Some(topic) = filter.topic {
-                select = select.filter(mentoring_sessions::topic.eq(topic));
-            }
-            if let Some(from) = from {
-                select = select.filter(mentoring_sessions::starts_at.ge(from));
-            }
-            if let Some(to) = to {
-                select = select.filter(mentoring_sessions::starts_at.lt(to));
-            }
-            if let Some(kim_id) = filter.kim_id {
-                let Some(place) = KimPlace::of(conn, kim_id)? else {
-                    return Ok(Page::from_rows(Vec::new(), &page, |session: &Session| {
-                        session.id
-                    }));
-                };
-                select = select.filter(policy::addressed_to(&place));
-            }
-            if let Some((starts_at, id)) = after {
-                select = select.filter(
-                    mentoring_sessions::starts_at
-                        .lt(starts_at)
-                        .or(mentoring_sessions::starts_at
-                            .eq(starts_at)
-                            .and(mentoring_sessions::id.lt(id))),
-                );
-            }
-            let sessions = select
-                .load(conn)?
-                .into_iter()
-                .map(Session::from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::from_rows(sessions, &page, |session| {
-                (session.starts_at.naive_utc(), session.id)
-            }))
-        })
-        .await?;
-    Ok(web::Json(listed))
 }
 
 /// Plans a session (gov). Emits `session.scheduled`. Honours `Idempotency-Key`.

@@ -192,54 +192,10 @@ pub async fn nominate(
                 // Under the KIM's lock a member cannot leave while being nominated.
                 uow.lock_kim(kim)?;
                 open_for_nominations(&session)?;
-                let member: Option<i64> = kim_members::table
-                    .filter(kim_members::id.eq(member_id))
-                    .filter(kim_members::kim_id.eq(kim))
-                    .filter(kim_members::status.eq(crate::members::model::MemberStatus::Active))
-                    .select(kim_members::id)
-                    .first(uow.conn)
-                    .optional()?;
-                if member.is_none() {
-                    return Err(ApiError::Validation(vec![FieldIssue::new(
-                        "member_id",
-                        "not_an_active_member",
-                        "no active member of your KIM has this id",
-                        "tidak ada anggota aktif KIM Anda dengan id ini",
-                    )]));
+                if !crate::members::model::is_active_member(uow.conn, kim, member_id)? {
+                    return Err(not_an_active_member());
                 }
-                let already: Option<i64> = mentoring_participants::table
-                    .filter(mentoring_participants::session_id.eq(id))
-                    .filter(mentoring_participants::member_id.eq(member_id))
-                    .select(mentoring_participants::id)
-                    .first(uow.conn)
-                    .optional()?;
-                if already.is_some() {
-                    return Err(already_nominated());
-                }
-                if !model::take_seat(uow.conn, id)? {
-                    return Err(ApiError::conflict(
-                        "session_full",
-                        "Every seat of the session is taken.",
-                        "Semua kursi sesi sudah terisi.",
-                    ));
-                }
-                // The unique (session, member) key settles two simultaneous nominations
-                // of one member: the second insert fails and its seat goes back with
-                // its rolled-back transaction.
-                let row: ParticipantRow = diesel::insert_into(mentoring_participants::table)
-                    .values((
-                        mentoring_participants::session_id.eq(id),
-                        mentoring_participants::kim_id.eq(kim),
-                        mentoring_participants::member_id.eq(member_id),
-                        mentoring_participants::nominated_by.eq(nominator.user_id()),
-                        mentoring_participants::nominated_at.eq(now()),
-                    ))
-                    .returning(mentoring_participants::all_columns)
-                    .get_result(uow.conn)
-                    .map_err(|error| match ApiError::from(error) {
-                        ApiError::Conflict { .. } => already_nominated(),
-                        other => other,
-                    })?;
+                let row = seat(uow.conn, id, kim, member_id, nominator.user_id())?;
                 uow.audit(
                     "session.nominated",
                     Some(Target::new("mentoring_session", id)),
@@ -257,6 +213,58 @@ pub async fn nominate(
             crate::idempotency::nothing_owed,
         )
         .await
+}
+
+/// Gives `member_id` of `kim` a seat of session `id`: once per member, while seats last.
+fn seat(
+    conn: &mut DbConnection,
+    id: i64,
+    kim: i64,
+    member_id: i64,
+    by: Option<i64>,
+) -> Result<ParticipantRow, ApiError> {
+    let already: Option<i64> = mentoring_participants::table
+        .filter(mentoring_participants::session_id.eq(id))
+        .filter(mentoring_participants::member_id.eq(member_id))
+        .select(mentoring_participants::id)
+        .first(conn)
+        .optional()?;
+    if already.is_some() {
+        return Err(already_nominated());
+    }
+    if !model::take_seat(conn, id)? {
+        return Err(ApiError::conflict(
+            "session_full",
+            "Every seat of the session is taken.",
+            "Semua kursi sesi sudah terisi.",
+        ));
+    }
+    // The unique (session, member) key settles two simultaneous nominations of one
+    // member: the second insert fails and its seat goes back with its rolled-back
+    // transaction.
+    diesel::insert_into(mentoring_participants::table)
+        .values((
+            mentoring_participants::session_id.eq(id),
+            mentoring_participants::kim_id.eq(kim),
+            mentoring_participants::member_id.eq(member_id),
+            mentoring_participants::nominated_by.eq(by),
+            mentoring_participants::nominated_at.eq(now()),
+        ))
+        .returning(mentoring_participants::all_columns)
+        .get_result(conn)
+        .map_err(|error| match ApiError::from(error) {
+            ApiError::Conflict { .. } => already_nominated(),
+            other => other,
+        })
+}
+
+fn not_an_active_member() -> ApiError {
+    ApiError::Validation(vec![FieldIssue::new(
+        "member_id",
+        "not_an_active_member",
+        "no active member of your KIM has this id",
+        "tidak ada anggota aktif KIM Anda dengan id ini",
+    )])
 }
 
 fn already_nominated() -> ApiError {

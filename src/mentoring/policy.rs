@@ -78,3 +78,16 @@ impl SessionAccess {
 pub fn addressed_to(place: &KimPlace) -> SessionCondition {
     Box::new(place.addressed_in(&SESSION_AUDIENCE))
 }
+
+/// Only government users list the sessions addressed to a given KIM.
+pub fn may_filter_by_kim(caller: &Caller) -> Result<(), ApiError> {
+    if caller.is_gov() {
+        return Ok(());
+    }
+    Err(ApiError::invalid_query(
+        "kim_id",
+        "gov_only",
+        "only government users filter by KIM",
+        "hanya pengguna pemerintah yang menyaring menurut KIM",
+    ))
+}
