@@ -15,6 +15,7 @@ use super::{
     MAX_REQUESTS, Open311Error, Open311ErrorItem, answer, check_jurisdiction, read, xml,
 };
 use crate::audit::{Actor, RequestOrigin};
+use crate::auth::Caller;
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{
     integration_api_keys, report_categories, report_media_urls, report_timeline, reports,
@@ -633,60 +634,20 @@ pub async fn create_request(
     origin: RequestOrigin,
 ) -> Result<HttpResponse, Open311Error> {
     let format = Format::parse(&path)?;
-    let form = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return Err(bad(
-            format,
-            "send the fields as application/x-www-form-urlencoded",
-        ));
-    }
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|error| bad(format, error.to_string()))?;
-    pairs.extend(
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-            .map_err(|error| bad(format, error.to_string()))?,
-    );
-    let request = NewServiceRequest::parse(format, pairs)?;
+    let request = NewServiceRequest::parse(format, form_pairs(format, &req, &body)?)?;
     check_jurisdiction(format, request.jurisdiction_id.as_deref())?;
-    let key = request.api_key.clone();
-    let forbidden =
-        || Open311Error::new(format, StatusCode::FORBIDDEN, "a valid api_key is required");
-    if key.is_empty() {
-        return Err(forbidden());
-    }
     // The key first: a caller without one learns nothing about the fields.
-    let lookup = key.clone();
-    let caller = read(&db, format, move |conn| caller_of_key(conn, &lookup))
-        .await?
-        .ok_or_else(forbidden)?;
+    let key = request.api_key.clone();
+    let caller = key_holder(&db, format, key.clone()).await?;
     let account_id = request.account_id.clone();
     let (report, media_url) = request.into_report(format)?;
     let new = report
         .check(Channel::Open311)
         .map_err(|error| Open311Error::from_api(format, error, open311_field))?;
-    let actor = Actor::from(&caller);
     let (id, tracking_code) = db
-        .unit_of_work(actor, origin, move |uow| {
+        .unit_of_work(Actor::from(&caller), origin, move |uow| {
             let (row, _) = submit(uow, &caller, &new, &cipher)?;
-            if let Some(url) = &media_url {
-                diesel::insert_into(report_media_urls::table)
-                    .values((
-                        report_media_urls::report_id.eq(row.id),
-                        report_media_urls::media_url.eq(url),
-                    ))
-                    .execute(uow.conn)?;
-            }
-            diesel::update(
-                integration_api_keys::table.filter(
-                    integration_api_keys::key_hash.eq(crate::auth::refresh::hash_token(&key)),
-                ),
-            )
-            .set(integration_api_keys::last_used_at.eq(now()))
-            .execute(uow.conn)?;
+            record_media_and_key_use(uow.conn, row.id, media_url.as_deref(), &key)?;
             Ok((row.id, row.tracking_code))
         })
         .await
@@ -701,4 +662,67 @@ pub async fn create_request(
     answer(format, StatusCode::CREATED, &posted, || {
         xml::posted(&posted)
     })
+}
+
+/// The fields of a POST: its query string and its form body, which must be
+/// `application/x-www-form-urlencoded`.
+fn form_pairs(
+    format: Format,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Open311Error> {
+    let form = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return Err(bad(
+            format,
+            "send the fields as application/x-www-form-urlencoded",
+        ));
+    }
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|error| bad(format, error.to_string()))?;
+    pairs.extend(
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+            .map_err(|error| bad(format, error.to_string()))?,
+    );
+    Ok(pairs)
+}
+
+/// The integration client holding `key`; 403 without a valid one.
+async fn key_holder(db: &Db, format: Format, key: String) -> Result<Caller, Open311Error> {
+    let forbidden =
+        || Open311Error::new(format, StatusCode::FORBIDDEN, "a valid api_key is required");
+    if key.is_empty() {
+        return Err(forbidden());
+    }
+    read(db, format, move |conn| caller_of_key(conn, &key))
+        .await?
+        .ok_or_else(forbidden)
+}
+
+/// Keeps the request's media URL beside report `id`, and when its key was last used.
+fn record_media_and_key_use(
+    conn: &mut DbConnection,
+    id: i64,
+    media_url: Option<&str>,
+    key: &str,
+) -> Result<(), ApiError> {
+    if let Some(url) = media_url {
+        diesel::insert_into(report_media_urls::table)
+            .values((
+                report_media_urls::report_id.eq(id),
+                report_media_urls::media_url.eq(url),
+            ))
+            .execute(conn)?;
+    }
+    diesel::update(
+        integration_api_keys::table
+            .filter(integration_api_keys::key_hash.eq(crate::auth::refresh::hash_token(key))),
+    )
+    .set(integration_api_keys::last_used_at.eq(now()))
+    .execute(conn)?;
+    Ok(())
 }

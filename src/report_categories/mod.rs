@@ -3,17 +3,21 @@
 //! retired category keeps its reports and takes no new ones. Codes never change:
 //! reports, exports and Open311 clients hold them.
 
+pub mod model;
+
 use actix_web::{HttpResponse, get, patch, post, web};
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
+
+use model::{CategoryEdit, CategoryRow, NewCategory};
+pub use model::{ReportCategory, all, find};
 
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Authorized, GovAdminOnly, MaybeCaller};
 use crate::concurrency::{IfMatch, ok_with_etag};
+use crate::db::Db;
 use crate::db::schema::report_categories;
-use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
@@ -28,51 +32,6 @@ use crate::unit_of_work::Target;
 
 /// Lower-case letters, digits and `_`, starting with a letter.
 pub const CATEGORY_CODE_PATTERN: &str = "^[a-z][a-z0-9_]*$";
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = report_categories)]
-struct CategoryRow {
-    id: i64,
-    code: String,
-    name: String,
-    active: bool,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    version: i64,
-    description: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ReportCategory {
-    pub id: i64,
-    /// Stable code that reports refer to.
-    #[schema(example = "infrastruktur")]
-    pub code: String,
-    #[schema(example = "Infrastruktur (jalan, jembatan, drainase, penerangan)")]
-    pub name: String,
-    /// What the category covers.
-    pub description: Option<String>,
-    /// A retired category stays on old reports but takes no new ones.
-    pub active: bool,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-    pub version: i64,
-}
-
-impl From<CategoryRow> for ReportCategory {
-    fn from(row: CategoryRow) -> Self {
-        ReportCategory {
-            id: row.id,
-            code: row.code,
-            name: row.name,
-            description: row.description,
-            active: row.active,
-            created_at: utc(row.created_at),
-            updated_at: utc(row.updated_at),
-            version: row.version,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -127,27 +86,6 @@ pub async fn list_categories(
     Ok(web::Json(categories))
 }
 
-/// One category by code, for the Open311 facade and the handlers here.
-pub fn find(conn: &mut DbConnection, code: &str) -> Result<Option<ReportCategory>, ApiError> {
-    Ok(report_categories::table
-        .filter(report_categories::code.eq(code))
-        .select(CategoryRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Into::into))
-}
-
-/// Every category in code order (a few dozen at most), for Open311 `services`.
-pub fn all(conn: &mut DbConnection) -> Result<Vec<ReportCategory>, ApiError> {
-    Ok(report_categories::table
-        .select(CategoryRow::as_select())
-        .order(report_categories::code)
-        .load(conn)?
-        .into_iter()
-        .map(Into::into)
-        .collect())
-}
-
 /// Answers one category.
 ///
 /// Anonymous (a token, if sent, must be valid).
@@ -170,7 +108,7 @@ pub async fn get_category(
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let category = db
-        .read(move |conn| find(conn, &code))
+        .read(move |conn| model::find(conn, &code))
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(ok_with_etag(category.version, &category))
@@ -197,6 +135,51 @@ pub struct CategoryChanges {
     description: Option<Option<String>>,
     /// `false` retires the category (it takes no new reports), `true` brings it back.
     active: Option<bool>,
+}
+
+impl NewCategoryRequest {
+    fn check(self) -> Result<NewCategory, ApiError> {
+        let mut checks = Checks::new();
+        let code = checked_code(&mut checks, &self.code);
+        let name = checks.text("name", &self.name, limits::CATEGORY_NAME, Lines::Single);
+        let description = checks.optional_text(
+            "description",
+            self.description.as_deref(),
+            limits::CATEGORY_DESCRIPTION,
+            Lines::Multi,
+        );
+        checks.finish()?;
+        let (code, name) = code
+            .zip(name)
+            .ok_or_else(|| ApiError::internal("a checked category is missing"))?;
+        Ok(NewCategory {
+            code,
+            name,
+            description,
+        })
+    }
+}
+
+impl CategoryChanges {
+    fn check(self) -> Result<CategoryEdit, ApiError> {
+        let mut checks = Checks::new();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|name| checks.text("name", name, limits::CATEGORY_NAME, Lines::Single));
+        let description = checks.changed_text(
+            "description",
+            self.description.as_ref().map(Option::as_deref),
+            limits::CATEGORY_DESCRIPTION,
+            Lines::Multi,
+        );
+        checks.finish()?;
+        Ok(CategoryEdit {
+            name,
+            description,
+            active: self.active,
+        })
+    }
 }
 
 fn checked_code(checks: &mut Checks, code: &str) -> Option<String> {
@@ -247,55 +230,20 @@ pub async fn create_category(
     creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
-    let mut checks = Checks::new();
-    let code = checked_code(&mut checks, &request.code);
-    let name = checks.text("name", &request.name, limits::CATEGORY_NAME, Lines::Single);
-    let description = checks.optional_text(
-        "description",
-        request.description.as_deref(),
-        limits::CATEGORY_DESCRIPTION,
-        Lines::Multi,
-    );
-    checks.finish()?;
-    let (code, name) = code
-        .zip(name)
-        .ok_or_else(|| ApiError::internal("a checked category is missing"))?;
+    let new = request.check()?;
     creating
         .create_once(
             &caller,
             move |uow| {
-                let stamp = now();
-                let row: CategoryRow = diesel::insert_into(report_categories::table)
-                    .values((
-                        report_categories::code.eq(&code),
-                        report_categories::name.eq(&name),
-                        report_categories::description.eq(&description),
-                        report_categories::active.eq(true),
-                        report_categories::created_at.eq(stamp),
-                        report_categories::updated_at.eq(stamp),
-                    ))
-                    .returning(report_categories::all_columns)
-                    .get_result(uow.conn)
-                    .map_err(|error| match error {
-                        diesel::result::Error::DatabaseError(
-                            diesel::result::DatabaseErrorKind::UniqueViolation,
-                            _,
-                        ) => ApiError::conflict(
-                            "category_exists",
-                            "A category with this code exists.",
-                            "Kategori dengan kode ini sudah ada.",
-                        ),
-                        other => other.into(),
-                    })?;
+                let category = ReportCategory::from(model::insert(uow.conn, &new)?);
                 uow.audit(
                     "report_category.created",
-                    Some(Target::new("report_category", &code)),
+                    Some(Target::new("report_category", &new.code)),
                     None,
                 )?;
-                let category = ReportCategory::from(row);
                 CreatedResponse::created(
                     &category,
-                    format!("/api/v1/report-categories/{code}"),
+                    format!("/api/v1/report-categories/{}", new.code),
                     category.version,
                 )
             },
@@ -336,68 +284,22 @@ pub async fn update_category(
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let ApiJson(changes) = body;
-    let mut checks = Checks::new();
-    let name = changes
-        .name
-        .as_deref()
-        .and_then(|name| checks.text("name", name, limits::CATEGORY_NAME, Lines::Single));
-    let description = checks.changed_text(
-        "description",
-        changes.description.as_ref().map(Option::as_deref),
-        limits::CATEGORY_DESCRIPTION,
-        Lines::Multi,
-    );
-    checks.finish()?;
-    let active = changes.active;
+    let edit = changes.check()?;
     let category = db
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
-            let current = find(uow.conn, &code)?.ok_or(ApiError::NotFound)?;
+            let current = model::find(uow.conn, &code)?.ok_or(ApiError::NotFound)?;
             if_match.check(current.version)?;
-            let mut changed = Vec::new();
-            if name.as_ref().is_some_and(|name| *name != current.name) {
-                changed.push("name");
-            }
-            if description
-                .as_ref()
-                .is_some_and(|description| *description != current.description)
-            {
-                changed.push("description");
-            }
-            if active.is_some_and(|active| active != current.active) {
-                changed.push(if current.active {
-                    "retired"
-                } else {
-                    "reactivated"
-                });
-            }
+            let changed = edit.changes(&current);
             if changed.is_empty() {
                 return Ok(current);
             }
-            // Conditional on the version read: a change made meanwhile is never undone.
-            let row: CategoryRow = diesel::update(
-                report_categories::table
-                    .filter(report_categories::id.eq(current.id))
-                    .filter(report_categories::version.eq(current.version)),
-            )
-            .set((
-                report_categories::name.eq(name.as_deref().unwrap_or(&current.name)),
-                report_categories::description.eq(description
-                    .clone()
-                    .unwrap_or_else(|| current.description.clone())),
-                report_categories::active.eq(active.unwrap_or(current.active)),
-                report_categories::updated_at.eq(now()),
-                report_categories::version.eq(current.version + 1),
-            ))
-            .returning(report_categories::all_columns)
-            .get_result(uow.conn)
-            .optional()?
-            .ok_or(ApiError::PreconditionFailed)?;
+            let category = model::update(uow.conn, &current, &edit)?;
             uow.audit(
                 "report_category.updated",
                 Some(Target::new("report_category", &code)),
                 Some(format!("changed={}", changed.join(","))),
             )?;
-            Ok(row.into())
+            Ok(category)
         })
         .await?;
     Ok(ok_with_etag(category.version, &category))

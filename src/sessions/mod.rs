@@ -188,25 +188,8 @@ pub async fn token(
     origin: RequestOrigin,
 ) -> Result<HttpResponse, ApiError> {
     let TokenForm(request) = form;
-    let grant_type = match request.grant_type.as_str() {
-        "password" => GrantType::Password,
-        "refresh_token" => GrantType::RefreshToken,
-        "client_credentials" => GrantType::ClientCredentials,
-        _ => {
-            return Err(oauth(
-                "unsupported_grant_type",
-                "grant_type must be password, refresh_token or client_credentials.",
-            ));
-        }
-    };
-    let response = match grant_type {
-        GrantType::Password => {
-            let (Some(username), Some(password)) = (request.username, request.password) else {
-                return Err(oauth(
-                    "invalid_request",
-                    "The password grant needs username and password.",
-                ));
-            };
+    let response = match request.grant(basic_credentials(&req)?)? {
+        Grant::Password { username, password } => {
             password_grant(
                 &db,
                 &keys,
@@ -214,46 +197,75 @@ pub async fn token(
                 refresh_lifetime.0,
                 origin,
                 username,
-                SecretString::from(password),
+                password,
             )
             .await?
         }
-        GrantType::RefreshToken => {
-            let Some(presented) = request.refresh_token else {
-                return Err(oauth(
-                    "invalid_request",
-                    "The refresh_token grant needs refresh_token.",
-                ));
-            };
+        Grant::RefreshToken(presented) => {
             refresh_grant(&db, &keys, &sessions, refresh_lifetime.0, origin, presented).await?
         }
-        GrantType::ClientCredentials => {
-            let basic = basic_credentials(&req)?;
-            let (client_id, secret) = match (basic, request.client_id, request.client_secret) {
-                (Some(basic), None, None) => basic,
-                (None, Some(id), Some(secret)) => (id, secret),
-                _ => {
-                    return Err(oauth(
-                        "invalid_request",
-                        "Send client_id and client_secret either in the body or with HTTP Basic, once.",
-                    ));
-                }
-            };
-            client_grant(
-                &db,
-                &keys,
-                origin,
-                client_id,
-                SecretString::from(secret),
-                request.scope,
-            )
-            .await?
+        Grant::ClientCredentials { id, secret, scope } => {
+            client_grant(&db, &keys, origin, id, secret, scope).await?
         }
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(response))
+}
+
+/// A token request with the fields its grant needs.
+enum Grant {
+    Password {
+        username: String,
+        password: SecretString,
+    },
+    RefreshToken(String),
+    ClientCredentials {
+        id: String,
+        secret: SecretString,
+        scope: Option<String>,
+    },
+}
+
+impl TokenRequest {
+    /// The grant asked for; `basic` is the HTTP Basic credentials, if sent.
+    fn grant(self, basic: Option<(String, String)>) -> Result<Grant, ApiError> {
+        let needs = |message: &'static str| oauth("invalid_request", message);
+        match self.grant_type.as_str() {
+            "password" => match (self.username, self.password) {
+                (Some(username), Some(password)) => Ok(Grant::Password {
+                    username,
+                    password: SecretString::from(password),
+                }),
+                _ => Err(needs("The password grant needs username and password.")),
+            },
+            "refresh_token" => self
+                .refresh_token
+                .map(Grant::RefreshToken)
+                .ok_or_else(|| needs("The refresh_token grant needs refresh_token.")),
+            "client_credentials" => {
+                let (id, secret) = match (basic, self.client_id, self.client_secret) {
+                    (Some(basic), None, None) => basic,
+                    (None, Some(id), Some(secret)) => (id, secret),
+                    _ => {
+                        return Err(needs(
+                            "Send client_id and client_secret either in the body or with HTTP Basic, once.",
+                        ));
+                    }
+                };
+                Ok(Grant::ClientCredentials {
+                    id,
+                    secret: SecretString::from(secret),
+                    scope: self.scope,
+                })
+            }
+            _ => Err(oauth(
+                "unsupported_grant_type",
+                "grant_type must be password, refresh_token or client_credentials.",
+            )),
+        }
+    }
 }
 
 fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, ApiError> {
