@@ -23,7 +23,8 @@ pub use files::{
     upload_consultation_attachment,
 };
 use model::{
-    Consultation, ConsultationResponse, ConsultationRow, ConsultationStatus, ResponseWrite,
+    Consultation, ConsultationChangeset, ConsultationResponse, ConsultationRow, ConsultationStatus,
+    NewConsultation, ResponseWrite,
 };
 use policy::ConsultationAccess;
 use questions::{Answer, Question};
@@ -164,6 +165,64 @@ struct ConsultationFields {
     audience: Option<Audience>,
     opens_at: Option<NaiveDateTime>,
     closes_at: Option<NaiveDateTime>,
+}
+
+impl NewConsultationRequest {
+    fn check(self, author: Option<i64>) -> Result<NewConsultation, ApiError> {
+        let fields = ConsultationChanges {
+            title: Some(self.title),
+            summary: Some(self.summary),
+            questions: Some(self.questions),
+            audience: Some(self.audience),
+            opens_at: Some(self.opens_at),
+            closes_at: Some(self.closes_at),
+        }
+        .check()?;
+        let ConsultationFields {
+            title: Some(title),
+            summary: Some(summary),
+            questions: Some(questions),
+            audience: Some(audience),
+            opens_at: Some(opens_at),
+            closes_at: Some(closes_at),
+        } = fields
+        else {
+            return Err(ApiError::internal(
+                "a checked consultation field is missing",
+            ));
+        };
+        check_period(opens_at, closes_at)?;
+        Ok(NewConsultation {
+            title,
+            summary,
+            questions: stored_json(&questions)?,
+            audience,
+            opens_at,
+            closes_at,
+            created_by: author,
+        })
+    }
+}
+
+impl ConsultationFields {
+    /// The columns the edit changes in `current`, its period checked as it will be.
+    fn changeset(&self, current: &ConsultationRow) -> Result<ConsultationChangeset, ApiError> {
+        check_period(
+            self.opens_at.unwrap_or(current.opens_at),
+            self.closes_at.unwrap_or(current.closes_at),
+        )?;
+        let audience = self.audience.as_ref().map(Audience::stored).transpose()?;
+        Ok(ConsultationChangeset {
+            title: self.title.clone(),
+            summary: self.summary.clone(),
+            questions: self.questions.as_ref().map(stored_json).transpose()?,
+            audience_scope: audience.as_ref().map(|stored| stored.scope),
+            audience_codes: audience.as_ref().map(|stored| stored.codes.clone()),
+            audience_kim_ids: audience.map(|stored| stored.kim_ids),
+            opens_at: self.opens_at,
+            closes_at: self.closes_at,
+        })
+    }
 }
 
 impl ConsultationChanges {
@@ -330,53 +389,14 @@ pub async fn create_consultation(
     creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
-    let fields = ConsultationChanges {
-        title: Some(request.title),
-        summary: Some(request.summary),
-        questions: Some(request.questions),
-        audience: Some(request.audience),
-        opens_at: Some(request.opens_at),
-        closes_at: Some(request.closes_at),
-    }
-    .check()?;
-    let (Some(title), Some(summary), Some(asked), Some(audience), Some(opens_at), Some(closes_at)) = (
-        fields.title,
-        fields.summary,
-        fields.questions,
-        fields.audience,
-        fields.opens_at,
-        fields.closes_at,
-    ) else {
-        return Err(ApiError::internal(
-            "a checked consultation field is missing",
-        ));
-    };
-    check_period(opens_at, closes_at)?;
-    let author = caller.caller.user_id();
+    let new = request.check(caller.caller.user_id())?;
     creating
         .create_once(
             &caller.caller,
             move |uow| {
-                audience.verify(uow.conn)?;
-                let shown = audience.stored()?;
-                let stamp = now();
-                let row: ConsultationRow = diesel::insert_into(consultations::table)
-                    .values((
-                        consultations::title.eq(&title),
-                        consultations::summary.eq(&summary),
-                        consultations::questions.eq(stored_json(&asked)?),
-                        consultations::audience_scope.eq(&shown.scope),
-                        consultations::audience_codes.eq(&shown.codes),
-                        consultations::audience_kim_ids.eq(&shown.kim_ids),
-                        consultations::opens_at.eq(opens_at),
-                        consultations::closes_at.eq(closes_at),
-                        consultations::created_by.eq(author),
-                        consultations::created_at.eq(stamp),
-                        consultations::updated_at.eq(stamp),
-                    ))
-                    .returning(consultations::all_columns)
-                    .get_result(uow.conn)?;
-                policy::CONSULTATION_AUDIENCE.write(uow.conn, row.id, &audience)?;
+                new.audience.verify(uow.conn)?;
+                let row = model::insert(uow.conn, &new)?;
+                policy::CONSULTATION_AUDIENCE.write(uow.conn, row.id, &new.audience)?;
                 uow.audit(
                     "consultation.created",
                     Some(Target::new("consultation", row.id)),
@@ -476,38 +496,12 @@ pub async fn update_consultation(
             if status != ConsultationStatus::Draft {
                 return Err(not_draft(status));
             }
-            let opens_at = edit.opens_at.unwrap_or(current.opens_at);
-            let closes_at = edit.closes_at.unwrap_or(current.closes_at);
-            check_period(opens_at, closes_at)?;
-            let audience = match &edit.audience {
-                Some(audience) => {
-                    audience.verify(uow.conn)?;
-                    policy::CONSULTATION_AUDIENCE.write(uow.conn, id, audience)?;
-                    audience.clone()
-                }
-                None => current.audience()?,
-            };
-            let shown = audience.stored()?;
-            let asked = match &edit.questions {
-                Some(asked) => stored_json(asked)?,
-                None => current.questions.clone(),
-            };
-            let row: ConsultationRow = diesel::update(consultations::table.find(id))
-                .set((
-                    consultations::title.eq(edit.title.clone().unwrap_or(current.title.clone())),
-                    consultations::summary
-                        .eq(edit.summary.clone().unwrap_or(current.summary.clone())),
-                    consultations::questions.eq(asked),
-                    consultations::audience_scope.eq(&shown.scope),
-                    consultations::audience_codes.eq(&shown.codes),
-                    consultations::audience_kim_ids.eq(&shown.kim_ids),
-                    consultations::opens_at.eq(opens_at),
-                    consultations::closes_at.eq(closes_at),
-                    consultations::updated_at.eq(now()),
-                    consultations::version.eq(current.version + 1),
-                ))
-                .returning(consultations::all_columns)
-                .get_result(uow.conn)?;
+            let changeset = edit.changeset(&current)?;
+            if let Some(audience) = &edit.audience {
+                audience.verify(uow.conn)?;
+                policy::CONSULTATION_AUDIENCE.write(uow.conn, id, audience)?;
+            }
+            let row = model::update(uow.conn, &current, &changeset)?;
             uow.audit(
                 "consultation.updated",
                 Some(Target::new("consultation", id)),

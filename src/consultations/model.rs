@@ -227,3 +227,66 @@ pub fn save_response(
             .get_result(conn)?,
     })
 }
+
+/// A consultation to write as a draft, checked; its questions as stored JSON.
+#[derive(Debug, Clone)]
+pub struct NewConsultation {
+    pub title: String,
+    pub summary: String,
+    pub questions: String,
+    pub audience: Audience,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: NaiveDateTime,
+    pub created_by: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewConsultation) -> Result<ConsultationRow, ApiError> {
+    let audience = new.audience.stored()?;
+    let stamp = now();
+    Ok(diesel::insert_into(consultations::table)
+        .values((
+            consultations::title.eq(&new.title),
+            consultations::summary.eq(&new.summary),
+            consultations::questions.eq(&new.questions),
+            consultations::audience_scope.eq(audience.scope),
+            consultations::audience_codes.eq(&audience.codes),
+            consultations::audience_kim_ids.eq(&audience.kim_ids),
+            consultations::opens_at.eq(new.opens_at),
+            consultations::closes_at.eq(new.closes_at),
+            consultations::created_by.eq(new.created_by),
+            consultations::created_at.eq(stamp),
+            consultations::updated_at.eq(stamp),
+        ))
+        .returning(consultations::all_columns)
+        .get_result(conn)?)
+}
+
+/// The columns an edit of a draft changes; `None` leaves a column as it is.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = consultations)]
+pub struct ConsultationChangeset {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub questions: Option<String>,
+    pub audience_scope: Option<AudienceScope>,
+    pub audience_codes: Option<String>,
+    pub audience_kim_ids: Option<String>,
+    pub opens_at: Option<NaiveDateTime>,
+    pub closes_at: Option<NaiveDateTime>,
+}
+
+/// Applies `changes` to `current`, read under its lock.
+pub fn update(
+    conn: &mut DbConnection,
+    current: &ConsultationRow,
+    changes: &ConsultationChangeset,
+) -> Result<ConsultationRow, ApiError> {
+    Ok(diesel::update(consultations::table.find(current.id))
+        .set((
+            changes,
+            consultations::updated_at.eq(now()),
+            consultations::version.eq(current.version + 1),
+        ))
+        .returning(consultations::all_columns)
+        .get_result(conn)?)
+}

@@ -16,7 +16,7 @@ use model::find_member;
 pub use model::{GenderValue, Member, MemberRow, MemberStatus, MemberView, Position};
 
 use crate::audit::{Actor, RequestOrigin};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{kim_members, kims};
@@ -323,67 +323,73 @@ pub async fn add_member(
 ) -> Result<HttpResponse, ApiError> {
     let kim_id = kim_id.into_inner();
     let ApiJson(request) = body;
-    if !matches!(caller.role, Role::GovAdmin | Role::KimAdmin) {
-        return Err(
-            if caller.role == Role::KimMember && caller.kim_id != Some(kim_id) {
-                ApiError::NotFound
-            } else {
-                ApiError::Forbidden
-            },
-        );
-    }
+    policy::may_add_to(&caller, kim_id)?;
     let new = request.check(&cipher)?;
-    let cipher_for_view = cipher.clone();
     let replay_caller = caller.clone();
-    let replay = move |uow: &mut UnitOfWork<'_>, stored: &CreatedResponse| {
-        // The caller must still manage the KIM, and a whole NIK shown again is a read
-        // the audit log owes.
-        managed_kim(uow.conn, &replay_caller, kim_id)?;
-        let shows_whole_nik =
-            stored.body.get("nik_masked") == Some(&serde_json::Value::Bool(false));
-        let member_id = stored.body.get("id").and_then(serde_json::Value::as_i64);
-        if shows_whole_nik && let Some(member_id) = member_id {
-            uow.audit(
-                "member.nik_viewed",
-                Some(Target::new("kim", kim_id)),
-                Some(format!("members={member_id} replayed")),
-            )?;
-        }
-        Ok(())
-    };
     let creator = caller.clone();
-    let caller = caller.clone();
     creating
         .create_once(
-            &creator,
+            &caller,
             move |uow| {
-                uow.lock_kim(kim_id)?;
-                let (kim, view) = managed_kim(uow.conn, &caller, kim_id)?;
-                kim.ensure_not_dissolved()?;
-                let row = model::insert(uow.conn, kim_id, &new)?;
-                let position = new.position;
-                let target = Target::new("member", row.id);
-                uow.audit(
-                    "member.added",
-                    Some(target.clone()),
-                    Some(format!("kim={kim_id}")),
-                )?;
-                uow.emit(Event::new(
-                    EventType::MemberAdded,
-                    target,
-                    serde_json::json!({"id": row.id, "kim_id": kim_id, "position": position}),
-                ))?;
-                let member = Member::from_row(row, view, &cipher_for_view)?;
-                audit_nik_reads(uow, kim_id, std::slice::from_ref(&member))?;
+                let member = add(uow, &creator, kim_id, &new, &cipher)?;
                 CreatedResponse::created(
                     &member,
                     format!("/api/v1/kims/{kim_id}/members/{}", member.id),
                     member.version,
                 )
             },
-            replay,
+            move |uow, stored| replayed_add(uow, &replay_caller, kim_id, stored),
         )
         .await
+}
+
+/// Adds `new` to the KIM under its lock, as the caller sees it.
+fn add(
+    uow: &mut UnitOfWork<'_>,
+    caller: &Caller,
+    kim_id: i64,
+    new: &model::NewMember,
+    cipher: &PersonalDataCipher,
+) -> Result<Member, ApiError> {
+    uow.lock_kim(kim_id)?;
+    let (kim, view) = managed_kim(uow.conn, caller, kim_id)?;
+    kim.ensure_not_dissolved()?;
+    let row = model::insert(uow.conn, kim_id, new)?;
+    let target = Target::new("member", row.id);
+    uow.audit(
+        "member.added",
+        Some(target.clone()),
+        Some(format!("kim={kim_id}")),
+    )?;
+    uow.emit(Event::new(
+        EventType::MemberAdded,
+        target,
+        serde_json::json!({"id": row.id, "kim_id": kim_id, "position": new.position}),
+    ))?;
+    let member = Member::from_row(row, view, cipher)?;
+    audit_nik_reads(uow, kim_id, std::slice::from_ref(&member))?;
+    Ok(member)
+}
+
+/// A replayed addition: the caller must still manage the KIM, and a whole NIK shown
+/// again is a read the audit log owes.
+fn replayed_add(
+    uow: &mut UnitOfWork<'_>,
+    caller: &Caller,
+    kim_id: i64,
+    stored: &CreatedResponse,
+) -> Result<(), ApiError> {
+    managed_kim(uow.conn, caller, kim_id)?;
+    let shows_whole_nik = stored.body.get("nik_masked") == Some(&serde_json::Value::Bool(false));
+    let member_id = stored.body.get("id").and_then(serde_json::Value::as_i64);
+    if shows_whole_nik && let Some(member_id) = member_id {
+        uow.audit(
+            "member.nik_viewed",
+            Some(Target::new("kim", kim_id)),
+            Some(format!("members={member_id} replayed")),
+        )?;
+    }
+    Ok(())
 }
 
 /// One member, with its version as `ETag`. Same roles and views as the list.

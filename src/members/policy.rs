@@ -67,3 +67,14 @@ pub fn managed_kim(
     }
     Ok((kim, view))
 }
+
+/// Whether `caller`'s role may add members to `kim_id` at all, judged before the body is
+/// read: another KIM's kim_member gets 404 (the KIM's members are not revealed), every
+/// other role but gov_admin and kim_admin 403. [`managed_kim`] then decides per KIM.
+pub fn may_add_to(caller: &Caller, kim_id: i64) -> Result<(), ApiError> {
+    match caller.role {
+        Role::GovAdmin | Role::KimAdmin => Ok(()),
+        Role::KimMember if caller.kim_id != Some(kim_id) => Err(ApiError::NotFound),
+        _ => Err(ApiError::Forbidden),
+    }
+}

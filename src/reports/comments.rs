@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::find_visible;
 use super::model;
 use super::policy::ReportAccess;
-use super::timeline::{self, Entry, EntryType, TimelineEntry, Visibility};
+use super::timeline::{self, Author, Entry, EntryRow, EntryType, TimelineEntry, Visibility};
 use crate::auth::Caller;
 use crate::db::{Db, now};
 use crate::domain::Checks;
@@ -110,11 +110,7 @@ pub async fn add_comment(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(request) = body;
-    let mut checks = Checks::new();
-    let text = checks.text("body", &request.body, limits::TIMELINE_BODY, Lines::Multi);
-    checks.finish()?;
-    let text = text.ok_or_else(|| ApiError::internal("a checked comment is missing"))?;
-    let visibility = request.visibility;
+    let comment = request.check()?;
     let writer = caller.clone();
     let replay_caller = caller.clone();
     creating
@@ -124,46 +120,9 @@ pub async fn add_comment(
                 crate::kims::model::ensure_kim_user_may_write(uow, &writer)?;
                 let access = ReportAccess::of(uow.conn, &writer)?;
                 let report = find_visible(uow.conn, &access, id)?;
-                access.may_take_part(&report)?;
-                if visibility == Visibility::Internal && !access.reads_internal() {
-                    return Err(ApiError::Forbidden);
-                }
-                let row = timeline::record(
-                    uow.conn,
-                    access.author(&writer),
-                    Entry {
-                        report_id: id,
-                        entry_type: EntryType::Comment,
-                        visibility,
-                        from_status: None,
-                        to_status: None,
-                        body: Some(&text),
-                        assigned_agency: None,
-                        at: now(),
-                    },
-                )?;
-                // Apps syncing the report learn that its public timeline grew; an internal
-                // note changes nothing they may see.
-                if visibility == Visibility::Public {
-                    model::mark_changed(uow.conn, id)?;
-                }
-                let target = Target::new("report", id);
-                uow.audit(
-                    "report.commented",
-                    Some(target.clone()),
-                    Some(format!(
-                        "entry={} visibility={}",
-                        row.id,
-                        visibility.as_str()
-                    )),
-                )?;
-                uow.emit(Event::new(
-                    EventType::ReportCommented,
-                    target,
-                    serde_json::json!({"id": id, "entry_id": row.id,
-                    "visibility": visibility.as_str(), "author_side": &row.author_side}),
-                ))?;
-                let entry = TimelineEntry::from_row(row, access.reads_internal())?;
+                access.may_comment(&report, comment.visibility)?;
+                let entry = comment.record(uow, access.author(&writer), id)?;
+                let entry = TimelineEntry::from_row(entry, access.reads_internal())?;
                 CreatedResponse::created(&entry, format!("/api/v1/reports/{id}/comments"), 1)
             },
             move |uow: &mut UnitOfWork<'_>, _: &CreatedResponse| {
@@ -172,4 +131,66 @@ pub async fn add_comment(
             },
         )
         .await
+}
+
+/// A comment, checked.
+#[derive(Clone)]
+struct Comment {
+    text: String,
+    visibility: Visibility,
+}
+
+impl NewCommentRequest {
+    fn check(self) -> Result<Comment, ApiError> {
+        let mut checks = Checks::new();
+        let text = checks.text("body", &self.body, limits::TIMELINE_BODY, Lines::Multi);
+        checks.finish()?;
+        Ok(Comment {
+            text: text.ok_or_else(|| ApiError::internal("a checked comment is missing"))?,
+            visibility: self.visibility,
+        })
+    }
+}
+
+impl Comment {
+    /// Writes the comment on report `id`'s timeline, with its audit record and event.
+    fn record(
+        &self,
+        uow: &mut UnitOfWork<'_>,
+        author: Author,
+        id: i64,
+    ) -> Result<EntryRow, ApiError> {
+        let row = timeline::record(
+            uow.conn,
+            author,
+            Entry {
+                report_id: id,
+                entry_type: EntryType::Comment,
+                visibility: self.visibility,
+                from_status: None,
+                to_status: None,
+                body: Some(&self.text),
+                assigned_agency: None,
+                at: now(),
+            },
+        )?;
+        // Apps syncing the report learn that its public timeline grew; an internal note
+        // changes nothing they may see.
+        if self.visibility == Visibility::Public {
+            model::mark_changed(uow.conn, id)?;
+        }
+        let target = Target::new("report", id);
+        uow.audit(
+            "report.commented",
+            Some(target.clone()),
+            Some(format!("entry={} visibility={}", row.id, self.visibility)),
+        )?;
+        uow.emit(Event::new(
+            EventType::ReportCommented,
+            target,
+            serde_json::json!({"id": id, "entry_id": row.id,
+            "visibility": self.visibility, "author_side": &row.author_side}),
+        ))?;
+        Ok(row)
+    }
 }

@@ -127,6 +127,20 @@ impl ReportAccess {
         self.is_gov()
     }
 
+    /// Whether the caller may write a comment of `visibility` on `row`: it takes part in
+    /// the conversation, and only government users write internal notes.
+    pub fn may_comment(
+        &self,
+        row: &ReportRow,
+        visibility: super::timeline::Visibility,
+    ) -> Result<(), ApiError> {
+        self.may_take_part(row)?;
+        if visibility == super::timeline::Visibility::Internal && !self.reads_internal() {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(())
+    }
+
     /// Whether the caller takes part in report `row`'s conversation (comments, files):
     /// government users, the submitting KIM's users and the submitting client (with
     /// `reports:write`). Others who see the report only read it (403).
