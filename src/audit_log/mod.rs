@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Authorized, GovAdminOnly};
 use crate::db::schema::audit_log;
-use crate::db::{Db, utc};
+use crate::db::{Db, DbConnection, utc};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::ListQuery;
 use crate::openapi::{Forbidden, InvalidQuery, ServiceUnavailable, Unauthorized};
@@ -234,51 +234,8 @@ pub async fn list_audit_log(
     let after: Option<(NaiveDateTime, i64)> = page.after()?;
     let listed = db
         .read(move |conn| {
-            let mut select = audit_log::table
-                .select(AuditRow::as_select())
-                .order((audit_log::occurred_at.desc(), audit_log::id.desc()))
-                .limit(page.fetch_limit())
-                .into_boxed();
-            if let Some(actor_type) = filter.actor_type {
-                select = select.filter(audit_log::actor_type.eq(actor_type));
-            }
-            if let Some(actor_id) = filter.actor_id {
-                select = select.filter(audit_log::actor_id.eq(actor_id));
-            }
-            select = match action {
-                Some(ActionMatch::Exactly(action)) => select.filter(audit_log::action.eq(action)),
-                Some(ActionMatch::Kind(pattern)) => {
-                    select.filter(audit_log::action.like(pattern).escape('\\'))
-                }
-                None => select,
-            };
-            if let Some(target_type) = filter.target_type {
-                select = select.filter(audit_log::target_type.eq(target_type));
-            }
-            if let Some(target_id) = filter.target_id {
-                select = select.filter(audit_log::target_id.eq(target_id));
-            }
-            if let Some(request_id) = filter.request_id {
-                select = select.filter(audit_log::request_id.eq(request_id));
-            }
-            if let Some(from) = filter.from {
-                select = select.filter(audit_log::occurred_at.ge(from.naive_utc()));
-            }
-            if let Some(to) = filter.to {
-                select = select.filter(audit_log::occurred_at.lt(to.naive_utc()));
-            }
-            if let Some((occurred_at, id)) = after {
-                // `occurred_at <= ?` bounds the index scan; the OR alone does not.
-                select = select.filter(
-                    audit_log::occurred_at.le(occurred_at).and(
-                        audit_log::occurred_at
-                            .lt(occurred_at)
-                            .or(audit_log::id.lt(id)),
-                    ),
-                );
-            }
-            let rows = select
-                .load(conn)?
+            let rows = filter
+                .find(conn, action, after, page.fetch_limit())?
                 .into_iter()
                 .map(AuditRecord::try_from)
                 .collect::<Result<Vec<_>, _>>()?;
@@ -288,4 +245,60 @@ pub async fn list_audit_log(
         })
         .await?;
     Ok(web::Json(listed))
+}
+
+impl AuditFilter {
+    /// The records the filter and `action` match, newest first, after `after`.
+    fn find(
+        self,
+        conn: &mut DbConnection,
+        action: Option<ActionMatch>,
+        after: Option<(NaiveDateTime, i64)>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, ApiError> {
+        let mut select = audit_log::table
+            .select(AuditRow::as_select())
+            .order((audit_log::occurred_at.desc(), audit_log::id.desc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(actor_type) = self.actor_type {
+            select = select.filter(audit_log::actor_type.eq(actor_type));
+        }
+        if let Some(actor_id) = self.actor_id {
+            select = select.filter(audit_log::actor_id.eq(actor_id));
+        }
+        select = match action {
+            Some(ActionMatch::Exactly(action)) => select.filter(audit_log::action.eq(action)),
+            Some(ActionMatch::Kind(pattern)) => {
+                select.filter(audit_log::action.like(pattern).escape('\\'))
+            }
+            None => select,
+        };
+        if let Some(target_type) = self.target_type {
+            select = select.filter(audit_log::target_type.eq(target_type));
+        }
+        if let Some(target_id) = self.target_id {
+            select = select.filter(audit_log::target_id.eq(target_id));
+        }
+        if let Some(request_id) = self.request_id {
+            select = select.filter(audit_log::request_id.eq(request_id));
+        }
+        if let Some(from) = self.from {
+            select = select.filter(audit_log::occurred_at.ge(from.naive_utc()));
+        }
+        if let Some(to) = self.to {
+            select = select.filter(audit_log::occurred_at.lt(to.naive_utc()));
+        }
+        if let Some((occurred_at, id)) = after {
+            // `occurred_at <= ?` bounds the index scan; the OR alone does not.
+            select = select.filter(
+                audit_log::occurred_at.le(occurred_at).and(
+                    audit_log::occurred_at
+                        .lt(occurred_at)
+                        .or(audit_log::id.lt(id)),
+                ),
+            );
+        }
+        Ok(select.load(conn)?)
+    }
 }

@@ -265,26 +265,65 @@ pub async fn list_requests(
     let query: RequestsQuery = serde_urlencoded::from_str(req.query_string())
         .map_err(|error| bad(format, error.to_string()))?;
     check_jurisdiction(format, query.jurisdiction_id.as_deref())?;
-    let ids = list(query.service_request_id.as_deref())
-        .into_iter()
-        .map(|id| {
-            id.parse::<i64>()
-                .map_err(|_| bad(format, "service_request_id must be comma-separated numbers"))
-        })
-        .collect::<Result<Vec<i64>, _>>()?;
-    let codes = list(query.service_code.as_deref());
-    let statuses = list(query.status.as_deref());
-    if let Some(unknown) = statuses
-        .iter()
-        .find(|status| *status != "open" && *status != "closed")
-    {
-        return Err(bad(
+    let selection = query.check(format)?;
+    let found = read(&db, format, move |conn| {
+        load(conn, |query| selection.narrow(query))
+    })
+    .await?;
+    answer(format, StatusCode::OK, &found, || xml::requests(&found))
+}
+
+/// The requests a listing asks for: by id, or by creation window, service and status.
+struct Selection {
+    ids: Vec<i64>,
+    codes: Vec<String>,
+    statuses: Option<&'static [ReportStatus]>,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+}
+
+impl RequestsQuery {
+    fn check(self, format: Format) -> Result<Selection, Open311Error> {
+        let ids = list(self.service_request_id.as_deref())
+            .into_iter()
+            .map(|id| {
+                id.parse::<i64>()
+                    .map_err(|_| bad(format, "service_request_id must be comma-separated numbers"))
+            })
+            .collect::<Result<Vec<i64>, _>>()?;
+        let statuses = list(self.status.as_deref());
+        if let Some(unknown) = statuses
+            .iter()
+            .find(|status| *status != "open" && *status != "closed")
+        {
+            return Err(bad(
+                format,
+                format!("status must be open or closed, not {unknown}"),
+            ));
+        }
+        let (start, end) = window(
             format,
-            format!("status must be open or closed, not {unknown}"),
-        ));
+            date(format, "start_date", self.start_date.as_deref())?,
+            date(format, "end_date", self.end_date.as_deref())?,
+        )?;
+        Ok(Selection {
+            ids,
+            codes: list(self.service_code.as_deref()),
+            // Both `open` and `closed` is every status.
+            statuses: (statuses.len() == 1).then(|| statuses_for(&statuses[0])),
+            start,
+            end,
+        })
     }
-    let start = date(format, "start_date", query.start_date.as_deref())?;
-    let end = date(format, "end_date", query.end_date.as_deref())?;
+}
+
+/// The creation window of a listing: as given, or [`DEFAULT_WINDOW_DAYS`] from the
+/// bound given, or up to now; never longer.
+fn window(
+    format: Format,
+    start: Option<NaiveDateTime>,
+    end: Option<NaiveDateTime>,
+) -> Result<(NaiveDateTime, NaiveDateTime), Open311Error> {
     let window = Duration::days(DEFAULT_WINDOW_DAYS);
     let (start, end) = match (start, end) {
         (Some(start), Some(end)) => (start, end),
@@ -304,25 +343,28 @@ pub async fn list_requests(
             format!("start_date to end_date may span at most {DEFAULT_WINDOW_DAYS} days"),
         ));
     }
-    let found = read(&db, format, move |conn| {
-        load(conn, |query| {
-            if !ids.is_empty() {
-                return query.filter(reports::id.eq_any(ids));
-            }
-            let mut query = query
-                .filter(reports::created_at.ge(start))
-                .filter(reports::created_at.le(end));
-            if !codes.is_empty() {
-                query = query.filter(reports::category_code.eq_any(codes));
-            }
-            if statuses.len() == 1 {
-                query = query.filter(reports::status.eq_any(statuses_for(&statuses[0])));
-            }
-            query
-        })
-    })
-    .await?;
-    answer(format, StatusCode::OK, &found, || xml::requests(&found))
+    Ok((start, end))
+}
+
+impl Selection {
+    fn narrow(
+        self,
+        query: reports::BoxedQuery<'static, crate::db::Backend>,
+    ) -> reports::BoxedQuery<'static, crate::db::Backend> {
+        if !self.ids.is_empty() {
+            return query.filter(reports::id.eq_any(self.ids));
+        }
+        let mut query = query
+            .filter(reports::created_at.ge(self.start))
+            .filter(reports::created_at.le(self.end));
+        if !self.codes.is_empty() {
+            query = query.filter(reports::category_code.eq_any(self.codes));
+        }
+        if let Some(statuses) = self.statuses {
+            query = query.filter(reports::status.eq_any(statuses));
+        }
+        query
+    }
 }
 
 fn not_found(format: Format) -> Open311Error {
