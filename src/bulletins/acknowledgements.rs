@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::find_visible;
-use super::model::BulletinRow;
 use super::policy::{self, BulletinAccess};
 use crate::auth::{Caller, Role};
 use crate::db::schema::{bulletin_acknowledgements, bulletins};
@@ -277,18 +276,6 @@ fn received(conn: &mut DbConnection, access: &BulletinAccess, id: i64) -> Result
     Ok(found.is_some())
 }
 
-/// Who may read a bulletin's acknowledgements: gov users, and the origin KIM's
-/// kim_admin for its own KIM's bulletins.
-fn may_read_acknowledgements(caller: &Caller, row: &BulletinRow) -> Result<(), ApiError> {
-    if caller.is_gov() {
-        return Ok(());
-    }
-    if caller.role == Role::KimAdmin && row.origin_kim_id.is_some() {
-        return policy::may_change(caller, row);
-    }
-    Err(ApiError::Forbidden)
-}
-
 /// The KIMs that acknowledged a bulletin, by KIM id, with totals: KIMs addressed,
 /// KIMs acknowledged, total reach and the acknowledgement rate.
 ///
@@ -321,7 +308,7 @@ pub async fn list_acknowledgements(
         .read(move |conn| {
             let access = BulletinAccess::of(conn, Some(&caller))?;
             let bulletin = find_visible(conn, &access, id)?;
-            may_read_acknowledgements(&caller, &bulletin)?;
+            policy::may_read_acknowledgements(&caller, &bulletin)?;
             let of_bulletin = bulletin_acknowledgements::bulletin_id.eq(id);
             let (acknowledged, reach): (i64, Option<i64>) = bulletin_acknowledgements::table
                 .filter(of_bulletin)
@@ -409,7 +396,7 @@ pub async fn export_acknowledgements(
         .read(move |conn| {
             let access = BulletinAccess::of(conn, Some(&caller))?;
             let bulletin = find_visible(conn, &access, id)?;
-            may_read_acknowledgements(&caller, &bulletin)?;
+            policy::may_read_acknowledgements(&caller, &bulletin)?;
             Ok(bulletin_acknowledgements::table
                 .inner_join(kims::table.on(kims::id.eq(bulletin_acknowledgements::kim_id)))
                 .filter(bulletin_acknowledgements::bulletin_id.eq(id))

@@ -5,6 +5,7 @@
 mod acknowledgements;
 mod feed;
 mod files;
+mod lifecycle;
 mod listing;
 pub mod model;
 pub mod policy;
@@ -23,29 +24,26 @@ pub use files::{
     upload_attachment,
 };
 pub use listing::list_bulletins;
-use model::{
-    Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Origin, Priority,
-};
+use model::{Bulletin, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin, Priority};
 use policy::BulletinAccess;
 
 use crate::attachments::FileOwner;
 use crate::audience::Audience;
 use crate::audit::{Actor, RequestOrigin};
-use crate::auth::{Caller, MaybeCaller, Role};
+use crate::auth::{Caller, MaybeCaller};
 use crate::concurrency::IfMatch;
 use crate::db::schema::bulletins;
 use crate::db::{Db, DbConnection};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
-use crate::events::EventType;
 use crate::extract::ApiJson;
 use crate::idempotency::{CreatedResponse, Creating};
 use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, NotFound, PreconditionFailed, ServiceUnavailable,
     Unauthorized, Unprocessable,
 };
-use crate::unit_of_work::{Event, Target, UnitOfWork};
+use crate::unit_of_work::{Target, UnitOfWork};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -91,19 +89,9 @@ fn expiry(checks: &mut Checks, moment: DateTime<Utc>) -> Option<NaiveDateTime> {
     checks.take(crate::domain::storable_moment("expires_at", moment))
 }
 
-/// Who writes a bulletin and as whom: gov users for the government, a kim_admin for
-/// its KIM. Anyone else is 403.
-fn author_origin(caller: &Caller) -> Result<(Origin, Option<i64>), ApiError> {
-    match caller.role {
-        Role::GovAdmin | Role::GovOfficer => Ok((Origin::Government, None)),
-        Role::KimAdmin => Ok((Origin::Kim, caller.kim_id)),
-        _ => Err(ApiError::Forbidden),
-    }
-}
-
 impl NewBulletinRequest {
     fn check(self, caller: &Caller) -> Result<NewBulletin, ApiError> {
-        let (origin, origin_kim_id) = author_origin(caller)?;
+        let (origin, origin_kim_id) = policy::author_origin(caller)?;
         let mut checks = Checks::new();
         let title = checks.text("title", &self.title, limits::BULLETIN_TITLE, Lines::Single);
         let body = checks.text("body", &self.body, limits::BULLETIN_BODY, Lines::Multi);
@@ -402,22 +390,6 @@ fn archived() -> ApiError {
     )
 }
 
-fn invalid_transition(from: BulletinStatus, to: BulletinStatus) -> ApiError {
-    ApiError::conflict(
-        "invalid_transition",
-        format!(
-            "A {} bulletin cannot become {}.",
-            from.as_str(),
-            to.as_str()
-        ),
-        format!(
-            "Buletin berstatus {} tidak dapat menjadi {}.",
-            from.as_str(),
-            to.as_str()
-        ),
-    )
-}
-
 /// Moves a bulletin `draft → published` or `published → archived`, with its audit
 /// record and outbox event in the same transaction.
 async fn move_status(
@@ -436,46 +408,7 @@ async fn move_status(
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             let current = find_changeable(uow, &caller, id, may)?;
             if_match.check(current.version)?;
-            let from = current.status.shown().ok_or(ApiError::NotFound)?;
-            let allowed = matches!(
-                (from, to),
-                (BulletinStatus::Draft, BulletinStatus::Published)
-                    | (BulletinStatus::Published, BulletinStatus::Archived)
-            );
-            if !allowed {
-                return Err(invalid_transition(from, to));
-            }
-            let kims_addressed = if to == BulletinStatus::Published {
-                if current.expires_at.is_some_and(|at| at <= crate::db::now()) {
-                    return Err(ApiError::Validation(vec![FieldIssue::new(
-                        "expires_at",
-                        "in_past",
-                        "the bulletin has expired; move expires_at before publishing",
-                        "buletin sudah kedaluwarsa; ubah expires_at sebelum menerbitkan",
-                    )]));
-                }
-                Some(current.audience()?.count_active_kims(uow.conn)?)
-            } else {
-                None
-            };
-            let row = model::set_status(uow.conn, &current, to, kims_addressed)?;
-            let event = match to {
-                BulletinStatus::Published => EventType::BulletinPublished,
-                _ => EventType::BulletinArchived,
-            };
-            let target = Target::new("bulletin", id);
-            uow.audit(event.as_str(), Some(target.clone()), None)?;
-            uow.emit(Event::new(
-                event,
-                target,
-                serde_json::json!({
-                    "id": id,
-                    "origin": &row.origin,
-                    "origin_kim_id": row.origin_kim_id,
-                    "audience_scope": &row.audience_scope,
-                    "version": row.version,
-                }),
-            ))?;
+            let row = lifecycle::change_status(uow, &current, to)?;
             model::present(uow.conn, row, true)
         })
         .await?;

@@ -219,3 +219,25 @@ pub fn may_archive(caller: &Caller, row: &BulletinRow) -> Result<(), ApiError> {
     }
     may_change(caller, row)
 }
+
+/// Who writes a bulletin and as whom: gov users for the government, a kim_admin for
+/// its KIM. Anyone else is 403.
+pub fn author_origin(caller: &Caller) -> Result<(Origin, Option<i64>), ApiError> {
+    match caller.role {
+        Role::GovAdmin | Role::GovOfficer => Ok((Origin::Government, None)),
+        Role::KimAdmin => Ok((Origin::Kim, caller.kim_id)),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+/// Who may read a bulletin's acknowledgements: gov users, and the origin KIM's
+/// kim_admin for its own KIM's bulletins.
+pub fn may_read_acknowledgements(caller: &Caller, row: &BulletinRow) -> Result<(), ApiError> {
+    if caller.is_gov() {
+        return Ok(());
+    }
+    if caller.role == Role::KimAdmin && row.origin_kim_id.is_some() {
+        return may_change(caller, row);
+    }
+    Err(ApiError::Forbidden)
+}

@@ -18,7 +18,7 @@ pub use model::{AreaType, Compliance, ComplianceProblem, Kim, KimRow, KimStatus,
 use policy::KimAccess;
 
 use crate::audit::{Actor, RequestOrigin};
-use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller, Role};
+use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::db::schema::kims;
 use crate::db::{Db, DbConnection};
@@ -466,12 +466,7 @@ pub async fn update_kim(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(changes) = body;
-    if !matches!(caller.role, Role::GovAdmin | Role::KimAdmin) {
-        return Err(ApiError::Forbidden);
-    }
-    if caller.role != Role::GovAdmin && changes.touches_government_fields() {
-        return Err(ApiError::Forbidden);
-    }
+    policy::may_edit_profile(&caller, changes.touches_government_fields())?;
     let edit = changes.check()?;
     let kim = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {

@@ -77,3 +77,14 @@ pub fn may_change(caller: &Caller, row: &KimRow) -> Result<(), ApiError> {
         Err(ApiError::Forbidden)
     }
 }
+
+/// Whether `caller`'s role may edit KIM profiles, judged before the KIM is read:
+/// gov_admin anything, a kim_admin (for its own KIM, [`may_change`]) all but the
+/// fields only the government sets. Everyone else is 403.
+pub fn may_edit_profile(caller: &Caller, touches_government_fields: bool) -> Result<(), ApiError> {
+    match caller.role {
+        Role::GovAdmin => Ok(()),
+        Role::KimAdmin if !touches_government_fields => Ok(()),
+        _ => Err(ApiError::Forbidden),
+    }
+}

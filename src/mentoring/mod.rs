@@ -3,6 +3,7 @@
 //! nominate members of their KIM up to the session's capacity; after it, gov records
 //! who attended and marks it held (or cancels it). Who sees what is [`policy`].
 
+mod lifecycle;
 mod listing;
 pub mod model;
 mod participants;
@@ -447,45 +448,12 @@ pub async fn change_session_status(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(SessionStatusRequest { status: to }) = body;
-    if to == SessionStatus::Planned {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
-            "status",
-            "not_settable",
-            "choose held or cancelled",
-            "pilih held atau cancelled",
-        )]));
-    }
+    lifecycle::settable(to)?;
     let row = db
         .unit_of_work(Actor::from(&caller.caller), origin, move |uow| {
             let current = find_for_change(uow, id)?;
             if_match.check(current.version)?;
-            let from = current.status;
-            if from != SessionStatus::Planned {
-                return Err(ApiError::conflict(
-                    "invalid_transition",
-                    format!("A {} session cannot become {}.", from.as_str(), to.as_str()),
-                    format!(
-                        "Sesi berstatus {} tidak dapat menjadi {}.",
-                        from.as_str(),
-                        to.as_str()
-                    ),
-                ));
-            }
-            if to == SessionStatus::Held && !current.started() {
-                return Err(ApiError::conflict(
-                    "session_not_started",
-                    "A session is held once it has started.",
-                    "Sesi baru dapat ditandai terlaksana setelah dimulai.",
-                ));
-            }
-            let row =
-                model::set_status(uow.conn, &current, to)?.ok_or(ApiError::PreconditionFailed)?;
-            let action = match to {
-                SessionStatus::Held => "session.held",
-                _ => "session.cancelled",
-            };
-            uow.audit(action, Some(Target::new("mentoring_session", id)), None)?;
-            Ok(row)
+            lifecycle::change_status(uow, &current, to)
         })
         .await?;
     Ok(answer(Session::from_row(row)?))

@@ -120,13 +120,8 @@ pub async fn list_participants(
     let id = id.into_inner();
     let ListQuery { page, filter } = query;
     let after: Option<i64> = page.after()?;
-    if filter.kim_id.is_some() && !caller.is_gov() {
-        return Err(ApiError::invalid_query(
-            "kim_id",
-            "gov_only",
-            "only government users filter by KIM",
-            "hanya pengguna pemerintah yang menyaring menurut KIM",
-        ));
+    if filter.kim_id.is_some() {
+        super::policy::may_filter_by_kim(&caller)?;
     }
     let listed = db
         .read(move |conn| {
@@ -330,9 +325,7 @@ pub async fn withdraw(
         crate::kims::model::ensure_kim_user_may_write(uow, &caller)?;
         let (access, session) = locked_session(uow, &caller, id)?;
         let participant = find_participant(uow.conn, &access, id, pid)?;
-        if !caller.is_gov() {
-            access.nominating_kim()?;
-        }
+        access.may_withdraw()?;
         open_for_nominations(&session)?;
         diesel::delete(mentoring_participants::table.find(participant.id)).execute(uow.conn)?;
         model::free_seat(uow.conn, id)?;

@@ -65,6 +65,15 @@ impl SessionAccess {
         }
     }
 
+    /// Whether the caller may withdraw a nomination: gov users any, a kim_admin its own
+    /// KIM's (the participant was found through this access).
+    pub fn may_withdraw(&self) -> Result<(), ApiError> {
+        match self {
+            SessionAccess::Government => Ok(()),
+            SessionAccess::Kim { .. } => self.nominating_kim().map(|_| ()),
+        }
+    }
+
     /// The KIM whose members a kim_admin nominates; 403 for anyone else.
     pub fn nominating_kim(&self) -> Result<i64, ApiError> {
         match self {

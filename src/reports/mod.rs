@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 
 use crate::attachments::{self, Attachment, FileOwner};
 use crate::audit::{Actor, RequestOrigin};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::concurrency::IfMatch;
 use crate::crypto::PersonalDataCipher;
 use crate::db::schema::{regions, report_categories, reports};
@@ -328,18 +328,6 @@ fn shown_with_files(
     shown(row, access, cipher, attached, now())
 }
 
-/// The channel a caller submits through: KIM users, and integration clients holding
-/// `reports:write`; anyone else is 403 (before the body is judged).
-fn channel_of(caller: &Caller) -> Result<Channel, ApiError> {
-    match caller.role {
-        Role::KimAdmin | Role::KimMember => Ok(Channel::Kim),
-        Role::Integration if caller.has_scope(crate::auth::Scope::ReportsWrite) => {
-            Ok(Channel::Integration)
-        }
-        _ => Err(ApiError::Forbidden),
-    }
-}
-
 /// Submits a report.
 ///
 /// KIM users (the KIM comes from the token; `kim_id` in the body is an unknown field)
@@ -370,7 +358,7 @@ pub async fn create_report(
     body: ApiJson<NewReportRequest>,
     creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
-    let channel = channel_of(&caller)?;
+    let channel = policy::channel_of(&caller)?;
     let ApiJson(request) = body;
     let new = request.check(channel)?;
     let writer = caller.clone();

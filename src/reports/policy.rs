@@ -210,3 +210,15 @@ pub fn client_record(conn: &mut DbConnection, client_id: &str) -> Result<i64, Ap
         .optional()?
         .ok_or(ApiError::Forbidden)
 }
+
+/// The channel a caller submits through: KIM users, and integration clients holding
+/// `reports:write`; anyone else is 403 (before the body is judged).
+pub fn channel_of(caller: &Caller) -> Result<super::model::Channel, ApiError> {
+    match caller.role {
+        Role::KimAdmin | Role::KimMember => Ok(super::model::Channel::Kim),
+        Role::Integration if caller.has_scope(Scope::ReportsWrite) => {
+            Ok(super::model::Channel::Integration)
+        }
+        _ => Err(ApiError::Forbidden),
+    }
+}

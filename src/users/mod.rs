@@ -439,11 +439,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(changes) = body;
-    // SPEC §2 lets a kim_admin create and disable its members' accounts; enabling one
-    // again (perhaps disabled by a gov_admin) is gov_admin's call.
-    if caller.role != Role::GovAdmin && !changes.only_disables() {
-        return Err(ApiError::Forbidden);
-    }
+    policy::may_edit_as_asked(&caller, changes.only_disables())?;
     let changes = changes.check(&passwords).await?;
     let caller = caller.caller;
     let row = db

@@ -70,3 +70,14 @@ pub fn list_condition(caller: &Caller) -> Option<UserCondition> {
         None => Box::new(users::id.eq(-1)),
     })
 }
+
+/// Whether `caller` may make an edit of this kind at all, before the account is read.
+/// SPEC §2 lets a kim_admin create and disable its members' accounts; enabling one
+/// again (perhaps disabled by a gov_admin), or any other change, is gov_admin's call.
+pub fn may_edit_as_asked(caller: &Caller, only_disables: bool) -> Result<(), ApiError> {
+    if caller.role == Role::GovAdmin || only_disables {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}

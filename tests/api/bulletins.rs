@@ -4,49 +4,10 @@
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use kim_api::db::schema::bulletins;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_app_with, token};
-
-/// Three active KIMs: A and B in kelurahan 1001 and 1002 of Metro Pusat (18.72.01), C
-/// in Metro Barat (18.72.02); one member account in each, a board account in A and B.
-struct Town {
-    admin: TestUser,
-    kim_a: i64,
-    kim_b: i64,
-    kim_c: i64,
-    member_a: TestUser,
-    member_b: TestUser,
-    member_c: TestUser,
-    board_a: TestUser,
-    board_b: TestUser,
-}
-
-async fn town(app: &TestApp) -> Town {
-    let admin = app.bootstrap_admin().await;
-    let kim_a = app
-        .create_kim_at("KIM Alpha", "18.72.01.1001", "active")
-        .await;
-    let kim_b = app
-        .create_kim_at("KIM Beta", "18.72.01.1002", "active")
-        .await;
-    let kim_c = app
-        .create_kim_at("KIM Gamma", "18.72.02.1001", "active")
-        .await;
-    Town {
-        member_a: app.user(&admin, "kim_member", Some(kim_a)).await,
-        member_b: app.user(&admin, "kim_member", Some(kim_b)).await,
-        member_c: app.user(&admin, "kim_member", Some(kim_c)).await,
-        board_a: app.user(&admin, "kim_admin", Some(kim_a)).await,
-        board_b: app.user(&admin, "kim_admin", Some(kim_b)).await,
-        admin,
-        kim_a,
-        kim_b,
-        kim_c,
-    }
-}
+use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_app_with, token, town};
 
 fn bulletin(title: &str, audience: Value) -> Value {
     json!({"title": title, "body": "Isi **buletin**.\n\nBaris kedua.", "category": "kesehatan",
@@ -381,7 +342,8 @@ async fn status_moves_expiry_and_deleting_drafts() {
             .await["errors"][0]["field"],
             "expires_at"
         );
-        body["expires_at"] = json!("2999-01-01T00:00:00Z");
+        let expires = kim_api::clock::now() + chrono::Duration::minutes(1);
+        body["expires_at"] = json!(expires.to_rfc3339());
         let published = publish(&app, gov, &body).await;
         let id = published["id"].as_i64().expect("id");
         let path = format!("/api/v1/bulletins/{id}");
@@ -394,17 +356,7 @@ async fn status_moves_expiry_and_deleting_drafts() {
         );
 
         // Expiry passes: KIM users no longer see it, gov still does.
-        app.db
-            .write(move |conn| {
-                diesel::update(bulletins::table.find(id))
-                    .set(bulletins::expires_at.eq(Some(
-                        chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1),
-                    )))
-                    .execute(conn)?;
-                Ok(())
-            })
-            .await
-            .expect("expire");
+        app.advance_clock(chrono::Duration::minutes(2));
         assert_eq!(
             app.get_as(&path, token(&t.member_a))
                 .await
@@ -948,12 +900,10 @@ async fn sync_answers_what_changed_and_what_left_the_view() {
             ),
         )
         .await;
-        let expiring = publish(
-            &app,
-            gov,
-            &bulletin("kedaluwarsa", json!({"scope": "all_kims"})),
-        )
-        .await;
+        let mut expiring = bulletin("kedaluwarsa", json!({"scope": "all_kims"}));
+        expiring["expires_at"] =
+            json!((kim_api::clock::now() + chrono::Duration::minutes(1)).to_rfc3339());
+        let expiring = publish(&app, gov, &expiring).await;
         let untouched = publish(&app, gov, &bulletin("tetap", json!({"scope": "all_kims"}))).await;
         let draft = json_of(
             app.post_as(
@@ -1016,15 +966,7 @@ async fn sync_answers_what_changed_and_what_left_the_view() {
         );
         // Expiry passes without any write to the bulletin.
         let expiring_id = id_of(&expiring);
-        app.db
-            .write(move |conn| {
-                diesel::update(bulletins::table.find(expiring_id))
-                    .set(bulletins::expires_at.eq(Some(chrono::Utc::now().naive_utc())))
-                    .execute(conn)?;
-                Ok(())
-            })
-            .await
-            .expect("expire");
+        app.advance_clock(chrono::Duration::minutes(2));
 
         let (changes, next_token) = sync(&app, Some(&t.member_a), Some(&member_token)).await;
         assert_eq!(

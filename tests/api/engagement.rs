@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, on_each_backend, problem, token};
-use crate::mentoring::{add_member, plan, session_body, start_now};
+use crate::mentoring::{add_member, plan, session_starting_soon, start_now};
 use crate::reports::{json_of, report, submit};
 
 async fn published(app: &TestApp, author: &str, audience: Value) -> i64 {
@@ -72,14 +72,14 @@ async fn engagement_counts_what_the_fixture_holds() {
         let second = add_member(&app, token(&board_a), kim_a, 42).await;
         let mut attendances = Vec::new();
         for (title, members) in [("Sesi 1", vec![(first, true), (second, false)]), ("Sesi 2", vec![(first, true)])] {
-            let session = plan(&app, gov, &session_body(title, json!({"scope": "all_kims"}), 10)).await;
+            let session = plan(&app, gov, &session_starting_soon(title, json!({"scope": "all_kims"}), 10)).await;
             let nominations = format!("/api/v1/mentoring-sessions/{session}/participants");
             let mut nominated = Vec::new();
             for (member, attended) in members {
                 let nomination = json_of(app.post_as(&nominations, token(&board_a), &json!({"member_id": member})).await, 201).await;
                 nominated.push((nomination["id"].as_i64().expect("id"), attended));
             }
-            start_now(&app, session).await;
+            start_now(&app);
             for (pid, attended) in nominated {
                 json_of(app.patch_as(&format!("{nominations}/{pid}"), gov, &json!({"attended": attended})).await, 200).await;
             }

@@ -6,46 +6,11 @@
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use kim_api::db::schema::{mentoring_sessions, outbox_events};
+use kim_api::db::schema::outbox_events;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem, spawn_instance, token};
+use crate::helpers::{TestApp, on_each_backend, problem, spawn_instance, token, town};
 use crate::reports::json_of;
-
-struct Network {
-    admin: TestUser,
-    officer: TestUser,
-    /// KIM A and B are in kecamatan 18.72.01, C in 18.72.02.
-    kim_a: i64,
-    kim_b: i64,
-    board_a: TestUser,
-    member_a: TestUser,
-    board_b: TestUser,
-    board_c: TestUser,
-}
-
-async fn network(app: &TestApp) -> Network {
-    let admin = app.bootstrap_admin().await;
-    let kim_a = app
-        .create_kim_at("KIM Mentor A", "18.72.01.1001", "active")
-        .await;
-    let kim_b = app
-        .create_kim_at("KIM Mentor B", "18.72.01.1002", "active")
-        .await;
-    let kim_c = app
-        .create_kim_at("KIM Mentor C", "18.72.02.1001", "active")
-        .await;
-    Network {
-        officer: app.user(&admin, "gov_officer", None).await,
-        board_a: app.user(&admin, "kim_admin", Some(kim_a)).await,
-        member_a: app.user(&admin, "kim_member", Some(kim_a)).await,
-        board_b: app.user(&admin, "kim_admin", Some(kim_b)).await,
-        board_c: app.user(&admin, "kim_admin", Some(kim_c)).await,
-        admin,
-        kim_a,
-        kim_b,
-    }
-}
 
 pub(crate) fn session_body(title: &str, audience: Value, capacity: i64) -> Value {
     let starts = Utc::now() + Duration::days(7);
@@ -99,26 +64,25 @@ async fn ids_seen(app: &TestApp, user: &str, query: &str) -> Vec<i64> {
 }
 
 /// Moves a session's clock so that it started an hour ago.
-pub(crate) async fn start_now(app: &TestApp, id: i64) {
-    app.db
-        .write(move |conn| {
-            let now = Utc::now().naive_utc();
-            diesel::update(mentoring_sessions::table.find(id))
-                .set((
-                    mentoring_sessions::starts_at.eq(now - Duration::hours(1)),
-                    mentoring_sessions::ends_at.eq(now + Duration::hours(1)),
-                ))
-                .execute(conn)?;
-            Ok(())
-        })
-        .await
-        .expect("start the session");
+/// A session that starts two minutes from the service's now; [`start_now`] then moves
+/// the clock past its start (well within the access tokens' lifetime).
+pub(crate) fn session_starting_soon(title: &str, audience: Value, capacity: i64) -> Value {
+    let mut body = session_body(title, audience, capacity);
+    let starts = kim_api::clock::now() + Duration::minutes(2);
+    body["starts_at"] = json!(starts.to_rfc3339());
+    body["ends_at"] = json!((starts + Duration::hours(3)).to_rfc3339());
+    body
+}
+
+/// Moves the service's clock past the start of a [`session_starting_soon`].
+pub(crate) fn start_now(app: &TestApp) {
+    app.advance_clock(Duration::minutes(3));
 }
 
 #[tokio::test]
 async fn gov_plans_sessions_and_only_the_kims_addressed_see_them() {
     on_each_backend(async |app| {
-        let n = network(&app).await;
+        let n = town(&app).await;
         let gov = token(&n.officer);
         let everyone = plan(
             &app,
@@ -294,7 +258,7 @@ async fn gov_plans_sessions_and_only_the_kims_addressed_see_them() {
 #[tokio::test]
 async fn sessions_are_for_gov_to_write_and_bad_input_is_refused() {
     on_each_backend(async |app| {
-        let n = network(&app).await;
+        let n = town(&app).await;
         let gov = token(&n.officer);
         let body = session_body("Literasi digital", json!({"scope": "all_kims"}), 2);
         for user in [&n.board_a, &n.member_a] {
@@ -437,7 +401,7 @@ async fn sessions_are_for_gov_to_write_and_bad_input_is_refused() {
 #[tokio::test]
 async fn kim_admins_nominate_their_members_up_to_capacity_and_gov_records_attendance() {
     on_each_backend(async |app| {
-        let n = network(&app).await;
+        let n = town(&app).await;
         let gov = token(&n.officer);
         let board_a = token(&n.board_a);
         let first = add_member(&app, board_a, n.kim_a, 1).await;
@@ -457,7 +421,7 @@ async fn kim_admins_nominate_their_members_up_to_capacity_and_gov_records_attend
         let id = plan(
             &app,
             gov,
-            &session_body(
+            &session_starting_soon(
                 "Kelas menulis",
                 json!({"scope": "kecamatan", "codes": ["18.72.01"]}),
                 2,
@@ -619,7 +583,7 @@ async fn kim_admins_nominate_their_members_up_to_capacity_and_gov_records_attend
         )
         .await;
         assert_eq!(early["code"], "session_not_started");
-        start_now(&app, id).await;
+        start_now(&app);
         let closed = problem(
             app.post_as(&nominations, board_a, &json!({"member_id": third}))
                 .await,
@@ -687,7 +651,7 @@ async fn kim_admins_nominate_their_members_up_to_capacity_and_gov_records_attend
 #[tokio::test]
 async fn simultaneous_nominations_never_overfill_a_session() {
     on_each_backend(async |app| {
-        let n = network(&app).await;
+        let n = town(&app).await;
         let other = spawn_instance(&app, |_| {}).await;
         let gov = token(&n.officer);
         let board_a = token(&n.board_a);

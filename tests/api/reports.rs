@@ -6,40 +6,34 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, on_each_backend, problem, token};
+use crate::helpers::{TestApp, on_each_backend, problem, token};
 
-/// Two active KIMs in Metro Pusat with a member and a board account each, a
-/// gov_officer, and integration clients that write or only read reports.
+/// The shared town, and integration clients that write or only read reports.
 pub struct Town {
-    pub admin: TestUser,
-    pub officer: TestUser,
-    pub kim_a: i64,
-    pub member_a: TestUser,
-    pub board_a: TestUser,
-    pub member_b: TestUser,
+    base: crate::helpers::Town,
     pub writer: String,
     pub reader: String,
 }
 
+impl std::ops::Deref for Town {
+    type Target = crate::helpers::Town;
+
+    fn deref(&self) -> &Self::Target {
+        &self.base
+    }
+}
+
 pub async fn town(app: &TestApp) -> Town {
-    let admin = app.bootstrap_admin().await;
-    let kim_a = app
-        .create_kim_at("KIM Lapor A", "18.72.01.1001", "active")
+    let base = crate::helpers::town(app).await;
+    let (writer_id, writer_secret, _) = app
+        .integration_client(&base.admin, &["reports:write"])
         .await;
-    let kim_b = app
-        .create_kim_at("KIM Lapor B", "18.72.01.1002", "active")
-        .await;
-    let (writer_id, writer_secret, _) = app.integration_client(&admin, &["reports:write"]).await;
-    let (reader_id, reader_secret, _) = app.integration_client(&admin, &["reports:read"]).await;
+    let (reader_id, reader_secret, _) =
+        app.integration_client(&base.admin, &["reports:read"]).await;
     Town {
-        officer: app.user(&admin, "gov_officer", None).await,
-        member_a: app.user(&admin, "kim_member", Some(kim_a)).await,
-        board_a: app.user(&admin, "kim_admin", Some(kim_a)).await,
-        member_b: app.user(&admin, "kim_member", Some(kim_b)).await,
         writer: app.client_token(&writer_id, &writer_secret).await,
         reader: app.client_token(&reader_id, &reader_secret).await,
-        admin,
-        kim_a,
+        base,
     }
 }
 
@@ -654,24 +648,12 @@ async fn due_dates_skip_holidays_and_overdue_reports_are_found() {
             due(&plain)
         );
 
-        // Time passes: the due moment lies behind.
+        // Time passes: the first due moment lies behind, the later one not yet.
         let id = id_of(&plain);
-        app.db
-            .write(move |conn| {
-                use diesel::prelude::*;
-                use kim_api::db::schema::reports;
-                diesel::update(reports::table.find(id))
-                    .set(
-                        reports::verify_due_at
-                            .eq(chrono::Utc::now().naive_utc() - chrono::Duration::hours(1)),
-                    )
-                    .execute(conn)?;
-                Ok(())
-            })
-            .await
-            .expect("backdate");
+        app.set_clock((due(&plain) + chrono::Duration::minutes(1)).with_timezone(&chrono::Utc));
+        let officer = app.signed_in_again(&t.officer).await;
         let overdue = json_of(
-            app.get_as("/api/v1/reports?overdue=true", token(&t.officer))
+            app.get_as("/api/v1/reports?overdue=true", token(&officer))
                 .await,
             200,
         )
@@ -681,7 +663,7 @@ async fn due_dates_skip_holidays_and_overdue_reports_are_found() {
         assert_eq!(overdue["data"][0]["overdue"], true);
         // Verifying ends the first service level and starts the second.
         let verified = json_of(
-            move_to(&app, token(&t.officer), id, json!({"status": "verified"})).await,
+            move_to(&app, token(&officer), id, json!({"status": "verified"})).await,
             200,
         )
         .await;

@@ -7,10 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::attachments::{PNG, bulletin, decode, stored_files};
-use crate::helpers::{
-    ADMIN_PASSWORD, ADMIN_USERNAME, TestApp, TestUser, on_each_backend, problem, spawn_instance,
-    token,
-};
+use crate::helpers::{TestApp, on_each_backend, problem, spawn_instance, token};
 use crate::media::{contains, phone_jpeg};
 
 const UPLOADS: &str = "/api/v1/uploads";
@@ -122,14 +119,6 @@ async fn attach(
 }
 
 /// The administrator signed in anew, after the clock moved past its token's lifetime.
-async fn signed_in_again(app: &TestApp, admin: &TestUser) -> TestUser {
-    TestUser {
-        id: admin.id,
-        username: ADMIN_USERNAME.to_owned(),
-        session: app.session(ADMIN_USERNAME, ADMIN_PASSWORD).await,
-    }
-}
-
 #[tokio::test]
 async fn a_photo_sent_in_pieces_is_attached_cleaned_once_and_its_pieces_go() {
     on_each_backend(async |app| {
@@ -537,12 +526,12 @@ async fn unfinished_uploads_expire_and_the_sweep_removes_them_with_their_pieces(
         // Half a day later another upload gets its first bytes; the first one's last
         // bytes are then a day and an hour old.
         app.advance_clock(chrono::Duration::hours(13));
-        let admin = signed_in_again(&app, &admin).await;
+        let admin = app.signed_in_again(&admin).await;
         let (fresh, _) = opened(&app, token(&admin), png.len()).await;
         let sent = patch(&app, &fresh, token(&admin), 0, &png[..10]).await;
         assert_eq!(sent.status().as_u16(), 204);
         app.advance_clock(chrono::Duration::hours(12));
-        let admin = signed_in_again(&app, &admin).await;
+        let admin = app.signed_in_again(&admin).await;
         assert_eq!(
             offset_of(&app, &stale, token(&admin)).await,
             None,

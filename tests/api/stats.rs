@@ -145,11 +145,11 @@ async fn the_overview_counts_what_the_fixture_holds() {
         assert_eq!(
             figures["kims"],
             json!({
-                "total": 3,
-                "by_status": {"active": 2, "proposed": 1},
+                "total": 4,
+                "by_status": {"active": 3, "proposed": 1},
                 "by_kecamatan": [
                     {"kecamatan_code": "18.72.01", "total": 2, "by_status": {"active": 2}},
-                    {"kecamatan_code": "18.72.02", "total": 1, "by_status": {"proposed": 1}},
+                    {"kecamatan_code": "18.72.02", "total": 2, "by_status": {"active": 1, "proposed": 1}},
                 ],
                 "active_members": 3,
             })
@@ -177,8 +177,8 @@ async fn the_overview_counts_what_the_fixture_holds() {
         );
         assert_eq!(
             figures["bulletins"],
-            json!({"published": 1, "kims_addressed": 2, "acknowledgements": 1,
-                   "acknowledgement_rate": 0.5, "reach": 10})
+            json!({"published": 1, "kims_addressed": 3, "acknowledgements": 1,
+                   "acknowledgement_rate": 1.0 / 3.0, "reach": 10})
         );
         let daily = figures["daily"].as_array().expect("daily");
         assert_eq!(daily.len(), 7);

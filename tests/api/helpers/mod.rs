@@ -3,6 +3,10 @@
 //! Every test runs on a new SQLite file, and again on a new PostgreSQL database when
 //! `KIM_TEST_PG_URL` names a server (each test gets its own database, dropped after).
 
+mod town;
+
+pub use town::{Town, town};
+
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use kim_api::config::{ConfigArgs, LogFormat, Mode, Settings};
 use kim_api::db::Db;
@@ -59,6 +63,25 @@ impl TestApp {
     /// this test: what happens after a while is tested without waiting for it.
     pub fn advance_clock(&self, by: chrono::Duration) {
         kim_api::clock::advance(by);
+    }
+
+    /// Puts the service's clock at `at`.
+    pub fn set_clock(&self, at: chrono::DateTime<chrono::Utc>) {
+        kim_api::clock::set(at);
+    }
+
+    /// `user` signed in anew: after the clock moved past its access token's lifetime.
+    pub async fn signed_in_again(&self, user: &TestUser) -> TestUser {
+        let password = if user.username == ADMIN_USERNAME {
+            ADMIN_PASSWORD
+        } else {
+            USER_PASSWORD
+        };
+        TestUser {
+            id: user.id,
+            username: user.username.clone(),
+            session: self.session(&user.username, password).await,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
