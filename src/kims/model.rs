@@ -332,7 +332,8 @@ pub struct NewKim {
 
 /// A checked edit of a KIM's profile: `None` leaves a field, `Some(None)` clears an
 /// optional one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = kims)]
 pub struct KimEdit {
     pub name: Option<String>,
     pub address: Option<Option<String>>,
@@ -341,6 +342,8 @@ pub struct KimEdit {
     pub focus: Option<String>,
     pub contact_phone: Option<Option<String>>,
     pub contact_email: Option<Option<String>>,
+    /// Written with the kecamatan it lies in, by [`update`].
+    #[diesel(skip_update)]
     pub kelurahan_code: Option<String>,
     pub area_type: Option<AreaType>,
     pub established_on: Option<Option<chrono::NaiveDate>>,
@@ -354,36 +357,27 @@ pub fn update(
     current: &KimRow,
     edit: &KimEdit,
 ) -> Result<KimRow, ApiError> {
-    let (kelurahan_code, kecamatan_code) = match &edit.kelurahan_code {
-        Some(code) if *code != current.kelurahan_code => kelurahan(conn, code)?,
-        _ => (
-            current.kelurahan_code.clone(),
-            current.kecamatan_code.clone(),
-        ),
+    // A new kelurahan brings its kecamatan; a new name its search key.
+    let region = match &edit.kelurahan_code {
+        Some(code) if *code != current.kelurahan_code => Some(kelurahan(conn, code)?),
+        _ => None,
     };
-    let pick = |change: &Option<Option<String>>, stored: &Option<String>| {
-        change.clone().unwrap_or_else(|| stored.clone())
-    };
-    let name = edit.name.clone().unwrap_or_else(|| current.name.clone());
     diesel::update(
         kims::table
             .filter(kims::id.eq(current.id))
             .filter(kims::version.eq(current.version)),
     )
     .set((
-        kims::name_key.eq(name.to_lowercase()),
-        kims::name.eq(&name),
-        kims::address.eq(pick(&edit.address, &current.address)),
-        kims::description.eq(pick(&edit.description, &current.description)),
-        kims::focus.eq(edit.focus.as_deref().unwrap_or(&current.focus)),
-        kims::contact_phone.eq(pick(&edit.contact_phone, &current.contact_phone)),
-        kims::contact_email.eq(pick(&edit.contact_email, &current.contact_email)),
-        kims::kelurahan_code.eq(&kelurahan_code),
-        kims::kecamatan_code.eq(&kecamatan_code),
-        kims::area_type.eq(edit.area_type.unwrap_or(current.area_type)),
-        kims::established_on.eq(edit.established_on.unwrap_or(current.established_on)),
-        kims::sk_number.eq(pick(&edit.sk_number, &current.sk_number)),
-        kims::sk_date.eq(edit.sk_date.unwrap_or(current.sk_date)),
+        edit,
+        edit.name
+            .as_ref()
+            .map(|name| kims::name_key.eq(name.to_lowercase())),
+        region.map(|(kelurahan_code, kecamatan_code)| {
+            (
+                kims::kelurahan_code.eq(kelurahan_code),
+                kims::kecamatan_code.eq(kecamatan_code),
+            )
+        }),
         kims::updated_at.eq(crate::db::now()),
         kims::version.eq(current.version + 1),
     ))
