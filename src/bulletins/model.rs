@@ -206,12 +206,18 @@ pub struct NewBulletin {
 }
 
 /// A checked edit: `None` leaves a field; `expires_at: Some(None)` clears it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = bulletins)]
 pub struct BulletinEdit {
+    /// Written with the body and the search key made of both, by [`update`].
+    #[diesel(skip_update)]
     pub title: Option<String>,
+    #[diesel(skip_update)]
     pub body: Option<String>,
     pub category: Option<Category>,
     pub priority: Option<Priority>,
+    /// Written as its stored columns, by [`update`].
+    #[diesel(skip_update)]
     pub audience: Option<Audience>,
     pub expires_at: Option<Option<NaiveDateTime>>,
 }
@@ -266,35 +272,31 @@ pub fn update(
     current: &BulletinRow,
     edit: &BulletinEdit,
 ) -> Result<BulletinRow, ApiError> {
-    let title = edit.title.as_deref().unwrap_or(&current.title);
-    let body = edit.body.as_deref().unwrap_or(&current.body);
-    let (scope, codes, kim_ids) = match &edit.audience {
-        Some(audience) => (
-            audience.scope,
-            json_list(&audience.codes)?,
-            json_list(&audience.kim_ids)?,
-        ),
-        None => (
-            current.audience_scope,
-            current.audience_codes.clone(),
-            current.audience_kim_ids.clone(),
-        ),
-    };
+    let words = (edit.title.is_some() || edit.body.is_some()).then(|| {
+        let title = edit.title.as_deref().unwrap_or(&current.title);
+        let body = edit.body.as_deref().unwrap_or(&current.body);
+        (
+            bulletins::title.eq(title.to_owned()),
+            bulletins::body.eq(body.to_owned()),
+            bulletins::search_key.eq(search_key(title, body)),
+        )
+    });
+    let audience = edit.audience.as_ref().map(Audience::stored).transpose()?;
     let row: BulletinRow = diesel::update(
         bulletins::table
             .filter(bulletins::id.eq(current.id))
             .filter(bulletins::version.eq(current.version)),
     )
     .set((
-        bulletins::title.eq(title),
-        bulletins::body.eq(body),
-        bulletins::search_key.eq(search_key(title, body)),
-        bulletins::category.eq(edit.category.unwrap_or(current.category)),
-        bulletins::priority.eq(edit.priority.unwrap_or(current.priority)),
-        bulletins::audience_scope.eq(scope),
-        bulletins::audience_codes.eq(codes),
-        bulletins::audience_kim_ids.eq(kim_ids),
-        bulletins::expires_at.eq(edit.expires_at.unwrap_or(current.expires_at)),
+        edit,
+        words,
+        audience.map(|stored| {
+            (
+                bulletins::audience_scope.eq(stored.scope),
+                bulletins::audience_codes.eq(stored.codes),
+                bulletins::audience_kim_ids.eq(stored.kim_ids),
+            )
+        }),
         bulletins::updated_at.eq(now()),
         bulletins::version.eq(current.version + 1),
         bulletins::change_seq.eq(next_change(conn, Counter::Bulletins)?),
