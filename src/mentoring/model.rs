@@ -171,7 +171,8 @@ pub fn insert(conn: &mut DbConnection, new: &NewSession) -> Result<SessionRow, A
 }
 
 /// A checked edit of a planned session; `None` leaves a field.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = mentoring_sessions)]
 pub struct SessionEdit {
     pub title: Option<String>,
     pub kind: Option<SessionKind>,
@@ -179,6 +180,8 @@ pub struct SessionEdit {
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     pub location: Option<String>,
+    /// Written as its stored columns, by [`update`].
+    #[diesel(skip_update)]
     pub audience: Option<Audience>,
     pub capacity: Option<i32>,
 }
@@ -191,14 +194,7 @@ pub fn update(
     current: &SessionRow,
     edit: &SessionEdit,
 ) -> Result<Option<SessionRow>, ApiError> {
-    let audience = match &edit.audience {
-        Some(audience) => audience.stored()?,
-        None => crate::audience::StoredAudience {
-            scope: current.audience_scope,
-            codes: current.audience_codes.clone(),
-            kim_ids: current.audience_kim_ids.clone(),
-        },
-    };
+    let audience = edit.audience.as_ref().map(Audience::stored).transpose()?;
     let capacity = edit.capacity.unwrap_or(current.capacity);
     let row: Option<SessionRow> = diesel::update(
         mentoring_sessions::table
@@ -208,16 +204,14 @@ pub fn update(
             .filter(mentoring_sessions::nominated.le(capacity)),
     )
     .set((
-        mentoring_sessions::title.eq(edit.title.as_ref().unwrap_or(&current.title)),
-        mentoring_sessions::kind.eq(edit.kind.unwrap_or(current.kind)),
-        mentoring_sessions::topic.eq(edit.topic.unwrap_or(current.topic)),
-        mentoring_sessions::starts_at.eq(edit.starts_at.unwrap_or(current.starts_at)),
-        mentoring_sessions::ends_at.eq(edit.ends_at.unwrap_or(current.ends_at)),
-        mentoring_sessions::location.eq(edit.location.as_ref().unwrap_or(&current.location)),
-        mentoring_sessions::audience_scope.eq(&audience.scope),
-        mentoring_sessions::audience_codes.eq(&audience.codes),
-        mentoring_sessions::audience_kim_ids.eq(&audience.kim_ids),
-        mentoring_sessions::capacity.eq(capacity),
+        edit,
+        audience.map(|stored| {
+            (
+                mentoring_sessions::audience_scope.eq(stored.scope),
+                mentoring_sessions::audience_codes.eq(stored.codes),
+                mentoring_sessions::audience_kim_ids.eq(stored.kim_ids),
+            )
+        }),
         mentoring_sessions::updated_at.eq(now()),
         mentoring_sessions::version.eq(current.version + 1),
     ))
