@@ -467,26 +467,7 @@ pub async fn update_activity(
             if let Some(Some(bulletin)) = edit.bulletin_id {
                 check_bulletin(uow.conn, &kim, bulletin)?;
             }
-            let row: ActivityRow = diesel::update(kim_activities::table.find(id))
-                .set((
-                    kim_activities::held_on.eq(edit.date.unwrap_or(current.held_on)),
-                    kim_activities::kind.eq(edit.kind.unwrap_or(current.kind)),
-                    kim_activities::title.eq(edit.title.clone().unwrap_or(current.title.clone())),
-                    kim_activities::description.eq(edit
-                        .description
-                        .clone()
-                        .unwrap_or(current.description.clone())),
-                    kim_activities::location
-                        .eq(edit.location.clone().unwrap_or(current.location.clone())),
-                    kim_activities::participants
-                        .eq(edit.participants.unwrap_or(current.participants)),
-                    kim_activities::reach.eq(edit.reach.unwrap_or(current.reach)),
-                    kim_activities::bulletin_id.eq(edit.bulletin_id.unwrap_or(current.bulletin_id)),
-                    kim_activities::updated_at.eq(now()),
-                    kim_activities::version.eq(current.version + 1),
-                ))
-                .returning(kim_activities::all_columns)
-                .get_result(uow.conn)?;
+            let row = model::update(uow.conn, &current, &edit)?;
             uow.audit(
                 "activity.updated",
                 Some(Target::new("kim", kim_id)),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::kim_activities;
-use crate::db::utc;
+use crate::db::{DbConnection, now, utc};
 use crate::error::ApiError;
 use crate::text_enum;
 
@@ -97,8 +97,10 @@ impl Activity {
 }
 
 /// A checked activity to record or, with `None`s, a checked edit.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = kim_activities)]
 pub struct ActivityFields {
+    #[diesel(column_name = held_on)]
     pub date: Option<NaiveDate>,
     pub kind: Option<ActivityKind>,
     pub title: Option<String>,
@@ -108,4 +110,20 @@ pub struct ActivityFields {
     pub participants: Option<i32>,
     pub reach: Option<i32>,
     pub bulletin_id: Option<Option<i64>>,
+}
+
+/// Applies `edit` to `current`, read under its KIM's lock.
+pub fn update(
+    conn: &mut DbConnection,
+    current: &ActivityRow,
+    edit: &ActivityFields,
+) -> Result<ActivityRow, ApiError> {
+    Ok(diesel::update(kim_activities::table.find(current.id))
+        .set((
+            edit,
+            kim_activities::updated_at.eq(now()),
+            kim_activities::version.eq(current.version + 1),
+        ))
+        .returning(kim_activities::all_columns)
+        .get_result(conn)?)
 }

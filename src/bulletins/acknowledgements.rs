@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::find_visible;
 use super::policy::{self, BulletinAccess};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db::schema::{bulletin_acknowledgements, bulletins};
 use crate::db::{Db, DbConnection, now, utc};
 use crate::domain::Checks;
@@ -174,9 +174,7 @@ pub async fn acknowledge(
     creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    if !matches!(caller.role, Role::KimAdmin | Role::KimMember) {
-        return Err(ApiError::Forbidden);
-    }
+    policy::may_acknowledge(&caller)?;
     let ApiJson(request) = body;
     let (reach, note) = request.check()?;
     let acknowledging = caller.clone();

@@ -241,3 +241,12 @@ pub fn may_read_acknowledgements(caller: &Caller, row: &BulletinRow) -> Result<(
     }
     Err(ApiError::Forbidden)
 }
+
+/// Who acknowledges bulletins: a KIM's users, for their KIM.
+pub fn may_acknowledge(caller: &Caller) -> Result<(), ApiError> {
+    if caller.role.is_kim_role() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}

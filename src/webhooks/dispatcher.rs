@@ -40,7 +40,7 @@ use crate::db::schema::{
 use crate::db::{Db, DbConnection, now};
 use crate::domain::text::limits;
 use crate::error::ApiError;
-use crate::unit_of_work::{Target, UnitOfWork};
+use crate::unit_of_work::UnitOfWork;
 
 /// Outbox events fanned out per transaction.
 const FAN_OUT_BATCH: usize = 500;
@@ -573,39 +573,13 @@ fn record(
         ))
         .execute(uow.conn)?;
     if held && status == DeliveryStatus::Failed {
-        mark_failing(uow, job.subscription_id)?;
+        super::lifecycle::mark_failing(uow, job.subscription_id)?;
     }
     Ok(if held {
         retry_in.map(|(wait, _)| wait)
     } else {
         None
     })
-}
-
-fn mark_failing(uow: &mut UnitOfWork<'_>, subscription_id: i64) -> Result<(), ApiError> {
-    let marked = diesel::update(
-        webhook_subscriptions::table
-            .filter(webhook_subscriptions::id.eq(subscription_id))
-            .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active)),
-    )
-    .set((
-        webhook_subscriptions::status.eq(SubscriptionStatus::Failing),
-        webhook_subscriptions::updated_at.eq(now()),
-        webhook_subscriptions::version.eq(webhook_subscriptions::version + 1),
-    ))
-    .execute(uow.conn)?;
-    if marked == 1 {
-        tracing::warn!(
-            subscription_id,
-            "a webhook delivery ran out of retries; the subscription is failing"
-        );
-        uow.audit(
-            "webhook.failing",
-            Some(Target::new("webhook", subscription_id)),
-            None,
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

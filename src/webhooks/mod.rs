@@ -6,6 +6,7 @@
 
 pub mod deliveries;
 pub mod dispatcher;
+mod lifecycle;
 pub mod model;
 pub mod sender;
 pub mod signing;
@@ -88,13 +89,8 @@ impl WebhookChanges {
             limits::WEBHOOK_DESCRIPTION,
             Lines::Single,
         );
-        if self.status == Some(SubscriptionStatus::Failing) {
-            checks.push(crate::error::FieldIssue::new(
-                "status",
-                "not_settable",
-                "`failing` is set by deliveries; choose `active` or `disabled`",
-                "`failing` ditetapkan oleh pengiriman; pilih `active` atau `disabled`",
-            ));
+        if let Some(status) = self.status {
+            checks.take(lifecycle::settable(status));
         }
         checks.finish()?;
         Ok(model::SubscriptionEdit {
