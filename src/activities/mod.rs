@@ -17,7 +17,7 @@ pub use files::{
     ActivityFiles, attach_activity_upload, delete_activity_attachment,
     download_activity_attachment, list_activity_attachments, upload_activity_attachment,
 };
-use model::{Activity, ActivityFields, ActivityKind, ActivityRow};
+use model::{Activity, ActivityFields, ActivityKind, ActivityRow, NewActivity};
 
 use crate::attachments::FileOwner;
 use crate::audience::KimPlace;
@@ -25,7 +25,7 @@ use crate::audit::{Actor, RequestOrigin};
 use crate::auth::{Caller, MaybeCaller};
 use crate::concurrency::IfMatch;
 use crate::db::schema::kim_activities;
-use crate::db::{Db, DbConnection, now};
+use crate::db::{Db, DbConnection};
 use crate::domain::Checks;
 use crate::domain::text::{Lines, limits};
 use crate::error::{ApiError, FieldIssue};
@@ -151,19 +151,48 @@ fn optional_text(
     checks.changed_text(field, value.as_ref().map(Option::as_deref), max, lines)
 }
 
+fn title(checks: &mut Checks, raw: &str) -> Option<String> {
+    checks.text("title", raw, limits::ACTIVITY_TITLE, Lines::Single)
+}
+
+fn description(checks: &mut Checks, value: Option<Option<String>>) -> Option<Option<String>> {
+    let max = limits::ACTIVITY_DESCRIPTION;
+    optional_text(checks, "description", value, max, Lines::Multi)
+}
+
+fn location(checks: &mut Checks, value: Option<Option<String>>) -> Option<Option<String>> {
+    optional_text(
+        checks,
+        "location",
+        value,
+        limits::ACTIVITY_LOCATION,
+        Lines::Single,
+    )
+}
+
 impl NewActivityRequest {
-    fn check(self) -> Result<ActivityFields, ApiError> {
-        ActivityChanges {
-            date: Some(self.date),
-            kind: Some(self.kind),
-            title: Some(self.title),
-            description: Some(self.description),
-            location: Some(self.location),
-            participants: Some(self.participants),
-            reach: Some(self.reach),
-            bulletin_id: Some(self.bulletin_id),
-        }
-        .check()
+    fn check(self) -> Result<NewActivity, ApiError> {
+        let mut checks = Checks::new();
+        let checked = (
+            date(&mut checks, self.date),
+            title(&mut checks, &self.title),
+            description(&mut checks, Some(self.description)),
+            location(&mut checks, Some(self.location)),
+            count(&mut checks, "participants", self.participants),
+            count(&mut checks, "reach", self.reach),
+        );
+        let (date, title, description, location, participants, reach) =
+            checks.finish_with(checked)?;
+        Ok(NewActivity {
+            date,
+            kind: self.kind,
+            title,
+            description,
+            location,
+            participants,
+            reach,
+            bulletin_id: self.bulletin_id,
+        })
     }
 }
 
@@ -173,23 +202,9 @@ impl ActivityChanges {
         let fields = ActivityFields {
             date: self.date.and_then(|value| date(&mut checks, value)),
             kind: self.kind,
-            title: self.title.and_then(|title| {
-                checks.text("title", &title, limits::ACTIVITY_TITLE, Lines::Single)
-            }),
-            description: optional_text(
-                &mut checks,
-                "description",
-                self.description,
-                limits::ACTIVITY_DESCRIPTION,
-                Lines::Multi,
-            ),
-            location: optional_text(
-                &mut checks,
-                "location",
-                self.location,
-                limits::ACTIVITY_LOCATION,
-                Lines::Single,
-            ),
+            title: self.title.and_then(|raw| title(&mut checks, &raw)),
+            description: description(&mut checks, self.description),
+            location: location(&mut checks, self.location),
             participants: self
                 .participants
                 .and_then(|value| count(&mut checks, "participants", value)),
@@ -335,7 +350,7 @@ pub async fn create_activity(
 ) -> Result<HttpResponse, ApiError> {
     let kim_id = id.into_inner();
     let ApiJson(request) = body;
-    let fields = request.check()?;
+    let activity = request.check()?;
     let recorder = caller.clone();
     creating
         .create_once(
@@ -343,36 +358,10 @@ pub async fn create_activity(
             move |uow| {
                 uow.lock_kim(kim_id)?;
                 let kim = policy::recording_kim(uow.conn, &recorder, kim_id)?;
-                if let Some(Some(bulletin)) = fields.bulletin_id {
+                if let Some(bulletin) = activity.bulletin_id {
                     check_bulletin(uow.conn, &kim, bulletin)?;
                 }
-                let (Some(date), Some(kind), Some(title), Some(participants), Some(reach)) = (
-                    fields.date,
-                    fields.kind,
-                    fields.title.clone(),
-                    fields.participants,
-                    fields.reach,
-                ) else {
-                    return Err(ApiError::internal("a checked activity field is missing"));
-                };
-                let stamp = now();
-                let row: ActivityRow = diesel::insert_into(kim_activities::table)
-                    .values((
-                        kim_activities::kim_id.eq(kim_id),
-                        kim_activities::held_on.eq(date),
-                        kim_activities::kind.eq(kind),
-                        kim_activities::title.eq(title),
-                        kim_activities::description.eq(fields.description.clone().flatten()),
-                        kim_activities::location.eq(fields.location.clone().flatten()),
-                        kim_activities::participants.eq(participants),
-                        kim_activities::reach.eq(reach),
-                        kim_activities::bulletin_id.eq(fields.bulletin_id.flatten()),
-                        kim_activities::created_by.eq(recorder.user_id()),
-                        kim_activities::created_at.eq(stamp),
-                        kim_activities::updated_at.eq(stamp),
-                    ))
-                    .returning(kim_activities::all_columns)
-                    .get_result(uow.conn)?;
+                let row = model::insert(uow.conn, kim_id, &activity, recorder.user_id())?;
                 uow.audit(
                     "activity.created",
                     Some(Target::new("kim", kim_id)),

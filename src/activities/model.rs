@@ -96,7 +96,42 @@ impl Activity {
     }
 }
 
-/// A checked activity to record or, with `None`s, a checked edit.
+/// A checked activity to record for a KIM.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = kim_activities)]
+pub struct NewActivity {
+    #[diesel(column_name = held_on)]
+    pub date: NaiveDate,
+    pub kind: ActivityKind,
+    pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub participants: i32,
+    pub reach: i32,
+    pub bulletin_id: Option<i64>,
+}
+
+/// Records `activity` for KIM `kim_id`, by `recorder` (no account for integrations).
+pub fn insert(
+    conn: &mut DbConnection,
+    kim_id: i64,
+    activity: &NewActivity,
+    recorder: Option<i64>,
+) -> Result<ActivityRow, ApiError> {
+    let stamp = now();
+    Ok(diesel::insert_into(kim_activities::table)
+        .values((
+            activity,
+            kim_activities::kim_id.eq(kim_id),
+            kim_activities::created_by.eq(recorder),
+            kim_activities::created_at.eq(stamp),
+            kim_activities::updated_at.eq(stamp),
+        ))
+        .returning(kim_activities::all_columns)
+        .get_result(conn)?)
+}
+
+/// A checked edit of an activity: `None` leaves a field.
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = kim_activities)]
 pub struct ActivityFields {

@@ -97,10 +97,7 @@ impl NewBulletinRequest {
         let body = checks.text("body", &self.body, limits::BULLETIN_BODY, Lines::Multi);
         let audience = self.audience.check(&mut checks);
         let expires_at = self.expires_at.map(|moment| expiry(&mut checks, moment));
-        checks.finish()?;
-        let (Some(title), Some(body), Some(audience)) = (title, body, audience) else {
-            return Err(ApiError::internal("a checked bulletin field is missing"));
-        };
+        let (title, body, audience) = checks.finish_with((title, body, audience))?;
         if let Some(kim) = origin_kim_id {
             audience.allowed_for_kim(kim)?;
         }

@@ -129,6 +129,14 @@ pub struct ConsultationFilter {
     status: Option<ConsultationStatus>,
 }
 
+fn title(checks: &mut Checks, raw: &str) -> Option<String> {
+    checks.text("title", raw, limits::CONSULTATION_TITLE, Lines::Single)
+}
+
+fn summary(checks: &mut Checks, raw: &str) -> Option<String> {
+    checks.text("summary", raw, limits::CONSULTATION_SUMMARY, Lines::Multi)
+}
+
 fn storable(checks: &mut Checks, field: &str, at: DateTime<Utc>) -> Option<NaiveDateTime> {
     checks.take(crate::domain::storable_moment(field, at))
 }
@@ -169,28 +177,17 @@ struct ConsultationFields {
 
 impl NewConsultationRequest {
     fn check(self, author: Option<i64>) -> Result<NewConsultation, ApiError> {
-        let fields = ConsultationChanges {
-            title: Some(self.title),
-            summary: Some(self.summary),
-            questions: Some(self.questions),
-            audience: Some(self.audience),
-            opens_at: Some(self.opens_at),
-            closes_at: Some(self.closes_at),
-        }
-        .check()?;
-        let ConsultationFields {
-            title: Some(title),
-            summary: Some(summary),
-            questions: Some(questions),
-            audience: Some(audience),
-            opens_at: Some(opens_at),
-            closes_at: Some(closes_at),
-        } = fields
-        else {
-            return Err(ApiError::internal(
-                "a checked consultation field is missing",
-            ));
-        };
+        let mut checks = Checks::new();
+        let checked = (
+            title(&mut checks, &self.title),
+            summary(&mut checks, &self.summary),
+            questions::checked(&mut checks, self.questions),
+            self.audience.check(&mut checks),
+            storable(&mut checks, "opens_at", self.opens_at),
+            storable(&mut checks, "closes_at", self.closes_at),
+        );
+        let (title, summary, questions, audience, opens_at, closes_at) =
+            checks.finish_with(checked)?;
         check_period(opens_at, closes_at)?;
         Ok(NewConsultation {
             title,
@@ -229,17 +226,8 @@ impl ConsultationChanges {
     fn check(self) -> Result<ConsultationFields, ApiError> {
         let mut checks = Checks::new();
         let fields = ConsultationFields {
-            title: self.title.and_then(|title| {
-                checks.text("title", &title, limits::CONSULTATION_TITLE, Lines::Single)
-            }),
-            summary: self.summary.and_then(|summary| {
-                checks.text(
-                    "summary",
-                    &summary,
-                    limits::CONSULTATION_SUMMARY,
-                    Lines::Multi,
-                )
-            }),
+            title: self.title.and_then(|raw| title(&mut checks, &raw)),
+            summary: self.summary.and_then(|raw| summary(&mut checks, &raw)),
             questions: self
                 .questions
                 .and_then(|asked| questions::checked(&mut checks, asked)),

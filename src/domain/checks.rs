@@ -95,4 +95,40 @@ impl Checks {
             Err(ApiError::Validation(self.0))
         }
     }
+
+    /// Like [`Checks::finish`], then the checked values themselves. Every check that
+    /// answers `None` notes why, so with no problem noted every value is present; the
+    /// one place that would notice otherwise is here.
+    pub fn finish_with<V: CheckedValues>(self, values: V) -> Result<V::Present, ApiError> {
+        self.finish()?;
+        values
+            .present()
+            .ok_or_else(|| ApiError::internal("a field check answered nothing without a reason"))
+    }
 }
+
+/// A tuple of checked values (`Option`s), all of them present once the checks pass.
+pub trait CheckedValues {
+    type Present;
+    fn present(self) -> Option<Self::Present>;
+}
+
+macro_rules! checked_values {
+    ($($value:ident),+) => {
+        impl<$($value),+> CheckedValues for ($(Option<$value>,)+) {
+            type Present = ($($value,)+);
+            #[allow(non_snake_case)]
+            fn present(self) -> Option<Self::Present> {
+                let ($($value,)+) = self;
+                Some(($($value?,)+))
+            }
+        }
+    };
+}
+
+checked_values!(A);
+checked_values!(A, B);
+checked_values!(A, B, C);
+checked_values!(A, B, C, D);
+checked_values!(A, B, C, D, E);
+checked_values!(A, B, C, D, E, F);

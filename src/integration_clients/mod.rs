@@ -100,10 +100,7 @@ impl NewClientRequest {
         let mut checks = Checks::new();
         let name = checks.text("name", &self.name, limits::CLIENT_NAME, Lines::Single);
         let scopes = checked_scopes(&mut checks, self.scopes);
-        checks.finish()?;
-        let (Some(name), Some(scopes)) = (name, scopes) else {
-            return Err(ApiError::internal("a checked client field is missing"));
-        };
+        let (name, scopes) = checks.finish_with((name, scopes))?;
         let secret = new_secret()?;
         let client = model::NewClient {
             client_id: model::new_client_id()?,

@@ -90,9 +90,12 @@ pub struct NewClient {
 }
 
 /// A checked change of a client: `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = integration_clients)]
 pub struct ClientEdit {
     pub name: Option<String>,
+    /// Written in their stored form by [`update`].
+    #[diesel(skip_update)]
     pub scopes: Option<Scopes>,
     pub disabled: Option<bool>,
     /// The hash of a newly issued secret.
@@ -171,21 +174,16 @@ pub fn update(
     let ends_tokens = changed
         .iter()
         .any(|field| matches!(*field, "scopes" | "disabled" | "secret"));
-    let scopes = edit
-        .scopes
-        .as_ref()
-        .map_or_else(|| current.scopes.clone(), Scopes::to_string);
     diesel::update(
         integration_clients::table
             .filter(integration_clients::id.eq(current.id))
             .filter(integration_clients::version.eq(current.version)),
     )
     .set((
-        integration_clients::name.eq(edit.name.as_deref().unwrap_or(&current.name)),
-        integration_clients::scopes.eq(scopes),
-        integration_clients::disabled.eq(edit.disabled.unwrap_or(current.disabled)),
-        integration_clients::secret_hash
-            .eq(edit.secret_hash.as_deref().unwrap_or(&current.secret_hash)),
+        edit,
+        edit.scopes
+            .as_ref()
+            .map(|scopes| integration_clients::scopes.eq(scopes.to_string())),
         integration_clients::updated_at.eq(now()),
         integration_clients::version.eq(current.version + 1),
         integration_clients::security_stamp.eq(current.security_stamp + i64::from(ends_tokens)),

@@ -143,10 +143,7 @@ impl NewKimRequest {
             .contact_email
             .as_deref()
             .and_then(|e| checks.take(EmailAddress::parse("contact_email", e)));
-        checks.finish()?;
-        let (Some(name), Some(kelurahan_code), Some(focus)) = (name, kelurahan_code, focus) else {
-            return Err(ApiError::internal("a checked KIM field is missing"));
-        };
+        let (name, kelurahan_code, focus) = checks.finish_with((name, kelurahan_code, focus))?;
         Ok(model::NewKim {
             name,
             kelurahan_code,

@@ -110,10 +110,7 @@ impl NewMemberRequest {
             .email
             .as_deref()
             .and_then(|e| issues.take(EmailAddress::parse("email", e)));
-        issues.finish()?;
-        let (Some(nik), Some(full_name)) = (nik, full_name) else {
-            return Err(ApiError::internal("a checked member field is missing"));
-        };
+        let (nik, full_name) = issues.finish_with((nik, full_name))?;
         Ok(model::NewMember {
             full_name,
             nik_ciphertext: cipher.encrypt(nik.expose()).map_err(ApiError::internal)?,

@@ -315,14 +315,19 @@ pub fn insert(
 
 /// A checked change of a member: `None` leaves a field, `Some(None)` clears an optional
 /// one.
-#[derive(Clone)]
+#[derive(Clone, AsChangeset)]
+#[diesel(table_name = kim_members)]
 pub struct MemberEdit {
     pub full_name: Option<String>,
+    /// Written sealed, hashed and masked by [`update`].
+    #[diesel(skip_update)]
     pub nik: Option<Nik>,
     pub gender: Option<GenderValue>,
     pub birth_date: Option<NaiveDate>,
     pub profession: Option<Option<String>>,
     pub position: Option<Position>,
+    /// Written sealed by [`update`].
+    #[diesel(skip_update)]
     pub phone: Option<Option<PhoneNumber>>,
     pub email: Option<Option<String>>,
     pub joined_on: Option<NaiveDate>,
@@ -337,10 +342,7 @@ pub fn update(
     current: &MemberRow,
     edit: &MemberEdit,
 ) -> Result<MemberRow, ApiError> {
-    let gender = match edit.gender {
-        Some(gender) => gender,
-        None => current.gender,
-    };
+    let gender = edit.gender.unwrap_or(current.gender);
     let birth_date = edit.birth_date.unwrap_or(current.birth_date);
     // The NIK must agree with the person as changed, whichever part changed.
     let nik = match &edit.nik {
@@ -363,25 +365,27 @@ pub fn update(
     {
         return Err(nik_already_member());
     }
-    let position = match edit.position {
-        Some(position) => position,
-        None => current.position,
-    };
     if active
-        && position == Position::Ketua
+        && edit.position.unwrap_or(current.position) == Position::Ketua
         && active_ketua_exists(conn, current.kim_id, Some(current.id))?
     {
         return Err(position_taken());
     }
-    let nik_ciphertext = if edit.nik.is_some() {
-        cipher.encrypt(nik.expose()).map_err(ApiError::internal)?
-    } else {
-        current.nik_ciphertext.clone()
+    let sealed_nik = match &edit.nik {
+        Some(_) => Some((
+            kim_members::nik_ciphertext
+                .eq(cipher.encrypt(nik.expose()).map_err(ApiError::internal)?),
+            kim_members::nik_hash.eq(nik_hash),
+            kim_members::nik_masked.eq(nik.masked()),
+        )),
+        None => None,
     };
-    let phone_ciphertext = match &edit.phone {
-        Some(Some(phone)) => Some(cipher.encrypt(phone.as_str()).map_err(ApiError::internal)?),
-        Some(None) => None,
-        None => current.phone_ciphertext.clone(),
+    let sealed_phone = match &edit.phone {
+        Some(Some(phone)) => Some(kim_members::phone_ciphertext.eq(Some(
+            cipher.encrypt(phone.as_str()).map_err(ApiError::internal)?,
+        ))),
+        Some(None) => Some(kim_members::phone_ciphertext.eq(None)),
+        None => None,
     };
     diesel::update(
         kim_members::table
@@ -389,23 +393,9 @@ pub fn update(
             .filter(kim_members::version.eq(current.version)),
     )
     .set((
-        kim_members::full_name.eq(edit
-            .full_name
-            .clone()
-            .unwrap_or_else(|| current.full_name.clone())),
-        kim_members::nik_ciphertext.eq(nik_ciphertext),
-        kim_members::nik_hash.eq(&nik_hash),
-        kim_members::nik_masked.eq(nik.masked()),
-        kim_members::gender.eq(gender),
-        kim_members::birth_date.eq(birth_date),
-        kim_members::profession.eq(edit
-            .profession
-            .clone()
-            .unwrap_or_else(|| current.profession.clone())),
-        kim_members::position.eq(position),
-        kim_members::phone_ciphertext.eq(phone_ciphertext),
-        kim_members::email.eq(edit.email.clone().unwrap_or_else(|| current.email.clone())),
-        kim_members::joined_on.eq(edit.joined_on.unwrap_or(current.joined_on)),
+        edit,
+        sealed_nik,
+        sealed_phone,
         kim_members::updated_at.eq(now()),
         kim_members::version.eq(current.version + 1),
     ))

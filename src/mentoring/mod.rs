@@ -145,18 +145,8 @@ impl NewSessionRequest {
         });
         let audience = self.audience.check(&mut checks);
         let capacity = capacity(&mut checks, self.capacity);
-        checks.finish()?;
-        let (
-            Some(title),
-            Some(location),
-            Some(starts_at),
-            Some(ends_at),
-            Some(audience),
-            Some(capacity),
-        ) = (title, location, starts_at, ends_at, audience, capacity)
-        else {
-            return Err(ApiError::internal("a checked session field is missing"));
-        };
+        let (title, location, starts_at, ends_at, audience, capacity) =
+            checks.finish_with((title, location, starts_at, ends_at, audience, capacity))?;
         Ok(NewSession {
             title,
             kind: self.kind,

@@ -606,16 +606,20 @@ impl NewServiceRequest {
             .phone
             .filter(|phone| !phone.trim().is_empty())
             .or(self.email.filter(|email| !email.trim().is_empty()));
-        let report = NewReportRequest::from_fields(
+        // Checked by the JSON API's own rules.
+        let report = NewReportRequest {
             kind,
-            self.service_code,
-            title_of(&description),
+            category_code: self.service_code,
+            title: title_of(&description),
             description,
-            kelurahan,
+            kelurahan_code: kelurahan,
             address,
-            (self.lat, self.long),
-            ((!name.is_empty()).then_some(name), contact),
-        );
+            latitude: self.lat,
+            longitude: self.long,
+            reporter_name: (!name.is_empty()).then_some(name),
+            reporter_contact: contact,
+            privacy: None,
+        };
         Ok((report, media_url.map(|url| url.trim().to_owned())))
     }
 }

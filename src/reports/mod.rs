@@ -71,58 +71,31 @@ const METRO_LONGITUDE: (f64, f64) = (105.15, 105.45);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReportRequest {
-    kind: Kind,
+    pub(crate) kind: Kind,
     /// An active report category (`GET /api/v1/report-categories`).
     #[schema(example = "infrastruktur")]
-    category_code: String,
+    pub(crate) category_code: String,
     #[schema(example = "Lampu jalan padam di Jl. Ahmad Yani")]
-    title: String,
-    description: String,
+    pub(crate) title: String,
+    pub(crate) description: String,
     /// The kelurahan where it happens; its kecamatan is derived.
     #[schema(example = "18.72.01.1001")]
-    kelurahan_code: String,
-    address: Option<String>,
+    pub(crate) kelurahan_code: String,
+    pub(crate) address: Option<String>,
     /// With `longitude`, inside Kota Metro.
     #[schema(minimum = -90, maximum = 90, example = -5.1131)]
-    latitude: Option<f64>,
+    pub(crate) latitude: Option<f64>,
     #[schema(minimum = -180, maximum = 180, example = 105.3067)]
-    longitude: Option<f64>,
-    reporter_name: Option<String>,
+    pub(crate) longitude: Option<f64>,
+    pub(crate) reporter_name: Option<String>,
     /// An Indonesian phone number or an e-mail address; stored encrypted.
     #[schema(example = "+6281234567890")]
-    reporter_contact: Option<String>,
+    pub(crate) reporter_contact: Option<String>,
     /// `normal` when absent.
-    privacy: Option<Privacy>,
+    pub(crate) privacy: Option<Privacy>,
 }
 
 impl NewReportRequest {
-    /// A submission from another protocol (Open311), checked as the JSON API's are.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn from_fields(
-        kind: Kind,
-        category_code: String,
-        title: String,
-        description: String,
-        kelurahan_code: String,
-        address: Option<String>,
-        coordinates: (Option<f64>, Option<f64>),
-        reporter: (Option<String>, Option<String>),
-    ) -> Self {
-        NewReportRequest {
-            kind,
-            category_code,
-            title,
-            description,
-            kelurahan_code,
-            address,
-            latitude: coordinates.0,
-            longitude: coordinates.1,
-            reporter_name: reporter.0,
-            reporter_contact: reporter.1,
-            privacy: None,
-        }
-    }
-
     pub(crate) fn check(self, channel: Channel) -> Result<NewReport, ApiError> {
         let mut checks = Checks::new();
         let title = checks.text("title", &self.title, limits::REPORT_TITLE, Lines::Single);
@@ -151,10 +124,7 @@ impl NewReportRequest {
             .filter(|contact| !contact.is_empty())
             .and_then(|contact| checks.take(contact_of(contact)));
         let location = location(&mut checks, self.latitude, self.longitude);
-        checks.finish()?;
-        let (Some(title), Some(description)) = (title, description) else {
-            return Err(ApiError::internal("a checked report field is missing"));
-        };
+        let (title, description) = checks.finish_with((title, description))?;
         Ok(NewReport {
             kind: self.kind,
             category_code: self.category_code,
@@ -351,7 +321,6 @@ fn shown_with_files(
     ),
 )]
 #[post("/reports")]
-#[allow(clippy::too_many_arguments)]
 pub async fn create_report(
     caller: Caller,
     cipher: web::Data<PersonalDataCipher>,

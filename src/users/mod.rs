@@ -548,9 +548,9 @@ fn apply_changes(
             .filter(users::version.eq(current.version)),
     )
     .set((
-        users::display_name.eq(display_name.unwrap_or(current.display_name)),
+        display_name.map(|name| users::display_name.eq(name)),
         users::disabled.eq(new_disabled),
-        users::password_hash.eq(password_hash.as_deref().unwrap_or(&current.password_hash)),
+        password_hash.map(|hash| users::password_hash.eq(hash)),
         users::role.eq(new_role),
         users::kim_id.eq(new_kim),
         users::updated_at.eq(now()),

@@ -133,9 +133,12 @@ pub fn new_secret() -> Result<String, ApiError> {
 }
 
 /// Checked changes to a subscription; `None` leaves a field as it is.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = webhook_subscriptions)]
 pub struct SubscriptionEdit {
     pub url: Option<String>,
+    /// Written in their stored form by [`apply`].
+    #[diesel(skip_update)]
     pub events: Option<BTreeSet<WebhookEvent>>,
     /// `Some(None)` clears it.
     pub description: Option<Option<String>>,
@@ -186,32 +189,22 @@ pub fn apply(
         return Ok(current);
     }
     let stamp = now();
-    let (previous, previous_until) = match &edit.secret {
-        Some(_) => (
-            Some(current.secret.clone()),
-            Some(stamp + super::ROTATION_OVERLAP),
-        ),
-        None => (
-            current.previous_secret.clone(),
-            current.previous_secret_expires_at,
-        ),
-    };
+    // The replaced secret keeps verifying beside the new one for a while.
+    let rotation = edit.secret.as_ref().map(|_| {
+        (
+            webhook_subscriptions::previous_secret.eq(&current.secret),
+            webhook_subscriptions::previous_secret_expires_at.eq(stamp + super::ROTATION_OVERLAP),
+        )
+    });
     let row: SubscriptionRow = diesel::update(
         webhook_subscriptions::table
             .filter(webhook_subscriptions::id.eq(id))
             .filter(webhook_subscriptions::version.eq(current.version)),
     )
     .set((
-        webhook_subscriptions::url.eq(edit.url.as_deref().unwrap_or(&current.url)),
-        webhook_subscriptions::events.eq(events.as_deref().unwrap_or(&current.events)),
-        webhook_subscriptions::description.eq(edit
-            .description
-            .clone()
-            .unwrap_or_else(|| current.description.clone())),
-        webhook_subscriptions::status.eq(edit.status.unwrap_or(current.status)),
-        webhook_subscriptions::secret.eq(edit.secret.as_deref().unwrap_or(&current.secret)),
-        webhook_subscriptions::previous_secret.eq(previous),
-        webhook_subscriptions::previous_secret_expires_at.eq(previous_until),
+        edit,
+        events.map(|events| webhook_subscriptions::events.eq(events)),
+        rotation,
         webhook_subscriptions::updated_at.eq(stamp),
         webhook_subscriptions::version.eq(current.version + 1),
     ))
