@@ -15,8 +15,16 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 /// How far the service's time is ahead of the system's, in microseconds (tests only).
 static SHIFT_MICROS: AtomicI64 = AtomicI64::new(0);
 
+/// A stopped time, in microseconds since the epoch; `i64::MIN` while the time runs
+/// (tests only: exact durations need a clock that does not move between two requests).
+static FROZEN_MICROS: AtomicI64 = AtomicI64::new(i64::MIN);
+
 /// The current time.
 pub fn now() -> DateTime<Utc> {
+    let frozen = FROZEN_MICROS.load(Ordering::Relaxed);
+    if frozen != i64::MIN {
+        return DateTime::from_timestamp_micros(frozen).unwrap_or_default();
+    }
     let shift = SHIFT_MICROS.load(Ordering::Relaxed);
     Utc::now() + Duration::microseconds(shift)
 }
@@ -39,11 +47,19 @@ pub fn advance(by: Duration) {
 #[cfg(feature = "test-clock")]
 pub fn set(at: DateTime<Utc>) {
     let shift = (at - Utc::now()).num_microseconds().unwrap_or(i64::MAX);
+    FROZEN_MICROS.store(i64::MIN, Ordering::Relaxed);
     SHIFT_MICROS.store(shift, Ordering::Relaxed);
+}
+
+/// Stops the service's time at `at` until the next [`freeze`] or [`reset`].
+#[cfg(feature = "test-clock")]
+pub fn freeze(at: DateTime<Utc>) {
+    FROZEN_MICROS.store(at.timestamp_micros(), Ordering::Relaxed);
 }
 
 /// Back to the system's time.
 #[cfg(feature = "test-clock")]
 pub fn reset() {
+    FROZEN_MICROS.store(i64::MIN, Ordering::Relaxed);
     SHIFT_MICROS.store(0, Ordering::Relaxed);
 }

@@ -70,6 +70,11 @@ impl TestApp {
         kim_api::clock::set(at);
     }
 
+    /// Stops the service's clock at `at`, for durations exact to the second.
+    pub fn freeze_clock(&self, at: chrono::DateTime<chrono::Utc>) {
+        kim_api::clock::freeze(at);
+    }
+
     /// `user` signed in anew: after the clock moved past its access token's lifetime.
     pub async fn signed_in_again(&self, user: &TestUser) -> TestUser {
         let password = if user.username == ADMIN_USERNAME {
