@@ -39,6 +39,7 @@ Send `Accept-Language: id` for Indonesian texts. Lists use keyset pagination: pa
         (name = "open311", description = "Open311 GeoReport v2: report categories as services, reports as service requests; `.json` or `.xml`"),
         (name = "webhooks", description = "Signed deliveries of events to other systems (Standard Webhooks)"),
         (name = "audit log", description = "Who did what to which record, when, from which request"),
+        (name = "notifications", description = "Each account's inbox: what happened to what concerns it"),
         (name = "mentoring", description = "Mentoring sessions for KIMs: nominations and attendance"),
         (name = "activities", description = "What each KIM did in its community, with photos"),
         (name = "consultations", description = "Policy consultations: the government asks, KIMs answer, the government responds"),

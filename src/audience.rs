@@ -204,18 +204,27 @@ impl Audience {
     }
 
     /// Active KIMs the audience addresses now.
-    pub fn count_active_kims(&self, conn: &mut DbConnection) -> Result<i32, ApiError> {
-        let mut query = kims::table
+    fn active_kims(&self) -> kims::BoxedQuery<'_, crate::db::Backend> {
+        let query = kims::table
             .filter(kims::status.eq(KimStatus::Active))
             .into_boxed();
-        query = match self.scope {
+        match self.scope {
             AudienceScope::Public | AudienceScope::AllKims => query,
             AudienceScope::Kecamatan => query.filter(kims::kecamatan_code.eq_any(&self.codes)),
             AudienceScope::Kelurahan => query.filter(kims::kelurahan_code.eq_any(&self.codes)),
             AudienceScope::Kims => query.filter(kims::id.eq_any(&self.kim_ids)),
-        };
-        let count: i64 = query.count().get_result(conn)?;
+        }
+    }
+
+    /// How many active KIMs the audience addresses now.
+    pub fn count_active_kims(&self, conn: &mut DbConnection) -> Result<i32, ApiError> {
+        let count: i64 = self.active_kims().count().get_result(conn)?;
         i32::try_from(count).map_err(|_| ApiError::internal("more KIMs than an i32 counts"))
+    }
+
+    /// The active KIMs the audience addresses now.
+    pub fn active_kim_ids(&self, conn: &mut DbConnection) -> Result<Vec<i64>, ApiError> {
+        Ok(self.active_kims().select(kims::id).load(conn)?)
     }
 
     /// Whether the audience takes in the KIM at `place`.

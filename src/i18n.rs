@@ -12,20 +12,23 @@ pub enum Lang {
 impl Lang {
     /// Picks the caller's most preferred language that we speak; English when none is.
     pub fn from_request(req: &HttpRequest) -> Self {
-        let Ok(accept) = AcceptLanguage::parse(req) else {
-            return Lang::En;
-        };
+        Self::stated(req).unwrap_or(Lang::En)
+    }
+
+    /// The caller's most preferred language that we speak, if the caller names one.
+    pub fn stated(req: &HttpRequest) -> Option<Self> {
+        let accept = AcceptLanguage::parse(req).ok()?;
         for preference in accept.ranked() {
             match preference {
-                Preference::Specific(tag) if is_indonesian(&tag) => return Lang::Id,
+                Preference::Specific(tag) if is_indonesian(&tag) => return Some(Lang::Id),
                 Preference::Specific(tag) if tag.primary_language().eq_ignore_ascii_case("en") => {
-                    return Lang::En;
+                    return Some(Lang::En);
                 }
-                Preference::Any => return Lang::En,
+                Preference::Any => return Some(Lang::En),
                 Preference::Specific(_) => {}
             }
         }
-        Lang::En
+        None
     }
 
     /// Chooses between an English and an Indonesian text.

@@ -34,6 +34,7 @@ pub mod kims;
 pub mod members;
 pub mod mentoring;
 pub mod metrics;
+pub mod notifications;
 pub mod open311;
 pub mod openapi;
 pub mod page_cache;

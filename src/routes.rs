@@ -10,8 +10,8 @@ use utoipa_actix_web::{AppExt, scope};
 use crate::api_document::ApiDoc;
 use crate::{
     activities, attachments, audit_log, bulletins, consultations, engagement, health, holidays,
-    integration_clients, kims, members, mentoring, metrics, open311, regions, report_categories,
-    reports, sessions, stats, users, webhooks,
+    integration_clients, kims, members, mentoring, metrics, notifications, open311, regions,
+    report_categories, reports, sessions, stats, users, webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -99,6 +99,9 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(report_categories::get_category)
                 .service(report_categories::update_category)
                 .service(audit_log::list_audit_log)
+                .service(notifications::list_notifications)
+                .service(notifications::read_all_notifications)
+                .service(notifications::read_notification)
                 .service(stats::overview)
                 .service(webhooks::create_webhook)
                 .service(webhooks::list_webhooks)

@@ -86,6 +86,7 @@ impl Application {
         let server = run(listener, db.clone(), keys, storage, public_base, settings)?;
         let port = bound.port();
         sweep_abandoned_uploads(db.clone(), storage_for_sweep);
+        sweep_old_notifications(db.clone());
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
@@ -140,6 +141,28 @@ fn sweep_abandoned_uploads(db: Db, storage: Storage) {
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "the upload sweep did not run"),
+            }
+        }
+    });
+}
+
+/// Removes the notifications past their retention, hourly, in the background.
+fn sweep_old_notifications(db: Db) {
+    const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            ticks.tick().await;
+            let swept = match db.read(crate::notifications::model::any_expired).await {
+                Ok(true) => db.write(crate::notifications::model::sweep).await,
+                other => other.map(|_| 0),
+            };
+            match swept {
+                Ok(removed) if removed > 0 => {
+                    tracing::info!(removed, "removed notifications past their retention");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "the notification sweep did not run"),
             }
         }
     });

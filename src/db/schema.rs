@@ -177,6 +177,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        target_type -> Text,
+        target_id -> BigInt,
+        urgent -> Bool,
+        subject -> Text,
+        detail -> Nullable<Text>,
+        event_id -> BigInt,
+        read_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbox_events (id) {
         id -> BigInt,
         event_type -> Text,
@@ -415,6 +432,7 @@ diesel::joinable!(integration_api_keys -> integration_clients (client_id));
 diesel::joinable!(report_media_urls -> reports (report_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
 
 diesel::table! {
@@ -467,6 +485,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     audit_log,
     idempotency_keys,
+    notifications,
     outbox_events,
     known_sign_ins,
     bulletins,

@@ -352,3 +352,38 @@ pub fn touch(conn: &mut DbConnection, current: &ReportRow) -> Result<(), ApiErro
         .execute(conn)?;
     Ok(())
 }
+
+/// The account that wrote timeline entry `entry_id` of report `report_id`, if a person did.
+pub fn entry_author(
+    conn: &mut DbConnection,
+    report_id: i64,
+    entry_id: i64,
+) -> Result<Option<i64>, ApiError> {
+    use crate::db::schema::report_timeline;
+    Ok(report_timeline::table
+        .filter(report_timeline::id.eq(entry_id))
+        .filter(report_timeline::report_id.eq(report_id))
+        .select(report_timeline::author_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// The account that last moved report `report_id` to `to` by `at`, if a person did.
+pub fn status_mover(
+    conn: &mut DbConnection,
+    report_id: i64,
+    to: ReportStatus,
+    at: NaiveDateTime,
+) -> Result<Option<i64>, ApiError> {
+    use crate::db::schema::report_timeline;
+    Ok(report_timeline::table
+        .filter(report_timeline::report_id.eq(report_id))
+        .filter(report_timeline::to_status.eq(to))
+        .filter(report_timeline::created_at.le(at))
+        .order(report_timeline::id.desc())
+        .select(report_timeline::author_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten())
+}

@@ -21,6 +21,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::parse_json;
 use crate::integration_clients::{self, IntegrationClient};
+use crate::notifications;
 use crate::openapi::{NotFound, ServiceUnavailable, TooManyRequests, Unauthorized};
 use crate::unit_of_work::Target;
 use crate::users::{self, User};
@@ -274,6 +275,8 @@ pub struct UserMe {
     kind: UserKind,
     #[serde(flatten)]
     user: User,
+    /// How many of the account's notifications are unread.
+    unread_notifications: i64,
 }
 
 /// The caller is an integration client.
@@ -312,13 +315,16 @@ enum IntegrationKind {
 pub async fn me(caller: Caller, db: web::Data<Db>) -> Result<web::Json<Me>, ApiError> {
     let me = match caller.subject {
         Subject::User(id) => {
-            let row = db
-                .read(move |conn| users::model::find(conn, id))
-                .await?
-                .ok_or(ApiError::NotFound)?;
+            let (row, unread_notifications) = db
+                .read(move |conn| {
+                    let row = users::model::find(conn, id)?.ok_or(ApiError::NotFound)?;
+                    Ok((row, notifications::model::unread_count(conn, id)?))
+                })
+                .await?;
             Me::User(UserMe {
                 kind: UserKind::User,
                 user: User::try_from(row)?,
+                unread_notifications,
             })
         }
         Subject::Client(client_id) => {

@@ -174,3 +174,23 @@ fn username_taken() -> ApiError {
         "Akun dengan nama pengguna ini sudah ada.",
     )
 }
+
+/// The enabled accounts of the KIMs `kim_ids`.
+pub fn kim_accounts(conn: &mut DbConnection, kim_ids: &[i64]) -> Result<Vec<i64>, ApiError> {
+    Ok(users::table
+        .filter(users::kim_id.eq_any(kim_ids))
+        .filter(users::disabled.eq(false))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)?)
+}
+
+/// The enabled government accounts with one of `roles`.
+pub fn accounts_with_roles(conn: &mut DbConnection, roles: &[Role]) -> Result<Vec<i64>, ApiError> {
+    Ok(users::table
+        .filter(users::role.eq_any(roles))
+        .filter(users::disabled.eq(false))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)?)
+}

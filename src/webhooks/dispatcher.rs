@@ -364,6 +364,7 @@ fn fan_out(conn: &mut DbConnection, window: chrono::Duration) -> Result<usize, A
         };
     }
     let ids: Vec<i64> = events.iter().map(|event| event.0).collect();
+    crate::notifications::rules::notify(conn, &ids)?;
     diesel::update(outbox_events::table.filter(outbox_events::id.eq_any(&ids)))
         .set(outbox_events::published_at.eq(stamp))
         .execute(conn)?;

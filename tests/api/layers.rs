@@ -53,6 +53,7 @@ const RESOURCES: &[&str] = &[
     "kims",
     "members",
     "mentoring",
+    "notifications",
     "open311",
     "regions",
     "report_categories",

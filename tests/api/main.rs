@@ -26,6 +26,7 @@ mod media;
 mod members;
 mod mentoring;
 mod migrations;
+mod notifications;
 mod open311;
 mod openapi;
 mod python;

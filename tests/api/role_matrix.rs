@@ -138,6 +138,15 @@ fn expected(route: &str, who: Who) -> u16 {
         // Allowed to try; the move itself is illegal for a proposed KIM.
         ("POST /api/v1/kims/{kim}/status", GovAdmin) => 409,
         ("GET /api/v1/me", _) => 200,
+        // Only people have an inbox.
+        (
+            "GET /api/v1/notifications" | "POST /api/v1/notifications/read-all",
+            GovAdmin | GovOfficer | KimAdmin | KimMember,
+        ) => 200,
+        (
+            "POST /api/v1/notifications/{none}/read",
+            GovAdmin | GovOfficer | KimAdmin | KimMember,
+        ) => 404,
         ("POST /api/v1/auth/logout", _) => 204,
         (
             "GET /api/v1/users" | "GET /api/v1/users/{member}" | "PATCH /api/v1/users/{member}",
@@ -409,6 +418,19 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                 None,
             ),
             ("GET /api/v1/me", Method::GET, "/api/v1/me".into(), None),
+            ("GET /api/v1/notifications", Method::GET, "/api/v1/notifications".into(), None),
+            (
+                "POST /api/v1/notifications/read-all",
+                Method::POST,
+                "/api/v1/notifications/read-all".into(),
+                Some(json!({})),
+            ),
+            (
+                "POST /api/v1/notifications/{none}/read",
+                Method::POST,
+                "/api/v1/notifications/999999/read".into(),
+                Some(json!({})),
+            ),
             (
                 "GET /api/v1/users",
                 Method::GET,

@@ -1,0 +1,180 @@
+//! Each account's inbox (SPEC §11): what happened to the reports, bulletins and
+//! sessions that concern it, newest first, to be marked read. [`rules`] decides who is
+//! told what; the rows are written when the outbox is fanned out.
+
+pub mod model;
+pub mod rules;
+mod text;
+
+use actix_web::{HttpRequest, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use model::{NotificationRow, NotificationType, TargetType};
+
+use crate::auth::Caller;
+use crate::db::{Db, utc};
+use crate::error::ApiError;
+use crate::extract::ListQuery;
+use crate::i18n::Lang;
+use crate::openapi::{
+    Forbidden, InvalidPath, InvalidQuery, NotFound, ServiceUnavailable, Unauthorized,
+};
+use crate::pagination::{Page, PageParams};
+
+/// What a notification is about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationTarget {
+    #[serde(rename = "type")]
+    pub target_type: TargetType,
+    pub id: i64,
+}
+
+/// Something that happened which concerns the account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: NotificationType,
+    /// In the language the request names (`Accept-Language`), Indonesian otherwise.
+    pub title: String,
+    pub body: String,
+    pub target: NotificationTarget,
+    /// An urgent bulletin.
+    pub urgent: bool,
+    pub read_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Notification {
+    fn shown(row: NotificationRow, lang: Lang) -> Self {
+        let (title, body) = text::render(&row, lang);
+        Notification {
+            id: row.id,
+            kind: row.kind,
+            title,
+            body,
+            target: NotificationTarget {
+                target_type: row.target_type,
+                id: row.target_id,
+            },
+            urgent: row.urgent,
+            read_at: row.read_at.map(utc),
+            created_at: utc(row.created_at),
+        }
+    }
+}
+
+/// The language of a notification's words: the one the request names, else Indonesian.
+fn language(req: &HttpRequest) -> Lang {
+    Lang::stated(req).unwrap_or(Lang::Id)
+}
+
+/// Only people have an inbox; an integration client has none (403).
+fn account(caller: &Caller) -> Result<i64, ApiError> {
+    caller.user_id().ok_or(ApiError::Forbidden)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationFilter {
+    /// `true`: only those not yet read.
+    unread: Option<bool>,
+}
+
+/// The caller's notifications, newest first. Accounts only.
+#[utoipa::path(
+    tag = "notifications",
+    params(NotificationFilter, PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of notifications", body = Page<Notification>),
+        (status = 400, response = InvalidQuery),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/notifications")]
+pub async fn list_notifications(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    query: ListQuery<NotificationFilter>,
+) -> Result<web::Json<Page<Notification>>, ApiError> {
+    let user = account(&caller)?;
+    let ListQuery { page, filter } = query;
+    let before: Option<i64> = page.after()?;
+    let unread_only = filter.unread.unwrap_or(false);
+    let fetch = page.fetch_limit();
+    let rows = db
+        .read(move |conn| model::list(conn, user, unread_only, before, fetch))
+        .await?;
+    let lang = language(&req);
+    let shown = rows
+        .into_iter()
+        .map(|row| Notification::shown(row, lang))
+        .collect();
+    Ok(web::Json(Page::from_rows(shown, &page, |item| item.id)))
+}
+
+/// Marks one of the caller's notifications read; reading it again changes nothing.
+#[utoipa::path(
+    tag = "notifications",
+    params(("id" = i64, Path, description = "Notification id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The notification, read", body = Notification),
+        (status = 400, response = InvalidPath),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/notifications/{id}/read")]
+pub async fn read_notification(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<web::Json<Notification>, ApiError> {
+    let user = account(&caller)?;
+    let id = id.into_inner();
+    let row = db
+        .write(move |conn| model::mark_read(conn, user, id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(web::Json(Notification::shown(row, language(&req))))
+}
+
+/// How many notifications a call marked read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkedRead {
+    pub marked: usize,
+}
+
+/// Marks every unread notification of the caller read.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many were unread", body = MarkedRead),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[post("/notifications/read-all")]
+pub async fn read_all_notifications(
+    caller: Caller,
+    db: web::Data<Db>,
+) -> Result<web::Json<MarkedRead>, ApiError> {
+    let user = account(&caller)?;
+    let marked = db
+        .write(move |conn| model::mark_all_read(conn, user))
+        .await?;
+    Ok(web::Json(MarkedRead { marked }))
+}

@@ -1,0 +1,226 @@
+//! Who is told what (SPEC §11), decided from the typed outbox events.
+//!
+//! The rules run where the webhook dispatcher fans events out, in the transaction that
+//! marks them published: a request that publishes a bulletin to every KIM commits at
+//! once and never waits for thousands of inbox rows, each event is turned into
+//! notifications exactly once (one instance fans out at a time), and a crash before
+//! the commit leaves the events to be fanned out again.
+//!
+//! A notification carries only what its recipient may read: a report is named by its
+//! tracking code and status (its KIM's users see it whole, government every report), a
+//! bulletin by its title (its recipients are its audience). The person who caused an
+//! event is not told of it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use super::model::{self, Notice, NotificationType, TargetType};
+use crate::auth::Role;
+use crate::bulletins::model::{BulletinStatus, Priority};
+use crate::db::DbConnection;
+use crate::db::schema::outbox_events;
+use crate::error::ApiError;
+use crate::events::EventType;
+use crate::reports::TimelineVisibility;
+use crate::reports::model::ReportStatus;
+use crate::reports::tracking::TrackingCode;
+
+/// An outbox event as the rules read it.
+struct Occurrence {
+    id: i64,
+    event_type: String,
+    aggregate_id: String,
+    payload: String,
+    created_at: NaiveDateTime,
+}
+
+/// Turns the outbox events `event_ids` into notifications for the accounts concerned.
+pub fn notify(conn: &mut DbConnection, event_ids: &[i64]) -> Result<(), ApiError> {
+    let occurrences: Vec<Occurrence> = outbox_events::table
+        .filter(outbox_events::id.eq_any(event_ids))
+        .order(outbox_events::id)
+        .select((
+            outbox_events::id,
+            outbox_events::event_type,
+            outbox_events::aggregate_id,
+            outbox_events::payload,
+            outbox_events::created_at,
+        ))
+        .load::<(i64, String, String, String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(
+            |(id, event_type, aggregate_id, payload, created_at)| Occurrence {
+                id,
+                event_type,
+                aggregate_id,
+                payload,
+                created_at,
+            },
+        )
+        .collect();
+    for occurrence in &occurrences {
+        // In a savepoint: an event the rules cannot read is logged and passed over, so
+        // it never holds back the webhooks of the events behind it.
+        let told = conn.transaction(|conn| {
+            if let Some((notice, recipients)) = decide(conn, occurrence)? {
+                model::insert(conn, occurrence.id, &notice, &recipients)?;
+            }
+            Ok::<_, ApiError>(())
+        });
+        if let Err(error) = told {
+            tracing::warn!(%error, event_id = occurrence.id, "an event told nobody");
+        }
+    }
+    Ok(())
+}
+
+/// What `occurrence` tells, and to whom; `None` when it tells nobody.
+fn decide(
+    conn: &mut DbConnection,
+    occurrence: &Occurrence,
+) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
+    let Ok(aggregate_id) = occurrence.aggregate_id.parse::<i64>() else {
+        return Ok(None);
+    };
+    let decided = match occurrence.event_type.as_str() {
+        t if t == EventType::ReportCreated.as_str() => report_submitted(conn, aggregate_id)?,
+        t if t == EventType::ReportStatusChanged.as_str() => {
+            report_moved(conn, aggregate_id, occurrence)?
+        }
+        t if t == EventType::ReportCommented.as_str() => {
+            report_commented(conn, aggregate_id, occurrence)?
+        }
+        t if t == EventType::BulletinPublished.as_str() => bulletin_published(conn, aggregate_id)?,
+        _ => None,
+    };
+    Ok(decided.filter(|(_, recipients)| !recipients.is_empty()))
+}
+
+fn report_notice(
+    kind: NotificationType,
+    report: i64,
+    code: &str,
+    detail: Option<String>,
+) -> Notice {
+    Notice {
+        kind,
+        target_type: TargetType::Report,
+        target_id: report,
+        urgent: false,
+        subject: code.to_owned(),
+        detail,
+    }
+}
+
+/// Every government account learns of a new report.
+fn report_submitted(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
+    let Some(report) = crate::reports::model::find(conn, id)? else {
+        return Ok(None);
+    };
+    let gov = crate::users::model::accounts_with_roles(conn, &[Role::GovOfficer, Role::GovAdmin])?;
+    let code = TrackingCode::from_stored(&report.tracking_code).shown();
+    let notice = report_notice(NotificationType::ReportSubmitted, id, &code, None);
+    Ok(Some((notice, gov)))
+}
+
+/// The users of the KIM that submitted report `id`, except `actor`.
+fn submitting_kim(
+    conn: &mut DbConnection,
+    id: i64,
+    actor: Option<i64>,
+) -> Result<Option<(String, Vec<i64>)>, ApiError> {
+    let Some(report) = crate::reports::model::find(conn, id)? else {
+        return Ok(None);
+    };
+    let Some(kim) = report.kim_id else {
+        return Ok(None);
+    };
+    let mut users = crate::users::model::kim_accounts(conn, &[kim])?;
+    users.retain(|user| Some(*user) != actor);
+    Ok(Some((
+        TrackingCode::from_stored(&report.tracking_code).shown(),
+        users,
+    )))
+}
+
+#[derive(Deserialize)]
+struct StatusMove {
+    to: ReportStatus,
+}
+
+fn report_moved(
+    conn: &mut DbConnection,
+    id: i64,
+    occurrence: &Occurrence,
+) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
+    let Ok(moved) = serde_json::from_str::<StatusMove>(&occurrence.payload) else {
+        return Ok(None);
+    };
+    let mover = crate::reports::model::status_mover(conn, id, moved.to, occurrence.created_at)?;
+    let Some((code, users)) = submitting_kim(conn, id, mover)? else {
+        return Ok(None);
+    };
+    let notice = report_notice(
+        NotificationType::ReportStatusChanged,
+        id,
+        &code,
+        Some(moved.to.as_str().to_owned()),
+    );
+    Ok(Some((notice, users)))
+}
+
+#[derive(Deserialize)]
+struct Commented {
+    entry_id: i64,
+    visibility: TimelineVisibility,
+}
+
+/// Public comments only: an internal note is the government's own.
+fn report_commented(
+    conn: &mut DbConnection,
+    id: i64,
+    occurrence: &Occurrence,
+) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
+    let Ok(comment) = serde_json::from_str::<Commented>(&occurrence.payload) else {
+        return Ok(None);
+    };
+    if comment.visibility != TimelineVisibility::Public {
+        return Ok(None);
+    }
+    let author = crate::reports::model::entry_author(conn, id, comment.entry_id)?;
+    let Some((code, users)) = submitting_kim(conn, id, author)? else {
+        return Ok(None);
+    };
+    let notice = report_notice(NotificationType::ReportCommented, id, &code, None);
+    Ok(Some((notice, users)))
+}
+
+/// The users of every active KIM the bulletin addresses; urgent ones marked.
+fn bulletin_published(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
+    let Some(bulletin) = crate::bulletins::model::find(conn, id)? else {
+        return Ok(None);
+    };
+    // Archived or deleted before the fan-out: nothing to read any more.
+    if bulletin.status != BulletinStatus::Published {
+        return Ok(None);
+    }
+    let kims = bulletin.audience()?.active_kim_ids(conn)?;
+    let mut users = crate::users::model::kim_accounts(conn, &kims)?;
+    users.retain(|user| Some(*user) != bulletin.author_id);
+    let notice = Notice {
+        kind: NotificationType::BulletinPublished,
+        target_type: TargetType::Bulletin,
+        target_id: id,
+        urgent: bulletin.priority == Priority::Urgent,
+        subject: bulletin.title,
+        detail: None,
+    };
+    Ok(Some((notice, users)))
+}

@@ -1,0 +1,57 @@
+//! The words of a notification, in English or Indonesian, made when it is read.
+
+use super::model::{NotificationRow, NotificationType};
+use crate::i18n::Lang;
+
+/// A report status as people say it.
+fn status_words(status: &str, lang: Lang) -> &str {
+    let (en, id) = match status {
+        "submitted" => ("submitted", "diajukan"),
+        "verified" => ("verified", "diverifikasi"),
+        "in_progress" => ("in progress", "sedang ditangani"),
+        "resolved" => ("resolved", "selesai"),
+        "rejected" => ("rejected", "ditolak"),
+        other => (other, other),
+    };
+    lang.pick(en, id)
+}
+
+/// The title and body of `row` in `lang`.
+pub fn render(row: &NotificationRow, lang: Lang) -> (String, String) {
+    let subject = &row.subject;
+    match row.kind {
+        NotificationType::ReportSubmitted => (
+            lang.pick("New report", "Laporan baru").to_owned(),
+            lang.pick(
+                format!("Report {subject} was submitted and awaits verification."),
+                format!("Laporan {subject} masuk dan menunggu verifikasi."),
+            ),
+        ),
+        NotificationType::ReportStatusChanged => {
+            let status = status_words(row.detail.as_deref().unwrap_or_default(), lang);
+            (
+                lang.pick("Report status changed", "Status laporan berubah")
+                    .to_owned(),
+                lang.pick(
+                    format!("Report {subject} is now {status}."),
+                    format!("Laporan {subject} kini {status}."),
+                ),
+            )
+        }
+        NotificationType::ReportCommented => (
+            lang.pick("New reply to a report", "Tanggapan baru pada laporan")
+                .to_owned(),
+            lang.pick(
+                format!("Report {subject} has a new public reply."),
+                format!("Laporan {subject} mendapat tanggapan baru."),
+            ),
+        ),
+        NotificationType::BulletinPublished => {
+            let title = match row.urgent {
+                true => lang.pick("Urgent bulletin", "Buletin mendesak"),
+                false => lang.pick("New bulletin", "Buletin baru"),
+            };
+            (title.to_owned(), subject.clone())
+        }
+    }
+}

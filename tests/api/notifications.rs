@@ -1,0 +1,308 @@
+//! The inbox (SPEC §11): who is told of each event, exactly once; what a notification
+//! shows; paging, reading and the unread count; who may use it.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, on_each_backend, problem, token};
+use crate::reports::{id_of, json_of, move_to, report, submit, town};
+
+/// Every notification of `user`, newest first, in `lang` if given.
+async fn inbox(app: &TestApp, user: &TestUser, query: &str) -> Vec<Value> {
+    app.outbox_settled().await;
+    let page = json_of(
+        app.get_as(&format!("/api/v1/notifications{query}"), token(user))
+            .await,
+        200,
+    )
+    .await;
+    page["data"].as_array().cloned().expect("data")
+}
+
+async fn inbox_in(app: &TestApp, user: &TestUser, lang: &str) -> Vec<Value> {
+    app.outbox_settled().await;
+    let response = app
+        .client
+        .get(format!("{}/api/v1/notifications", app.address))
+        .bearer_auth(token(user))
+        .header("Accept-Language", lang)
+        .send()
+        .await
+        .expect("request");
+    json_of(response, 200).await["data"]
+        .as_array()
+        .cloned()
+        .expect("data")
+}
+
+fn of_type<'a>(items: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    items.iter().filter(|item| item["type"] == kind).collect()
+}
+
+#[tokio::test]
+async fn a_report_tells_government_then_its_kim_and_nobody_else() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let mut confidential = report("confidential");
+        confidential["title"] = json!("Pungutan liar di kantor kelurahan");
+        let submitted = submit(&app, token(&t.member_a), &confidential).await;
+        let id = id_of(&submitted);
+        let code = submitted["tracking_code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+
+        for gov in [&t.admin, &t.officer] {
+            let told = inbox(&app, gov, "").await;
+            assert_eq!(told.len(), 1, "{told:?}");
+            assert_eq!(told[0]["type"], "report_submitted");
+            assert_eq!(told[0]["target"], json!({"type": "report", "id": id}));
+            assert_eq!(told[0]["urgent"], false);
+            assert_eq!(told[0]["read_at"], Value::Null);
+        }
+        // The submitter's KIM hears nothing of its own submission.
+        assert!(inbox(&app, &t.member_a, "").await.is_empty());
+
+        let verified = move_to(
+            &app,
+            token(&t.officer),
+            id,
+            json!({"status": "verified", "note": "Dicek"}),
+        )
+        .await;
+        assert_eq!(verified.status().as_u16(), 200);
+        let comment = json!({"body": "Petugas meninjau hari Kamis.", "visibility": "public"});
+        let commented = app
+            .post_as(
+                &format!("/api/v1/reports/{id}/comments"),
+                token(&t.officer),
+                &comment,
+            )
+            .await;
+        assert_eq!(commented.status().as_u16(), 201);
+        let internal = json!({"body": "Catatan internal", "visibility": "internal"});
+        let noted = app
+            .post_as(
+                &format!("/api/v1/reports/{id}/comments"),
+                token(&t.officer),
+                &internal,
+            )
+            .await;
+        assert_eq!(noted.status().as_u16(), 201);
+
+        for kim_user in [&t.member_a, &t.board_a] {
+            let told = inbox(&app, kim_user, "").await;
+            let types: Vec<&Value> = told.iter().map(|item| &item["type"]).collect();
+            assert_eq!(
+                types,
+                [&json!("report_commented"), &json!("report_status_changed")],
+                "{told:?}"
+            );
+            // Only the tracking code and the status: never the report's own words.
+            let text = serde_json::to_string(&told).expect("json");
+            for secret in ["Pungutan", "Siti", "0812", "Lampu"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            assert!(
+                told[1]["body"]
+                    .as_str()
+                    .is_some_and(|body| body.contains(&code))
+            );
+        }
+        for outsider in [&t.member_b, &t.board_b, &t.member_c] {
+            assert!(inbox(&app, outsider, "").await.is_empty());
+        }
+        // The officer who moved and commented is not told of it.
+        assert_eq!(inbox(&app, &t.officer, "").await.len(), 1);
+
+        // A reply from the KIM tells the rest of the KIM, not its author.
+        let reply = json!({"body": "Terima kasih", "visibility": "public"});
+        let replied = app
+            .post_as(
+                &format!("/api/v1/reports/{id}/comments"),
+                token(&t.member_a),
+                &reply,
+            )
+            .await;
+        assert_eq!(replied.status().as_u16(), 201);
+        assert_eq!(
+            of_type(&inbox(&app, &t.board_a, "").await, "report_commented").len(),
+            2
+        );
+        assert_eq!(
+            of_type(&inbox(&app, &t.member_a, "").await, "report_commented").len(),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn words_follow_the_language_asked_for_indonesian_by_default() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let code = submit(&app, token(&t.member_a), &report("normal")).await["tracking_code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        let indonesian = inbox(&app, &t.officer, "").await;
+        assert_eq!(indonesian[0]["title"], "Laporan baru");
+        assert_eq!(
+            indonesian[0]["body"],
+            format!("Laporan {code} masuk dan menunggu verifikasi.")
+        );
+        let english = inbox_in(&app, &t.officer, "en-GB, id;q=0.5").await;
+        assert_eq!(english[0]["title"], "New report");
+        assert_eq!(english[0]["id"], indonesian[0]["id"]);
+        assert_eq!(
+            inbox_in(&app, &t.officer, "fr").await[0]["title"],
+            "Laporan baru"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_published_bulletin_tells_the_users_of_the_kims_it_addresses_once() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let admin = token(&t.admin);
+        let bulletin = json!({"title": "Banjir di Metro Pusat", "body": "Hindari Jl. Sudirman.", "category": "bencana",
+                              "priority": "urgent", "audience": {"scope": "kecamatan", "codes": ["18.72.01"]}});
+        let draft = json_of(app.post_as("/api/v1/bulletins", admin, &bulletin).await, 201).await;
+        let id = draft["id"].as_i64().expect("id");
+        // A draft tells nobody.
+        assert!(inbox(&app, &t.member_a, "").await.is_empty());
+        let published = app.post_as(&format!("/api/v1/bulletins/{id}/publish"), admin, &json!({})).await;
+        assert_eq!(published.status().as_u16(), 200);
+
+        for addressed in [&t.member_a, &t.board_a, &t.member_b, &t.board_b] {
+            let told = inbox(&app, addressed, "").await;
+            assert_eq!(told.len(), 1, "{told:?}");
+            assert_eq!(told[0]["type"], "bulletin_published");
+            assert_eq!(told[0]["urgent"], true);
+            assert_eq!(told[0]["title"], "Buletin mendesak");
+            assert_eq!(told[0]["body"], "Banjir di Metro Pusat");
+            assert_eq!(told[0]["target"], json!({"type": "bulletin", "id": id}));
+        }
+        for outside in [&t.member_c, &t.board_c, &t.admin, &t.officer] {
+            assert!(of_type(&inbox(&app, outside, "").await, "bulletin_published").is_empty());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_inbox_pages_marks_read_and_counts_what_is_unread() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        for _ in 0..3 {
+            submit(&app, token(&t.member_a), &report("normal")).await;
+        }
+        app.outbox_settled().await;
+        let me = json_of(app.get_as("/api/v1/me", token(&t.officer)).await, 200).await;
+        assert_eq!(me["unread_notifications"], 3);
+
+        let first = json_of(app.get_as("/api/v1/notifications?limit=2", token(&t.officer)).await, 200).await;
+        let page: Vec<i64> = first["data"].as_array().expect("data").iter().map(|item| item["id"].as_i64().expect("id")).collect();
+        assert_eq!(page.len(), 2);
+        assert!(page[0] > page[1], "newest first");
+        let cursor = first["next_cursor"].as_str().expect("cursor");
+        let second = json_of(app.get_as(&format!("/api/v1/notifications?limit=2&cursor={cursor}"), token(&t.officer)).await, 200).await;
+        let rest = second["data"].as_array().expect("data");
+        assert_eq!(rest.len(), 1);
+        assert!(rest[0]["id"].as_i64().expect("id") < page[1]);
+        assert_eq!(second["next_cursor"], Value::Null);
+
+        let read = json_of(app.post_as(&format!("/api/v1/notifications/{}/read", page[0]), token(&t.officer), &json!({})).await, 200).await;
+        let read_at = read["read_at"].clone();
+        assert!(read_at.is_string());
+        let again = json_of(app.post_as(&format!("/api/v1/notifications/{}/read", page[0]), token(&t.officer), &json!({})).await, 200).await;
+        assert_eq!(again["read_at"], read_at, "the first reading counts");
+        let unread = inbox(&app, &t.officer, "?unread=true").await;
+        assert_eq!(unread.len(), 2);
+        assert!(unread.iter().all(|item| item["id"] != page[0]));
+        assert_eq!(json_of(app.get_as("/api/v1/me", token(&t.officer)).await, 200).await["unread_notifications"], 2);
+
+        // Somebody else's notification does not exist for the caller, and stays unread.
+        let admins = inbox(&app, &t.admin, "").await;
+        let theirs = admins[0]["id"].as_i64().expect("id");
+        let foreign = app.post_as(&format!("/api/v1/notifications/{theirs}/read"), token(&t.officer), &json!({})).await;
+        assert_eq!(problem(foreign, 404).await["code"], "not_found");
+        assert_eq!(inbox(&app, &t.admin, "?unread=true").await.len(), 3);
+
+        let all = json_of(app.post_as("/api/v1/notifications/read-all", token(&t.officer), &json!({})).await, 200).await;
+        assert_eq!(all["marked"], 2);
+        assert!(inbox(&app, &t.officer, "?unread=true").await.is_empty());
+        assert_eq!(json_of(app.get_as("/api/v1/me", token(&t.officer)).await, 200).await["unread_notifications"], 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_inbox_is_for_signed_in_people_and_refuses_bad_queries() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let officer = token(&t.officer);
+        for query in ["?unread=maybe", "?sort=id", "?cursor=nonsense", "?limit=0"] {
+            let refused = app
+                .get_as(&format!("/api/v1/notifications{query}"), officer)
+                .await;
+            assert_eq!(problem(refused, 400).await["code"], "invalid_query");
+        }
+        let bad_path = app
+            .post_as("/api/v1/notifications/abc/read", officer, &json!({}))
+            .await;
+        assert_eq!(bad_path.status().as_u16(), 400);
+        let missing = app
+            .post_as("/api/v1/notifications/999999/read", officer, &json!({}))
+            .await;
+        assert_eq!(problem(missing, 404).await["code"], "not_found");
+
+        let anonymous = app
+            .client
+            .get(format!("{}/api/v1/notifications", app.address))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(anonymous.status().as_u16(), 401);
+        let forged = app
+            .get_as("/api/v1/notifications", "eyJhbGciOiJIUzI1NiJ9.e30.forged")
+            .await;
+        assert_eq!(forged.status().as_u16(), 401);
+        let reads = app
+            .post_as("/api/v1/notifications/read-all", &t.reader, &json!({}))
+            .await;
+        assert_eq!(problem(reads, 403).await["code"], "forbidden");
+        let lists = app.get_as("/api/v1/notifications", &t.reader).await;
+        assert_eq!(problem(lists, 403).await["code"], "forbidden");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn notifications_are_kept_ninety_days() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        submit(&app, token(&t.member_a), &report("normal")).await;
+        assert_eq!(inbox(&app, &t.officer, "").await.len(), 1);
+        app.advance_clock(chrono::Duration::days(89));
+        assert_eq!(
+            app.db
+                .write(kim_api::notifications::model::sweep)
+                .await
+                .expect("sweep"),
+            0
+        );
+        app.advance_clock(chrono::Duration::days(2));
+        assert_eq!(
+            app.db
+                .write(kim_api::notifications::model::sweep)
+                .await
+                .expect("sweep"),
+            2
+        );
+        let officer = app.signed_in_again(&t.officer).await;
+        assert!(inbox(&app, &officer, "").await.is_empty());
+    })
+    .await;
+}
