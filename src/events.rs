@@ -55,6 +55,7 @@ event_types! {
     ReportCreated = "report.created",
     ReportStatusChanged = "report.status_changed",
     ReportCommented = "report.commented",
+    ReportOverdue = "report.overdue",
     BulletinPublished = "bulletin.published",
     BulletinArchived = "bulletin.archived",
     BulletinAcknowledged = "bulletin.acknowledged",

@@ -87,6 +87,7 @@ impl Application {
         let port = bound.port();
         sweep_abandoned_uploads(db.clone(), storage_for_sweep);
         sweep_old_notifications(db.clone());
+        escalate_overdue_reports(db.clone());
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
@@ -141,6 +142,23 @@ fn sweep_abandoned_uploads(db: Db, storage: Storage) {
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "the upload sweep did not run"),
+            }
+        }
+    });
+}
+
+/// Escalates reports that passed a due date, every [`CHECK_EVERY`], in the background.
+///
+/// [`CHECK_EVERY`]: crate::reports::escalation::CHECK_EVERY
+fn escalate_overdue_reports(db: Db) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(crate::reports::escalation::CHECK_EVERY);
+        loop {
+            ticks.tick().await;
+            match crate::reports::escalation::escalate_overdue(&db).await {
+                Ok(escalated) if escalated > 0 => tracing::info!(escalated, "reports escalated"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "the overdue check did not run"),
             }
         }
     });

@@ -337,6 +337,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_escalations (report_id, due_at) {
+        report_id -> BigInt,
+        due_at -> Timestamp,
+        escalated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     report_timeline (id) {
         id -> BigInt,
         report_id -> BigInt,
@@ -433,6 +441,7 @@ diesel::joinable!(report_media_urls -> reports (report_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(report_escalations -> reports (report_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
 
 diesel::table! {
@@ -499,6 +508,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     resumable_upload_chunks,
     holidays,
     reports,
+    report_escalations,
     report_timeline,
     webhook_subscriptions,
     webhook_deliveries,

@@ -14,6 +14,7 @@ text_enum! {
         ReportSubmitted = "report_submitted",
         ReportStatusChanged = "report_status_changed",
         ReportCommented = "report_commented",
+        ReportOverdue = "report_overdue",
         BulletinPublished = "bulletin_published",
     }
 }

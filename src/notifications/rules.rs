@@ -91,6 +91,7 @@ fn decide(
         t if t == EventType::ReportCommented.as_str() => {
             report_commented(conn, aggregate_id, occurrence)?
         }
+        t if t == EventType::ReportOverdue.as_str() => report_overdue(conn, aggregate_id)?,
         t if t == EventType::BulletinPublished.as_str() => bulletin_published(conn, aggregate_id)?,
         _ => None,
     };
@@ -125,6 +126,21 @@ fn report_submitted(
     let code = TrackingCode::from_stored(&report.tracking_code).shown();
     let notice = report_notice(NotificationType::ReportSubmitted, id, &code, None);
     Ok(Some((notice, gov)))
+}
+
+/// Every gov_admin learns of a report that passed a due date without the next step.
+fn report_overdue(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
+    let Some(report) = crate::reports::model::find(conn, id)? else {
+        return Ok(None);
+    };
+    let admins = crate::users::model::accounts_with_roles(conn, &[Role::GovAdmin])?;
+    let code = TrackingCode::from_stored(&report.tracking_code).shown();
+    let status = Some(report.status.as_str().to_owned());
+    let notice = report_notice(NotificationType::ReportOverdue, id, &code, status);
+    Ok(Some((notice, admins)))
 }
 
 /// The users of the KIM that submitted report `id`, except `actor`.

@@ -46,6 +46,17 @@ pub fn render(row: &NotificationRow, lang: Lang) -> (String, String) {
                 format!("Laporan {subject} mendapat tanggapan baru."),
             ),
         ),
+        NotificationType::ReportOverdue => {
+            let status = status_words(row.detail.as_deref().unwrap_or_default(), lang);
+            (
+                lang.pick("Report overdue", "Laporan melewati batas waktu")
+                    .to_owned(),
+                lang.pick(
+                    format!("Report {subject} is still {status} past its due date."),
+                    format!("Laporan {subject} masih {status} melewati batas waktunya."),
+                ),
+            )
+        }
         NotificationType::BulletinPublished => {
             let title = match row.urgent {
                 true => lang.pick("Urgent bulletin", "Buletin mendesak"),

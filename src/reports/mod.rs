@@ -3,6 +3,7 @@
 //! service levels. Who sees what is [`policy`]; the moves are [`workflow`].
 
 mod comments;
+pub mod escalation;
 mod export;
 mod files;
 pub(crate) mod listing;

@@ -306,3 +306,65 @@ async fn notifications_are_kept_ninety_days() {
     })
     .await;
 }
+
+async fn escalate(app: &TestApp) -> usize {
+    kim_api::reports::escalation::escalate_overdue(&app.db)
+        .await
+        .expect("escalation")
+}
+
+async fn overdue_events(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use kim_api::db::schema::outbox_events;
+    app.db
+        .read(|conn| {
+            Ok(outbox_events::table
+                .filter(outbox_events::event_type.eq("report.overdue"))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn an_overdue_report_is_escalated_to_gov_admins_once_per_due_date() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let id = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        assert_eq!(escalate(&app).await, 0, "not due yet");
+
+        // Ten days on, its three working days to be verified have passed. Two instances
+        // check at once: one of them escalates it.
+        app.advance_clock(chrono::Duration::days(10));
+        let other = crate::helpers::spawn_instance(&app, |_| {}).await;
+        let (here, there) = tokio::join!(escalate(&app), escalate(&other));
+        assert_eq!(here + there, 1);
+        assert_eq!(escalate(&app).await, 0, "once per due date");
+        assert_eq!(overdue_events(&app).await, 1);
+
+        let admin = app.signed_in_again(&t.admin).await;
+        let officer = app.signed_in_again(&t.officer).await;
+        let told = of_type(&inbox(&app, &admin, "").await, "report_overdue").len();
+        assert_eq!(told, 1);
+        assert!(of_type(&inbox(&app, &officer, "").await, "report_overdue").is_empty());
+        let words = inbox(&app, &admin, "").await;
+        assert_eq!(words[0]["title"], "Laporan melewati batas waktu");
+        assert_eq!(words[0]["target"], json!({"type": "report", "id": id}));
+
+        // Verified late: its next due date is a new one, escalated once when it passes.
+        let verified = move_to(&app, token(&officer), id, json!({"status": "verified"})).await;
+        assert_eq!(verified.status().as_u16(), 200);
+        assert_eq!(escalate(&app).await, 0);
+        app.advance_clock(chrono::Duration::days(60));
+        assert_eq!(escalate(&app).await, 1);
+        assert_eq!(escalate(&app).await, 0);
+        assert_eq!(overdue_events(&app).await, 2);
+        let admin = app.signed_in_again(&t.admin).await;
+        assert_eq!(
+            of_type(&inbox(&app, &admin, "").await, "report_overdue").len(),
+            2
+        );
+    })
+    .await;
+}
