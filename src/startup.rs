@@ -86,8 +86,18 @@ impl Application {
         let server = run(listener, db.clone(), keys, storage, public_base, settings)?;
         let port = bound.port();
         sweep_abandoned_uploads(db.clone(), storage_for_sweep);
-        sweep_old_notifications(db.clone());
-        escalate_overdue_reports(db.clone());
+        every(
+            HOUR,
+            &db,
+            "notifications past their retention removed",
+            |db| async move { crate::notifications::retention::sweep(&db).await },
+        );
+        every(MINUTE, &db, "reports escalated", |db| async move {
+            crate::reports::escalation::escalate_overdue(&db).await
+        });
+        every(MINUTE, &db, "reminders sent", |db| async move {
+            crate::notifications::reminders::send_due(&db).await
+        });
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
@@ -147,40 +157,26 @@ fn sweep_abandoned_uploads(db: Db, storage: Storage) {
     });
 }
 
-/// Escalates reports that passed a due date, every [`CHECK_EVERY`], in the background.
-///
-/// [`CHECK_EVERY`]: crate::reports::escalation::CHECK_EVERY
-fn escalate_overdue_reports(db: Db) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(crate::reports::escalation::CHECK_EVERY);
-        loop {
-            ticks.tick().await;
-            match crate::reports::escalation::escalate_overdue(&db).await {
-                Ok(escalated) if escalated > 0 => tracing::info!(escalated, "reports escalated"),
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "the overdue check did not run"),
-            }
-        }
-    });
-}
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Removes the notifications past their retention, hourly, in the background.
-fn sweep_old_notifications(db: Db) {
-    const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Runs `job` right away and then every `period`, in the background; logs how many
+/// things it `did` when that is any. Each job reads before it writes, so an idle
+/// service takes no write lock, and guards its writes, so instances may run it at once.
+fn every<F, Fut>(period: std::time::Duration, db: &Db, did: &'static str, job: F)
+where
+    F: Fn(Db) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<usize, crate::error::ApiError>> + Send,
+{
+    let db = db.clone();
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(SWEEP_EVERY);
+        let mut ticks = tokio::time::interval(period);
         loop {
             ticks.tick().await;
-            let swept = match db.read(crate::notifications::model::any_expired).await {
-                Ok(true) => db.write(crate::notifications::model::sweep).await,
-                other => other.map(|_| 0),
-            };
-            match swept {
-                Ok(removed) if removed > 0 => {
-                    tracing::info!(removed, "removed notifications past their retention");
-                }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "the notification sweep did not run"),
+            match job(db.clone()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "{did}"),
+                Err(error) => tracing::warn!(%error, "a background job failed ({did})"),
             }
         }
     });

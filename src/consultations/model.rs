@@ -290,3 +290,27 @@ pub fn update(
         .returning(consultations::all_columns)
         .get_result(conn)?)
 }
+
+/// Consultation `id`.
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<ConsultationRow>, ApiError> {
+    Ok(consultations::table
+        .find(id)
+        .select(ConsultationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The open consultations closing after `from`, up to `to`.
+pub fn closing_between(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<ConsultationRow>, ApiError> {
+    Ok(consultations::table
+        .filter(consultations::status.eq(ConsultationStatus::Open))
+        .filter(consultations::closes_at.gt(from))
+        .filter(consultations::closes_at.le(to))
+        .select(ConsultationRow::as_select())
+        .order(consultations::id)
+        .load(conn)?)
+}

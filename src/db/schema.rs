@@ -177,6 +177,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    notification_reminders (subject_type, subject_id, due_at) {
+        subject_type -> Text,
+        subject_id -> BigInt,
+        due_at -> Timestamp,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     notifications (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -186,7 +195,7 @@ diesel::table! {
         urgent -> Bool,
         subject -> Text,
         detail -> Nullable<Text>,
-        event_id -> BigInt,
+        event_id -> Nullable<BigInt>,
         read_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -494,6 +503,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     audit_log,
     idempotency_keys,
+    notification_reminders,
     notifications,
     outbox_events,
     known_sign_ins,

@@ -327,3 +327,27 @@ impl Participant {
         }
     }
 }
+
+/// Session `id`.
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<SessionRow>, ApiError> {
+    Ok(mentoring_sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The planned sessions starting after `from`, up to `to`.
+pub fn starting_between(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<SessionRow>, ApiError> {
+    Ok(mentoring_sessions::table
+        .filter(mentoring_sessions::status.eq(SessionStatus::Planned))
+        .filter(mentoring_sessions::starts_at.gt(from))
+        .filter(mentoring_sessions::starts_at.le(to))
+        .select(SessionRow::as_select())
+        .order(mentoring_sessions::id)
+        .load(conn)?)
+}

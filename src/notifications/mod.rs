@@ -3,6 +3,8 @@
 //! told what; the rows are written when the outbox is fanned out.
 
 pub mod model;
+pub mod reminders;
+pub mod retention;
 pub mod rules;
 mod text;
 

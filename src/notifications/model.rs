@@ -16,6 +16,10 @@ text_enum! {
         ReportCommented = "report_commented",
         ReportOverdue = "report_overdue",
         BulletinPublished = "bulletin_published",
+        SessionScheduled = "session_scheduled",
+        SessionStartingSoon = "session_starting_soon",
+        ConsultationOpened = "consultation_opened",
+        ConsultationClosingSoon = "consultation_closing_soon",
     }
 }
 
@@ -24,6 +28,8 @@ text_enum! {
     pub enum TargetType {
         Report = "report",
         Bulletin = "bulletin",
+        MentoringSession = "mentoring_session",
+        Consultation = "consultation",
     }
 }
 
@@ -40,7 +46,8 @@ pub struct NotificationRow {
     pub subject: String,
     /// A report's new status.
     pub detail: Option<String>,
-    pub event_id: i64,
+    /// The outbox event it was made from; `None` for a reminder.
+    pub event_id: Option<i64>,
     pub read_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -57,10 +64,11 @@ pub struct Notice {
     pub detail: Option<String>,
 }
 
-/// Writes `notice` once for each of `recipients`, as made from outbox event `event_id`.
+/// Writes `notice` once for each of `recipients`, as made from outbox event `event_id`
+/// (`None`: a reminder).
 pub fn insert(
     conn: &mut DbConnection,
-    event_id: i64,
+    event_id: Option<i64>,
     notice: &Notice,
     recipients: &[i64],
 ) -> Result<(), ApiError> {
@@ -166,27 +174,4 @@ pub fn unread_count(conn: &mut DbConnection, user: i64) -> Result<i64, ApiError>
         .filter(notifications::read_at.is_null())
         .count()
         .get_result(conn)?)
-}
-
-/// How long the inbox keeps a notification (SPEC §11).
-pub const KEPT_FOR: chrono::Duration = chrono::Duration::days(90);
-
-/// Whether any notification is older than [`KEPT_FOR`]: looked for with a read, so an
-/// idle service takes no write lock.
-pub fn any_expired(conn: &mut DbConnection) -> Result<bool, ApiError> {
-    let cutoff = now() - KEPT_FOR;
-    Ok(diesel::select(diesel::dsl::exists(
-        notifications::table.filter(notifications::created_at.lt(cutoff)),
-    ))
-    .get_result(conn)?)
-}
-
-/// Removes the notifications older than [`KEPT_FOR`]; how many went. Safe to run on
-/// several instances at once: a row goes once, whoever removes it.
-pub fn sweep(conn: &mut DbConnection) -> Result<usize, ApiError> {
-    let cutoff = now() - KEPT_FOR;
-    Ok(
-        diesel::delete(notifications::table.filter(notifications::created_at.lt(cutoff)))
-            .execute(conn)?,
-    )
 }

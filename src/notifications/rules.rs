@@ -18,10 +18,12 @@ use serde::Deserialize;
 use super::model::{self, Notice, NotificationType, TargetType};
 use crate::auth::Role;
 use crate::bulletins::model::{BulletinStatus, Priority};
+use crate::consultations::model::ConsultationRow;
 use crate::db::DbConnection;
 use crate::db::schema::outbox_events;
 use crate::error::ApiError;
 use crate::events::EventType;
+use crate::mentoring::model::SessionRow;
 use crate::reports::TimelineVisibility;
 use crate::reports::model::ReportStatus;
 use crate::reports::tracking::TrackingCode;
@@ -64,7 +66,7 @@ pub fn notify(conn: &mut DbConnection, event_ids: &[i64]) -> Result<(), ApiError
         // it never holds back the webhooks of the events behind it.
         let told = conn.transaction(|conn| {
             if let Some((notice, recipients)) = decide(conn, occurrence)? {
-                model::insert(conn, occurrence.id, &notice, &recipients)?;
+                model::insert(conn, Some(occurrence.id), &notice, &recipients)?;
             }
             Ok::<_, ApiError>(())
         });
@@ -93,6 +95,10 @@ fn decide(
         }
         t if t == EventType::ReportOverdue.as_str() => report_overdue(conn, aggregate_id)?,
         t if t == EventType::BulletinPublished.as_str() => bulletin_published(conn, aggregate_id)?,
+        t if t == EventType::SessionScheduled.as_str() => session_scheduled(conn, aggregate_id)?,
+        t if t == EventType::ConsultationOpened.as_str() => {
+            consultation_opened(conn, aggregate_id)?
+        }
         _ => None,
     };
     Ok(decided.filter(|(_, recipients)| !recipients.is_empty()))
@@ -239,4 +245,68 @@ fn bulletin_published(
         detail: None,
     };
     Ok(Some((notice, users)))
+}
+
+/// The kim_admins of the active KIMs `audience` addresses.
+pub(super) fn kim_admins_of(
+    conn: &mut DbConnection,
+    audience: &crate::audience::Audience,
+) -> Result<Vec<i64>, ApiError> {
+    let kims = audience.active_kim_ids(conn)?;
+    crate::users::model::kim_accounts_with_role(conn, &kims, Role::KimAdmin)
+}
+
+/// A session notice: named by its title, which its audience reads.
+pub(super) fn session_notice(kind: NotificationType, session: &SessionRow) -> Notice {
+    Notice {
+        kind,
+        target_type: TargetType::MentoringSession,
+        target_id: session.id,
+        urgent: false,
+        subject: session.title.clone(),
+        detail: None,
+    }
+}
+
+/// A consultation notice: named by its title, which its audience reads.
+pub(super) fn consultation_notice(
+    kind: NotificationType,
+    consultation: &ConsultationRow,
+) -> Notice {
+    Notice {
+        kind,
+        target_type: TargetType::Consultation,
+        target_id: consultation.id,
+        urgent: false,
+        subject: consultation.title.clone(),
+        detail: None,
+    }
+}
+
+/// The kim_admins of the KIMs a new session addresses, to nominate their members.
+fn session_scheduled(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
+    let Some(session) = crate::mentoring::model::find(conn, id)? else {
+        return Ok(None);
+    };
+    let admins = kim_admins_of(conn, &session.audience()?)?;
+    Ok(Some((
+        session_notice(NotificationType::SessionScheduled, &session),
+        admins,
+    )))
+}
+
+/// The kim_admins of the KIMs an opened consultation addresses, to answer it.
+fn consultation_opened(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
+    let Some(consultation) = crate::consultations::model::find(conn, id)? else {
+        return Ok(None);
+    };
+    let admins = kim_admins_of(conn, &consultation.audience()?)?;
+    let notice = consultation_notice(NotificationType::ConsultationOpened, &consultation);
+    Ok(Some((notice, admins)))
 }

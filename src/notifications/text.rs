@@ -57,6 +57,38 @@ pub fn render(row: &NotificationRow, lang: Lang) -> (String, String) {
                 ),
             )
         }
+        NotificationType::SessionScheduled => (
+            lang.pick("New mentoring session", "Sesi pembinaan baru")
+                .to_owned(),
+            lang.pick(
+                format!("{subject}: nominate your members."),
+                format!("{subject}: usulkan anggota Anda."),
+            ),
+        ),
+        NotificationType::SessionStartingSoon => (
+            lang.pick("Mentoring session tomorrow", "Sesi pembinaan besok")
+                .to_owned(),
+            lang.pick(
+                format!("{subject} starts within a day."),
+                format!("{subject} dimulai dalam sehari."),
+            ),
+        ),
+        NotificationType::ConsultationOpened => (
+            lang.pick("New consultation", "Konsultasi publik baru")
+                .to_owned(),
+            lang.pick(
+                format!("{subject}: your KIM's answers are asked for."),
+                format!("{subject}: jawaban KIM Anda ditunggu."),
+            ),
+        ),
+        NotificationType::ConsultationClosingSoon => (
+            lang.pick("Consultation closing", "Konsultasi segera ditutup")
+                .to_owned(),
+            lang.pick(
+                format!("{subject} closes within a day."),
+                format!("{subject} ditutup dalam sehari."),
+            ),
+        ),
         NotificationType::BulletinPublished => {
             let title = match row.urgent {
                 true => lang.pick("Urgent bulletin", "Buletin mendesak"),

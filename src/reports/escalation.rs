@@ -22,9 +22,6 @@ use crate::unit_of_work::{Event, Target};
 /// Reports escalated per check; the rest wait for the next one.
 const BATCH: i64 = 200;
 
-/// How often `kim-api serve` looks for reports to escalate.
-pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// Escalates the reports overdue now that were not escalated for their current due
 /// date; how many this call escalated.
 pub async fn escalate_overdue(db: &Db) -> Result<usize, ApiError> {

@@ -194,3 +194,18 @@ pub fn accounts_with_roles(conn: &mut DbConnection, roles: &[Role]) -> Result<Ve
         .order(users::id)
         .load(conn)?)
 }
+
+/// The enabled accounts with `role` of the KIMs `kim_ids`.
+pub fn kim_accounts_with_role(
+    conn: &mut DbConnection,
+    kim_ids: &[i64],
+    role: Role,
+) -> Result<Vec<i64>, ApiError> {
+    Ok(users::table
+        .filter(users::kim_id.eq_any(kim_ids))
+        .filter(users::role.eq(role))
+        .filter(users::disabled.eq(false))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)?)
+}

@@ -16,7 +16,7 @@ use crate::reports::json_of;
 /// How long after its creation a test consultation closes.
 const CLOSES_IN: Duration = Duration::minutes(10);
 
-fn consultation_body(audience: Value) -> Value {
+pub(crate) fn consultation_body(audience: Value) -> Value {
     json!({
         "title": "Jadwal pengangkutan sampah",
         "summary": "Pemerintah kota menimbang perubahan jadwal pengangkutan sampah.",

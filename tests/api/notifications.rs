@@ -287,16 +287,14 @@ async fn notifications_are_kept_ninety_days() {
         assert_eq!(inbox(&app, &t.officer, "").await.len(), 1);
         app.advance_clock(chrono::Duration::days(89));
         assert_eq!(
-            app.db
-                .write(kim_api::notifications::model::sweep)
+            kim_api::notifications::retention::sweep(&app.db)
                 .await
                 .expect("sweep"),
             0
         );
         app.advance_clock(chrono::Duration::days(2));
         assert_eq!(
-            app.db
-                .write(kim_api::notifications::model::sweep)
+            kim_api::notifications::retention::sweep(&app.db)
                 .await
                 .expect("sweep"),
             2
@@ -365,6 +363,105 @@ async fn an_overdue_report_is_escalated_to_gov_admins_once_per_due_date() {
             of_type(&inbox(&app, &admin, "").await, "report_overdue").len(),
             2
         );
+    })
+    .await;
+}
+
+async fn remind(app: &TestApp) -> usize {
+    kim_api::notifications::reminders::send_due(&app.db)
+        .await
+        .expect("reminders")
+}
+
+#[tokio::test]
+async fn kim_admins_hear_of_sessions_and_consultations_and_are_reminded_once() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let gov = token(&t.officer);
+        let west = json!({"scope": "kecamatan", "codes": ["18.72.01"]});
+        let session = crate::mentoring::plan(
+            &app,
+            gov,
+            &crate::mentoring::session_body("Pelatihan menulis berita", west, 10),
+        )
+        .await;
+        let mut consultation =
+            crate::consultations::consultation_body(json!({"scope": "all_kims"}));
+        consultation["closes_at"] =
+            json!((kim_api::clock::now() + chrono::Duration::days(3)).to_rfc3339());
+        let drafted = json_of(
+            app.post_as("/api/v1/consultations", gov, &consultation)
+                .await,
+            201,
+        )
+        .await;
+        let asked = drafted["id"].as_i64().expect("id");
+        assert!(
+            inbox(&app, &t.board_c, "").await.is_empty(),
+            "a draft tells nobody"
+        );
+        let opened = app
+            .post_as(
+                &format!("/api/v1/consultations/{asked}/status"),
+                gov,
+                &json!({"status": "open"}),
+            )
+            .await;
+        assert_eq!(opened.status().as_u16(), 200);
+
+        for board in [&t.board_a, &t.board_b] {
+            let told = inbox(&app, board, "").await;
+            let scheduled = of_type(&told, "session_scheduled");
+            assert_eq!(scheduled.len(), 1, "{told:?}");
+            assert_eq!(
+                scheduled[0]["target"],
+                json!({"type": "mentoring_session", "id": session})
+            );
+            assert_eq!(
+                scheduled[0]["body"],
+                "Pelatihan menulis berita: usulkan anggota Anda."
+            );
+            assert_eq!(of_type(&told, "consultation_opened").len(), 1);
+        }
+        let c_told = inbox(&app, &t.board_c, "").await;
+        assert!(
+            of_type(&c_told, "session_scheduled").is_empty(),
+            "outside the session's audience"
+        );
+        assert_eq!(of_type(&c_told, "consultation_opened").len(), 1);
+        for member in [&t.member_a, &t.member_b, &t.member_c] {
+            assert!(
+                inbox(&app, member, "").await.is_empty(),
+                "members are not asked to act"
+            );
+        }
+        assert_eq!(remind(&app).await, 0, "nothing within a day yet");
+
+        // Two and a half days on, the consultation closes within a day: two instances
+        // look at once, one reminds.
+        app.advance_clock(chrono::Duration::hours(60));
+        let other = crate::helpers::spawn_instance(&app, |_| {}).await;
+        let (here, there) = tokio::join!(remind(&app), remind(&other));
+        assert_eq!(here + there, 1);
+        assert_eq!(remind(&app).await, 0);
+        let board_c = app.signed_in_again(&t.board_c).await;
+        let closing = of_type(
+            &inbox(&app, &board_c, "").await,
+            "consultation_closing_soon",
+        )
+        .len();
+        assert_eq!(closing, 1);
+
+        // Four days later the session starts within a day; the consultation has closed.
+        app.advance_clock(chrono::Duration::days(4));
+        assert_eq!(remind(&app).await, 1);
+        assert_eq!(remind(&app).await, 0);
+        let board_a = app.signed_in_again(&t.board_a).await;
+        let told = inbox(&app, &board_a, "").await;
+        assert_eq!(of_type(&told, "session_starting_soon").len(), 1);
+        assert_eq!(of_type(&told, "consultation_closing_soon").len(), 1);
+        let board_c = app.signed_in_again(&t.board_c).await;
+        assert!(of_type(&inbox(&app, &board_c, "").await, "session_starting_soon").is_empty());
     })
     .await;
 }

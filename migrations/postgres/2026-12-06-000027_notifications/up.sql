@@ -11,7 +11,8 @@ CREATE TABLE notifications (
   urgent BOOLEAN NOT NULL DEFAULT FALSE,
   subject TEXT NOT NULL,
   detail VARCHAR(40),
-  event_id BIGINT NOT NULL,
+  -- The outbox event it was made from; none for a reminder.
+  event_id BIGINT,
   read_at TIMESTAMP,
   created_at TIMESTAMP NOT NULL,
   updated_at TIMESTAMP NOT NULL,
@@ -21,3 +22,13 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_user_idx ON notifications (user_id, id);
 CREATE INDEX notifications_unread_idx ON notifications (user_id) WHERE read_at IS NULL;
 CREATE INDEX notifications_created_idx ON notifications (created_at);
+
+-- A reminder (a session starting, a consultation closing) is sent once per subject
+-- and moment: the key is the guard between instances.
+CREATE TABLE notification_reminders (
+  subject_type VARCHAR(20) NOT NULL,
+  subject_id BIGINT NOT NULL,
+  due_at TIMESTAMP NOT NULL,
+  sent_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (subject_type, subject_id, due_at)
+);

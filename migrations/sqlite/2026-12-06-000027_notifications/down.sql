@@ -1,1 +1,2 @@
+DROP TABLE notification_reminders;
 DROP TABLE notifications;
