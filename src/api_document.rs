@@ -347,6 +347,7 @@ fn text_rules() -> Vec<TextRule> {
         rule("NewWebhookRequest", "description", 0, WEBHOOK_DESCRIPTION),
         rule("WebhookChanges", "description", 0, WEBHOOK_DESCRIPTION),
         rule("NewCommentRequest", "body", 1, TIMELINE_BODY),
+        rule("FeedbackRequest", "comment", 0, TIMELINE_BODY),
     ]);
     for schema in ["NewActivityRequest", "ActivityChanges"] {
         rules.extend([

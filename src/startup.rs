@@ -190,6 +190,7 @@ fn run(
     public_base: PublicBaseUrl,
     settings: &Settings,
 ) -> Result<Server, StartupError> {
+    let notification_hub = web::Data::new(crate::notifications::stream::Hub::start(db.clone()));
     let db = web::Data::new(db);
     let public_base = web::Data::new(public_base);
     let body_deadline = web::Data::new(crate::body_deadline::BodyDeadline(
@@ -226,6 +227,7 @@ fn run(
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
             .app_data(db.clone())
+            .app_data(notification_hub.clone())
             .app_data(metrics.clone())
             .app_data(metrics_access.clone())
             .app_data(backlog_probe.clone())

@@ -372,6 +372,55 @@ impl From<&Caller> for crate::audit::Actor {
     }
 }
 
+/// A request's bearer token kept for an answer that outlives the request (the
+/// notification stream): [`Credential::still_current`] checks again what the `Caller`
+/// extractor checked once — signature, lifetime, and that the holder was not disabled,
+/// changed or signed out since.
+pub struct Credential {
+    token: String,
+    keys: web::Data<TokenKeys>,
+    sessions: web::Data<SessionCheck>,
+}
+
+impl Credential {
+    /// The credential of `req`; `None` without a bearer token.
+    pub fn of(req: &HttpRequest) -> Result<Option<Credential>, ApiError> {
+        let Some(token) = bearer_token(req)? else {
+            return Ok(None);
+        };
+        let keys = req
+            .app_data::<web::Data<TokenKeys>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("token keys are not configured"))?;
+        let sessions = req
+            .app_data::<web::Data<SessionCheck>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("the session check is not configured"))?;
+        Ok(Some(Credential {
+            token: token.to_owned(),
+            keys,
+            sessions,
+        }))
+    }
+
+    /// Whether the token still speaks for its holder now.
+    pub async fn still_current(&self) -> Result<bool, ApiError> {
+        let Some(claims) = self.keys.verify(&self.token) else {
+            return Ok(false);
+        };
+        let stamp = claims.stm;
+        let Some(caller) = Caller::from_claims(claims) else {
+            return Ok(false);
+        };
+        self.sessions.is_current(&caller, stamp).await
+    }
+
+    /// How often a long answer should call [`Credential::still_current`].
+    pub fn recheck(&self) -> std::time::Duration {
+        self.sessions.recheck()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

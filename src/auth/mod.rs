@@ -9,8 +9,8 @@ pub mod throttle;
 pub mod tokens;
 
 pub use caller::{
-    Authorized, Caller, GovAdminOnly, GovOnly, MaybeCaller, Policy, Role, Scope, Scopes,
-    StatsReaders, Subject, UserManagers,
+    Authorized, Caller, Credential, GovAdminOnly, GovOnly, MaybeCaller, Policy, Role, Scope,
+    Scopes, StatsReaders, Subject, UserManagers,
 };
 pub use session::SessionCheck;
 pub use tokens::TokenKeys;

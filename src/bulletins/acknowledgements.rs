@@ -122,8 +122,7 @@ impl AcknowledgementRequest {
             limits::ACKNOWLEDGEMENT_NOTE,
             Lines::Multi,
         );
-        checks.finish()?;
-        let reach = reach.ok_or_else(|| ApiError::internal("a checked reach is missing"))?;
+        let (reach,) = checks.finish_with((reach,))?;
         Ok((reach, note))
     }
 }

@@ -177,6 +177,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    notification_preferences (user_id, kind) {
+        user_id -> BigInt,
+        kind -> Text,
+        inbox -> Bool,
+        stream -> Bool,
+        push -> Bool,
+    }
+}
+
+diesel::table! {
     notification_reminders (subject_type, subject_id, due_at) {
         subject_type -> Text,
         subject_id -> BigInt,
@@ -199,6 +209,7 @@ diesel::table! {
         read_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        in_inbox -> Bool,
     }
 }
 
@@ -346,6 +357,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_feedback (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        respondent -> Text,
+        satisfied -> Bool,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     report_escalations (report_id, due_at) {
         report_id -> BigInt,
         due_at -> Timestamp,
@@ -449,8 +471,10 @@ diesel::joinable!(integration_api_keys -> integration_clients (client_id));
 diesel::joinable!(report_media_urls -> reports (report_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(notification_preferences -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(report_escalations -> reports (report_id));
+diesel::joinable!(report_feedback -> reports (report_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
 
 diesel::table! {
@@ -503,6 +527,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     audit_log,
     idempotency_keys,
+    notification_preferences,
     notification_reminders,
     notifications,
     outbox_events,
@@ -519,6 +544,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     holidays,
     reports,
     report_escalations,
+    report_feedback,
     report_timeline,
     webhook_subscriptions,
     webhook_deliveries,

@@ -162,8 +162,7 @@ pub async fn create_holiday(
     let ApiJson(request) = body;
     let mut checks = Checks::new();
     let name = checks.text("name", &request.name, limits::HOLIDAY_NAME, Lines::Single);
-    checks.finish()?;
-    let name = name.ok_or_else(|| ApiError::internal("a checked holiday name is missing"))?;
+    let (name,) = checks.finish_with((name,))?;
     let day = request.date;
     creating
         .create_once(

@@ -47,10 +47,7 @@ impl KimStatusRequest {
             Lines::Single,
         );
         checks.not_future("sk_date", self.sk_date);
-        checks.finish()?;
-        let Some(reason) = reason else {
-            return Err(ApiError::internal("a checked reason is missing"));
-        };
+        let (reason,) = checks.finish_with((reason,))?;
         Ok(StatusMove {
             to: self.status,
             reason,

@@ -3,25 +3,28 @@
 //! told what; the rows are written when the outbox is fanned out.
 
 pub mod model;
+pub mod preferences;
 pub mod reminders;
 pub mod retention;
 pub mod rules;
+pub mod stream;
 mod text;
 
-use actix_web::{HttpRequest, get, post, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use model::{NotificationRow, NotificationType, TargetType};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Credential};
 use crate::db::{Db, utc};
-use crate::error::ApiError;
+use crate::error::{ApiError, AuthFailure, FieldIssue};
 use crate::extract::ListQuery;
 use crate::i18n::Lang;
 use crate::openapi::{
-    Forbidden, InvalidPath, InvalidQuery, NotFound, ServiceUnavailable, Unauthorized,
+    BadRequest, Forbidden, InvalidPath, InvalidQuery, NotFound, ServiceUnavailable, Unauthorized,
 };
 use crate::pagination::{Page, PageParams};
 
@@ -179,4 +182,69 @@ pub async fn read_all_notifications(
         .write(move |conn| model::mark_all_read(conn, user))
         .await?;
     Ok(web::Json(MarkedRead { marked }))
+}
+
+/// The `Last-Event-ID` a reconnecting client sends: the last notification it received.
+fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get("Last-Event-ID") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| text.trim().parse::<i64>().ok())
+        .filter(|id| *id >= 0)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::InvalidHeader(vec![FieldIssue::new(
+                "Last-Event-ID",
+                "invalid_header",
+                "must be the id of an event this stream sent",
+                "harus id peristiwa yang dikirim aliran ini",
+            )])
+        })
+}
+
+/// The caller's new notifications as they come, as Server-Sent Events (`event:
+/// notification`, `id:` the notification's id, `data:` the notification). Send
+/// `Last-Event-ID` to resume after a dropped connection; without it the stream starts
+/// from now. A comment line comes every 20 s when nothing else does. The stream ends
+/// when the token expires or the account is disabled, changed or signed out. Accounts
+/// only.
+#[utoipa::path(
+    tag = "notifications",
+    params(("Last-Event-ID" = Option<i64>, Header, description = "The last notification id received")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The stream", content_type = "text/event-stream", body = String),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/notifications/stream")]
+pub async fn notification_stream(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    hub: web::Data<stream::Hub>,
+) -> Result<HttpResponse, ApiError> {
+    let user = account(&caller)?;
+    let credential = Credential::of(&req)?.ok_or(ApiError::Unauthorized(AuthFailure::Missing))?;
+    let resume_after = last_event_id(&req)?;
+    let db = db.get_ref().clone();
+    let connection =
+        stream::Connection::open(db, &hub, credential, user, language(&req), resume_after).await?;
+    let events = futures_util::stream::unfold(connection, |mut connection| async move {
+        let item = connection.next().await?;
+        Some((item, connection))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Sent as written: compression would hold events back in its buffer.
+        .insert_header((header::CONTENT_ENCODING, "identity"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(events))
 }

@@ -51,6 +51,8 @@ pub struct NotificationRow {
     pub read_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `false`: kept for the stream only, as its recipient prefers.
+    pub in_inbox: bool,
 }
 
 /// One thing to tell, before it is addressed to its recipients.
@@ -64,20 +66,29 @@ pub struct Notice {
     pub detail: Option<String>,
 }
 
+/// An account to tell, and whether the notification goes to its inbox (else only to
+/// its stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recipient {
+    pub user: i64,
+    pub in_inbox: bool,
+}
+
 /// Writes `notice` once for each of `recipients`, as made from outbox event `event_id`
 /// (`None`: a reminder).
 pub fn insert(
     conn: &mut DbConnection,
     event_id: Option<i64>,
     notice: &Notice,
-    recipients: &[i64],
+    recipients: &[Recipient],
 ) -> Result<(), ApiError> {
     let stamp = now();
     let rows: Vec<_> = recipients
         .iter()
-        .map(|user| {
+        .map(|recipient| {
             (
-                notifications::user_id.eq(*user),
+                notifications::user_id.eq(recipient.user),
+                notifications::in_inbox.eq(recipient.in_inbox),
                 notifications::kind.eq(notice.kind),
                 notifications::target_type.eq(notice.target_type),
                 notifications::target_id.eq(notice.target_id),
@@ -90,7 +101,7 @@ pub fn insert(
             )
         })
         .collect();
-    // Ten values a row: 500 rows a statement stay under both databases' bound limits.
+    // Eleven values a row: 500 rows a statement stay under both databases' bound limits.
     // MultiConnection has no batch inserts, so it goes per backend.
     for chunk in rows.chunks(500) {
         let insert = diesel::insert_into(notifications::table).values(chunk);
@@ -112,6 +123,7 @@ pub fn list(
 ) -> Result<Vec<NotificationRow>, ApiError> {
     let mut query = notifications::table
         .filter(notifications::user_id.eq(user))
+        .filter(notifications::in_inbox.eq(true))
         .select(NotificationRow::as_select())
         .order(notifications::id.desc())
         .limit(limit)
@@ -158,6 +170,7 @@ pub fn mark_all_read(conn: &mut DbConnection, user: i64) -> Result<usize, ApiErr
     Ok(diesel::update(
         notifications::table
             .filter(notifications::user_id.eq(user))
+            .filter(notifications::in_inbox.eq(true))
             .filter(notifications::read_at.is_null()),
     )
     .set((
@@ -171,7 +184,41 @@ pub fn mark_all_read(conn: &mut DbConnection, user: i64) -> Result<usize, ApiErr
 pub fn unread_count(conn: &mut DbConnection, user: i64) -> Result<i64, ApiError> {
     Ok(notifications::table
         .filter(notifications::user_id.eq(user))
+        .filter(notifications::in_inbox.eq(true))
         .filter(notifications::read_at.is_null())
         .count()
         .get_result(conn)?)
+}
+
+/// The newest notification's id, `0` when there is none.
+pub fn newest_id(conn: &mut DbConnection) -> Result<i64, ApiError> {
+    Ok(notifications::table
+        .select(diesel::dsl::max(notifications::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// The newest id among `user`'s notifications, `0` when there is none.
+pub fn newest_id_of(conn: &mut DbConnection, user: i64) -> Result<i64, ApiError> {
+    Ok(notifications::table
+        .filter(notifications::user_id.eq(user))
+        .select(diesel::dsl::max(notifications::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// `user`'s notifications after id `after`, oldest first.
+pub fn since(
+    conn: &mut DbConnection,
+    user: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, ApiError> {
+    Ok(notifications::table
+        .filter(notifications::user_id.eq(user))
+        .filter(notifications::id.gt(after))
+        .select(NotificationRow::as_select())
+        .order(notifications::id.asc())
+        .limit(limit)
+        .load(conn)?)
 }

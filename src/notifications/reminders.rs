@@ -8,8 +8,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{self, Notice, NotificationType};
-use super::rules::{consultation_notice, kim_admins_of, session_notice};
+use super::model::{Notice, NotificationType};
+use super::rules::{consultation_notice, kim_admins_of, session_notice, tell};
 use crate::audience::Audience;
 use crate::db::schema::notification_reminders;
 use crate::db::{Db, DbConnection, now};
@@ -41,7 +41,7 @@ pub async fn send_due(db: &Db) -> Result<usize, ApiError> {
                 continue;
             }
             let admins = kim_admins_of(conn, &reminder.audience)?;
-            model::insert(conn, None, &reminder.notice, &admins)?;
+            tell(conn, None, &reminder.notice, &admins)?;
             sent += 1;
         }
         Ok(sent)

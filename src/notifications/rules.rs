@@ -65,8 +65,8 @@ pub fn notify(conn: &mut DbConnection, event_ids: &[i64]) -> Result<(), ApiError
         // In a savepoint: an event the rules cannot read is logged and passed over, so
         // it never holds back the webhooks of the events behind it.
         let told = conn.transaction(|conn| {
-            if let Some((notice, recipients)) = decide(conn, occurrence)? {
-                model::insert(conn, Some(occurrence.id), &notice, &recipients)?;
+            if let Some((notice, users)) = decide(conn, occurrence)? {
+                tell(conn, Some(occurrence.id), &notice, &users)?;
             }
             Ok::<_, ApiError>(())
         });
@@ -75,6 +75,18 @@ pub fn notify(conn: &mut DbConnection, event_ids: &[i64]) -> Result<(), ApiError
         }
     }
     Ok(())
+}
+
+/// Writes `notice` for those of `users` who take its type at all (their preferences),
+/// as made from outbox event `event_id` (`None`: a reminder).
+pub(super) fn tell(
+    conn: &mut DbConnection,
+    event_id: Option<i64>,
+    notice: &Notice,
+    users: &[i64],
+) -> Result<(), ApiError> {
+    let recipients = super::preferences::recipients(conn, notice.kind, users)?;
+    model::insert(conn, event_id, notice, &recipients)
 }
 
 /// What `occurrence` tells, and to whom; `None` when it tells nobody.

@@ -148,10 +148,7 @@ impl NewCategoryRequest {
             limits::CATEGORY_DESCRIPTION,
             Lines::Multi,
         );
-        checks.finish()?;
-        let (code, name) = code
-            .zip(name)
-            .ok_or_else(|| ApiError::internal("a checked category is missing"))?;
+        let (code, name) = checks.finish_with((code, name))?;
         Ok(NewCategory {
             code,
             name,

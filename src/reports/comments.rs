@@ -144,9 +144,9 @@ impl NewCommentRequest {
     fn check(self) -> Result<Comment, ApiError> {
         let mut checks = Checks::new();
         let text = checks.text("body", &self.body, limits::TIMELINE_BODY, Lines::Multi);
-        checks.finish()?;
+        let (text,) = checks.finish_with((text,))?;
         Ok(Comment {
-            text: text.ok_or_else(|| ApiError::internal("a checked comment is missing"))?,
+            text,
             visibility: self.visibility,
         })
     }

@@ -5,6 +5,7 @@
 mod comments;
 pub mod escalation;
 mod export;
+pub mod feedback;
 mod files;
 pub(crate) mod listing;
 mod map;
@@ -51,6 +52,7 @@ use workflow::ReportMove;
 
 pub use comments::{add_comment, list_comments};
 pub use export::export_reports;
+pub use feedback::give_feedback;
 pub use files::{
     ReportFiles, attach_report_upload, delete_report_attachment, download_report_attachment,
     list_report_attachments, upload_report_attachment,

@@ -94,6 +94,15 @@ impl ReportAccess {
         }
     }
 
+    /// Whether the caller may say if it is satisfied with `report`'s resolution: the
+    /// users of the KIM that submitted it (others see it, if at all, without a say).
+    pub fn may_give_feedback(&self, report: &ReportRow) -> Result<(), ApiError> {
+        match self.reader {
+            Reader::Kim { kim_id } if report.kim_id == Some(kim_id) => Ok(()),
+            _ => Err(ApiError::Forbidden),
+        }
+    }
+
     /// Who `caller` is on a report's timeline.
     pub fn author(&self, caller: &Caller) -> Author {
         let (client_id, side) = match self.reader {

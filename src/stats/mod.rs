@@ -102,8 +102,18 @@ pub struct StatsOverview {
     pub kims: KimFigures,
     pub reports: ReportFigures,
     pub bulletins: BulletinFigures,
+    pub feedback: FeedbackFigures,
     /// One entry per day of the period, oldest first.
     pub daily: Vec<DailyFigures>,
+}
+
+/// Whether resolutions satisfied those who reported: the answers given in the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackFigures {
+    pub answers: i64,
+    pub satisfied: i64,
+    /// `satisfied / answers`; `null` without answers.
+    pub satisfaction_rate: Option<f64>,
 }
 
 /// The KIM network now.

@@ -12,8 +12,8 @@ use diesel::sql_types::{BigInt, Date, Integer, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 
 use super::{
-    BulletinFigures, CodeCount, DailyFigures, KecamatanKims, KimFigures, Period, ReportFigures,
-    StatsOverview,
+    BulletinFigures, CodeCount, DailyFigures, FeedbackFigures, KecamatanKims, KimFigures, Period,
+    ReportFigures, StatsOverview,
 };
 use crate::bulletins::model::BulletinStatus;
 use crate::db::schema::reports;
@@ -146,6 +146,7 @@ pub fn overview(conn: &mut DbConnection, period: &Period) -> Result<StatsOvervie
         kims: kims(conn)?,
         reports: reports(conn, period)?,
         bulletins: bulletins(conn, period)?,
+        feedback: feedback(conn, period)?,
         daily: daily(conn, period)?,
     })
 }
@@ -387,6 +388,16 @@ fn bulletins(conn: &mut DbConnection, period: &Period) -> Result<BulletinFigures
         acknowledgements,
         acknowledgement_rate: (addressed > 0).then(|| acknowledgements as f64 / addressed as f64),
         reach,
+    })
+}
+
+fn feedback(conn: &mut DbConnection, period: &Period) -> Result<FeedbackFigures, ApiError> {
+    let (answers, satisfied) =
+        crate::reports::feedback::satisfaction(conn, period.start, period.end)?;
+    Ok(FeedbackFigures {
+        answers,
+        satisfied,
+        satisfaction_rate: (answers > 0).then(|| satisfied as f64 / answers as f64),
     })
 }
 

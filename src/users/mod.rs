@@ -125,10 +125,7 @@ impl NewUserRequest {
         );
         checks.take(user_role(self.role));
         checks.take(kim_role_issue(self.role, kim_id).map_or(Ok(()), Err));
-        checks.finish()?;
-        let Some(username) = username else {
-            return Err(ApiError::internal("a checked username is missing"));
-        };
+        let (username,) = checks.finish_with((username,))?;
         Ok(NewAccount {
             username,
             display_name,

@@ -162,10 +162,7 @@ pub async fn create_webhook(
     let url = checks.take(targets.check(&request.url));
     let events = checks.take(model::checked_events(&request.events));
     let description = description_of(&mut checks, request.description.as_deref());
-    checks.finish()?;
-    let (url, events) = url
-        .zip(events)
-        .ok_or_else(|| ApiError::internal("a checked webhook is missing"))?;
+    let (url, events) = checks.finish_with((url, events))?;
     let created_by = match caller.caller.subject {
         Subject::User(id) => Some(id),
         _ => None,

@@ -200,6 +200,7 @@ async fn postgres_columns_are_exactly_as_wide_as_the_limits() {
         ("reports", "assigned_agency", limits::AGENCY),
         ("reports", "kelurahan_code", limits::REGION_CODE),
         ("report_timeline", "body", limits::TIMELINE_BODY),
+        ("report_feedback", "comment", limits::TIMELINE_BODY),
         ("report_timeline", "assigned_agency", limits::AGENCY),
         (
             "webhook_subscriptions",

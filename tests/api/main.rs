@@ -35,6 +35,7 @@ mod reference_data;
 mod report_categories;
 mod report_durability;
 mod report_export;
+mod report_feedback;
 mod report_files;
 mod report_lists;
 mod report_timeline;

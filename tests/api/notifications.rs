@@ -465,3 +465,290 @@ async fn kim_admins_hear_of_sessions_and_consultations_and_are_reminded_once() {
     })
     .await;
 }
+
+/// A notification stream being read: events parsed as they arrive.
+struct Stream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+/// One Server-Sent Event: its `id:` and its `data:` as JSON.
+struct Event {
+    id: i64,
+    data: Value,
+}
+
+impl Stream {
+    async fn open(instance: &TestApp, user: &TestUser, last_event_id: Option<i64>) -> Stream {
+        let mut request = instance
+            .client
+            .get(format!("{}/api/v1/notifications/stream", instance.address))
+            .bearer_auth(token(user));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.expect("stream");
+        assert_eq!(response.status().as_u16(), 200);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .to_owned();
+        assert_eq!(content_type, "text/event-stream");
+        let mut stream = Stream {
+            response,
+            buffer: String::new(),
+        };
+        assert_eq!(stream.block().await.as_deref(), Some("retry: 3000"));
+        stream
+    }
+
+    /// The next block (up to a blank line); `None` when the server ended the stream.
+    async fn block(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block = self.buffer[..end].to_owned();
+                self.buffer.drain(..end + 2);
+                return Some(block);
+            }
+            let chunk =
+                tokio::time::timeout(std::time::Duration::from_secs(10), self.response.chunk())
+                    .await
+                    .expect("the stream answers within 10 s")
+                    .expect("chunk")?;
+            self.buffer
+                .push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        }
+    }
+
+    async fn event(&mut self) -> Event {
+        loop {
+            let block = self.block().await.expect("an event, not the end");
+            if block.starts_with(':') {
+                continue;
+            }
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| panic!("no {name} in {block}"))
+            };
+            assert_eq!(field("event: "), "notification");
+            return Event {
+                id: field("id: ").parse().expect("id"),
+                data: serde_json::from_str(&field("data: ")).expect("data"),
+            };
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_stream_carries_new_notifications_from_any_instance_and_resumes_without_loss() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let other =
+            crate::helpers::spawn_instance(&app, |config| config.auth_recheck_secs = 1).await;
+        let before = submit(&app, token(&t.member_a), &report("normal")).await;
+        app.outbox_settled().await;
+        let mut live = Stream::open(&app, &t.officer, None).await;
+
+        let first = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        let event = live.event().await;
+        assert_eq!(
+            event.data["type"], "report_submitted",
+            "what came before the stream is not sent"
+        );
+        assert_eq!(event.data["target"]["id"], first);
+        assert_eq!(event.data["id"], event.id);
+        assert_ne!(event.data["target"]["id"], before["id"]);
+        // Written through the other instance, seen here.
+        let second = id_of(&submit(&other, token(&t.member_a), &report("normal")).await);
+        let second_event = live.event().await;
+        assert_eq!(second_event.data["target"]["id"], second);
+        drop(live);
+
+        // Missed while disconnected, then resumed on the other instance from the last id.
+        let missed: Vec<i64> = [
+            id_of(&submit(&app, token(&t.member_a), &report("normal")).await),
+            id_of(&submit(&app, token(&t.member_a), &report("normal")).await),
+        ]
+        .into();
+        let mut resumed = Stream::open(&other, &t.officer, Some(second_event.id)).await;
+        for report in &missed {
+            assert_eq!(resumed.event().await.data["target"]["id"], *report);
+        }
+        let later = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        assert_eq!(
+            resumed.event().await.data["target"]["id"],
+            later,
+            "nothing repeated"
+        );
+
+        // A disabled account's stream ends.
+        let disabled = app
+            .patch_as(
+                &format!("/api/v1/users/{}", t.officer.id),
+                token(&t.admin),
+                &json!({"disabled": true}),
+            )
+            .await;
+        assert_eq!(disabled.status().as_u16(), 200);
+        loop {
+            match resumed.block().await {
+                None => break,
+                Some(block) => assert!(
+                    block.starts_with(':') || block.contains("event: notification"),
+                    "{block}"
+                ),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_stream_is_for_people_and_checks_its_last_event_id() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let url = format!("{}/api/v1/notifications/stream", app.address);
+        let anonymous = app.client.get(&url).send().await.expect("request");
+        assert_eq!(problem(anonymous, 401).await["code"], "unauthenticated");
+        let client = app
+            .client
+            .get(&url)
+            .bearer_auth(&t.reader)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(problem(client, 403).await["code"], "forbidden");
+        for bad in ["abc", "-1", "1.5"] {
+            let refused = app
+                .client
+                .get(&url)
+                .bearer_auth(token(&t.officer))
+                .header("Last-Event-ID", bad)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(problem(refused, 400).await["code"], "invalid_header");
+        }
+    })
+    .await;
+}
+
+async fn put_preferences(app: &TestApp, user: &TestUser, preferences: Value) -> reqwest::Response {
+    app.client
+        .put(format!("{}/api/v1/notifications/preferences", app.address))
+        .bearer_auth(token(user))
+        .json(&json!({"preferences": preferences}))
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn preferences_choose_inbox_and_stream_per_type() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let defaults = json_of(app.get_as("/api/v1/notifications/preferences", token(&t.officer)).await, 200).await;
+        let all = defaults["preferences"].as_array().expect("preferences");
+        assert!(all.len() >= 9);
+        assert!(all.iter().all(|p| p["inbox"] == true && p["stream"] == true && p["push"] == true));
+
+        // The stream only, for new reports.
+        let stream_only = json!([{"type": "report_submitted", "inbox": false, "stream": true, "push": false}]);
+        let changed = json_of(put_preferences(&app, &t.officer, stream_only).await, 200).await;
+        let submitted = changed["preferences"]
+            .as_array()
+            .expect("preferences")
+            .iter()
+            .find(|p| p["type"] == "report_submitted")
+            .cloned()
+            .expect("type");
+        assert_eq!(submitted, json!({"type": "report_submitted", "inbox": false, "stream": true, "push": false}));
+        let mut live = Stream::open(&app, &t.officer, None).await;
+        let report_id = id_of(&submit(&app, token(&t.member_a), &report("normal")).await);
+        assert_eq!(live.event().await.data["target"]["id"], report_id);
+        assert!(inbox(&app, &t.officer, "").await.is_empty());
+        assert_eq!(json_of(app.get_as("/api/v1/me", token(&t.officer)).await, 200).await["unread_notifications"], 0);
+        // The admin kept the default.
+        assert_eq!(inbox(&app, &t.admin, "").await.len(), 1);
+
+        // Off everywhere: nothing is written for the officer at all.
+        let off = json!([{"type": "report_submitted", "inbox": false, "stream": false, "push": false}]);
+        assert_eq!(put_preferences(&app, &t.officer, off).await.status().as_u16(), 200);
+        submit(&app, token(&t.member_a), &report("normal")).await;
+        assert_eq!(inbox(&app, &t.admin, "").await.len(), 2);
+        assert_eq!(stored_for(&app, t.officer.id).await, 1, "only the stream-only one");
+
+        // Back to the default: the row goes.
+        let on = json!([{"type": "report_submitted", "inbox": true, "stream": true, "push": true}]);
+        assert_eq!(put_preferences(&app, &t.officer, on).await.status().as_u16(), 200);
+        submit(&app, token(&t.member_a), &report("normal")).await;
+        assert_eq!(inbox(&app, &t.officer, "").await.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_preferences_are_refused_and_clients_have_none() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let duplicate = json!([
+            {"type": "report_submitted", "inbox": false, "stream": true, "push": true},
+            {"type": "report_submitted", "inbox": true, "stream": true, "push": true},
+        ]);
+        let refused = problem(put_preferences(&app, &t.officer, duplicate).await, 422).await;
+        assert_eq!(refused["errors"][0]["field"], "preferences[1].type");
+        for bad in [
+            json!([{"type": "everything", "inbox": true, "stream": true, "push": true}]),
+            json!([{"type": "report_submitted", "inbox": true}]),
+            json!([{"type": "report_submitted", "inbox": "yes", "stream": true, "push": true}]),
+            json!("all"),
+        ] {
+            let answered = put_preferences(&app, &t.officer, bad).await;
+            assert_eq!(problem(answered, 400).await["code"], "invalid_body");
+        }
+        let preferences = json_of(
+            app.get_as("/api/v1/notifications/preferences", token(&t.officer))
+                .await,
+            200,
+        )
+        .await;
+        assert!(
+            preferences["preferences"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .all(|p| p["inbox"] == true),
+            "nothing was kept"
+        );
+        let client = app
+            .get_as("/api/v1/notifications/preferences", &t.reader)
+            .await;
+        assert_eq!(problem(client, 403).await["code"], "forbidden");
+        let anonymous = app
+            .client
+            .get(format!("{}/api/v1/notifications/preferences", app.address))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(anonymous.status().as_u16(), 401);
+    })
+    .await;
+}
+
+/// How many notifications are stored for account `user`, inbox or not.
+async fn stored_for(app: &TestApp, user: i64) -> i64 {
+    use diesel::prelude::*;
+    use kim_api::db::schema::notifications;
+    app.db
+        .read(move |conn| {
+            Ok(notifications::table
+                .filter(notifications::user_id.eq(user))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+        .await
+        .expect("count")
+}

@@ -140,7 +140,11 @@ fn expected(route: &str, who: Who) -> u16 {
         ("GET /api/v1/me", _) => 200,
         // Only people have an inbox.
         (
-            "GET /api/v1/notifications" | "POST /api/v1/notifications/read-all",
+            "GET /api/v1/notifications"
+            | "POST /api/v1/notifications/read-all"
+            | "GET /api/v1/notifications/stream"
+            | "GET /api/v1/notifications/preferences"
+            | "PUT /api/v1/notifications/preferences",
             GovAdmin | GovOfficer | KimAdmin | KimMember,
         ) => 200,
         (
@@ -192,6 +196,8 @@ fn expected(route: &str, who: Who) -> u16 {
             "POST /api/v1/reports/{report}/comments",
             GovAdmin | GovOfficer | KimAdmin | KimMember,
         ) => 201,
+        // The submitting KIM is allowed to try; the report is not resolved yet.
+        ("POST /api/v1/reports/{report}/feedback", KimAdmin | KimMember) => 409,
         // Allowed to try; a submitted report cannot jump to resolved.
         ("POST /api/v1/reports/{report}/status", GovAdmin | GovOfficer) => 409,
         ("POST /api/v1/holidays", GovAdmin) => 201,
@@ -420,6 +426,24 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("GET /api/v1/me", Method::GET, "/api/v1/me".into(), None),
             ("GET /api/v1/notifications", Method::GET, "/api/v1/notifications".into(), None),
             (
+                "GET /api/v1/notifications/stream",
+                Method::GET,
+                "/api/v1/notifications/stream".into(),
+                None,
+            ),
+            (
+                "GET /api/v1/notifications/preferences",
+                Method::GET,
+                "/api/v1/notifications/preferences".into(),
+                None,
+            ),
+            (
+                "PUT /api/v1/notifications/preferences",
+                Method::PUT,
+                "/api/v1/notifications/preferences".into(),
+                Some(json!({"preferences": []})),
+            ),
+            (
                 "POST /api/v1/notifications/read-all",
                 Method::POST,
                 "/api/v1/notifications/read-all".into(),
@@ -506,6 +530,7 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/reports", Method::POST, "/api/v1/reports".into(), Some(report_body.clone())),
             ("GET /api/v1/reports/{report}", Method::GET, format!("/api/v1/reports/{report}"), None),
             ("POST /api/v1/reports/{report}/status", Method::POST, format!("/api/v1/reports/{report}/status"), Some(json!({"status": "resolved"}))),
+            ("POST /api/v1/reports/{report}/feedback", Method::POST, format!("/api/v1/reports/{report}/feedback"), Some(json!({"satisfied": true}))),
             ("GET /api/v1/reports.geojson", Method::GET, "/api/v1/reports.geojson".into(), None),
             ("GET /api/v1/reports/track/{code}", Method::GET, format!("/api/v1/reports/track/{tracking_code}"), None),
             ("GET /api/v1/reports/{report}/comments", Method::GET, format!("/api/v1/reports/{report}/comments"), None),

@@ -434,10 +434,17 @@ impl TestApp {
             .expect("insert KIM")
     }
 
-    /// The first gov_admin, created as `kim-api create-admin` does, signed in.
+    /// The first gov_admin, created as `kim-api create-admin` does (from a process of
+    /// its own, with its own connection: the server's are kept by its database
+    /// threads), signed in.
     pub async fn bootstrap_admin(&self) -> TestUser {
-        let db = self.db.clone();
+        let url = self.database.url();
         let user = tokio::task::spawn_blocking(move || {
+            let settings = kim_api::db::PoolSettings {
+                max_size: 1,
+                connection_timeout: std::time::Duration::from_secs(5),
+            };
+            let db = kim_api::db::Db::connect(&url, settings).expect("the command's database");
             kim_api::sessions::create_admin(
                 &db,
                 ADMIN_USERNAME,
