@@ -20,8 +20,7 @@ use crate::extract::ApiJson;
 use crate::openapi::{Forbidden, InvalidBody, ServiceUnavailable, Unauthorized, Unprocessable};
 
 /// The ways one type of notification reaches the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Channels {
     pub inbox: bool,
     pub stream: bool,
@@ -40,14 +39,34 @@ impl Channels {
     }
 }
 
-/// One type's preference.
+/// One type's preference: which ways it reaches the account.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Preference {
     #[serde(rename = "type")]
     pub kind: NotificationType,
-    #[serde(flatten)]
-    pub channels: Channels,
+    pub inbox: bool,
+    pub stream: bool,
+    pub push: bool,
+}
+
+impl Preference {
+    fn of(kind: NotificationType, channels: Channels) -> Self {
+        Preference {
+            kind,
+            inbox: channels.inbox,
+            stream: channels.stream,
+            push: channels.push,
+        }
+    }
+
+    fn channels(&self) -> Channels {
+        Channels {
+            inbox: self.inbox,
+            stream: self.stream,
+            push: self.push,
+        }
+    }
 }
 
 /// Every type, with how it reaches the account.
@@ -136,9 +155,9 @@ fn all_of(conn: &mut DbConnection, user: i64) -> Result<Preferences, ApiError> {
     Ok(Preferences {
         preferences: NotificationType::ALL
             .iter()
-            .map(|&kind| Preference {
-                kind,
-                channels: set.get(&(user, kind)).copied().unwrap_or(Channels::ALL_ON),
+            .map(|&kind| {
+                let channels = set.get(&(user, kind)).copied().unwrap_or(Channels::ALL_ON);
+                Preference::of(kind, channels)
             })
             .collect(),
     })
@@ -170,7 +189,7 @@ impl PreferenceChanges {
         let mut changes = HashMap::new();
         for (index, preference) in self.preferences.into_iter().enumerate() {
             if changes
-                .insert(preference.kind, preference.channels)
+                .insert(preference.kind, preference.channels())
                 .is_some()
             {
                 return Err(ApiError::Validation(vec![FieldIssue::new(
