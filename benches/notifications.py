@@ -3,11 +3,12 @@
 
 usage: notifications.py BASE_URL PASSWORD ADMIN WATCHER ONE_KIM_ID ROUNDS
 
-Each round publishes one bulletin to a single KIM (a handful of recipients) and one to
-all KIMs (every seeded account), alternately, and times each `publish` request. After
-each publication to all, it polls the inbox of WATCHER (the last account written by
-the fan-out) until the bulletin is there: the time from the publish answer to the
-last inbox row. Prints p50/p99 of both and their ratio.
+Each round publishes one bulletin to a single KIM (WATCHER's: ten recipients) and one
+to all KIMs (every seeded account), alternately, and times each `publish` request.
+After each publication it polls the inbox of WATCHER (the last account the fan-out
+writes) until the bulletin is there, so no fan-out runs during a timed request; for the
+publications to all, that wait is the time from the publish answer to the last inbox
+row. Prints p50/p99 of both and their ratio.
 """
 import http.client
 import json
@@ -60,14 +61,13 @@ def main() -> None:
             call("POST", f"/api/v1/bulletins/{draft['id']}/publish", admin_token, {})
             answered = time.perf_counter()
             publish[label].append(answered - started)
-            if label != "all KIMs":
-                continue
             while True:
                 inbox = call("GET", "/api/v1/notifications?limit=1", watcher_token)
                 if inbox["data"] and inbox["data"][0]["target"]["id"] == draft["id"]:
                     break
                 time.sleep(0.005)
-            delivered.append(time.perf_counter() - answered)
+            if label == "all KIMs":
+                delivered.append(time.perf_counter() - answered)
 
     def pct(values, p):
         ordered = sorted(values)
