@@ -341,13 +341,31 @@ fn text_rules() -> Vec<TextRule> {
             "NewWebhookRequest",
             "url",
             1,
-            crate::webhooks::target::MAX_URL,
+            crate::outbound::target::MAX_URL,
         ),
-        rule("WebhookChanges", "url", 1, crate::webhooks::target::MAX_URL),
+        rule("WebhookChanges", "url", 1, crate::outbound::target::MAX_URL),
         rule("NewWebhookRequest", "description", 0, WEBHOOK_DESCRIPTION),
         rule("WebhookChanges", "description", 0, WEBHOOK_DESCRIPTION),
         rule("NewCommentRequest", "body", 1, TIMELINE_BODY),
         rule("FeedbackRequest", "comment", 0, TIMELINE_BODY),
+        rule(
+            "SubscriptionRequest",
+            "endpoint",
+            1,
+            crate::outbound::target::MAX_URL,
+        ),
+        rule(
+            "SubscriptionKeys",
+            "p256dh",
+            1,
+            crate::notifications::push::subscriptions::MAX_P256DH,
+        ),
+        rule(
+            "SubscriptionKeys",
+            "auth",
+            1,
+            crate::notifications::push::subscriptions::MAX_AUTH,
+        ),
     ]);
     for schema in ["NewActivityRequest", "ActivityChanges"] {
         rules.extend([

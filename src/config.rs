@@ -165,6 +165,14 @@ pub struct ConfigArgs {
     /// marked `failing`.
     #[arg(long, env = "WEBHOOK_RETRY_WINDOW_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub webhook_retry_window_secs: u64,
+    /// The VAPID private key of Web Push (RFC 8292): the P-256 private scalar, 32 bytes
+    /// in unpadded base64url (what `web-push generate-vapid-keys` prints). Without it,
+    /// development generates one in the data directory and production sends no push.
+    #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<String>,
+    /// Who push services may contact about this sender: a `mailto:` or `https:` URI.
+    #[arg(long, env = "VAPID_SUBJECT")]
+    pub vapid_subject: Option<String>,
 }
 
 /// Checked settings the service runs with.
@@ -196,6 +204,8 @@ pub struct Settings {
     pub track_rate_per_minute: std::num::NonZeroU32,
     pub body_read_timeout: Duration,
     pub webhook_delivery: DeliverySettings,
+    /// Web Push, when a VAPID key is configured (or generated in development).
+    pub vapid: Option<VapidSettings>,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
 }
@@ -232,6 +242,10 @@ pub enum ConfigError {
     },
     #[error("the development secrets file {0} is damaged; delete it to generate new secrets")]
     DamagedDevSecrets(PathBuf),
+    #[error("VAPID_PRIVATE_KEY must be a P-256 private key: 32 bytes in unpadded base64url")]
+    BadVapidKey,
+    #[error("VAPID_SUBJECT must be a mailto: or https: URI")]
+    BadVapidSubject,
 }
 
 impl Settings {
@@ -251,6 +265,7 @@ impl Settings {
                 return Err(ConfigError::MissingPublicBaseUrl);
             }
         }
+        let vapid = vapid_settings(&args)?;
         let cors_origins = parse_cors_origins(args.cors_origins)?;
         let public_base_url = args
             .public_base_url
@@ -330,6 +345,7 @@ impl Settings {
                 retry_window: Duration::from_secs(args.webhook_retry_window_secs),
                 allow_private: args.webhook_allow_private_targets,
             },
+            vapid,
             uses_generated_secrets,
         })
     }
@@ -435,6 +451,75 @@ impl DevSecrets {
             jwt_secret: value("JWT_SECRET")?,
             nik_encryption_key: value("NIK_ENCRYPTION_KEY")?,
         })
+    }
+}
+
+/// The Web Push sender's key and contact (RFC 8292).
+#[derive(Debug)]
+pub struct VapidSettings {
+    pub private_key: SecretBox<[u8; VAPID_KEY_BYTES]>,
+    pub subject: String,
+}
+
+const VAPID_KEY_BYTES: usize = 32;
+const DEV_VAPID_FILE: &str = "dev-vapid.key";
+
+fn vapid_settings(args: &ConfigArgs) -> Result<Option<VapidSettings>, ConfigError> {
+    let key_text = match (&args.vapid_private_key, args.mode) {
+        (Some(text), _) => text.trim().to_owned(),
+        (None, Mode::Production) => return Ok(None),
+        (None, Mode::Development) => dev_vapid_key(&args.data_dir)?,
+    };
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key_text.trim_end_matches('='))
+        .map_err(|_| ConfigError::BadVapidKey)?;
+    let private_key: [u8; VAPID_KEY_BYTES] =
+        decoded.try_into().map_err(|_| ConfigError::BadVapidKey)?;
+    if p256::SecretKey::from_slice(&private_key).is_err() {
+        return Err(ConfigError::BadVapidKey);
+    }
+    let subject = match &args.vapid_subject {
+        Some(subject) => subject.trim().to_owned(),
+        None => args
+            .public_base_url
+            .clone()
+            .filter(|base| base.starts_with("https://"))
+            .unwrap_or_else(|| "mailto:kim-api@localhost".to_owned()),
+    };
+    if !(subject.starts_with("mailto:") && subject.contains('@') || subject.starts_with("https://"))
+    {
+        return Err(ConfigError::BadVapidSubject);
+    }
+    Ok(Some(VapidSettings {
+        private_key: SecretBox::new(Box::new(private_key)),
+        subject,
+    }))
+}
+
+/// A VAPID key made on the first development start and kept beside the other
+/// development secrets: browsers subscribe to one key, so a restart must keep it.
+fn dev_vapid_key(data_dir: &Path) -> Result<String, ConfigError> {
+    let path = data_dir.join(DEV_VAPID_FILE);
+    let io_error = |source| ConfigError::DataDir {
+        path: data_dir.to_owned(),
+        source,
+    };
+    match fs::read_to_string(&path) {
+        Ok(text) => Ok(text.trim().to_owned()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(data_dir).map_err(io_error)?;
+            // A random 32-byte string is a valid scalar but for a chance of 2^-128.
+            let key = loop {
+                let candidate = random_bytes::<VAPID_KEY_BYTES>();
+                if p256::SecretKey::from_slice(&candidate).is_ok() {
+                    break candidate;
+                }
+            };
+            let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+            write_private_file(&path, &text).map_err(io_error)?;
+            Ok(text)
+        }
+        Err(error) => Err(io_error(error)),
     }
 }
 

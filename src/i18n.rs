@@ -31,6 +31,16 @@ impl Lang {
         None
     }
 
+    /// How an account's language is stored.
+    pub fn code(self) -> &'static str {
+        self.pick("en", "id")
+    }
+
+    /// A stored language; Indonesian, the default, for anything else.
+    pub fn from_code(code: &str) -> Self {
+        if code == "en" { Lang::En } else { Lang::Id }
+    }
+
     /// Chooses between an English and an Indonesian text.
     pub fn pick<T>(self, en: T, id: T) -> T {
         match self {

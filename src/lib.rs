@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod open311;
 pub mod openapi;
+pub mod outbound;
 pub mod page_cache;
 pub mod pagination;
 pub mod rate_limit;

@@ -44,6 +44,8 @@ pub enum StartupError {
     Blocking(String),
     #[error("cannot set up webhook deliveries: {0}")]
     Webhooks(String),
+    #[error("cannot set up Web Push: {0}")]
+    Push(String),
     #[error("cannot use the attachment store {location}: {detail}")]
     Storage { location: String, detail: String },
 }
@@ -98,6 +100,7 @@ impl Application {
         every(MINUTE, &db, "reminders sent", |db| async move {
             crate::notifications::reminders::send_due(&db).await
         });
+        start_push(&db, settings)?;
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
@@ -155,6 +158,28 @@ fn sweep_abandoned_uploads(db: Db, storage: Storage) {
             }
         }
     });
+}
+
+/// Sends push messages when Web Push is configured.
+fn start_push(db: &Db, settings: &Settings) -> Result<(), StartupError> {
+    use crate::notifications::push::{delivery, vapid::Vapid};
+    let Some(vapid) = &settings.vapid else {
+        return Ok(());
+    };
+    let delivery_settings = settings.webhook_delivery;
+    let pusher = std::sync::Arc::new(delivery::Pusher {
+        sender: crate::outbound::sender::Sender::new(
+            delivery_settings.timeout,
+            delivery_settings.allow_private,
+        )
+        .map_err(|error| StartupError::Push(error.to_string()))?,
+        vapid: Vapid::new(vapid).map_err(|error| StartupError::Push(error.to_string()))?,
+    });
+    every(delivery::POLL, db, "push messages sent", move |db| {
+        let pusher = pusher.clone();
+        async move { delivery::send_due(&db, pusher).await }
+    });
+    Ok(())
 }
 
 const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -215,10 +240,19 @@ fn run(
         settings.auth_recheck,
     ));
     let list_pages = web::Data::new(crate::page_cache::PageCache::new(settings.list_cache_bytes));
-    let webhook_targets = web::Data::new(crate::webhooks::target::TargetPolicy {
+    let webhook_targets = web::Data::new(crate::outbound::target::TargetPolicy {
         allow_private: settings.webhook_delivery.allow_private,
     });
     let webhook_delivery = web::Data::new(settings.webhook_delivery);
+    let push_service = web::Data::new(crate::notifications::push::PushService(
+        match &settings.vapid {
+            Some(vapid) => Some(
+                crate::notifications::push::vapid::Vapid::new(vapid)
+                    .map_err(|error| StartupError::Push(error.to_string()))?,
+            ),
+            None => None,
+        },
+    ));
     let cors_origins = settings.cors_origins.clone();
     let document = crate::routes::openapi();
     let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));
@@ -242,6 +276,7 @@ fn run(
             .app_data(list_pages.clone())
             .app_data(webhook_targets.clone())
             .app_data(webhook_delivery.clone())
+            .app_data(push_service.clone())
             .app_data(public_base.clone())
             .app_data(body_deadline.clone())
             .app_data(tracking_lookups.clone())

@@ -1,4 +1,5 @@
-//! Incremental sync for offline-first apps (SPEC §1), shared by bulletins and reports.
+//! Incremental sync for offline-first apps (SPEC §1), shared by bulletins, reports and
+//! the inbox.
 //!
 //! Every change of a synced row stores a change number (`change_seq`), and a listing
 //! answers a token of where it stands. No change may be skipped, even when two
@@ -37,6 +38,7 @@ use crate::error::{ApiError, FieldIssue};
 pub enum Counter {
     Bulletins,
     Reports,
+    Notifications,
 }
 
 impl Counter {
@@ -44,6 +46,7 @@ impl Counter {
         match self {
             Counter::Bulletins => "bulletins",
             Counter::Reports => "reports",
+            Counter::Notifications => "notifications",
         }
     }
 
@@ -52,6 +55,7 @@ impl Counter {
         match self {
             Counter::Bulletins => "sync_bulletins_seq",
             Counter::Reports => "sync_reports_seq",
+            Counter::Notifications => "sync_notifications_seq",
         }
     }
 }

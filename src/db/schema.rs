@@ -85,6 +85,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         security_stamp -> BigInt,
+        language -> Text,
     }
 }
 
@@ -187,6 +188,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    push_subscriptions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        endpoint -> Text,
+        p256dh -> Text,
+        auth -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    push_deliveries (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        notification_id -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     notification_reminders (subject_type, subject_id, due_at) {
         subject_type -> Text,
         subject_id -> BigInt,
@@ -210,6 +233,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         in_inbox -> Bool,
+        change_seq -> BigInt,
+        change_xid -> BigInt,
     }
 }
 
@@ -473,6 +498,9 @@ diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id))
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(notification_preferences -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(push_subscriptions -> users (user_id));
+diesel::joinable!(push_deliveries -> push_subscriptions (subscription_id));
+diesel::joinable!(push_deliveries -> notifications (notification_id));
 diesel::joinable!(report_escalations -> reports (report_id));
 diesel::joinable!(report_feedback -> reports (report_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (event_id));
@@ -528,6 +556,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     idempotency_keys,
     notification_preferences,
+    push_deliveries,
+    push_subscriptions,
     notification_reminders,
     notifications,
     outbox_events,

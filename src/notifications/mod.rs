@@ -4,6 +4,7 @@
 
 pub mod model;
 pub mod preferences;
+pub mod push;
 pub mod reminders;
 pub mod retention;
 pub mod rules;
@@ -19,14 +20,15 @@ use utoipa::{IntoParams, ToSchema};
 use model::{NotificationRow, NotificationType, TargetType};
 
 use crate::auth::{Caller, Credential};
-use crate::db::{Db, utc};
+use crate::db::{Db, DbConnection, utc};
 use crate::error::{ApiError, AuthFailure, FieldIssue};
 use crate::extract::ListQuery;
 use crate::i18n::Lang;
 use crate::openapi::{
     BadRequest, Forbidden, InvalidPath, InvalidQuery, NotFound, ServiceUnavailable, Unauthorized,
 };
-use crate::pagination::{Page, PageParams};
+use crate::pagination::{PageParams, cursor_after};
+use crate::sync::{Counter, Removed, SyncItem, SyncPage, SyncPoint};
 
 /// What a notification is about.
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,7 +44,8 @@ pub struct Notification {
     pub id: i64,
     #[serde(rename = "type")]
     pub kind: NotificationType,
-    /// In the language the request names (`Accept-Language`), Indonesian otherwise.
+    /// In the language the request names (`Accept-Language`), else the one the
+    /// account's last sign-in named, else Indonesian.
     pub title: String,
     pub body: String,
     pub target: NotificationTarget,
@@ -53,7 +56,7 @@ pub struct Notification {
 }
 
 impl Notification {
-    fn shown(row: NotificationRow, lang: Lang) -> Self {
+    pub(crate) fn shown(row: NotificationRow, lang: Lang) -> Self {
         let (title, body) = text::render(&row, lang);
         Notification {
             id: row.id,
@@ -71,9 +74,13 @@ impl Notification {
     }
 }
 
-/// The language of a notification's words: the one the request names, else Indonesian.
-fn language(req: &HttpRequest) -> Lang {
-    Lang::stated(req).unwrap_or(Lang::Id)
+/// The language of a notification's words: the one the request names, else the one
+/// the account signed in with last (Indonesian until it names one).
+fn language(conn: &mut DbConnection, stated: Option<Lang>, user: i64) -> Result<Lang, ApiError> {
+    match stated {
+        Some(lang) => Ok(lang),
+        None => crate::users::model::language_of(conn, user),
+    }
 }
 
 /// Only people have an inbox; an integration client has none (403).
@@ -87,15 +94,70 @@ fn account(caller: &Caller) -> Result<i64, ApiError> {
 pub struct NotificationFilter {
     /// `true`: only those not yet read.
     unread: Option<bool>,
+    /// A `sync_token` from an earlier listing (at most 30 days old): only what changed
+    /// since, with notifications that left the view (read, with `unread=true`; older
+    /// than 90 days) as `{"id", "removed": true}`.
+    updated_since: Option<String>,
 }
 
-/// The caller's notifications, newest first. Accounts only.
+/// Where an inbox page starts: after this id, for the listing made at this point.
+type InboxCursor = (i64, SyncPoint);
+
+/// The point `token` names, if the inbox still keeps what it needs to answer it.
+fn sync_from(token: &str, view: u64) -> Result<SyncPoint, ApiError> {
+    let point = SyncPoint::from_token(token, view)?;
+    if point.at() < crate::db::now() - retention::SYNC_GRACE {
+        return Err(ApiError::invalid_query(
+            "updated_since",
+            "sync_token_expired",
+            "older than 30 days: sync again from the start, without updated_since",
+            "lebih dari 30 hari: sinkronkan ulang dari awal tanpa updated_since",
+        ));
+    }
+    Ok(point)
+}
+
+/// One page of the inbox, as stored, and where the listing stands.
+fn inbox_page(
+    conn: &mut DbConnection,
+    user: i64,
+    filter: &NotificationFilter,
+    page: &PageParams,
+) -> Result<(Vec<(NotificationRow, bool)>, SyncPoint), ApiError> {
+    let unread_only = filter.unread.unwrap_or(false);
+    let view = crate::sync::view_key(&format!("inbox:{user}:{unread_only}"));
+    let since = filter
+        .updated_since
+        .as_deref()
+        .map(|token| sync_from(token, view))
+        .transpose()?;
+    let cursor: Option<InboxCursor> = page.after()?;
+    let upto = match &cursor {
+        Some((_, upto)) => upto.clone(),
+        None => SyncPoint::now(conn, Counter::Notifications, view)?,
+    };
+    let query = model::InboxQuery {
+        user,
+        unread_only,
+        before: cursor.map(|(id, _)| id),
+        limit: page.fetch_limit(),
+        since,
+        upto,
+    };
+    Ok((model::list(conn, &query)?, query.upto))
+}
+
+/// The caller's notifications of the last 90 days, newest first. Accounts only.
+///
+/// Every page carries a `sync_token`; passing it back as `updated_since` (within 30
+/// days) answers only the notifications that arrived or were read since, and those
+/// that left the view as `{"id", "removed": true}`.
 #[utoipa::path(
     tag = "notifications",
     params(NotificationFilter, PageParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page of notifications", body = Page<Notification>),
+        (status = 200, description = "One page of notifications (or of what changed since `updated_since`)", body = SyncPage<Notification>),
         (status = 400, response = InvalidQuery),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -108,21 +170,37 @@ pub async fn list_notifications(
     caller: Caller,
     db: web::Data<Db>,
     query: ListQuery<NotificationFilter>,
-) -> Result<web::Json<Page<Notification>>, ApiError> {
+) -> Result<web::Json<SyncPage<Notification>>, ApiError> {
     let user = account(&caller)?;
     let ListQuery { page, filter } = query;
-    let before: Option<i64> = page.after()?;
-    let unread_only = filter.unread.unwrap_or(false);
-    let fetch = page.fetch_limit();
-    let rows = db
-        .read(move |conn| model::list(conn, user, unread_only, before, fetch))
+    let stated = Lang::stated(&req);
+    let listing = page.clone();
+    let (mut rows, upto, lang) = db
+        .read(move |conn| {
+            let (rows, upto) = inbox_page(conn, user, &filter, &listing)?;
+            Ok((rows, upto, language(conn, stated, user)?))
+        })
         .await?;
-    let lang = language(&req);
-    let shown = rows
+    let more = page.cut(&mut rows);
+    let next_cursor = rows
+        .last()
+        .filter(|_| more)
+        .and_then(|(row, _)| cursor_after(&(row.id, &upto)));
+    let data = rows
         .into_iter()
-        .map(|row| Notification::shown(row, lang))
+        .map(|(row, in_view)| match in_view {
+            true => SyncItem::Current(Notification::shown(row, lang)),
+            false => SyncItem::Removed(Removed {
+                id: row.id,
+                removed: true,
+            }),
+        })
         .collect();
-    Ok(web::Json(Page::from_rows(shown, &page, |item| item.id)))
+    Ok(web::Json(SyncPage {
+        data,
+        next_cursor,
+        sync_token: upto.token(),
+    }))
 }
 
 /// Marks one of the caller's notifications read; reading it again changes nothing.
@@ -148,11 +226,15 @@ pub async fn read_notification(
 ) -> Result<web::Json<Notification>, ApiError> {
     let user = account(&caller)?;
     let id = id.into_inner();
-    let row = db
-        .write(move |conn| model::mark_read(conn, user, id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(web::Json(Notification::shown(row, language(&req))))
+    let stated = Lang::stated(&req);
+    let (row, lang) = db
+        .write(move |conn| {
+            let row = model::mark_read(conn, user, id)?;
+            Ok((row, language(conn, stated, user)?))
+        })
+        .await?;
+    let row = row.ok_or(ApiError::NotFound)?;
+    Ok(web::Json(Notification::shown(row, lang)))
 }
 
 /// How many notifications a call marked read.
@@ -233,9 +315,11 @@ pub async fn notification_stream(
     let user = account(&caller)?;
     let credential = Credential::of(&req)?.ok_or(ApiError::Unauthorized(AuthFailure::Missing))?;
     let resume_after = last_event_id(&req)?;
+    let stated = Lang::stated(&req);
+    let lang = db.read(move |conn| language(conn, stated, user)).await?;
     let db = db.get_ref().clone();
     let connection =
-        stream::Connection::open(db, &hub, credential, user, language(&req), resume_after).await?;
+        stream::Connection::open(db, &hub, credential, user, lang, resume_after).await?;
     let events = futures_util::stream::unfold(connection, |mut connection| async move {
         let item = connection.next().await?;
         Some((item, connection))

@@ -2,11 +2,16 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use crate::db::schema::notifications;
-use crate::db::{DbConnection, now};
+use crate::db::{Backend, DbConnection, now};
 use crate::error::ApiError;
+use crate::sync::{Counter, SyncPoint, next_change};
 use crate::text_enum;
+
+/// How long the inbox shows a notification (SPEC §11).
+pub const KEPT_FOR: chrono::Duration = chrono::Duration::days(90);
 
 text_enum! {
     /// What happened, as the inbox names it.
@@ -66,23 +71,25 @@ pub struct Notice {
     pub detail: Option<String>,
 }
 
-/// An account to tell, and whether the notification goes to its inbox (else only to
-/// its stream).
+/// An account to tell, whether the notification goes to its inbox (else only to its
+/// stream or its browsers), and whether it is pushed to its browsers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recipient {
     pub user: i64,
     pub in_inbox: bool,
+    pub push: bool,
 }
 
 /// Writes `notice` once for each of `recipients`, as made from outbox event `event_id`
-/// (`None`: a reminder).
+/// (`None`: a reminder); answers each new row's id with its account.
 pub fn insert(
     conn: &mut DbConnection,
     event_id: Option<i64>,
     notice: &Notice,
     recipients: &[Recipient],
-) -> Result<(), ApiError> {
+) -> Result<Vec<(i64, i64)>, ApiError> {
     let stamp = now();
+    let change = next_change(conn, Counter::Notifications)?;
     let rows: Vec<_> = recipients
         .iter()
         .map(|recipient| {
@@ -98,43 +105,77 @@ pub fn insert(
                 notifications::event_id.eq(event_id),
                 notifications::created_at.eq(stamp),
                 notifications::updated_at.eq(stamp),
+                notifications::change_seq.eq(change),
             )
         })
         .collect();
-    // Eleven values a row: 500 rows a statement stay under both databases' bound limits.
+    // Twelve values a row: 500 rows a statement stay under both databases' bound limits.
     // MultiConnection has no batch inserts, so it goes per backend.
+    let mut written = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(500) {
-        let insert = diesel::insert_into(notifications::table).values(chunk);
-        match conn {
-            DbConnection::Postgres(pg) => insert.execute(pg)?,
-            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
-        };
+        let insert = diesel::insert_into(notifications::table)
+            .values(chunk)
+            .returning((notifications::id, notifications::user_id));
+        written.extend(match conn {
+            DbConnection::Postgres(pg) => insert.get_results::<(i64, i64)>(pg)?,
+            DbConnection::Sqlite(sqlite) => insert.get_results::<(i64, i64)>(sqlite)?,
+        });
     }
-    Ok(())
+    Ok(written)
 }
 
-/// `user`'s notifications, newest first, after id `before`.
+type Condition = Box<dyn BoxableExpression<notifications::table, Backend, SqlType = Bool>>;
+
+/// One inbox listing: its owner, filter and page, and where it stands.
+pub struct InboxQuery {
+    pub user: i64,
+    pub unread_only: bool,
+    /// Rows older than this id (the page's cursor).
+    pub before: Option<i64>,
+    pub limit: i64,
+    /// `updated_since`: only what changed after this point.
+    pub since: Option<SyncPoint>,
+    /// The point every page of the listing answers for.
+    pub upto: SyncPoint,
+}
+
+/// The notifications of one listing, newest first, each with whether it is in the
+/// owner's view (a sync also answers those that left it: read, with `unread=true`, or
+/// past [`KEPT_FOR`]).
 pub fn list(
     conn: &mut DbConnection,
-    user: i64,
-    unread_only: bool,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<NotificationRow>, ApiError> {
-    let mut query = notifications::table
-        .filter(notifications::user_id.eq(user))
+    query: &InboxQuery,
+) -> Result<Vec<(NotificationRow, bool)>, ApiError> {
+    let shown_from = query.upto.at() - KEPT_FOR;
+    let mut view: Condition = Box::new(notifications::created_at.ge(shown_from));
+    if query.unread_only {
+        view = Box::new(view.and(notifications::read_at.is_null()));
+    }
+    let (in_view, taken): (Condition, Condition) = match &query.since {
+        None => (Box::new(true.into_sql::<Bool>()), view),
+        Some(from) => (
+            view,
+            Box::new(
+                from.changed_since("notifications")
+                    .and(notifications::change_seq.le(query.upto.seq))
+                    .or(notifications::created_at
+                        .ge(from.at() - KEPT_FOR)
+                        .and(notifications::created_at.lt(shown_from))),
+            ),
+        ),
+    };
+    let mut select = notifications::table
+        .filter(notifications::user_id.eq(query.user))
         .filter(notifications::in_inbox.eq(true))
-        .select(NotificationRow::as_select())
+        .filter(taken)
+        .select((NotificationRow::as_select(), in_view))
         .order(notifications::id.desc())
-        .limit(limit)
+        .limit(query.limit)
         .into_boxed();
-    if unread_only {
-        query = query.filter(notifications::read_at.is_null());
+    if let Some(before) = query.before {
+        select = select.filter(notifications::id.lt(before));
     }
-    if let Some(before) = before {
-        query = query.filter(notifications::id.lt(before));
-    }
-    Ok(query.load(conn)?)
+    Ok(select.load(conn)?)
 }
 
 /// Marks `user`'s notification `id` read (once: a second read keeps the first time);
@@ -145,17 +186,20 @@ pub fn mark_read(
     id: i64,
 ) -> Result<Option<NotificationRow>, ApiError> {
     let stamp = now();
-    diesel::update(
-        notifications::table
-            .filter(notifications::id.eq(id))
-            .filter(notifications::user_id.eq(user))
-            .filter(notifications::read_at.is_null()),
-    )
-    .set((
-        notifications::read_at.eq(stamp),
-        notifications::updated_at.eq(stamp),
-    ))
-    .execute(conn)?;
+    let unread = notifications::table
+        .filter(notifications::id.eq(id))
+        .filter(notifications::user_id.eq(user))
+        .filter(notifications::read_at.is_null());
+    // A change number only when there is a change: a repeated read is no sync news.
+    if diesel::select(diesel::dsl::exists(unread)).get_result(conn)? {
+        diesel::update(unread)
+            .set((
+                notifications::read_at.eq(stamp),
+                notifications::updated_at.eq(stamp),
+                notifications::change_seq.eq(next_change(conn, Counter::Notifications)?),
+            ))
+            .execute(conn)?;
+    }
     Ok(notifications::table
         .filter(notifications::id.eq(id))
         .filter(notifications::user_id.eq(user))
@@ -164,27 +208,32 @@ pub fn mark_read(
         .optional()?)
 }
 
-/// Marks every unread notification of `user` read; how many there were.
+/// Marks every unread notification the inbox shows `user` read; how many there were.
 pub fn mark_all_read(conn: &mut DbConnection, user: i64) -> Result<usize, ApiError> {
     let stamp = now();
-    Ok(diesel::update(
-        notifications::table
-            .filter(notifications::user_id.eq(user))
-            .filter(notifications::in_inbox.eq(true))
-            .filter(notifications::read_at.is_null()),
-    )
-    .set((
-        notifications::read_at.eq(stamp),
-        notifications::updated_at.eq(stamp),
-    ))
-    .execute(conn)?)
+    let unread = notifications::table
+        .filter(notifications::user_id.eq(user))
+        .filter(notifications::in_inbox.eq(true))
+        .filter(notifications::created_at.ge(stamp - KEPT_FOR))
+        .filter(notifications::read_at.is_null());
+    if !diesel::select(diesel::dsl::exists(unread)).get_result(conn)? {
+        return Ok(0);
+    }
+    Ok(diesel::update(unread)
+        .set((
+            notifications::read_at.eq(stamp),
+            notifications::updated_at.eq(stamp),
+            notifications::change_seq.eq(next_change(conn, Counter::Notifications)?),
+        ))
+        .execute(conn)?)
 }
 
-/// How many of `user`'s notifications are unread.
+/// How many of the notifications the inbox shows `user` are unread.
 pub fn unread_count(conn: &mut DbConnection, user: i64) -> Result<i64, ApiError> {
     Ok(notifications::table
         .filter(notifications::user_id.eq(user))
         .filter(notifications::in_inbox.eq(true))
+        .filter(notifications::created_at.ge(now() - KEPT_FOR))
         .filter(notifications::read_at.is_null())
         .count()
         .get_result(conn)?)

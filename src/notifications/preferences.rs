@@ -133,6 +133,7 @@ pub fn recipients(
             channels.any().then_some(Recipient {
                 user,
                 in_inbox: channels.inbox,
+                push: channels.push,
             })
         })
         .collect())

@@ -86,7 +86,13 @@ pub(super) fn tell(
     users: &[i64],
 ) -> Result<(), ApiError> {
     let recipients = super::preferences::recipients(conn, notice.kind, users)?;
-    model::insert(conn, event_id, notice, &recipients)
+    let written = model::insert(conn, event_id, notice, &recipients)?;
+    let push_users: std::collections::HashSet<i64> = recipients
+        .iter()
+        .filter(|recipient| recipient.push)
+        .map(|recipient| recipient.user)
+        .collect();
+    super::push::delivery::enqueue(conn, &written, &push_users)
 }
 
 /// What `occurrence` tells, and to whom; `None` when it tells nobody.

@@ -24,10 +24,10 @@ use crate::db::{Db, DbConnection, now};
 use crate::domain::text::limits;
 use crate::error::ApiError;
 use crate::integration_clients::api_keys::caller_of_key;
+use crate::outbound::target::MAX_URL;
 use crate::reports::model::{Channel, Kind, Privacy, ReportStatus};
 use crate::reports::tracking::TrackingCode;
 use crate::reports::{NewReportRequest, submit};
-use crate::webhooks::target::MAX_URL;
 
 /// W3C date-time in Western Indonesian Time, as Open311 writes dates.
 fn w3c(at: NaiveDateTime) -> String {

@@ -100,15 +100,28 @@ fn client_address(origin: &RequestOrigin) -> String {
     origin.client_ip.clone().unwrap_or_else(|| "unknown".into())
 }
 
+/// A password sign-in as presented.
+pub(super) struct SignIn {
+    pub username: String,
+    pub password: SecretString,
+    /// The language the request names: the account's notifications are written in it
+    /// from now on (a push message has no request to name one).
+    pub language: Option<crate::i18n::Lang>,
+}
+
 pub(super) async fn password_grant(
     db: &Db,
     keys: &TokenKeys,
     passwords: &PasswordWork,
     refresh_lifetime: std::time::Duration,
     origin: RequestOrigin,
-    username: String,
-    password: SecretString,
+    sign_in: SignIn,
 ) -> Result<TokenResponse, ApiError> {
+    let SignIn {
+        username,
+        password,
+        language,
+    } = sign_in;
     let account = throttle::user_key(&username);
     let address = client_address(&origin);
     // A name no account can have is not looked up (nor sent to the database).
@@ -140,6 +153,9 @@ pub(super) async fn password_grant(
     let issued = db
         .unit_of_work(Actor::User(user_id), origin, move |uow| {
             claim.clone().succeeded(uow)?;
+            if let Some(language) = language {
+                users::model::set_language(uow.conn, user_id, language)?;
+            }
             let issued = refresh::start_family(uow.conn, user_id, refresh_lifetime)?;
             uow.audit("auth.login", Some(Target::new("user", user_id)), None)?;
             Ok(issued)

@@ -28,7 +28,7 @@ use crate::users::{self, User};
 
 mod grants;
 
-use grants::{Grant, basic_credentials, client_grant, password_grant, refresh_grant};
+use grants::{Grant, SignIn, basic_credentials, client_grant, password_grant, refresh_grant};
 
 /// Refresh-token lifetime, from the settings, shared with the handlers.
 #[derive(Debug, Clone, Copy)]
@@ -199,8 +199,11 @@ pub async fn token(
                 &passwords,
                 refresh_lifetime.0,
                 origin,
-                username,
-                password,
+                SignIn {
+                    username,
+                    password,
+                    language: crate::i18n::Lang::stated(&req),
+                },
             )
             .await?
         }

@@ -26,6 +26,8 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
     pub version: i64,
     pub security_stamp: i64,
+    /// What its notifications are written in when no request names a language.
+    pub language: String,
 }
 
 /// An account as the API shows it; never its password hash.
@@ -208,4 +210,32 @@ pub fn kim_accounts_with_role(
         .select(users::id)
         .order(users::id)
         .load(conn)?)
+}
+
+/// Keeps the language `user`'s notifications are written in, when it changed.
+pub fn set_language(
+    conn: &mut DbConnection,
+    user: i64,
+    language: crate::i18n::Lang,
+) -> Result<(), ApiError> {
+    diesel::update(
+        users::table
+            .filter(users::id.eq(user))
+            .filter(users::language.ne(language.code())),
+    )
+    .set(users::language.eq(language.code()))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The language `user`'s notifications are written in when no request names one.
+pub fn language_of(conn: &mut DbConnection, user: i64) -> Result<crate::i18n::Lang, ApiError> {
+    let code: Option<String> = users::table
+        .find(user)
+        .select(users::language)
+        .first(conn)
+        .optional()?;
+    Ok(crate::i18n::Lang::from_code(
+        code.as_deref().unwrap_or("id"),
+    ))
 }

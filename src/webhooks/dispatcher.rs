@@ -30,7 +30,6 @@ use tokio::sync::Semaphore;
 use super::DeliverySettings;
 use super::deliveries::{DeliveryStatus, webhook_id};
 use super::model::{SubscriptionStatus, WebhookEvent, events_of};
-use super::sender::{Outcome, Sender};
 use super::signing::{SigningKey, signature_header};
 use crate::audit::{Actor, RequestOrigin};
 use crate::crypto::PersonalDataCipher;
@@ -40,6 +39,7 @@ use crate::db::schema::{
 use crate::db::{Db, DbConnection, now};
 use crate::domain::text::limits;
 use crate::error::ApiError;
+use crate::outbound::sender::{Outcome, Sender};
 use crate::unit_of_work::UnitOfWork;
 
 /// Outbox events fanned out per transaction.

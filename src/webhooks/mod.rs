@@ -8,9 +8,7 @@ pub mod deliveries;
 pub mod dispatcher;
 mod lifecycle;
 pub mod model;
-pub mod sender;
 pub mod signing;
-pub mod target;
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::Duration;
@@ -33,10 +31,10 @@ use crate::openapi::{
     Forbidden, IdempotencyKeyParam, InvalidBody, InvalidQuery, NotFound, PreconditionFailed,
     ServiceUnavailable, Unauthorized, Unprocessable,
 };
+use crate::outbound::target::TargetPolicy;
 use crate::pagination::{Page, PageParams};
 use crate::unit_of_work::Target;
 use model::{SubscriptionRow, SubscriptionStatus, Webhook, WebhookEvent};
-use target::TargetPolicy;
 
 /// How long the secret before a rotation still signs deliveries.
 pub const ROTATION_OVERLAP: Duration = Duration::hours(24);

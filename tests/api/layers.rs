@@ -35,6 +35,7 @@ const INFRASTRUCTURE: &[&str] = &[
     "attachments/sniff.rs",
     "attachments/variants.rs",
     "attachments/resumable.rs",
+    "outbound",
 ];
 
 /// Resources, and what assembles them (routes, the document, start-up).

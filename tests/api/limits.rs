@@ -205,7 +205,7 @@ async fn postgres_columns_are_exactly_as_wide_as_the_limits() {
         (
             "webhook_subscriptions",
             "url",
-            kim_api::webhooks::target::MAX_URL,
+            kim_api::outbound::target::MAX_URL,
         ),
         (
             "webhook_subscriptions",

@@ -29,6 +29,7 @@ mod migrations;
 mod notifications;
 mod open311;
 mod openapi;
+mod push;
 mod python;
 mod receiver;
 mod reference_data;

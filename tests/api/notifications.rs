@@ -285,22 +285,120 @@ async fn notifications_are_kept_ninety_days() {
         let t = town(&app).await;
         submit(&app, token(&t.member_a), &report("normal")).await;
         assert_eq!(inbox(&app, &t.officer, "").await.len(), 1);
-        app.advance_clock(chrono::Duration::days(89));
-        assert_eq!(
+        let sweep = async || {
             kim_api::notifications::retention::sweep(&app.db)
                 .await
-                .expect("sweep"),
-            0
-        );
-        app.advance_clock(chrono::Duration::days(2));
-        assert_eq!(
-            kim_api::notifications::retention::sweep(&app.db)
-                .await
-                .expect("sweep"),
-            2
-        );
+                .expect("sweep")
+        };
+        app.advance_clock(chrono::Duration::days(91));
         let officer = app.signed_in_again(&t.officer).await;
+        // Out of the inbox after 90 days; kept 30 more, so a sync still hears it left.
         assert!(inbox(&app, &officer, "").await.is_empty());
+        assert_eq!(sweep().await, 0);
+        app.advance_clock(chrono::Duration::days(30));
+        assert_eq!(sweep().await, 2);
+    })
+    .await;
+}
+
+async fn inbox_page(app: &TestApp, user: &TestUser, query: &str) -> Value {
+    app.outbox_settled().await;
+    json_of(
+        app.get_as(&format!("/api/v1/notifications{query}"), token(user))
+            .await,
+        200,
+    )
+    .await
+}
+
+fn ids(page: &Value) -> Vec<(i64, bool)> {
+    page["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|item| (item["id"].as_i64().expect("id"), item["removed"] == true))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_inbox_syncs_what_arrived_was_read_and_aged_out() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        submit(&app, token(&t.member_a), &report("normal")).await;
+        let first = inbox_page(&app, &t.officer, "").await;
+        let token_1 = first["sync_token"].as_str().expect("token").to_owned();
+        let old = first["data"][0]["id"].as_i64().expect("id");
+        // Nothing changed: nothing answered.
+        let unchanged = inbox_page(&app, &t.officer, &format!("?updated_since={token_1}")).await;
+        assert!(ids(&unchanged).is_empty(), "{unchanged}");
+
+        app.advance_clock(chrono::Duration::days(20));
+        let officer = app.signed_in_again(&t.officer).await;
+        let member_b = app.signed_in_again(&t.member_b).await;
+        submit(&app, token(&member_b), &report("normal")).await;
+        let arrived = inbox_page(&app, &officer, &format!("?updated_since={token_1}")).await;
+        let new = arrived["data"][0]["id"].as_i64().expect("id");
+        assert_eq!(ids(&arrived), vec![(new, false)]);
+        assert_eq!(arrived["data"][0]["type"], "report_submitted");
+        let token_2 = arrived["sync_token"].as_str().expect("token").to_owned();
+
+        // Reading one is a change; with `unread=true` it leaves the view.
+        let unread_token = inbox_page(&app, &officer, "?unread=true").await["sync_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let read = app
+            .post_as(
+                &format!("/api/v1/notifications/{new}/read"),
+                token(&officer),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(read.status().as_u16(), 200);
+        let after_read = inbox_page(&app, &officer, &format!("?updated_since={token_2}")).await;
+        assert_eq!(ids(&after_read), vec![(new, false)]);
+        assert!(after_read["data"][0]["read_at"].is_string());
+        let unread_sync = inbox_page(
+            &app,
+            &officer,
+            &format!("?unread=true&updated_since={unread_token}"),
+        )
+        .await;
+        assert_eq!(ids(&unread_sync), vec![(new, true)]);
+        // A token is for the listing it came from.
+        let crossed = app
+            .get_as(
+                &format!("/api/v1/notifications?unread=true&updated_since={token_2}"),
+                token(&officer),
+            )
+            .await;
+        assert_eq!(
+            problem(crossed, 400).await["errors"][0]["code"],
+            "invalid_sync_token"
+        );
+
+        // Past 90 days the first one leaves the inbox, and a sync says so.
+        app.advance_clock(chrono::Duration::days(50));
+        let officer = app.signed_in_again(&officer).await;
+        let token_3 = inbox_page(&app, &officer, "").await["sync_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        app.advance_clock(chrono::Duration::days(21));
+        let officer = app.signed_in_again(&officer).await;
+        let aged = inbox_page(&app, &officer, &format!("?updated_since={token_3}")).await;
+        assert_eq!(ids(&aged), vec![(old, true)]);
+        // A token older than 30 days cannot be answered exactly any more.
+        let stale = app
+            .get_as(
+                &format!("/api/v1/notifications?updated_since={token_1}"),
+                token(&officer),
+            )
+            .await;
+        assert_eq!(
+            problem(stale, 400).await["errors"][0]["code"],
+            "sync_token_expired"
+        );
     })
     .await;
 }

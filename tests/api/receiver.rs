@@ -20,6 +20,8 @@ pub enum Reply {
 pub struct Received {
     pub headers: BTreeMap<String, String>,
     pub body: String,
+    /// The body as sent, for binary ones (an encrypted push message).
+    pub raw: Vec<u8>,
 }
 
 impl Received {
@@ -116,6 +118,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, plan: web::Data<Plan>) -> H
     let _ = plan.seen.send(Received {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        raw: body.to_vec(),
     });
     match reply {
         Reply::Status(status) => {

@@ -39,6 +39,7 @@ fn expected(route: &str, who: Who) -> u16 {
             "GET /health/live"
             | "GET /.well-known/jwks.json"
             | "GET /api/v1/reports/track/{code}"
+            | "GET /api/v1/push/vapid-public-key"
             | "GET /open311/v2/services.{format}"
             | "GET /open311/v2/requests.{format}",
             _,
@@ -144,13 +145,16 @@ fn expected(route: &str, who: Who) -> u16 {
             | "POST /api/v1/notifications/read-all"
             | "GET /api/v1/notifications/stream"
             | "GET /api/v1/notifications/preferences"
-            | "PUT /api/v1/notifications/preferences",
+            | "PUT /api/v1/notifications/preferences"
+            | "GET /api/v1/push/subscriptions",
             GovAdmin | GovOfficer | KimAdmin | KimMember,
         ) => 200,
         (
-            "POST /api/v1/notifications/{none}/read",
+            "POST /api/v1/notifications/{none}/read" | "DELETE /api/v1/push/subscriptions/{none}",
             GovAdmin | GovOfficer | KimAdmin | KimMember,
         ) => 404,
+        // Each account subscribes its own browser (one endpoint each).
+        ("POST /api/v1/push/subscriptions", GovAdmin | GovOfficer | KimAdmin | KimMember) => 201,
         ("POST /api/v1/auth/logout", _) => 204,
         (
             "GET /api/v1/users" | "GET /api/v1/users/{member}" | "PATCH /api/v1/users/{member}",
@@ -454,6 +458,36 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
                 Method::POST,
                 "/api/v1/notifications/999999/read".into(),
                 Some(json!({})),
+            ),
+            (
+                "GET /api/v1/push/vapid-public-key",
+                Method::GET,
+                "/api/v1/push/vapid-public-key".into(),
+                None,
+            ),
+            (
+                "GET /api/v1/push/subscriptions",
+                Method::GET,
+                "/api/v1/push/subscriptions".into(),
+                None,
+            ),
+            (
+                "POST /api/v1/push/subscriptions",
+                Method::POST,
+                "/api/v1/push/subscriptions".into(),
+                Some(json!({
+                    "endpoint": "https://push.example.org/send/matrix",
+                    "keys": {
+                        "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                        "auth": "tBHItJI5svbpez7KI4CCXg"
+                    }
+                })),
+            ),
+            (
+                "DELETE /api/v1/push/subscriptions/{none}",
+                Method::DELETE,
+                "/api/v1/push/subscriptions/999999".into(),
+                None,
             ),
             (
                 "GET /api/v1/users",

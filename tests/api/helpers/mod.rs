@@ -225,6 +225,9 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         webhook_timeout_ms: 2_000,
         webhook_retry_delay_ms: 50,
         webhook_retry_window_secs: 60,
+        // Fixed, so that instances on one database sign pushes with one key.
+        vapid_private_key: Some("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA".into()),
+        vapid_subject: Some("mailto:ops@kim.example.id".into()),
     }
 }
 

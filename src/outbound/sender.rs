@@ -76,7 +76,7 @@ impl Sender {
             .no_proxy()
             .connect_timeout(timeout)
             .timeout(timeout)
-            .user_agent(concat!("kim-api-webhooks/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("kim-api/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Sender {
             client,
@@ -126,11 +126,12 @@ impl Sender {
     }
 
     async fn post(&self, url: &str, headers: HeaderMap, body: Vec<u8>) -> Result<u16, String> {
-        let mut response = self
-            .client
-            .post(url)
+        let mut request = self.client.post(url);
+        if !headers.contains_key(CONTENT_TYPE) {
+            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        let mut response = request
             .headers(headers)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body)
             .send()
             .await
