@@ -349,22 +349,29 @@ fn text_rules() -> Vec<TextRule> {
         rule("NewCommentRequest", "body", 1, TIMELINE_BODY),
         rule("FeedbackRequest", "comment", 0, TIMELINE_BODY),
         rule(
-            "SubscriptionRequest",
+            "PushSubscriptionRequest",
             "endpoint",
             1,
             crate::outbound::target::MAX_URL,
         ),
         rule(
-            "SubscriptionKeys",
+            "PushSubscriptionKeys",
             "p256dh",
             1,
             crate::notifications::push::subscriptions::MAX_P256DH,
         ),
         rule(
-            "SubscriptionKeys",
+            "PushSubscriptionKeys",
             "auth",
             1,
             crate::notifications::push::subscriptions::MAX_AUTH,
+        ),
+        shaped(
+            "ReportSubscriptionRequest",
+            "email",
+            3,
+            EMAIL,
+            EMAIL_PATTERN,
         ),
     ]);
     for schema in ["NewActivityRequest", "ActivityChanges"] {

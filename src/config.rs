@@ -173,6 +173,18 @@ pub struct ConfigArgs {
     /// Who push services may contact about this sender: a `mailto:` or `https:` URI.
     #[arg(long, env = "VAPID_SUBJECT")]
     pub vapid_subject: Option<String>,
+    /// Where mail to citizens goes: `smtps://user:pass@host:465`, or
+    /// `smtp://host:587?tls=required`; plain `smtp://` only to a relay on loopback in
+    /// production. Without it, mail waits in the outbox until one is configured.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of mail to citizens, e.g. `KIM Kota Metro <kim@metrokota.go.id>`.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "KIM Kota Metro <kim-api@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 /// Checked settings the service runs with.
@@ -206,6 +218,8 @@ pub struct Settings {
     pub webhook_delivery: DeliverySettings,
     /// Web Push, when a VAPID key is configured (or generated in development).
     pub vapid: Option<VapidSettings>,
+    /// Mail to citizens, when an SMTP relay is configured.
+    pub mail: Option<MailSettings>,
     /// True when the secrets were generated for development rather than configured.
     pub uses_generated_secrets: bool,
 }
@@ -246,6 +260,12 @@ pub enum ConfigError {
     BadVapidKey,
     #[error("VAPID_SUBJECT must be a mailto: or https: URI")]
     BadVapidSubject,
+    #[error(
+        "SMTP_URL must be smtps://…, or smtp://…?tls=required; plain smtp:// only to a relay on loopback in production"
+    )]
+    BadSmtpUrl,
+    #[error("MAIL_FROM must be a mailbox such as `KIM Kota Metro <kim@metrokota.go.id>`")]
+    BadMailFrom,
 }
 
 impl Settings {
@@ -266,6 +286,7 @@ impl Settings {
             }
         }
         let vapid = vapid_settings(&args)?;
+        let mail = mail_settings(&args)?;
         let cors_origins = parse_cors_origins(args.cors_origins)?;
         let public_base_url = args
             .public_base_url
@@ -346,6 +367,7 @@ impl Settings {
                 allow_private: args.webhook_allow_private_targets,
             },
             vapid,
+            mail,
             uses_generated_secrets,
         })
     }
@@ -452,6 +474,45 @@ impl DevSecrets {
             nik_encryption_key: value("NIK_ENCRYPTION_KEY")?,
         })
     }
+}
+
+/// The SMTP relay and sender of mail to citizens.
+#[derive(Debug)]
+pub struct MailSettings {
+    pub smtp_url: SecretString,
+    pub from: String,
+}
+
+fn mail_settings(args: &ConfigArgs) -> Result<Option<MailSettings>, ConfigError> {
+    let Some(text) = &args.smtp_url else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(text.trim()).map_err(|_| ConfigError::BadSmtpUrl)?;
+    let protected = url.scheme() == "smtps"
+        || url
+            .query_pairs()
+            .any(|(name, value)| name == "tls" && value == "required");
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    let allowed = match url.scheme() {
+        "smtps" => true,
+        "smtp" => protected || loopback || args.mode == Mode::Development,
+        _ => false,
+    };
+    if !allowed || url.host().is_none() {
+        return Err(ConfigError::BadSmtpUrl);
+    }
+    if args.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(ConfigError::BadMailFrom);
+    }
+    Ok(Some(MailSettings {
+        smtp_url: SecretString::from(text.trim().to_owned()),
+        from: args.mail_from.clone(),
+    }))
 }
 
 /// The Web Push sender's key and contact (RFC 8292).

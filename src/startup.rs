@@ -46,6 +46,8 @@ pub enum StartupError {
     Webhooks(String),
     #[error("cannot set up Web Push: {0}")]
     Push(String),
+    #[error("cannot set up mail (SMTP_URL, MAIL_FROM): {0}")]
+    Mail(String),
     #[error("cannot use the attachment store {location}: {detail}")]
     Storage { location: String, detail: String },
 }
@@ -79,12 +81,7 @@ impl Application {
             addr: settings.bind_addr,
             source,
         })?;
-        let public_base = PublicBaseUrl(
-            settings
-                .public_base_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{bound}")),
-        );
+        let public_base = PublicBaseUrl(public_base_of(settings, bound));
         let server = run(listener, db.clone(), keys, storage, public_base, settings)?;
         let port = bound.port();
         sweep_abandoned_uploads(db.clone(), storage_for_sweep);
@@ -101,6 +98,7 @@ impl Application {
             crate::notifications::reminders::send_due(&db).await
         });
         start_push(&db, settings)?;
+        start_mail(&db, settings, &public_base_of(settings, bound))?;
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
@@ -158,6 +156,31 @@ fn sweep_abandoned_uploads(db: Db, storage: Storage) {
             }
         }
     });
+}
+
+/// The base of absolute links: the configured one, else the address bound.
+fn public_base_of(settings: &Settings, bound: std::net::SocketAddr) -> String {
+    settings
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"))
+}
+
+/// Sends mail to citizens when an SMTP relay is configured.
+fn start_mail(db: &Db, settings: &Settings, base: &str) -> Result<(), StartupError> {
+    use crate::reports::subscriptions::mail::{self, Mailer};
+    let Some(mail_settings) = &settings.mail else {
+        return Ok(());
+    };
+    let cipher = PersonalDataCipher::new(&settings.nik_encryption_key);
+    let mailer = std::sync::Arc::new(
+        Mailer::new(mail_settings, cipher, base.to_owned()).map_err(StartupError::Mail)?,
+    );
+    every(mail::POLL, db, "mails sent", move |db| {
+        let mailer = mailer.clone();
+        async move { mail::send_due(&db, mailer).await }
+    });
+    Ok(())
 }
 
 /// Sends push messages when Web Push is configured.

@@ -210,6 +210,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_subscriptions (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        email_ciphertext -> Text,
+        email_digest -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        kind -> Text,
+        subject -> Text,
+        body -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     notification_reminders (subject_type, subject_id, due_at) {
         subject_type -> Text,
         subject_id -> BigInt,
@@ -499,6 +523,8 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(notification_preferences -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(push_subscriptions -> users (user_id));
+diesel::joinable!(report_subscriptions -> reports (report_id));
+diesel::joinable!(mail_outbox -> report_subscriptions (subscription_id));
 diesel::joinable!(push_deliveries -> push_subscriptions (subscription_id));
 diesel::joinable!(push_deliveries -> notifications (notification_id));
 diesel::joinable!(report_escalations -> reports (report_id));
@@ -558,6 +584,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_preferences,
     push_deliveries,
     push_subscriptions,
+    report_subscriptions,
+    mail_outbox,
     notification_reminders,
     notifications,
     outbox_events,

@@ -68,6 +68,14 @@ pub fn notify(conn: &mut DbConnection, event_ids: &[i64]) -> Result<(), ApiError
             if let Some((notice, users)) = decide(conn, occurrence)? {
                 tell(conn, Some(occurrence.id), &notice, &users)?;
             }
+            if let Ok(report) = occurrence.aggregate_id.parse::<i64>() {
+                crate::reports::subscriptions::mail::tell_followers(
+                    conn,
+                    &occurrence.event_type,
+                    report,
+                    &occurrence.payload,
+                )?;
+            }
             Ok::<_, ApiError>(())
         });
         if let Err(error) = told {

@@ -2,19 +2,7 @@
 
 use super::model::{NotificationRow, NotificationType};
 use crate::i18n::Lang;
-
-/// A report status as people say it.
-fn status_words(status: &str, lang: Lang) -> &str {
-    let (en, id) = match status {
-        "submitted" => ("submitted", "diajukan"),
-        "verified" => ("verified", "diverifikasi"),
-        "in_progress" => ("in progress", "sedang ditangani"),
-        "resolved" => ("resolved", "selesai"),
-        "rejected" => ("rejected", "ditolak"),
-        other => (other, other),
-    };
-    lang.pick(en, id)
-}
+use crate::reports::model::status_words;
 
 /// The title and body of `row` in `lang`.
 pub fn render(row: &NotificationRow, lang: Lang) -> (String, String) {

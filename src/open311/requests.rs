@@ -619,6 +619,7 @@ impl NewServiceRequest {
             reporter_name: (!name.is_empty()).then_some(name),
             reporter_contact: contact,
             privacy: None,
+            notify_reporter: None,
         };
         Ok((report, media_url.map(|url| url.trim().to_owned())))
     }

@@ -11,6 +11,7 @@ pub(crate) mod listing;
 mod map;
 pub mod model;
 pub mod policy;
+pub mod subscriptions;
 mod timeline;
 mod track;
 pub mod tracking;
@@ -96,6 +97,9 @@ pub struct NewReportRequest {
     pub(crate) reporter_contact: Option<String>,
     /// `normal` when absent.
     pub(crate) privacy: Option<Privacy>,
+    /// With an e-mail `reporter_contact`: mail the reporter each status change and
+    /// public comment, once they confirm the link of a confirmation mail.
+    pub(crate) notify_reporter: Option<bool>,
 }
 
 impl NewReportRequest {
@@ -127,6 +131,15 @@ impl NewReportRequest {
             .filter(|contact| !contact.is_empty())
             .and_then(|contact| checks.take(contact_of(contact)));
         let location = location(&mut checks, self.latitude, self.longitude);
+        let notify_reporter = self.notify_reporter.unwrap_or(false);
+        if notify_reporter && !reporter_contact.as_deref().is_some_and(|c| c.contains('@')) {
+            checks.push(FieldIssue::new(
+                "notify_reporter",
+                "needs_email",
+                "needs an e-mail address as reporter_contact",
+                "memerlukan alamat surel sebagai reporter_contact",
+            ));
+        }
         let (title, description) = checks.finish_with((title, description))?;
         Ok(NewReport {
             kind: self.kind,
@@ -140,6 +153,7 @@ impl NewReportRequest {
             reporter_contact,
             privacy: self.privacy.unwrap_or(Privacy::Normal),
             channel,
+            notify_reporter,
         })
     }
 }
@@ -403,6 +417,18 @@ pub(crate) fn submit(
             at,
         },
     )?;
+    if let Some(email) = new
+        .reporter_contact
+        .as_deref()
+        .filter(|_| new.notify_reporter)
+    {
+        // Past the limits of mail to one address, the report still counts; the reporter
+        // can follow it by its tracking code.
+        match subscriptions::start(uow, encrypting, &row, email) {
+            Err(ApiError::TooManyRequests { .. }) | Ok(_) => {}
+            Err(error) => return Err(error),
+        }
+    }
     let target = Target::new("report", row.id);
     uow.audit("report.created", Some(target.clone()), None)?;
     uow.emit(Event::new(

@@ -223,6 +223,8 @@ pub struct NewReport {
     pub reporter_contact: Option<String>,
     pub privacy: Privacy,
     pub channel: Channel,
+    /// Mail the reporter (an e-mail `reporter_contact`) once they confirm.
+    pub notify_reporter: bool,
 }
 
 /// Who submits: a KIM's user, or an integration client.
@@ -386,4 +388,17 @@ pub fn status_mover(
         .first::<Option<i64>>(conn)
         .optional()?
         .flatten())
+}
+
+/// A report status as people say it.
+pub fn status_words(status: &str, lang: crate::i18n::Lang) -> &str {
+    let (en, id) = match status {
+        "submitted" => ("submitted", "diajukan"),
+        "verified" => ("verified", "diverifikasi"),
+        "in_progress" => ("in progress", "sedang ditangani"),
+        "resolved" => ("resolved", "selesai"),
+        "rejected" => ("rejected", "ditolak"),
+        other => (other, other),
+    };
+    lang.pick(en, id)
 }

@@ -5,6 +5,7 @@ mod attachments;
 mod audit_log;
 mod auth;
 mod bulletins;
+mod citizen_mail;
 mod concurrency;
 mod consultations;
 mod database;

@@ -47,6 +47,16 @@ fn expected(route: &str, who: Who) -> u16 {
         // Open311 writes take a form with an `api_key`; a bearer token changes nothing
         // (the key itself is tested in `open311.rs`).
         ("POST /open311/v2/requests.{format}", _) => 400,
+        // Anyone holding a tracking code; a bearer token changes nothing.
+        ("POST /api/v1/reports/track/{code}/subscriptions", _) => 202,
+        // The links of a citizen's mail: a forged one leads nowhere, whoever follows it.
+        (
+            "GET /api/v1/report-subscriptions/{forged}/confirm"
+            | "POST /api/v1/report-subscriptions/{forged}/confirm"
+            | "GET /api/v1/report-subscriptions/{forged}/unsubscribe"
+            | "POST /api/v1/report-subscriptions/{forged}/unsubscribe",
+            _,
+        ) => 404,
         (_, Expired) => 401,
         (
             "GET /api/v1/bulletins"
@@ -567,6 +577,11 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/reports/{report}/feedback", Method::POST, format!("/api/v1/reports/{report}/feedback"), Some(json!({"satisfied": true}))),
             ("GET /api/v1/reports.geojson", Method::GET, "/api/v1/reports.geojson".into(), None),
             ("GET /api/v1/reports/track/{code}", Method::GET, format!("/api/v1/reports/track/{tracking_code}"), None),
+            ("POST /api/v1/reports/track/{code}/subscriptions", Method::POST, format!("/api/v1/reports/track/{tracking_code}/subscriptions"), Some(json!({"email": "warga@example.com"}))),
+            ("GET /api/v1/report-subscriptions/{forged}/confirm", Method::GET, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/confirm".into(), None),
+            ("POST /api/v1/report-subscriptions/{forged}/confirm", Method::POST, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/confirm".into(), Some(json!({}))),
+            ("GET /api/v1/report-subscriptions/{forged}/unsubscribe", Method::GET, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/unsubscribe".into(), None),
+            ("POST /api/v1/report-subscriptions/{forged}/unsubscribe", Method::POST, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/unsubscribe".into(), Some(json!({}))),
             ("GET /api/v1/reports/{report}/comments", Method::GET, format!("/api/v1/reports/{report}/comments"), None),
             ("POST /api/v1/reports/{report}/comments", Method::POST, format!("/api/v1/reports/{report}/comments"), Some(json!({"body": "Ditinjau.", "visibility": "public"}))),
             ("POST /api/v1/reports/{report}/attachments", Method::POST, format!("/api/v1/reports/{report}/attachments"), Some(json!({"file": "bukan berkas"}))),

@@ -72,7 +72,7 @@ pub async fn vapid_public_key(
 /// A browser's keys, as `PushSubscription.toJSON()` gives them.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SubscriptionKeys {
+pub struct PushSubscriptionKeys {
     /// The browser's P-256 public key, base64url.
     pub p256dh: String,
     /// The browser's 16-byte authentication secret, base64url.
@@ -82,7 +82,7 @@ pub struct SubscriptionKeys {
 /// A browser's push subscription, as `PushSubscription.toJSON()` gives it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SubscriptionRequest {
+pub struct PushSubscriptionRequest {
     /// The push service's URL for this browser; https, on a public address.
     #[schema(example = "https://fcm.googleapis.com/fcm/send/c1KrmpTuRm0")]
     pub endpoint: String,
@@ -90,7 +90,7 @@ pub struct SubscriptionRequest {
     /// subscription answered 404 or 410 is removed).
     #[serde(default, rename = "expirationTime")]
     pub expiration_time: Option<f64>,
-    pub keys: SubscriptionKeys,
+    pub keys: PushSubscriptionKeys,
 }
 
 /// A browser taking the caller's notifications by push.
@@ -126,7 +126,7 @@ fn decoded_key(field: &str, text: &str, bytes: usize) -> Result<Vec<u8>, FieldIs
         })
 }
 
-impl SubscriptionRequest {
+impl PushSubscriptionRequest {
     fn check(self, targets: &TargetPolicy) -> Result<NewSubscription, ApiError> {
         let mut issues = Vec::new();
         let endpoint = targets.check(&self.endpoint).map_err(|mut issue| {
@@ -170,7 +170,7 @@ impl SubscriptionRequest {
 /// another account held moves to the caller. Accounts only.
 #[utoipa::path(
     tag = "notifications",
-    request_body = SubscriptionRequest,
+    request_body = PushSubscriptionRequest,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Subscribed", body = PushSubscription, headers(("Location" = String))),
@@ -187,13 +187,13 @@ impl SubscriptionRequest {
     ),
 )]
 #[post("/push/subscriptions")]
-pub async fn subscribe(
+pub async fn subscribe_push(
     caller: Caller,
     db: web::Data<Db>,
     push: web::Data<PushService>,
     targets: web::Data<TargetPolicy>,
     origin: RequestOrigin,
-    body: ApiJson<SubscriptionRequest>,
+    body: ApiJson<PushSubscriptionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = account(&caller)?;
     push.vapid()?;
@@ -228,7 +228,7 @@ pub async fn subscribe(
     ),
 )]
 #[get("/push/subscriptions")]
-pub async fn list_subscriptions(
+pub async fn list_push_subscriptions(
     caller: Caller,
     db: web::Data<Db>,
 ) -> Result<web::Json<Vec<PushSubscription>>, ApiError> {
@@ -255,7 +255,7 @@ pub async fn list_subscriptions(
     ),
 )]
 #[delete("/push/subscriptions/{id}")]
-pub async fn unsubscribe(
+pub async fn unsubscribe_push(
     caller: Caller,
     db: web::Data<Db>,
     id: web::Path<i64>,

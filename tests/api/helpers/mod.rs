@@ -45,6 +45,17 @@ where
     }
 }
 
+/// Like [`on_each_backend`], with each app's configuration adjusted first.
+pub async fn on_each_backend_with<F>(adjust: impl Fn(&mut ConfigArgs), mut test: F)
+where
+    F: AsyncFnMut(TestApp),
+{
+    for backend in backends() {
+        eprintln!("--- running on {backend:?}");
+        test(spawn_app_with(backend, &adjust).await).await;
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -228,6 +239,8 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         // Fixed, so that instances on one database sign pushes with one key.
         vapid_private_key: Some("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA".into()),
         vapid_subject: Some("mailto:ops@kim.example.id".into()),
+        smtp_url: None,
+        mail_from: "KIM Kota Metro <kim@metrokota.example.id>".into(),
     }
 }
 
