@@ -115,6 +115,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(reports::subscriptions::confirm_subscription)
                 .service(reports::subscriptions::unsubscribe_page)
                 .service(reports::subscriptions::end_subscription)
+                .service(reports::subscriptions::feedback::feedback_page)
+                .service(reports::subscriptions::feedback::give_citizen_feedback)
                 .service(stats::overview)
                 .service(webhooks::create_webhook)
                 .service(webhooks::list_webhooks)

@@ -116,10 +116,7 @@ pub fn insert(
         let insert = diesel::insert_into(notifications::table)
             .values(chunk)
             .returning((notifications::id, notifications::user_id));
-        written.extend(match conn {
-            DbConnection::Postgres(pg) => insert.get_results::<(i64, i64)>(pg)?,
-            DbConnection::Sqlite(sqlite) => insert.get_results::<(i64, i64)>(sqlite)?,
-        });
+        written.extend(crate::on_backend!(conn, |c| insert.get_results::<(i64, i64)>(c))?);
     }
     Ok(written)
 }
@@ -265,6 +262,21 @@ pub fn since(
 ) -> Result<Vec<NotificationRow>, ApiError> {
     Ok(notifications::table
         .filter(notifications::user_id.eq(user))
+        .filter(notifications::id.gt(after))
+        .select(NotificationRow::as_select())
+        .order(notifications::id.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Everyone's notifications after id `after`, oldest first: what the stream hub hands
+/// to its streams.
+pub fn all_since(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, ApiError> {
+    Ok(notifications::table
         .filter(notifications::id.gt(after))
         .select(NotificationRow::as_select())
         .order(notifications::id.asc())

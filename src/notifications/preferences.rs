@@ -272,17 +272,10 @@ fn keep(
         notification_preferences::kind,
     );
     // MultiConnection has no ON CONFLICT: it goes per backend.
-    match conn {
-        DbConnection::Postgres(pg) => insert
-            .on_conflict(key)
-            .do_update()
-            .set(change)
-            .execute(pg)?,
-        DbConnection::Sqlite(sqlite) => insert
-            .on_conflict(key)
-            .do_update()
-            .set(change)
-            .execute(sqlite)?,
-    };
+    crate::on_backend!(conn, |c| insert
+        .on_conflict(key)
+        .do_update()
+        .set(change)
+        .execute(c))?;
     Ok(())
 }

@@ -71,20 +71,28 @@ fn unsent(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Vec<Due>, ApiErr
             audience: consultation.audience()?,
         });
     }
-    let mut unsent = Vec::with_capacity(due.len());
-    for reminder in due {
-        let sent: bool = diesel::select(diesel::dsl::exists(
-            notification_reminders::table
-                .filter(notification_reminders::subject_type.eq(reminder.subject_type))
-                .filter(notification_reminders::subject_id.eq(reminder.subject_id))
-                .filter(notification_reminders::due_at.eq(reminder.moment)),
-        ))
-        .get_result(conn)?;
-        if !sent {
-            unsent.push(reminder);
-        }
-    }
-    Ok(unsent)
+    // Every moment reminded lies in the same window: one read finds those sent.
+    let sent: std::collections::HashSet<(String, i64, NaiveDateTime)> =
+        notification_reminders::table
+            .filter(notification_reminders::due_at.between(at, horizon))
+            .select((
+                notification_reminders::subject_type,
+                notification_reminders::subject_id,
+                notification_reminders::due_at,
+            ))
+            .load(conn)?
+            .into_iter()
+            .collect();
+    Ok(due
+        .into_iter()
+        .filter(|reminder| {
+            !sent.contains(&(
+                reminder.subject_type.to_owned(),
+                reminder.subject_id,
+                reminder.moment,
+            ))
+        })
+        .collect())
 }
 
 /// Claims `reminder`; false when it was sent before.
@@ -96,9 +104,6 @@ fn claim(conn: &mut DbConnection, reminder: &Due, at: NaiveDateTime) -> Result<b
         notification_reminders::sent_at.eq(at),
     ));
     // MultiConnection has no ON CONFLICT: it goes per backend.
-    let inserted = match conn {
-        DbConnection::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg)?,
-        DbConnection::Sqlite(sqlite) => insert.on_conflict_do_nothing().execute(sqlite)?,
-    };
+    let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c))?;
     Ok(inserted == 1)
 }

@@ -3,23 +3,27 @@
 //! id, so `Last-Event-ID` resumes from the inbox with nothing lost or repeated.
 //!
 //! Every instance serves every account: the inbox is the source, not this process. One
-//! [`Hub`] per instance looks up the newest notification id every [`LOOK_EVERY`] (one
-//! indexed read, whatever the number of connections) and wakes the connections when it
-//! moves; each then reads its own new rows, at most [`BATCH`] at a time, so a
-//! connection holds a bounded amount whatever arrives. A comment line goes every
-//! [`HEARTBEAT`] so that proxies keep an idle stream open, and the token is checked
-//! again every `AUTH_RECHECK_SECS`: a disabled, changed or signed-out account's stream
-//! ends, as does one whose token expires.
+//! [`Hub`] per instance reads what was added to the inbox every [`LOOK_EVERY`] while any
+//! stream is open there: one read for all its streams, whatever their number, handed to
+//! each as a shared [`Batch`] from which it takes its account's rows. A stream that
+//! missed a batch (it lagged, or opened while the hub was idle) catches up from the
+//! inbox itself, [`BATCH`] rows at a time, so it holds a bounded amount. A comment line
+//! goes every [`HEARTBEAT`] so that proxies keep an idle stream open, and the token is
+//! checked again every `AUTH_RECHECK_SECS`: a disabled, changed or signed-out account's
+//! stream ends, as does one whose token expires.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use tokio::sync::watch;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use tokio::sync::broadcast;
 use tokio::time::{Instant, sleep_until};
 
 use super::Notification;
-use super::model::{self, NotificationType};
+use super::model::{self, NotificationRow, NotificationType};
 use super::preferences::off_stream;
 use crate::auth::Credential;
 use crate::db::Db;
@@ -35,31 +39,96 @@ const BATCH: i64 = 50;
 /// What a client waits before reconnecting after the stream ends.
 const RECONNECT_MILLIS: u32 = 3000;
 
-/// The newest notification id this instance has seen, for its connections to watch.
+/// Rows the hub reads at once.
+const HUB_BATCH: i64 = 500;
+/// Batches kept for streams that have not taken them yet; one further behind lags and
+/// catches up from the inbox.
+const BACKLOG: usize = 16;
+
+/// What the inbox gained: every row with an id above `from`, up to `to`.
+#[derive(Debug)]
+pub struct Batch {
+    from: i64,
+    to: i64,
+    rows: Vec<NotificationRow>,
+}
+
+/// This instance's reader of new notifications, for its streams to take from.
 #[derive(Clone)]
 pub struct Hub {
-    newest: watch::Receiver<i64>,
+    batches: Arc<broadcast::Sender<Arc<Batch>>>,
+    /// The id up to which batches were sent; `-1` while the hub is idle.
+    seen: Arc<AtomicI64>,
 }
 
 impl Hub {
-    /// Starts looking for new notifications on the current runtime; the look ends when
-    /// the last handle to the hub is gone.
+    /// Starts reading on the current runtime; it ends when the last handle to the hub
+    /// is gone.
     pub fn start(db: Db) -> Hub {
-        let (sender, newest) = watch::channel(0);
+        let (sender, _) = broadcast::channel(BACKLOG);
+        let hub = Hub {
+            batches: Arc::new(sender),
+            seen: Arc::new(AtomicI64::new(-1)),
+        };
+        let batches = Arc::downgrade(&hub.batches);
+        let seen = Arc::clone(&hub.seen);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(LOOK_EVERY);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            while !sender.is_closed() {
+            loop {
                 ticks.tick().await;
-                match db.read(model::newest_id).await {
-                    Ok(id) => {
-                        sender.send_if_modified(|seen| std::mem::replace(seen, id) != id);
-                    }
-                    Err(error) => tracing::debug!(%error, "new notifications not looked up"),
+                let Some(sender) = batches.upgrade() else {
+                    return;
+                };
+                // No stream open here: nothing to read, and where the inbox stands is
+                // read again when one opens.
+                if sender.receiver_count() == 0 {
+                    seen.store(-1, Ordering::Release);
+                    continue;
                 }
+                read_new(&db, &sender, &seen).await;
             }
         });
-        Hub { newest }
+        hub
+    }
+}
+
+/// Sends what the inbox gained since the last batch, in batches of [`HUB_BATCH`].
+async fn read_new(db: &Db, sender: &broadcast::Sender<Arc<Batch>>, seen: &AtomicI64) {
+    let mut from = seen.load(Ordering::Acquire);
+    if from < 0 {
+        match db.read(model::newest_id).await {
+            Ok(newest) => seen.store(newest, Ordering::Release),
+            Err(error) => tracing::debug!(%error, "the inbox was not read"),
+        }
+        return;
+    }
+    loop {
+        let rows = match db
+            .read(move |conn| model::all_since(conn, from, HUB_BATCH))
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::debug!(%error, "the inbox was not read");
+                return;
+            }
+        };
+        let Some(last) = rows.last().map(|row| row.id) else {
+            return;
+        };
+        let full = rows.len() as i64 == HUB_BATCH;
+        // A closed channel only means the streams just ended.
+        let _ = sender.send(Arc::new(Batch {
+            from,
+            to: last,
+            rows,
+        }));
+        seen.store(last, Ordering::Release);
+        if !full {
+            return;
+        }
+        from = last;
     }
 }
 
@@ -70,7 +139,10 @@ pub struct Connection {
     lang: Lang,
     /// The last notification sent (or the newest one when the stream began).
     after: i64,
-    newest: watch::Receiver<i64>,
+    batches: broadcast::Receiver<Arc<Batch>>,
+    /// The id up to which every row was looked at: the next batch must start here, or
+    /// the stream catches up from the inbox.
+    covered: i64,
     credential: Credential,
     next_check: Instant,
     pending: VecDeque<Bytes>,
@@ -92,6 +164,22 @@ impl Connection {
         lang: Lang,
         resume_after: Option<i64>,
     ) -> Result<Connection, ApiError> {
+        // Subscribed first: a batch sent from here on is received, and one sent before
+        // ends at or below `covered`, which the reads below account for.
+        let batches = hub.batches.subscribe();
+        let covered = match hub.seen.load(Ordering::Acquire) {
+            seen if seen >= 0 => seen,
+            // The hub was idle: where the inbox stands is read here, and the hub starts
+            // from it (if it read its own meanwhile, the first batch shows a gap, and
+            // this stream catches up from the inbox).
+            _ => {
+                let newest = db.read(model::newest_id).await?;
+                let _ = hub
+                    .seen
+                    .compare_exchange(-1, newest, Ordering::AcqRel, Ordering::Acquire);
+                newest
+            }
+        };
         let after = match resume_after {
             Some(id) => id,
             None => db.read(move |conn| model::newest_id_of(conn, user)).await?,
@@ -103,7 +191,8 @@ impl Connection {
             user,
             lang,
             after,
-            newest: hub.newest.clone(),
+            batches,
+            covered,
             next_check: Instant::now() + credential.recheck(),
             credential,
             pending: VecDeque::from([Bytes::from(retry)]),
@@ -128,10 +217,14 @@ impl Connection {
                 continue;
             }
             tokio::select! {
-                changed = self.newest.changed() => {
-                    changed.ok()?;
-                    self.more = true;
-                }
+                batch = self.batches.recv() => match batch {
+                    Ok(batch) => self.take(&batch),
+                    // Behind the backlog: what it missed is in the inbox.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.covered = -1;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
                 () = sleep_until(self.next_check) => {
                     // A database that does not answer ends nothing; a "no" does.
                     if let Ok(false) = self.credential.still_current().await {
@@ -150,6 +243,38 @@ impl Connection {
         }
     }
 
+    /// Takes the account's rows of `batch`; after a gap, reads them from the inbox
+    /// instead (the batch's rows are committed, so the inbox has them).
+    fn take(&mut self, batch: &Batch) {
+        if batch.from != self.covered {
+            self.covered = batch.to;
+            self.more = true;
+            return;
+        }
+        self.covered = batch.to;
+        let user = self.user;
+        for row in batch.rows.iter().filter(|row| row.user_id == user) {
+            if row.id > self.after {
+                self.after = row.id;
+                self.push(row.clone());
+            }
+        }
+    }
+
+    fn push(&mut self, row: NotificationRow) {
+        if self.off_stream.contains(&row.kind) {
+            return;
+        }
+        let id = row.id;
+        // A notification always serializes; were it not to, it is left out, not the
+        // stream ended.
+        if let Ok(data) = serde_json::to_string(&Notification::shown(row, self.lang)) {
+            self.pending.push_back(Bytes::from(format!(
+                "id: {id}\nevent: notification\ndata: {data}\n\n"
+            )));
+        }
+    }
+
     async fn read_new(&mut self) -> Result<(), ApiError> {
         let (user, after) = (self.user, self.after);
         let rows = self
@@ -159,15 +284,7 @@ impl Connection {
         self.more = rows.len() as i64 == BATCH;
         for row in rows {
             self.after = row.id;
-            if self.off_stream.contains(&row.kind) {
-                continue;
-            }
-            let id = row.id;
-            let data = serde_json::to_string(&Notification::shown(row, self.lang))
-                .map_err(ApiError::internal)?;
-            self.pending.push_back(Bytes::from(format!(
-                "id: {id}\nevent: notification\ndata: {data}\n\n"
-            )));
+            self.push(row);
         }
         Ok(())
     }

@@ -102,9 +102,6 @@ fn claim(
         report_escalations::escalated_at.eq(at),
     ));
     // MultiConnection has no ON CONFLICT: it goes per backend.
-    let inserted = match conn {
-        DbConnection::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg)?,
-        DbConnection::Sqlite(sqlite) => insert.on_conflict_do_nothing().execute(sqlite)?,
-    };
+    let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c))?;
     Ok(inserted == 1)
 }

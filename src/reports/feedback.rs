@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use super::model::{ReportRow, ReportStatus};
 use super::policy::ReportAccess;
-use super::workflow::ReportMove;
+use super::timeline::{Author, AuthorSide};
+use super::workflow::{Mover, ReportMove};
 use crate::audit::{Actor, RequestOrigin};
 use crate::auth::Caller;
 use crate::db::schema::report_feedback;
@@ -32,9 +33,9 @@ pub const FEEDBACK_DAYS: i64 = 10;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
-    satisfied: bool,
+    pub(crate) satisfied: bool,
     /// Why; when not satisfied it goes on the report's public timeline.
-    comment: Option<String>,
+    pub(crate) comment: Option<String>,
 }
 
 /// A respondent's answer.
@@ -50,13 +51,13 @@ pub struct Feedback {
 
 /// A checked answer.
 #[derive(Debug, Clone)]
-struct Answer {
-    satisfied: bool,
-    comment: Option<String>,
+pub(crate) struct Answer {
+    pub satisfied: bool,
+    pub comment: Option<String>,
 }
 
 impl FeedbackRequest {
-    fn check(self) -> Result<Answer, ApiError> {
+    pub(crate) fn check(self) -> Result<Answer, ApiError> {
         let mut checks = Checks::new();
         let comment = checks.changed_text(
             "comment",
@@ -104,10 +105,7 @@ fn record(
         report_feedback::created_at.eq(at),
     ));
     // MultiConnection has no ON CONFLICT: it goes per backend.
-    let inserted = match conn {
-        DbConnection::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg)?,
-        DbConnection::Sqlite(sqlite) => insert.on_conflict_do_nothing().execute(sqlite)?,
-    };
+    let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c))?;
     Ok(inserted == 1)
 }
 
@@ -123,10 +121,47 @@ fn answer_once(
     uow.lock_report(report_id)?;
     let report = super::find_visible(uow.conn, &access, report_id)?;
     access.may_give_feedback(&report)?;
-    let at = now();
-    ensure_takes_feedback(&report, at)?;
     let respondent = format!("user:{}", caller.user_id().ok_or(ApiError::Forbidden)?);
-    if !record(uow.conn, report_id, &respondent, answer, at)? {
+    let reopener = (Mover::SubmittingKim, access.author(caller));
+    settle(uow, &report, &respondent, answer, reopener)
+}
+
+/// Records the answer of a citizen following report `report_id` (subscription
+/// `subscription`) and, when not satisfied, reopens the report, under its lock.
+pub(crate) fn answer_as_citizen(
+    uow: &mut UnitOfWork<'_>,
+    report_id: i64,
+    subscription: i64,
+    answer: &Answer,
+) -> Result<(bool, NaiveDateTime), ApiError> {
+    uow.lock_report(report_id)?;
+    let report = super::model::find(uow.conn, report_id)?.ok_or(ApiError::NotFound)?;
+    let citizen = Author {
+        user_id: None,
+        client_id: None,
+        side: AuthorSide::Citizen,
+    };
+    settle(
+        uow,
+        &report,
+        &format!("citizen:{subscription}"),
+        answer,
+        (Mover::Citizen, citizen),
+    )
+}
+
+/// Records `respondent`'s answer on the locked `report` once, within its ten days, and
+/// reopens it as `reopener` when not satisfied.
+fn settle(
+    uow: &mut UnitOfWork<'_>,
+    report: &ReportRow,
+    respondent: &str,
+    answer: &Answer,
+    reopener: (Mover, Author),
+) -> Result<(bool, NaiveDateTime), ApiError> {
+    let at = now();
+    ensure_takes_feedback(report, at)?;
+    if !record(uow.conn, report.id, respondent, answer, at)? {
         return Err(ApiError::conflict(
             "feedback_given",
             "You already said whether this resolution satisfied you.",
@@ -135,7 +170,7 @@ fn answer_once(
     }
     uow.audit(
         "report.feedback",
-        Some(Target::new("report", report_id)),
+        Some(Target::new("report", report.id)),
         Some(format!("satisfied={}", answer.satisfied)),
     )?;
     if answer.satisfied {
@@ -146,7 +181,8 @@ fn answer_once(
         note: answer.comment.clone(),
         agency: None,
     };
-    reopen.apply(uow, &access, access.author(caller), &report)?;
+    let (mover, author) = reopener;
+    reopen.apply_as(uow, mover, author, report)?;
     Ok((true, at))
 }
 

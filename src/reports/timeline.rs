@@ -36,6 +36,8 @@ text_enum! {
         Government = "government",
         Kim = "kim",
         Integration = "integration",
+        /// A citizen following the report by e-mail (feedback that reopened it).
+        Citizen = "citizen",
     }
 }
 

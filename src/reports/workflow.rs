@@ -22,6 +22,9 @@ pub enum Mover {
     Government,
     /// A user of the KIM that submitted the report.
     SubmittingKim,
+    /// A citizen following the report by e-mail, answering "not satisfied" to the
+    /// feedback question (within its ten days).
+    Citizen,
     Other,
 }
 
@@ -60,6 +63,7 @@ pub fn check(
             }
             from == Resolved
         }
+        Mover::Citizen => from == Resolved && to == InProgress,
         Mover::Other => return Err(ApiError::Forbidden),
     };
     if allowed {
@@ -108,6 +112,17 @@ impl ReportMove {
         } else {
             Mover::Other
         };
+        self.apply_as(uow, mover, author, current)
+    }
+
+    /// Like [`ReportMove::apply`], for a mover decided by the caller.
+    pub fn apply_as(
+        &self,
+        uow: &mut UnitOfWork<'_>,
+        mover: Mover,
+        author: Author,
+        current: &ReportRow,
+    ) -> Result<ReportRow, ApiError> {
         let from = current.status;
         let to = self.to;
         let at = now();

@@ -364,3 +364,127 @@ async fn following_a_report_is_checked_and_limited() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_citizen_answers_the_feedback_question_from_its_mail() {
+    let Some(mut sink) = Sink::start().await else {
+        return;
+    };
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    on_each_backend_with(
+        |config| config.smtp_url = Some(smtp.clone()),
+        async |app| {
+            let t = town(&app).await;
+            let submitted = submit(&app, token(&t.member_a), &report("normal")).await;
+            let id = id_of(&submitted);
+            let code = submitted["tracking_code"]
+                .as_str()
+                .expect("code")
+                .to_owned();
+            assert_eq!(
+                follow(&app, &code, "warga@example.com")
+                    .await
+                    .status()
+                    .as_u16(),
+                202
+            );
+            let confirmation = sink.next_mail().await;
+            assert_eq!(
+                post_form(&app, &link(&app, &confirmation, "/confirm"), "")
+                    .await
+                    .status()
+                    .as_u16(),
+                200
+            );
+            for status in ["verified", "in_progress", "resolved"] {
+                let moved = move_to(&app, token(&t.officer), id, json!({"status": status})).await;
+                assert_eq!(moved.status().as_u16(), 200, "{status}");
+            }
+            let told = sink.rest(&app).await;
+            assert_eq!(told.len(), 3, "{told:?}");
+            // Sent in parallel: in any order.
+            let subject_of = |mail: &Value| mail["subject"].as_str().expect("subject").to_owned();
+            let resolved = told
+                .iter()
+                .find(|mail| subject_of(mail).ends_with("selesai"))
+                .expect("the resolution's mail");
+            assert!(
+                resolved["body"]
+                    .as_str()
+                    .expect("body")
+                    .contains("memuaskan"),
+                "{resolved}"
+            );
+            // Only the resolution asks, and only its link answers.
+            for other in told
+                .iter()
+                .filter(|mail| !subject_of(mail).ends_with("selesai"))
+            {
+                assert!(
+                    !other["body"].as_str().expect("body").contains("/feedback"),
+                    "{other}"
+                );
+            }
+            let feedback = link(&app, resolved, "/feedback");
+            let form = app
+                .client
+                .get(app.url(&feedback))
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(form.status().as_u16(), 200);
+            assert!(
+                form.text()
+                    .await
+                    .expect("page")
+                    .contains("name=\"satisfied\"")
+            );
+
+            problem(post_form(&app, &feedback, "satisfied=maybe").await, 400).await;
+            let answered =
+                post_form(&app, &feedback, "satisfied=false&comment=Lampu+masih+padam").await;
+            let status = answered.status().as_u16();
+            assert_eq!(status, 200, "{}", answered.text().await.unwrap_or_default());
+            let report = crate::reports::json_of(
+                app.get_as(&format!("/api/v1/reports/{id}"), token(&t.officer))
+                    .await,
+                200,
+            )
+            .await;
+            assert_eq!(report["status"], "in_progress");
+            let tracked = crate::reports::json_of(
+                app.get(&format!("/api/v1/reports/track/{code}")).await,
+                200,
+            )
+            .await;
+            let last = tracked["timeline"]
+                .as_array()
+                .expect("timeline")
+                .last()
+                .cloned()
+                .expect("entry");
+            assert_eq!(last["author_side"], "citizen");
+            assert_eq!(last["body"], "Lampu masih padam");
+            // One answer per respondent.
+            let again = problem(post_form(&app, &feedback, "satisfied=true").await, 409).await;
+            assert_eq!(again["code"], "feedback_closed");
+            let overview = crate::reports::json_of(
+                app.get_as("/api/v1/stats/overview", token(&t.officer))
+                    .await,
+                200,
+            )
+            .await;
+            assert_eq!(overview["feedback"]["answers"], 1);
+            // The reopening is news to the follower too.
+            let reopened = sink.rest(&app).await;
+            assert_eq!(reopened.len(), 1, "{reopened:?}");
+            assert!(
+                reopened[0]["subject"]
+                    .as_str()
+                    .expect("subject")
+                    .ends_with("sedang ditangani")
+            );
+        },
+    )
+    .await;
+}

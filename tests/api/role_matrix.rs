@@ -54,7 +54,9 @@ fn expected(route: &str, who: Who) -> u16 {
             "GET /api/v1/report-subscriptions/{forged}/confirm"
             | "POST /api/v1/report-subscriptions/{forged}/confirm"
             | "GET /api/v1/report-subscriptions/{forged}/unsubscribe"
-            | "POST /api/v1/report-subscriptions/{forged}/unsubscribe",
+            | "POST /api/v1/report-subscriptions/{forged}/unsubscribe"
+            | "GET /api/v1/report-subscriptions/{forged}/feedback"
+            | "POST /api/v1/report-subscriptions/{forged}/feedback",
             _,
         ) => 404,
         (_, Expired) => 401,
@@ -582,6 +584,8 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("POST /api/v1/report-subscriptions/{forged}/confirm", Method::POST, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/confirm".into(), Some(json!({}))),
             ("GET /api/v1/report-subscriptions/{forged}/unsubscribe", Method::GET, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/unsubscribe".into(), None),
             ("POST /api/v1/report-subscriptions/{forged}/unsubscribe", Method::POST, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/unsubscribe".into(), Some(json!({}))),
+            ("GET /api/v1/report-subscriptions/{forged}/feedback", Method::GET, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/feedback".into(), None),
+            ("POST /api/v1/report-subscriptions/{forged}/feedback", Method::POST, "/api/v1/report-subscriptions/1-00000000000000000000000000000000/feedback".into(), Some(json!({}))),
             ("GET /api/v1/reports/{report}/comments", Method::GET, format!("/api/v1/reports/{report}/comments"), None),
             ("POST /api/v1/reports/{report}/comments", Method::POST, format!("/api/v1/reports/{report}/comments"), Some(json!({"body": "Ditinjau.", "visibility": "public"}))),
             ("POST /api/v1/reports/{report}/attachments", Method::POST, format!("/api/v1/reports/{report}/attachments"), Some(json!({"file": "bukan berkas"}))),

@@ -1,4 +1,4 @@
-//! The links in a citizen's mail: confirm, unsubscribe. Each names its
+//! The links in a citizen's mail: confirm, unsubscribe, give feedback. Each names its
 //! subscription and carries a keyed hash of it and its purpose, so it needs no storage,
 //! cannot be guessed or turned to another purpose, and stops working when the
 //! subscription is gone.
@@ -12,6 +12,7 @@ use crate::crypto::PersonalDataCipher;
 pub enum Purpose {
     Confirm,
     Unsubscribe,
+    Feedback,
 }
 
 impl Purpose {
@@ -19,6 +20,7 @@ impl Purpose {
         match self {
             Purpose::Confirm => "confirm",
             Purpose::Unsubscribe => "unsubscribe",
+            Purpose::Feedback => "feedback",
         }
     }
 }

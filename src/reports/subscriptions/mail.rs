@@ -86,11 +86,17 @@ pub fn tell_followers(
             return Ok(());
         };
         let words = status_words(to.as_str(), Lang::Id);
-        (
-            MailKind::Update,
-            format!("Laporan {code}: {words}"),
-            format!("Status laporan {code} kini: {words}."),
-        )
+        let mut body = format!("Status laporan {code} kini: {words}.");
+        let kind = if to == ReportStatus::Resolved {
+            body.push_str(
+                "\n\nApakah penyelesaiannya memuaskan? Jawab dalam 10 hari lewat tautan \
+                 tanggapan di bawah; jika tidak memuaskan, laporan dibuka kembali.",
+            );
+            MailKind::Resolved
+        } else {
+            MailKind::Update
+        };
+        (kind, format!("Laporan {code}: {words}"), body)
     } else {
         let Ok(comment) = serde_json::from_str::<Commented>(payload) else {
             return Ok(());
@@ -162,6 +168,7 @@ impl Mailer {
         let action = match purpose {
             Purpose::Confirm => "confirm",
             Purpose::Unsubscribe => "unsubscribe",
+            Purpose::Feedback => "feedback",
         };
         format!("{}/api/v1/report-subscriptions/{token}/{action}", self.base)
     }
@@ -181,6 +188,12 @@ impl Mailer {
                 body.push_str(&format!(
                     "\n\nKonfirmasi: {}",
                     self.link(queued.subscription_id, Purpose::Confirm)
+                ));
+            }
+            MailKind::Resolved => {
+                body.push_str(&format!(
+                    "\n\nTanggapan: {}",
+                    self.link(queued.subscription_id, Purpose::Feedback)
                 ));
             }
             MailKind::Update => {}

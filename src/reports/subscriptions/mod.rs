@@ -7,6 +7,7 @@
 //! links on their own, so only a POST (the form's button, or the mail program's
 //! one-click unsubscribe) changes anything.
 
+pub mod feedback;
 pub mod links;
 pub mod mail;
 pub mod model;
@@ -134,11 +135,8 @@ pub async fn follow_report(
     }))
 }
 
-/// A small page in Indonesian.
-fn page(title: &str, text: &str, button: Option<&str>) -> HttpResponse {
-    let form = button.map_or_else(String::new, |label| {
-        format!("<form method=\"post\"><button type=\"submit\">{label}</button></form>")
-    });
+/// A small page in Indonesian, with a form (its HTML) if it has one.
+fn page(title: &str, text: &str, form: Option<&str>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
@@ -146,8 +144,14 @@ fn page(title: &str, text: &str, button: Option<&str>) -> HttpResponse {
         .body(format!(
             "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title>\
-             </head><body><h1>{title}</h1><p>{text}</p>{form}</body></html>"
+             </head><body><h1>{title}</h1><p>{text}</p>{}</body></html>",
+            form.unwrap_or_default()
         ))
+}
+
+/// A form of one button that POSTs to the page's own address.
+fn button(label: &str) -> String {
+    format!("<form method=\"post\"><button type=\"submit\">{label}</button></form>")
 }
 
 fn subscription_of(
@@ -177,7 +181,7 @@ pub async fn confirmation_page(
     Ok(page(
         "Konfirmasi langganan",
         "Tekan tombol di bawah untuk menerima kabar perkembangan laporan ini lewat surel.",
-        Some("Konfirmasi"),
+        Some(&button("Konfirmasi")),
     ))
 }
 
@@ -230,7 +234,7 @@ pub async fn unsubscribe_page(
     Ok(page(
         "Berhenti berlangganan",
         "Tekan tombol di bawah agar tidak lagi menerima surel tentang laporan ini.",
-        Some("Berhenti berlangganan"),
+        Some(&button("Berhenti berlangganan")),
     ))
 }
 

@@ -20,6 +20,8 @@ text_enum! {
     pub enum MailKind {
         Confirmation = "confirmation",
         Update = "update",
+        /// An update that also asks whether the resolution satisfied (with its link).
+        Resolved = "resolved",
     }
 }
 
