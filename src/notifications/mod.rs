@@ -315,11 +315,10 @@ pub async fn notification_stream(
     let user = account(&caller)?;
     let credential = Credential::of(&req)?.ok_or(ApiError::Unauthorized(AuthFailure::Missing))?;
     let resume_after = last_event_id(&req)?;
-    let stated = Lang::stated(&req);
-    let lang = db.read(move |conn| language(conn, stated, user)).await?;
     let db = db.get_ref().clone();
+    let stated = Lang::stated(&req);
     let connection =
-        stream::Connection::open(db, &hub, credential, user, lang, resume_after).await?;
+        stream::Connection::open(db, &hub, credential, user, stated, resume_after).await?;
     let events = futures_util::stream::unfold(connection, |mut connection| async move {
         let item = connection.next().await?;
         Some((item, connection))

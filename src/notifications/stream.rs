@@ -161,30 +161,38 @@ impl Connection {
         hub: &Hub,
         credential: Credential,
         user: i64,
-        lang: Lang,
+        stated: Option<Lang>,
         resume_after: Option<i64>,
     ) -> Result<Connection, ApiError> {
         // Subscribed first: a batch sent from here on is received, and one sent before
-        // ends at or below `covered`, which the reads below account for.
+        // ends at or below `covered`, which the read below accounts for.
         let batches = hub.batches.subscribe();
-        let covered = match hub.seen.load(Ordering::Acquire) {
-            seen if seen >= 0 => seen,
-            // The hub was idle: where the inbox stands is read here, and the hub starts
-            // from it (if it read its own meanwhile, the first batch shows a gap, and
-            // this stream catches up from the inbox).
-            _ => {
-                let newest = db.read(model::newest_id).await?;
+        let seen = hub.seen.load(Ordering::Acquire);
+        // One read for all a stream needs to start: a burst of connections costs the
+        // database as few jobs as it can.
+        let (newest, after, off_stream, lang) = db
+            .read(move |conn| {
+                let newest = (seen < 0).then(|| model::newest_id(conn)).transpose()?;
+                let after = match resume_after {
+                    Some(id) => id,
+                    None => model::newest_id_of(conn, user)?,
+                };
+                let lang = super::language(conn, stated, user)?;
+                Ok((newest, after, off_stream(conn, user)?, lang))
+            })
+            .await?;
+        let covered = match newest {
+            None => seen,
+            // The hub was idle: it starts from where this stream read the inbox (if it
+            // read its own meanwhile, the first batch shows a gap, and this stream
+            // catches up from the inbox).
+            Some(newest) => {
                 let _ = hub
                     .seen
                     .compare_exchange(-1, newest, Ordering::AcqRel, Ordering::Acquire);
                 newest
             }
         };
-        let after = match resume_after {
-            Some(id) => id,
-            None => db.read(move |conn| model::newest_id_of(conn, user)).await?,
-        };
-        let off_stream = db.read(move |conn| off_stream(conn, user)).await?;
         let retry = format!("retry: {RECONNECT_MILLIS}\n\n");
         Ok(Connection {
             db,

@@ -431,11 +431,12 @@ async fn an_overdue_report_is_escalated_to_gov_admins_once_per_due_date() {
         assert_eq!(escalate(&app).await, 0, "not due yet");
 
         // Ten days on, its three working days to be verified have passed. Two instances
-        // check at once: one of them escalates it.
+        // check at once (and the new instance's own minutely job may check first): one
+        // of them escalates it.
         app.advance_clock(chrono::Duration::days(10));
         let other = crate::helpers::spawn_instance(&app, |_| {}).await;
         let (here, there) = tokio::join!(escalate(&app), escalate(&other));
-        assert_eq!(here + there, 1);
+        assert!(here + there <= 1, "{here} + {there}");
         assert_eq!(escalate(&app).await, 0, "once per due date");
         assert_eq!(overdue_events(&app).await, 1);
 
