@@ -488,3 +488,38 @@ async fn a_citizen_answers_the_feedback_question_from_its_mail() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn simultaneous_requests_to_follow_one_report_keep_its_limit() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let code = submit(&app, token(&t.member_a), &report("normal")).await["tracking_code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        // Released together: the count is taken under the report's lock (PostgreSQL writes
+        // them at once; SQLite one after another).
+        let asks = (0..14).map(|n| {
+            let (app, code) = (&app, &code);
+            async move {
+                follow(app, code, &format!("bersama{n}@example.com"))
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        });
+        let statuses = futures_util::future::join_all(asks).await;
+        assert_eq!(
+            statuses.iter().filter(|&&status| status == 202).count(),
+            10,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses
+                .iter()
+                .all(|&status| status == 202 || status == 429),
+            "{statuses:?}"
+        );
+    })
+    .await;
+}
