@@ -82,7 +82,23 @@ impl Application {
             source,
         })?;
         let public_base = PublicBaseUrl(public_base_of(settings, bound));
-        let server = run(listener, db.clone(), keys, storage, public_base, settings)?;
+        // Parsed once: the push sender and the key endpoint share it.
+        let vapid = match &settings.vapid {
+            Some(vapid) => Some(std::sync::Arc::new(
+                crate::notifications::push::vapid::Vapid::new(vapid)
+                    .map_err(|error| StartupError::Push(error.to_string()))?,
+            )),
+            None => None,
+        };
+        let server = run(
+            listener,
+            db.clone(),
+            keys,
+            storage,
+            public_base,
+            vapid.clone(),
+            settings,
+        )?;
         let port = bound.port();
         sweep_abandoned_uploads(db.clone(), storage_for_sweep);
         every(
@@ -97,7 +113,9 @@ impl Application {
         every(MINUTE, &db, "reminders sent", |db| async move {
             crate::notifications::reminders::send_due(&db).await
         });
-        start_push(&db, settings)?;
+        if let Some(vapid) = vapid {
+            start_push(&db, settings, vapid)?;
+        }
         start_mail(&db, settings, &public_base_of(settings, bound))?;
         crate::webhooks::dispatcher::start(
             db.clone(),
@@ -184,11 +202,12 @@ fn start_mail(db: &Db, settings: &Settings, base: &str) -> Result<(), StartupErr
 }
 
 /// Sends push messages when Web Push is configured.
-fn start_push(db: &Db, settings: &Settings) -> Result<(), StartupError> {
-    use crate::notifications::push::{delivery, vapid::Vapid};
-    let Some(vapid) = &settings.vapid else {
-        return Ok(());
-    };
+fn start_push(
+    db: &Db,
+    settings: &Settings,
+    vapid: std::sync::Arc<crate::notifications::push::vapid::Vapid>,
+) -> Result<(), StartupError> {
+    use crate::notifications::push::delivery;
     let delivery_settings = settings.webhook_delivery;
     let pusher = std::sync::Arc::new(delivery::Pusher {
         sender: crate::outbound::sender::Sender::new(
@@ -196,7 +215,7 @@ fn start_push(db: &Db, settings: &Settings) -> Result<(), StartupError> {
             delivery_settings.allow_private,
         )
         .map_err(|error| StartupError::Push(error.to_string()))?,
-        vapid: Vapid::new(vapid).map_err(|error| StartupError::Push(error.to_string()))?,
+        vapid,
     });
     every(delivery::POLL, db, "push messages sent", move |db| {
         let pusher = pusher.clone();
@@ -236,6 +255,7 @@ fn run(
     keys: TokenKeys,
     storage: Storage,
     public_base: PublicBaseUrl,
+    vapid: Option<std::sync::Arc<crate::notifications::push::vapid::Vapid>>,
     settings: &Settings,
 ) -> Result<Server, StartupError> {
     let notification_hub = web::Data::new(crate::notifications::stream::Hub::start(db.clone()));
@@ -267,15 +287,7 @@ fn run(
         allow_private: settings.webhook_delivery.allow_private,
     });
     let webhook_delivery = web::Data::new(settings.webhook_delivery);
-    let push_service = web::Data::new(crate::notifications::push::PushService(
-        match &settings.vapid {
-            Some(vapid) => Some(
-                crate::notifications::push::vapid::Vapid::new(vapid)
-                    .map_err(|error| StartupError::Push(error.to_string()))?,
-            ),
-            None => None,
-        },
-    ));
+    let push_service = web::Data::new(crate::notifications::push::PushService(vapid));
     let cors_origins = settings.cors_origins.clone();
     let document = crate::routes::openapi();
     let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));

@@ -13,7 +13,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Deserialize;
 
 use super::model::{self, Notice, NotificationType, TargetType};
 use crate::auth::Role;
@@ -25,7 +24,7 @@ use crate::error::ApiError;
 use crate::events::EventType;
 use crate::mentoring::model::SessionRow;
 use crate::reports::TimelineVisibility;
-use crate::reports::model::ReportStatus;
+use crate::reports::model::{CommentedPayload, MovedPayload};
 use crate::reports::tracking::TrackingCode;
 
 /// An outbox event as the rules read it.
@@ -195,17 +194,12 @@ fn submitting_kim(
     )))
 }
 
-#[derive(Deserialize)]
-struct StatusMove {
-    to: ReportStatus,
-}
-
 fn report_moved(
     conn: &mut DbConnection,
     id: i64,
     occurrence: &Occurrence,
 ) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
-    let Ok(moved) = serde_json::from_str::<StatusMove>(&occurrence.payload) else {
+    let Ok(moved) = serde_json::from_str::<MovedPayload>(&occurrence.payload) else {
         return Ok(None);
     };
     let mover = crate::reports::model::status_mover(conn, id, moved.to, occurrence.created_at)?;
@@ -221,19 +215,13 @@ fn report_moved(
     Ok(Some((notice, users)))
 }
 
-#[derive(Deserialize)]
-struct Commented {
-    entry_id: i64,
-    visibility: TimelineVisibility,
-}
-
 /// Public comments only: an internal note is the government's own.
 fn report_commented(
     conn: &mut DbConnection,
     id: i64,
     occurrence: &Occurrence,
 ) -> Result<Option<(Notice, Vec<i64>)>, ApiError> {
-    let Ok(comment) = serde_json::from_str::<Commented>(&occurrence.payload) else {
+    let Ok(comment) = serde_json::from_str::<CommentedPayload>(&occurrence.payload) else {
         return Ok(None);
     };
     if comment.visibility != TimelineVisibility::Public {

@@ -402,3 +402,16 @@ pub fn status_words(status: &str, lang: crate::i18n::Lang) -> &str {
     };
     lang.pick(en, id)
 }
+
+/// What the rules and the citizens' mail read of a `report.status_changed` event.
+#[derive(Debug, serde::Deserialize)]
+pub struct MovedPayload {
+    pub to: ReportStatus,
+}
+
+/// What the rules and the citizens' mail read of a `report.commented` event.
+#[derive(Debug, serde::Deserialize)]
+pub struct CommentedPayload {
+    pub entry_id: i64,
+    pub visibility: crate::reports::TimelineVisibility,
+}

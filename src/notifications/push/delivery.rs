@@ -91,7 +91,7 @@ struct Message {
 
 pub struct Pusher {
     pub sender: Sender,
-    pub vapid: Vapid,
+    pub vapid: Arc<Vapid>,
 }
 
 /// Sends what is due; how many messages the push services took.

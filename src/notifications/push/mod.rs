@@ -27,11 +27,11 @@ use crate::openapi::{
 use crate::outbound::target::TargetPolicy;
 
 /// The service's Web Push identity, when push is configured.
-pub struct PushService(pub Option<Vapid>);
+pub struct PushService(pub Option<std::sync::Arc<Vapid>>);
 
 impl PushService {
     fn vapid(&self) -> Result<&Vapid, ApiError> {
-        self.0.as_ref().ok_or_else(|| ApiError::Rule {
+        self.0.as_deref().ok_or_else(|| ApiError::Rule {
             status: StatusCode::NOT_FOUND,
             code: "push_disabled",
             detail_en: "this service sends no Web Push (no VAPID key is configured)".into(),

@@ -11,7 +11,6 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 
 use super::links::{self, Purpose};
 use super::model::{self, MailKind};
@@ -23,7 +22,9 @@ use crate::error::ApiError;
 use crate::events::EventType;
 use crate::i18n::Lang;
 use crate::reports::TimelineVisibility;
-use crate::reports::model::{Privacy, ReportRow, ReportStatus, status_words};
+use crate::reports::model::{
+    CommentedPayload, MovedPayload, Privacy, ReportRow, ReportStatus, status_words,
+};
 use crate::reports::tracking::TrackingCode;
 
 /// Mails claimed at once by one instance.
@@ -52,17 +53,6 @@ pub fn confirmation(report: &ReportRow) -> (String, String) {
     )
 }
 
-#[derive(Deserialize)]
-struct StatusMove {
-    to: ReportStatus,
-}
-
-#[derive(Deserialize)]
-struct Commented {
-    entry_id: i64,
-    visibility: TimelineVisibility,
-}
-
 /// Queues the mail an outbox event tells a report's followers, if it tells them any:
 /// a status change, or a public comment. Runs where the notifications are decided.
 pub fn tell_followers(
@@ -82,7 +72,7 @@ pub fn tell_followers(
     let code = code_of(&report);
     let confidential = report.privacy == Privacy::Confidential;
     let (kind, subject, body) = if moved {
-        let Ok(StatusMove { to }) = serde_json::from_str(payload) else {
+        let Ok(MovedPayload { to }) = serde_json::from_str(payload) else {
             return Ok(());
         };
         let words = status_words(to.as_str(), Lang::Id);
@@ -98,7 +88,7 @@ pub fn tell_followers(
         };
         (kind, format!("Laporan {code}: {words}"), body)
     } else {
-        let Ok(comment) = serde_json::from_str::<Commented>(payload) else {
+        let Ok(comment) = serde_json::from_str::<CommentedPayload>(payload) else {
             return Ok(());
         };
         if comment.visibility != TimelineVisibility::Public {
