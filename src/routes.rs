@@ -179,7 +179,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The OpenAPI document the service serves, as pretty JSON with a final newline.
 pub fn openapi_json() -> String {
-    let mut json = openapi()
+    openapi_json_of(&openapi())
+}
+
+pub fn openapi_json_of(document: &utoipa::openapi::OpenApi) -> String {
+    let mut json = document
         .to_pretty_json()
         .unwrap_or_else(|error| panic!("the OpenAPI document cannot be serialised: {error}"));
     json.push('\n');

@@ -9,11 +9,9 @@ use actix_web::dev::Server;
 use actix_web::http::{Method, header};
 use actix_web::middleware::{Compress, Condition, DefaultHeaders, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::api_document::ApiDoc;
 use crate::attachments::Storage;
 use crate::audit::ClientAddressPolicy;
 use crate::auth::TokenKeys;
@@ -291,10 +289,17 @@ fn run(
     let cors_origins = settings.cors_origins.clone();
     let document = crate::routes::openapi();
     let allowed_methods = web::Data::new(AllowedMethods::from_openapi(&document));
+    // Serialised once and shared: a copy of the document per worker cost megabytes each.
+    let document_json = web::Data::new(ApiDocument(web::Bytes::from(
+        crate::routes::openapi_json_of(&document),
+    )));
+    drop(document);
     let mut server = HttpServer::new(move || {
+        // The routes' documentation is collected again here and thrown away; an empty
+        // base keeps that from building every schema once more per worker.
         let (app, _) = App::new()
             .into_utoipa_app()
-            .openapi(ApiDoc::openapi())
+            .openapi(utoipa::openapi::OpenApi::default())
             .app_data(db.clone())
             .app_data(notification_hub.clone())
             .app_data(metrics.clone())
@@ -318,7 +323,9 @@ fn run(
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", document.clone()))
+            .app_data(document_json.clone())
+            .route(API_DOCUMENT_PATH, web::get().to(serve_api_document))
+            .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from(API_DOCUMENT_PATH)))
             .route("/docs", web::get().to(redirect_to_docs))
             .default_service(web::to(no_such_route))
             .wrap(from_fn(telemetry::request_context))
@@ -390,6 +397,16 @@ fn cors(origins: &[String]) -> Cors {
         };
     }
     cors
+}
+
+const API_DOCUMENT_PATH: &str = "/api-docs/openapi.json";
+
+struct ApiDocument(web::Bytes);
+
+async fn serve_api_document(document: web::Data<ApiDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(header::ContentType::json())
+        .body(document.0.clone())
 }
 
 async fn redirect_to_docs() -> HttpResponse {

@@ -333,6 +333,10 @@ async fn every_operation_that_lists_idempotency_key_honours_it() {
         let other_file = Body::File(form("foto.jpg", "image/jpeg", &jpeg()));
         let pdf = Body::File(form("surat.pdf", "application/pdf", PDF));
         let j = Body::Json;
+        let push_keys = json!({
+            "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+            "auth": "tBHItJI5svbpez7KI4CCXg",
+        });
         // (documented path, concrete path, caller, body, another body)
         let walk: Vec<(&str, String, &str, Body, Body)> = vec![
             ("/api/v1/bulletins", "/api/v1/bulletins".into(), &gov, j(bulletin("A", "all_kims")), j(bulletin("B", "all_kims"))),
@@ -355,6 +359,9 @@ async fn every_operation_that_lists_idempotency_key_honours_it() {
             ("/api/v1/mentoring-sessions", "/api/v1/mentoring-sessions".into(), &gov, j(session_body("A")), j(session_body("B"))),
             ("/api/v1/mentoring-sessions/{id}/participants", format!("/api/v1/mentoring-sessions/{session}/participants"), &board_token,
                 j(json!({"member_id": nominees[0]})), j(json!({"member_id": nominees[1]}))),
+            ("/api/v1/push/subscriptions", "/api/v1/push/subscriptions".into(), &member_token,
+                j(json!({"endpoint": "https://push.example.org/send/a", "keys": push_keys})),
+                j(json!({"endpoint": "https://push.example.org/send/b", "keys": push_keys}))),
             ("/api/v1/report-categories", "/api/v1/report-categories".into(), &gov, j(json!({"code": "kunci_a", "name": "A"})), j(json!({"code": "kunci_b", "name": "B"}))),
             ("/api/v1/reports", "/api/v1/reports".into(), &member_token, j(report_body("A")), j(report_body("B"))),
             ("/api/v1/reports/{id}/attachments", format!("/api/v1/reports/{report}/attachments"), &member_token, png.clone(), pdf.clone()),

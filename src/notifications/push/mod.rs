@@ -16,13 +16,14 @@ use subscriptions::{Kept, NewSubscription, SubscriptionRow};
 use vapid::Vapid;
 
 use super::account;
-use crate::audit::{Actor, RequestOrigin};
 use crate::auth::Caller;
 use crate::db::{Db, utc};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::ApiJson;
+use crate::idempotency::{CreatedResponse, Creating, nothing_owed};
 use crate::openapi::{
-    Forbidden, InvalidBody, InvalidPath, NotFound, ServiceUnavailable, Unauthorized, Unprocessable,
+    Forbidden, IdempotencyKeyParam, InvalidBody, InvalidPath, NotFound, ServiceUnavailable,
+    Unauthorized, Unprocessable,
 };
 use crate::outbound::target::TargetPolicy;
 
@@ -167,9 +168,11 @@ impl PushSubscriptionRequest {
 
 /// Subscribes a browser to the caller's notifications (those whose preference has
 /// `push` on). Subscribing the same endpoint again renews its keys (200); an endpoint
-/// another account held moves to the caller. Accounts only.
+/// another account held moves to the caller. Honours `Idempotency-Key`: a retry with
+/// the key replays the first answer. Accounts only.
 #[utoipa::path(
     tag = "notifications",
+    params(IdempotencyKeyParam),
     request_body = PushSubscriptionRequest,
     security(("bearer" = [])),
     responses(
@@ -189,31 +192,36 @@ impl PushSubscriptionRequest {
 #[post("/push/subscriptions")]
 pub async fn subscribe_push(
     caller: Caller,
-    db: web::Data<Db>,
     push: web::Data<PushService>,
     targets: web::Data<TargetPolicy>,
-    origin: RequestOrigin,
     body: ApiJson<PushSubscriptionRequest>,
+    creating: Creating,
 ) -> Result<HttpResponse, ApiError> {
     let user = account(&caller)?;
     push.vapid()?;
     let ApiJson(request) = body;
-    let new = request.check(&targets)?;
-    let kept = db
-        .unit_of_work(Actor::User(user), origin, move |uow| {
-            uow.lock_user(user)?;
-            subscriptions::keep(uow.conn, user, &new)
-        })
-        .await?;
-    Ok(match kept {
-        Kept::Added(row) => HttpResponse::Created()
-            .insert_header((
-                actix_web::http::header::LOCATION,
-                format!("/api/v1/push/subscriptions/{}", row.id),
-            ))
-            .json(PushSubscription::from(row)),
-        Kept::Renewed(row) => HttpResponse::Ok().json(PushSubscription::from(row)),
-    })
+    let new = std::sync::Arc::new(request.check(&targets)?);
+    creating
+        .create_once(
+            &caller,
+            move |uow| {
+                uow.lock_user(user)?;
+                let (row, added) = match subscriptions::keep(uow.conn, user, &new)? {
+                    Kept::Added(row) => (row, true),
+                    Kept::Renewed(row) => (row, false),
+                };
+                let location = added.then(|| format!("/api/v1/push/subscriptions/{}", row.id));
+                Ok(CreatedResponse {
+                    status: if added { 201 } else { 200 },
+                    body: serde_json::to_value(PushSubscription::from(row))
+                        .map_err(ApiError::internal)?,
+                    location,
+                    etag: None,
+                })
+            },
+            nothing_owed,
+        )
+        .await
 }
 
 /// The browsers taking the caller's notifications by push. Accounts only.
