@@ -39,6 +39,11 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         activities: u32,
     },
+    /// Reference data about regions.
+    Regions {
+        #[command(subcommand)]
+        command: RegionsCommand,
+    },
     /// Create a gov_admin account (the first one, typically), reading its password
     /// from standard input.
     CreateAdmin {
@@ -48,6 +53,14 @@ enum Command {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum RegionsCommand {
+    /// Load kecamatan and kelurahan areas from a GeoJSON FeatureCollection (WGS 84):
+    /// each feature a Polygon or MultiPolygon with its Kemendagri code in
+    /// `properties.code`. Replaces the areas of the codes it holds; all or nothing.
+    ImportBoundaries { file: std::path::PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -80,7 +93,40 @@ fn main() -> ExitCode {
                 activities,
             },
         ),
+        Command::Regions {
+            command: RegionsCommand::ImportBoundaries { file },
+        } => import_boundaries(cli.config, &file),
         Command::Serve => serve(cli.config),
+    }
+}
+
+fn import_boundaries(args: ConfigArgs, file: &std::path::Path) -> ExitCode {
+    telemetry::init_subscriber(args.log_format);
+    let settings = match load_settings(args) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    let db = match Db::connect(&settings.database_url, settings.db_pool) {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let imported = actix_web::rt::System::new()
+        .block_on(async { kim_api::regions::boundaries::import(&db, file).await });
+    match imported {
+        Ok(count) => {
+            println!("imported {count} boundaries from {}", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(refused) => {
+            eprintln!("error: nothing imported from {}:", file.display());
+            for problem in refused.0 {
+                eprintln!("  {problem}");
+            }
+            ExitCode::from(2)
+        }
     }
 }
 

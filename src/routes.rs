@@ -94,6 +94,7 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(holidays::create_holiday)
                 .service(holidays::delete_holiday)
                 .service(regions::list_regions)
+                .service(regions::region_boundary)
                 .service(report_categories::list_categories)
                 .service(report_categories::create_category)
                 .service(report_categories::get_category)

@@ -46,6 +46,20 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    region_boundaries (code) {
+        code -> Text,
+        geometry -> Text,
+        min_latitude -> Double,
+        max_latitude -> Double,
+        min_longitude -> Double,
+        max_longitude -> Double,
+        imported_at -> Timestamp,
     }
 }
 
@@ -442,6 +456,7 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> kims (kim_id));
+diesel::joinable!(region_boundaries -> regions (code));
 diesel::joinable!(kim_members -> kims (kim_id));
 diesel::joinable!(kim_status_changes -> kims (kim_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -570,6 +585,7 @@ diesel::joinable!(resumable_upload_chunks -> resumable_uploads (upload_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    region_boundaries,
     report_categories,
     kims,
     registration_counters,

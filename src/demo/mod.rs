@@ -221,6 +221,8 @@ fn demo_kim(
         &NewKim {
             name,
             kelurahan_code: place.kelurahan.clone(),
+            // Made-up places would sit anywhere in the kelurahan's box; none is kinder.
+            location: None,
             area_type: if rng.gen_bool(0.8) {
                 AreaType::Urban
             } else {

@@ -5,6 +5,7 @@ mod checks;
 mod contact;
 pub mod enums;
 mod nik;
+pub mod place;
 pub mod text;
 
 pub use checks::Checks;

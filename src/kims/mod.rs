@@ -22,6 +22,7 @@ use crate::auth::{Authorized, Caller, GovAdminOnly, MaybeCaller};
 use crate::concurrency::{IfMatch, ok_with_etag};
 use crate::db::schema::kims;
 use crate::db::{Db, DbConnection};
+use crate::domain::place::Location;
 use crate::domain::text::{Lines, limits};
 use crate::domain::{Checks, EmailAddress, PhoneNumber};
 use crate::error::{ApiError, FieldIssue};
@@ -72,6 +73,9 @@ pub struct NewKimRequest {
     /// Not in the future.
     #[serde(default, deserialize_with = "crate::extract::optional_date")]
     established_on: Option<NaiveDate>,
+    /// Where the KIM meets: inside Kota Metro, and inside its kelurahan when that
+    /// kelurahan's boundary is loaded.
+    location: Option<Location>,
 }
 
 /// Profile changes; absent fields stay, `null` clears an optional one.
@@ -108,6 +112,11 @@ pub struct KimChanges {
     #[serde(default, deserialize_with = "crate::extract::nullable_date")]
     #[schema(value_type = Option<NaiveDate>)]
     sk_date: Option<Option<NaiveDate>>,
+    /// gov_admin only. Inside Kota Metro, and inside the KIM's kelurahan when that
+    /// kelurahan's boundary is loaded; `null` clears it.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<Location>)]
+    location: Option<Option<Location>>,
 }
 
 impl NewKimRequest {
@@ -143,8 +152,12 @@ impl NewKimRequest {
             .contact_email
             .as_deref()
             .and_then(|e| checks.take(EmailAddress::parse("contact_email", e)));
+        let location = self
+            .location
+            .and_then(|at| checked_location(&mut checks, at));
         let (name, kelurahan_code, focus) = checks.finish_with((name, kelurahan_code, focus))?;
         Ok(model::NewKim {
+            location,
             name,
             kelurahan_code,
             area_type: self.area_type,
@@ -207,8 +220,15 @@ impl KimChanges {
             Some(None) => Some(None),
             None => None,
         };
+        let location = match self.location {
+            Some(Some(at)) => checked_location(&mut checks, at).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
         checks.finish()?;
         Ok(model::KimEdit {
+            latitude: location.map(|at| at.map(|at| at.latitude)),
+            longitude: location.map(|at| at.map(|at| at.longitude)),
             name,
             address,
             description,
@@ -229,7 +249,18 @@ impl KimChanges {
             || self.established_on.is_some()
             || self.sk_number.is_some()
             || self.sk_date.is_some()
+            || self.location.is_some()
     }
+}
+
+/// A KIM's place, checked as a report's point is.
+fn checked_location(checks: &mut Checks, at: Location) -> Option<Location> {
+    Location::check(
+        checks,
+        Some(at.latitude),
+        Some(at.longitude),
+        ("location.latitude", "location.longitude"),
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -430,7 +461,7 @@ pub async fn get_kim(
 /// Edits a KIM's profile.
 ///
 /// Roles: gov_admin (every field here), the KIM's own kim_admin (name, address,
-/// description, focus, contacts; not location, SK or status). Status moves go through
+/// description, focus, contacts; not kelurahan, location, SK or status). Status moves go through
 /// `POST /api/v1/kims/{id}/status`. Honours `If-Match`.
 #[utoipa::path(
     tag = "kims",

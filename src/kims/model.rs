@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{kim_members, kims, regions};
 use crate::db::{DbConnection, utc};
+use crate::domain::place::Location;
 use crate::error::{ApiError, FieldIssue};
 
 pub const MIN_MEMBERS: i32 = 3;
@@ -87,6 +88,17 @@ pub struct KimRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl KimRow {
+    pub fn location(&self) -> Option<Location> {
+        Some(Location {
+            latitude: self.latitude?,
+            longitude: self.longitude?,
+        })
+    }
 }
 
 /// A rule of KIM formation that a KIM does not meet right now.
@@ -159,6 +171,9 @@ pub struct Kim {
     pub kecamatan_code: String,
     pub area_type: AreaType,
     pub address: Option<String>,
+    /// Where the KIM meets, inside its kelurahan; early warnings for an area reach
+    /// the KIMs placed in it.
+    pub location: Option<Location>,
     pub description: Option<String>,
     /// Topic tags.
     #[schema(example = json!(["kesehatan", "umkm"]))]
@@ -217,6 +232,7 @@ impl Kim {
             row.sk_number.is_some() && row.sk_date.is_some(),
         );
         let full = visibility == Visibility::Full;
+        let location = row.location();
         Ok(Kim {
             id: row.id,
             registration_code: row.registration_code,
@@ -225,6 +241,7 @@ impl Kim {
             kecamatan_code: row.kecamatan_code,
             area_type,
             address: row.address,
+            location,
             description: row.description,
             focus,
             contact_phone: row.contact_phone.filter(|_| full),
@@ -328,6 +345,7 @@ pub struct NewKim {
     pub contact_phone: Option<String>,
     pub contact_email: Option<String>,
     pub established_on: Option<chrono::NaiveDate>,
+    pub location: Option<Location>,
 }
 
 /// A checked edit of a KIM's profile: `None` leaves a field, `Some(None)` clears an
@@ -349,6 +367,8 @@ pub struct KimEdit {
     pub established_on: Option<Option<chrono::NaiveDate>>,
     pub sk_number: Option<Option<String>>,
     pub sk_date: Option<Option<chrono::NaiveDate>>,
+    pub latitude: Option<Option<f64>>,
+    pub longitude: Option<Option<f64>>,
 }
 
 /// Applies `edit` to `current` if it is still the stored version (else 412).
@@ -385,11 +405,43 @@ pub fn update(
     .get_result(conn)
     .optional()?
     .ok_or(ApiError::PreconditionFailed)
+    .and_then(|row: KimRow| {
+        if edit.kelurahan_code.is_some() || edit.latitude.is_some() {
+            check_place(conn, &row.kelurahan_code, row.location())?;
+        }
+        Ok(row)
+    })
+}
+
+/// A KIM's place must lie in its kelurahan, where that kelurahan's boundary is
+/// loaded (`422 outside_kelurahan` on `location`).
+fn check_place(
+    conn: &mut DbConnection,
+    kelurahan: &str,
+    location: Option<Location>,
+) -> Result<(), ApiError> {
+    let Some(location) = location else {
+        return Ok(());
+    };
+    let point = crate::regions::boundaries::Point {
+        latitude: location.latitude,
+        longitude: location.longitude,
+    };
+    match crate::regions::boundaries::contains(conn, kelurahan, point)? {
+        Some(false) => Err(ApiError::Validation(vec![FieldIssue::new(
+            "location",
+            "outside_kelurahan",
+            format!("the point lies outside the KIM's kelurahan {kelurahan}"),
+            format!("titik berada di luar kelurahan KIM ({kelurahan})"),
+        )])),
+        Some(true) | None => Ok(()),
+    }
 }
 
 /// Registers `new` (status `proposed`) with the next registration code of its kota.
 pub fn insert(conn: &mut DbConnection, new: &NewKim) -> Result<KimRow, ApiError> {
     let (kelurahan_code, kecamatan_code) = kelurahan(conn, &new.kelurahan_code)?;
+    check_place(conn, &kelurahan_code, new.location)?;
     let registration_code = next_registration_code(conn, &kelurahan_code)?;
     let now = crate::db::now();
     Ok(diesel::insert_into(kims::table)
@@ -406,6 +458,8 @@ pub fn insert(conn: &mut DbConnection, new: &NewKim) -> Result<KimRow, ApiError>
             kims::contact_phone.eq(&new.contact_phone),
             kims::contact_email.eq(&new.contact_email),
             kims::established_on.eq(new.established_on),
+            kims::latitude.eq(new.location.map(|at| at.latitude)),
+            kims::longitude.eq(new.location.map(|at| at.longitude)),
             kims::created_at.eq(now),
             kims::updated_at.eq(now),
         ))

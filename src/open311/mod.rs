@@ -395,6 +395,7 @@ fn definition(conn: &mut DbConnection, code: String) -> Result<ServiceDefinition
         .into_iter()
         .map(|(key, name)| AttributeValue { key, name })
         .collect();
+    let derivable = crate::regions::boundaries::kelurahan_loaded(conn)?;
     Ok(ServiceDefinition {
         service_code: code,
         attributes: vec![
@@ -402,8 +403,13 @@ fn definition(conn: &mut DbConnection, code: String) -> Result<ServiceDefinition
                 variable: true,
                 code: KELURAHAN_ATTRIBUTE,
                 datatype: "singlevaluelist",
-                required: true,
-                datatype_description: "Kode kelurahan di Kota Metro",
+                // With boundaries loaded, lat/long name the kelurahan.
+                required: !derivable,
+                datatype_description: if derivable {
+                    "Kode kelurahan di Kota Metro; bila kosong, ditentukan dari lat/long"
+                } else {
+                    "Kode kelurahan di Kota Metro"
+                },
                 order: 1,
                 description: "Kelurahan tempat kejadian",
                 values: kelurahans,

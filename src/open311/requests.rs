@@ -493,7 +493,8 @@ pub struct NewServiceRequest {
     pub phone: Option<String>,
     pub description: Option<String>,
     pub media_url: Option<String>,
-    /// `attribute[kelurahan_code]`: required.
+    /// `attribute[kelurahan_code]`: required unless `lat`/`long` are given and
+    /// kelurahan boundaries are loaded (the point then names it).
     #[schema(rename = "attribute[kelurahan_code]")]
     pub kelurahan_code: Option<String>,
     /// `attribute[kind]`: `complaint` when absent.
@@ -571,10 +572,9 @@ impl NewServiceRequest {
             .description
             .filter(|text| !text.trim().is_empty())
             .ok_or_else(|| missing("description"))?;
-        let kelurahan = self
-            .kelurahan_code
-            .filter(|code| !code.trim().is_empty())
-            .ok_or_else(|| missing("attribute[kelurahan_code]"))?;
+        // Without it the point names the kelurahan, when boundaries are loaded; the
+        // report's own check says so otherwise.
+        let kelurahan = self.kelurahan_code.filter(|code| !code.trim().is_empty());
         let kind = match self.kind.as_deref().map(str::trim) {
             None | Some("") => Kind::Complaint,
             Some(text) => Kind::parse(text).ok_or_else(|| {

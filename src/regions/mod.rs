@@ -1,6 +1,9 @@
-//! Kemendagri region codes (SPEC §3): provinsi → kota → kecamatan → kelurahan.
+//! Kemendagri region codes (SPEC §3): provinsi → kota → kecamatan → kelurahan, and
+//! the areas of kecamatan and kelurahan when their boundaries are loaded (SPEC §12).
 
-use actix_web::{get, web};
+pub mod boundaries;
+
+use actix_web::{HttpResponse, get, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,8 +13,11 @@ use crate::db::schema::regions;
 use crate::db::{Db, DbConnection};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::ListQuery;
-use crate::openapi::{InvalidQuery, ServiceUnavailable, Unauthorized};
+use crate::openapi::{InvalidPath, InvalidQuery, NotFound, ServiceUnavailable, Unauthorized};
 use crate::pagination::{Page, PageParams};
+
+/// GeoJSON's media type (RFC 7946).
+pub const GEOJSON: &str = "application/geo+json";
 
 crate::text_enum! {
     pub enum RegionLevel {
@@ -112,4 +118,92 @@ pub fn region_exists(conn: &mut DbConnection, code: &str) -> Result<bool, ApiErr
         .first::<String>(conn)
         .optional()?;
     Ok(found.is_some())
+}
+
+// The document's picture of the boundary Feature.
+
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+enum BoundaryFeatureType {
+    Feature,
+}
+
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+enum AreaGeometryType {
+    Polygon,
+    MultiPolygon,
+}
+
+/// A GeoJSON Polygon or MultiPolygon, WGS 84 (`[longitude, latitude]` positions).
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+struct AreaGeometry {
+    #[schema(rename = "type")]
+    kind: AreaGeometryType,
+    /// Rings of positions (Polygon), or polygons of them (MultiPolygon).
+    #[schema(value_type = Vec<Object>)]
+    coordinates: Vec<serde_json::Value>,
+}
+
+/// A region's area as a GeoJSON Feature; `id` is its code.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "read only by the OpenAPI derive")]
+struct BoundaryFeature {
+    #[schema(rename = "type")]
+    kind: BoundaryFeatureType,
+    #[schema(example = "18.72.01.1001")]
+    id: String,
+    geometry: AreaGeometry,
+    properties: Region,
+}
+
+/// The area of a kecamatan or kelurahan as a GeoJSON Feature (`application/geo+json`),
+/// once its boundary is imported (`kim-api regions import-boundaries`).
+///
+/// Anonymous (a token, if sent, must be valid). 404 for an unknown code or a region
+/// whose boundary is not loaded.
+#[utoipa::path(
+    tag = "reference data",
+    security((), ("bearer" = [])),
+    params(("code" = String, Path, description = "Kemendagri code", example = "18.72.01.1001",
+        max_length = 13, pattern = r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")),
+    responses(
+        (status = 200, description = "The area", body = BoundaryFeature, content_type = "application/geo+json"),
+        (status = 400, response = InvalidPath),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
+#[get("/regions/{code}/boundary")]
+pub async fn region_boundary(
+    _anyone: MaybeCaller,
+    db: web::Data<Db>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let (region, geometry) = db
+        .read(move |conn| {
+            let region = regions::table
+                .find(&code)
+                .select(Region::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(ApiError::NotFound)?;
+            let geometry = boundaries::geometry_of(conn, &code)?.ok_or(ApiError::NotFound)?;
+            Ok((region, geometry))
+        })
+        .await?;
+    let geometry: serde_json::Value =
+        serde_json::from_str(&geometry).map_err(ApiError::internal)?;
+    let feature = serde_json::json!({
+        "type": "Feature",
+        "id": region.code,
+        "geometry": geometry,
+        "properties": region,
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(GEOJSON)
+        .body(feature.to_string()))
 }

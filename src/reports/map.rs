@@ -18,7 +18,7 @@ use crate::extract::ListQuery;
 use crate::openapi::{Forbidden, InvalidQuery, ServiceUnavailable, Unauthorized};
 use crate::pagination::PageParams;
 
-pub const GEOJSON: &str = "application/geo+json";
+pub use crate::regions::GEOJSON;
 
 /// What a map point tells about its report.
 #[derive(Debug, Clone, Serialize, ToSchema)]

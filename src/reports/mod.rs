@@ -68,10 +68,6 @@ pub use track::{TrackingLookups, track_report};
 pub const VERIFY_WORKING_DAYS: u32 = 3;
 pub const RESPONSE_WORKING_DAYS: u32 = 5;
 
-/// A generous box around Kota Metro (WGS 84): reports from elsewhere are refused.
-const METRO_LATITUDE: (f64, f64) = (-5.25, -4.95);
-const METRO_LONGITUDE: (f64, f64) = (105.15, 105.45);
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReportRequest {
@@ -82,9 +78,11 @@ pub struct NewReportRequest {
     #[schema(example = "Lampu jalan padam di Jl. Ahmad Yani")]
     pub(crate) title: String,
     pub(crate) description: String,
-    /// The kelurahan where it happens; its kecamatan is derived.
+    /// The kelurahan where it happens; its kecamatan is derived. May be left out
+    /// when `latitude` and `longitude` are given and kelurahan boundaries are loaded:
+    /// the point then names it (`422 outside_area` when it lies in none).
     #[schema(example = "18.72.01.1001")]
-    pub(crate) kelurahan_code: String,
+    pub(crate) kelurahan_code: Option<String>,
     pub(crate) address: Option<String>,
     /// With `longitude`, inside Kota Metro.
     #[schema(minimum = -90, maximum = 90, example = -5.1131)]
@@ -130,7 +128,12 @@ impl NewReportRequest {
             .map(str::trim)
             .filter(|contact| !contact.is_empty())
             .and_then(|contact| checks.take(contact_of(contact)));
-        let location = location(&mut checks, self.latitude, self.longitude);
+        let location = Location::check(
+            &mut checks,
+            self.latitude,
+            self.longitude,
+            ("latitude", "longitude"),
+        );
         let notify_reporter = self.notify_reporter.unwrap_or(false);
         if notify_reporter && !reporter_contact.as_deref().is_some_and(|c| c.contains('@')) {
             checks.push(FieldIssue::new(
@@ -167,73 +170,14 @@ fn contact_of(text: &str) -> Result<String, FieldIssue> {
     }
 }
 
-/// Both coordinates or neither, inside Kota Metro.
-fn location(
-    checks: &mut Checks,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-) -> Option<Location> {
-    let issue = |field: &str, code: &'static str, en: &str, id: &str| {
-        FieldIssue::new(field, code, en.to_owned(), id.to_owned())
-    };
-    match (latitude, longitude) {
+/// The report's kelurahan (given, or found from its point) with its kecamatan, and
+/// that the category takes reports: 422 naming the field otherwise.
+fn verify_places(conn: &mut DbConnection, new: &NewReport) -> Result<(String, String), ApiError> {
+    let kelurahan = match (&new.kelurahan_code, new.location) {
+        (Some(code), _) => Some(code.clone()),
+        (None, Some(location)) => Some(kelurahan_at(conn, location)?),
         (None, None) => None,
-        (Some(_), None) | (None, Some(_)) => {
-            let missing = if latitude.is_none() {
-                "latitude"
-            } else {
-                "longitude"
-            };
-            checks.push(issue(
-                missing,
-                "required",
-                "latitude and longitude come together",
-                "latitude dan longitude harus diisi bersama",
-            ));
-            None
-        }
-        (Some(latitude), Some(longitude)) => {
-            let mut ok = true;
-            if !(-90.0..=90.0).contains(&latitude) {
-                checks.push(issue(
-                    "latitude",
-                    "out_of_range",
-                    "must be between -90 and 90",
-                    "harus antara -90 dan 90",
-                ));
-                ok = false;
-            }
-            if !(-180.0..=180.0).contains(&longitude) {
-                checks.push(issue(
-                    "longitude",
-                    "out_of_range",
-                    "must be between -180 and 180",
-                    "harus antara -180 dan 180",
-                ));
-                ok = false;
-            }
-            let in_metro = (METRO_LATITUDE.0..=METRO_LATITUDE.1).contains(&latitude)
-                && (METRO_LONGITUDE.0..=METRO_LONGITUDE.1).contains(&longitude);
-            if ok && !in_metro {
-                checks.push(issue(
-                    "latitude",
-                    "outside_metro",
-                    "the point lies outside Kota Metro",
-                    "titik berada di luar Kota Metro",
-                ));
-                ok = false;
-            }
-            ok.then_some(Location {
-                latitude,
-                longitude,
-            })
-        }
-    }
-}
-
-/// The kecamatan of an existing kelurahan, and that the category takes reports: 422
-/// naming the field otherwise.
-fn verify_places(conn: &mut DbConnection, new: &NewReport) -> Result<String, ApiError> {
+    };
     // Both looked up in one statement: one round trip per submission.
     let (active, kecamatan): (Option<bool>, Option<String>) = diesel::select((
         report_categories::table
@@ -241,7 +185,7 @@ fn verify_places(conn: &mut DbConnection, new: &NewReport) -> Result<String, Api
             .select(report_categories::active)
             .single_value(),
         regions::table
-            .filter(regions::code.eq(&new.kelurahan_code))
+            .filter(regions::code.eq(kelurahan.clone().unwrap_or_default()))
             .filter(regions::level.eq(crate::regions::RegionLevel::Kelurahan))
             .select(regions::parent_code)
             .single_value(),
@@ -256,17 +200,48 @@ fn verify_places(conn: &mut DbConnection, new: &NewReport) -> Result<String, Api
             format!("`{}` bukan kategori laporan yang aktif", new.category_code),
         ));
     }
-    if kecamatan.is_none() {
-        issues.push(FieldIssue::new(
+    match &kelurahan {
+        None => issues.push(FieldIssue::new(
+            "kelurahan_code",
+            "required",
+            "required, unless latitude and longitude are given",
+            "wajib diisi, kecuali latitude dan longitude diberikan",
+        )),
+        Some(code) if kecamatan.is_none() => issues.push(FieldIssue::new(
             "kelurahan_code",
             "unknown_region",
-            format!("`{}` is not a kelurahan of Kota Metro", new.kelurahan_code),
-            format!("`{}` bukan kelurahan di Kota Metro", new.kelurahan_code),
-        ));
+            format!("`{code}` is not a kelurahan of Kota Metro"),
+            format!("`{code}` bukan kelurahan di Kota Metro"),
+        )),
+        Some(_) => {}
     }
-    match kecamatan {
-        Some(kecamatan) if issues.is_empty() => Ok(kecamatan),
+    match (kelurahan, kecamatan) {
+        (Some(kelurahan), Some(kecamatan)) if issues.is_empty() => Ok((kelurahan, kecamatan)),
         _ => Err(ApiError::Validation(issues)),
+    }
+}
+
+/// The kelurahan `location` lies in, by the loaded boundaries.
+fn kelurahan_at(conn: &mut DbConnection, location: Location) -> Result<String, ApiError> {
+    use crate::regions::boundaries::{self, Placed, Point};
+    let point = Point {
+        latitude: location.latitude,
+        longitude: location.longitude,
+    };
+    match boundaries::kelurahan_at(conn, point)? {
+        Placed::Kelurahan { code, .. } => Ok(code),
+        Placed::Outside => Err(ApiError::Validation(vec![FieldIssue::new(
+            "latitude",
+            "outside_area",
+            "the point lies in no kelurahan of Kota Metro",
+            "titik tidak berada di kelurahan mana pun di Kota Metro",
+        )])),
+        Placed::Unknown => Err(ApiError::Validation(vec![FieldIssue::new(
+            "kelurahan_code",
+            "required",
+            "required: no kelurahan boundaries are loaded to find it from the point",
+            "wajib diisi: batas kelurahan belum dimuat untuk menentukannya dari titik",
+        )])),
     }
 }
 
@@ -381,7 +356,7 @@ pub(crate) fn submit(
     let access = ReportAccess::of(uow.conn, writer)?;
     let submitter = access.submitter(writer)?;
     crate::kims::model::ensure_kim_user_may_write(uow, writer)?;
-    let kecamatan_code = verify_places(uow.conn, new)?;
+    let (kelurahan_code, kecamatan_code) = verify_places(uow.conn, new)?;
     let at = now();
     let verify_due_at = Calendar::load(uow.conn, at)?.due(at, VERIFY_WORKING_DAYS);
     let tracking_code = fresh_tracking_code(uow.conn)?;
@@ -396,6 +371,7 @@ pub(crate) fn submit(
         Inserted {
             new,
             submitter,
+            kelurahan_code: &kelurahan_code,
             kecamatan_code: &kecamatan_code,
             tracking_code: &tracking_code,
             reporter_contact_ciphertext,

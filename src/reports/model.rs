@@ -101,14 +101,7 @@ impl ReportRow {
     }
 }
 
-/// A point on the map, WGS 84.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct Location {
-    #[schema(example = -5.1131)]
-    pub latitude: f64,
-    #[schema(example = 105.3067)]
-    pub longitude: f64,
-}
+pub use crate::domain::place::Location;
 
 /// A citizen report as answered; personal data only where the caller may see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -215,7 +208,8 @@ pub struct NewReport {
     pub category_code: String,
     pub title: String,
     pub description: String,
-    pub kelurahan_code: String,
+    /// `None`: taken from `location` by the loaded kelurahan boundaries.
+    pub kelurahan_code: Option<String>,
     pub address: Option<String>,
     pub location: Option<Location>,
     pub reporter_name: Option<String>,
@@ -241,6 +235,7 @@ pub(crate) fn search_key(title: &str, description: &str) -> String {
 pub struct Inserted<'a> {
     pub new: &'a NewReport,
     pub submitter: Submitter,
+    pub kelurahan_code: &'a str,
     pub kecamatan_code: &'a str,
     pub tracking_code: &'a TrackingCode,
     pub reporter_contact_ciphertext: Option<String>,
@@ -262,7 +257,7 @@ pub fn insert(conn: &mut DbConnection, report: Inserted<'_>) -> Result<ReportRow
             reports::title.eq(&new.title),
             reports::description.eq(&new.description),
             reports::search_key.eq(search_key(&new.title, &new.description)),
-            reports::kelurahan_code.eq(&new.kelurahan_code),
+            reports::kelurahan_code.eq(report.kelurahan_code),
             reports::kecamatan_code.eq(report.kecamatan_code),
             reports::address.eq(&new.address),
             reports::latitude.eq(new.location.map(|at| at.latitude)),

@@ -30,6 +30,7 @@ mod migrations;
 mod notifications;
 mod open311;
 mod openapi;
+mod places;
 mod push;
 mod python;
 mod receiver;

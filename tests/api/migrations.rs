@@ -4,9 +4,10 @@ use kim_api::db::schema::{
     bulletins, consultation_audience, consultation_responses, consultations, holidays,
     idempotency_keys, integration_api_keys, integration_clients, kim_activities, kim_members,
     kim_status_changes, kims, known_sign_ins, login_failures, mentoring_participants,
-    mentoring_session_audience, mentoring_sessions, outbox_events, refresh_tokens, regions,
-    registration_counters, report_categories, report_media_urls, report_timeline, reports,
-    sync_counters, users, webhook_attempts, webhook_deliveries, webhook_subscriptions,
+    mentoring_session_audience, mentoring_sessions, outbox_events, refresh_tokens,
+    region_boundaries, regions, registration_counters, report_categories, report_media_urls,
+    report_timeline, reports, sync_counters, users, webhook_attempts, webhook_deliveries,
+    webhook_subscriptions,
 };
 use kim_api::db::{DbConnection, revert_all_migrations, run_pending_migrations};
 
@@ -50,6 +51,7 @@ fn check_schema_matches(conn: &mut DbConnection) {
     }
     every_column_of!(
         regions,
+        region_boundaries,
         report_categories,
         kims,
         registration_counters,

@@ -69,7 +69,13 @@ async fn the_served_document_is_the_committed_one_and_documents_errors() {
 /// variant names, `AllKims`, for `all_kims`). GeoJSON's type names are RFC 7946's.
 #[test]
 fn enums_carry_the_wire_values() {
-    const GEOJSON_TYPES: [&str; 3] = ["FeatureCollection", "Feature", "Point"];
+    const GEOJSON_TYPES: [&str; 5] = [
+        "FeatureCollection",
+        "Feature",
+        "Point",
+        "Polygon",
+        "MultiPolygon",
+    ];
     let document: serde_json::Value = serde_json::from_str(COMMITTED).expect("valid JSON");
     let mut bad = Vec::new();
     for (name, schema) in document["components"]["schemas"]

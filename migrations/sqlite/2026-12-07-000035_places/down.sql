@@ -1,0 +1,3 @@
+DROP TABLE region_boundaries;
+ALTER TABLE kims DROP COLUMN longitude;
+ALTER TABLE kims DROP COLUMN latitude;
