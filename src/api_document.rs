@@ -303,6 +303,8 @@ fn text_rules() -> Vec<TextRule> {
         rules.extend([
             rule(schema, "title", 1, BULLETIN_TITLE),
             rule(schema, "body", 1, BULLETIN_BODY),
+            rule(schema, "event", 1, CAP_EVENT),
+            rule(schema, "instruction", 1, CAP_INSTRUCTION),
         ]);
     }
     rules.push(rule(

@@ -142,6 +142,14 @@ pub struct ConfigArgs {
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// CAP `sender` of the alerts urgent bulletins are published as: an address of the
+    /// Pemda (no spaces, commas, `<` or `&`). Default: `kim-api@` and the host of
+    /// PUBLIC_BASE_URL (of the bound address in development).
+    #[arg(long, env = "CAP_SENDER")]
+    pub cap_sender: Option<String>,
+    /// CAP `senderName` of those alerts.
+    #[arg(long, env = "CAP_SENDER_NAME", default_value = "Pemerintah Kota Metro")]
+    pub cap_sender_name: String,
     /// How long reading one request body may take before the answer is 408 and the
     /// connection closes (a client that announces a body and trickles it holds a worker).
     #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -213,6 +221,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub db_pool: PoolSettings,
     pub http_workers: Option<usize>,
+    pub cap_sender: Option<String>,
+    pub cap_sender_name: String,
     pub track_rate_per_minute: std::num::NonZeroU32,
     pub body_read_timeout: Duration,
     pub webhook_delivery: DeliverySettings,
@@ -242,6 +252,8 @@ pub enum ConfigError {
         "PUBLIC_BASE_URL {0:?} must be an absolute http(s) URL without query, fragment or credentials"
     )]
     BadPublicBaseUrl(String),
+    #[error("CAP_SENDER {0:?} must not be empty nor hold spaces, commas, `<` or `&` (CAP 1.2)")]
+    BadCapSender(String),
     #[error("CORS origin {0:?} is not a valid origin (scheme://host[:port])")]
     BadCorsOrigin(String),
     #[error("cannot use the data directory {path}: {source}")]
@@ -357,6 +369,8 @@ impl Settings {
                 connection_timeout: Duration::from_millis(args.db_pool_timeout_ms),
             },
             http_workers: args.http_workers,
+            cap_sender: args.cap_sender.map(check_cap_sender).transpose()?,
+            cap_sender_name: args.cap_sender_name,
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
             track_rate_per_minute: std::num::NonZeroU32::new(args.track_rate_per_minute)
                 .unwrap_or(std::num::NonZeroU32::MIN),
@@ -390,6 +404,19 @@ fn decode_nik_key(text: &str) -> Result<[u8; NIK_KEY_BYTES], ConfigError> {
         .decode(text.trim())
         .map_err(|_| ConfigError::BadNikKey)?;
     bytes.try_into().map_err(|_| ConfigError::BadNikKey)
+}
+
+/// CAP 1.2 §3.2.1: a sender has no spaces, commas or restricted characters.
+fn check_cap_sender(text: String) -> Result<String, ConfigError> {
+    let usable = !text.is_empty()
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '<' | '&'));
+    if usable {
+        Ok(text)
+    } else {
+        Err(ConfigError::BadCapSender(text))
+    }
 }
 
 fn parse_public_base_url(text: &str) -> Result<String, ConfigError> {

@@ -61,6 +61,8 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(bulletins::list_bulletins)
                 // Before `/bulletins/{id}`, which would take `feed.atom` for an id.
                 .service(bulletins::atom_feed)
+                .service(bulletins::bulletin_alert)
+                .service(bulletins::alerts_feed)
                 .service(bulletins::create_bulletin)
                 .service(bulletins::get_bulletin)
                 .service(bulletins::update_bulletin)

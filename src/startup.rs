@@ -182,6 +182,15 @@ fn public_base_of(settings: &Settings, bound: std::net::SocketAddr) -> String {
         .unwrap_or_else(|| format!("http://{bound}"))
 }
 
+/// `kim-api@` and the host clients reach the service at.
+fn default_cap_sender(base: &str) -> String {
+    let host = url::Url::parse(base)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("kim-api@{host}")
+}
+
 /// Sends mail to citizens when an SMTP relay is configured.
 fn start_mail(db: &Db, settings: &Settings, base: &str) -> Result<(), StartupError> {
     use crate::reports::subscriptions::mail::{self, Mailer};
@@ -258,6 +267,13 @@ fn run(
 ) -> Result<Server, StartupError> {
     let notification_hub = web::Data::new(crate::notifications::stream::Hub::start(db.clone()));
     let db = web::Data::new(db);
+    let cap_identity = web::Data::new(crate::bulletins::cap::CapIdentity {
+        sender: settings
+            .cap_sender
+            .clone()
+            .unwrap_or_else(|| default_cap_sender(&public_base.0)),
+        sender_name: settings.cap_sender_name.clone(),
+    });
     let public_base = web::Data::new(public_base);
     let body_deadline = web::Data::new(crate::body_deadline::BodyDeadline(
         settings.body_read_timeout,
@@ -318,6 +334,7 @@ fn run(
             .app_data(webhook_delivery.clone())
             .app_data(push_service.clone())
             .app_data(public_base.clone())
+            .app_data(cap_identity.clone())
             .app_data(body_deadline.clone())
             .app_data(tracking_lookups.clone())
             .configure(api_routes)

@@ -23,7 +23,7 @@ use crate::openapi::ServiceUnavailable;
 const FEED_ENTRIES: i64 = 50;
 const GOVERNMENT: &str = "Pemerintah Kota Metro";
 
-fn fixed(moment: chrono::NaiveDateTime) -> DateTime<FixedOffset> {
+pub(super) fn fixed(moment: chrono::NaiveDateTime) -> DateTime<FixedOffset> {
     utc(moment).fixed_offset()
 }
 
@@ -52,7 +52,18 @@ pub async fn atom_feed(
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .body(xml_safe(feed(entries, base).to_string())))
+        .body(xml_safe(
+            feed(
+                "Buletin Informasi Kota Metro",
+                Some(
+                    "Informasi publik dari Pemerintah Kota Metro dan Kelompok Informasi Masyarakat",
+                ),
+                "/api/v1/bulletins/feed.atom",
+                entries,
+                base,
+            )
+            .to_string(),
+        )))
 }
 
 /// The newest public bulletins, and the names of the KIMs that wrote any of them.
@@ -113,25 +124,30 @@ fn entry(row: BulletinRow, kim_names: &HashMap<i64, String>, base: &str) -> Entr
     }
 }
 
-fn feed(entries: Vec<Entry>, base: &str) -> Feed {
+/// A feed of `entries` published at `path`, updated with its latest entry.
+pub(super) fn feed(
+    title: &str,
+    subtitle: Option<&str>,
+    path: &str,
+    entries: Vec<Entry>,
+    base: &str,
+) -> Feed {
     let updated = entries
         .iter()
         .map(|entry| entry.updated)
         .max()
         .unwrap_or_else(|| fixed(chrono::DateTime::UNIX_EPOCH.naive_utc()));
     Feed {
-        title: Text::plain("Buletin Informasi Kota Metro"),
-        subtitle: Some(Text::plain(
-            "Informasi publik dari Pemerintah Kota Metro dan Kelompok Informasi Masyarakat",
-        )),
-        id: format!("{base}/api/v1/bulletins/feed.atom"),
+        title: Text::plain(title),
+        subtitle: subtitle.map(Text::plain),
+        id: format!("{base}{path}"),
         updated,
         authors: vec![Person {
             name: GOVERNMENT.into(),
             ..Default::default()
         }],
         links: vec![Link {
-            href: format!("{base}/api/v1/bulletins/feed.atom"),
+            href: format!("{base}{path}"),
             rel: "self".into(),
             mime_type: Some("application/atom+xml".into()),
             ..Default::default()

@@ -41,6 +41,7 @@ pub fn change_status(
         None
     };
     let row = model::set_status(uow.conn, current, to, kims_addressed)?;
+    super::cap::messages::record(uow.conn, current, &row)?;
     let event = match to {
         BulletinStatus::Published => EventType::BulletinPublished,
         _ => EventType::BulletinArchived,

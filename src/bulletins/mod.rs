@@ -3,6 +3,7 @@
 //! citizens. Who sees what is [`policy`]; the audience is [`audience`].
 
 mod acknowledgements;
+pub mod cap;
 mod feed;
 mod files;
 mod lifecycle;
@@ -18,6 +19,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 pub use acknowledgements::{acknowledge, export_acknowledgements, list_acknowledgements};
+use cap::{CapCategory, CapFields, Certainty, ResponseType, Severity, Urgency};
+pub use cap::{alerts_feed, bulletin_alert};
 pub use feed::atom_feed;
 pub use files::{
     BulletinFiles, attach_upload, delete_attachment, download_attachment, list_attachments,
@@ -58,6 +61,21 @@ pub struct NewBulletinRequest {
     audience: Audience,
     /// A future moment after which KIM users and the public no longer see it.
     expires_at: Option<DateTime<Utc>>,
+    /// CAP `event` (urgent bulletins are CAP alerts): the kind of hazard, e.g.
+    /// `Banjir`; left out, the category's name.
+    event: Option<String>,
+    /// CAP `category`; left out, from the bulletin's category.
+    cap_category: Option<CapCategory>,
+    /// CAP `urgency`; left out, from the bulletin's category.
+    urgency: Option<Urgency>,
+    /// CAP `severity`; left out, from the bulletin's category.
+    severity: Option<Severity>,
+    /// CAP `certainty`; left out, `likely`.
+    certainty: Option<Certainty>,
+    /// CAP `instruction`: what people should do.
+    instruction: Option<String>,
+    /// CAP `responseType`; left out, from the bulletin's category.
+    response_type: Option<ResponseType>,
 }
 
 /// Changes to a draft or published bulletin; absent fields stay as they are.
@@ -73,6 +91,28 @@ pub struct BulletinChanges {
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     expires_at: Option<Option<DateTime<Utc>>>,
+    /// CAP fields (see `NewBulletinRequest`); `null` returns one to its default.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    event: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<CapCategory>)]
+    cap_category: Option<Option<CapCategory>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<Urgency>)]
+    urgency: Option<Option<Urgency>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<Severity>)]
+    severity: Option<Option<Severity>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<Certainty>)]
+    certainty: Option<Option<Certainty>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    instruction: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<ResponseType>)]
+    response_type: Option<Option<ResponseType>>,
 }
 
 /// An expiry must lie ahead.
@@ -97,6 +137,16 @@ impl NewBulletinRequest {
         let body = checks.text("body", &self.body, limits::BULLETIN_BODY, Lines::Multi);
         let audience = self.audience.check(&mut checks);
         let expires_at = self.expires_at.map(|moment| expiry(&mut checks, moment));
+        let cap = CapFields {
+            event: self.event,
+            cap_category: self.cap_category,
+            urgency: self.urgency,
+            severity: self.severity,
+            certainty: self.certainty,
+            instruction: self.instruction,
+            response_type: self.response_type,
+        }
+        .check(&mut checks);
         let (title, body, audience) = checks.finish_with((title, body, audience))?;
         if let Some(kim) = origin_kim_id {
             audience.allowed_for_kim(kim)?;
@@ -111,12 +161,55 @@ impl NewBulletinRequest {
             audience,
             expires_at: expires_at.flatten(),
             author_id: caller.user_id(),
+            cap: cap.stored(),
         })
     }
 }
 
+/// Changes to a bulletin's CAP fields: `None` leaves one, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+struct CapChanges {
+    event: Option<Option<String>>,
+    cap_category: Option<Option<CapCategory>>,
+    urgency: Option<Option<Urgency>>,
+    severity: Option<Option<Severity>>,
+    certainty: Option<Option<Certainty>>,
+    instruction: Option<Option<String>>,
+    response_type: Option<Option<ResponseType>>,
+}
+
+impl CapChanges {
+    fn touches(&self) -> bool {
+        self.event.is_some()
+            || self.cap_category.is_some()
+            || self.urgency.is_some()
+            || self.severity.is_some()
+            || self.certainty.is_some()
+            || self.instruction.is_some()
+            || self.response_type.is_some()
+    }
+
+    /// `current`'s fields with these changes, as stored.
+    fn applied_to(&self, current: &BulletinRow) -> Option<String> {
+        let mut fields = CapFields::from_stored(current.cap.as_deref());
+        fn change<T: Clone>(field: &mut Option<T>, to: &Option<Option<T>>) {
+            if let Some(to) = to {
+                field.clone_from(to);
+            }
+        }
+        change(&mut fields.event, &self.event);
+        change(&mut fields.cap_category, &self.cap_category);
+        change(&mut fields.urgency, &self.urgency);
+        change(&mut fields.severity, &self.severity);
+        change(&mut fields.certainty, &self.certainty);
+        change(&mut fields.instruction, &self.instruction);
+        change(&mut fields.response_type, &self.response_type);
+        fields.stored()
+    }
+}
+
 impl BulletinChanges {
-    fn check(self) -> Result<BulletinEdit, ApiError> {
+    fn check(self) -> Result<(BulletinEdit, CapChanges), ApiError> {
         let mut checks = Checks::new();
         let title = self
             .title
@@ -130,15 +223,32 @@ impl BulletinChanges {
         let expires_at = self
             .expires_at
             .map(|change| change.and_then(|moment| expiry(&mut checks, moment)));
+        let checked = CapFields {
+            event: self.event.clone().flatten(),
+            instruction: self.instruction.clone().flatten(),
+            ..CapFields::default()
+        }
+        .check(&mut checks);
         checks.finish()?;
-        Ok(BulletinEdit {
+        let cap = CapChanges {
+            event: self.event.map(|_| checked.event),
+            cap_category: self.cap_category,
+            urgency: self.urgency,
+            severity: self.severity,
+            certainty: self.certainty,
+            instruction: self.instruction.map(|_| checked.instruction),
+            response_type: self.response_type,
+        };
+        let edit = BulletinEdit {
             title,
             body,
             category: self.category,
             priority: self.priority,
             audience,
             expires_at,
-        })
+            cap: None,
+        };
+        Ok((edit, cap))
     }
 }
 
@@ -151,6 +261,23 @@ fn find_visible(
     bulletins::table
         .filter(bulletins::id.eq(id))
         .filter(access.condition())
+        .select(BulletinRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The bulletin `id` if `access` lets its caller see it now or ever could (its CAP
+/// alert, cancelled or not); else 404.
+fn find_ever_visible(
+    conn: &mut DbConnection,
+    access: &BulletinAccess,
+    id: i64,
+) -> Result<BulletinRow, ApiError> {
+    bulletins::table
+        .filter(bulletins::id.eq(id))
+        .filter(bulletins::status.ne(model::StoredStatus::Deleted))
+        .filter(access.condition().or(access.could_have_seen()))
         .select(BulletinRow::as_select())
         .first(conn)
         .optional()?
@@ -237,12 +364,14 @@ pub async fn create_bulletin(
 }
 
 /// One bulletin, with its version as `ETag`; 404 when the caller may not see it.
+/// With `Accept: application/cap+xml`, its CAP alert (as `GET /api/v1/bulletins/{id}.cap`).
 #[utoipa::path(
     tag = "bulletins",
     params(("id" = i64, Path, description = "Bulletin id")),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The bulletin", body = Bulletin, headers(("ETag" = String))),
+        (status = 200, description = "The bulletin, or its CAP alert", content(
+            (Bulletin = "application/json"), (String = "application/cap+xml")), headers(("ETag" = String))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -254,9 +383,25 @@ pub async fn get_bulletin(
     caller: MaybeCaller,
     db: web::Data<Db>,
     id: web::Path<i64>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let MaybeCaller(caller) = caller;
+    if wants_cap(&req) {
+        let (Some(identity), Some(base)) = (
+            req.app_data::<web::Data<cap::CapIdentity>>(),
+            req.app_data::<web::Data<crate::config::PublicBaseUrl>>(),
+        ) else {
+            return Err(ApiError::internal("the CAP identity is not configured"));
+        };
+        let document =
+            cap::alert_document(&db, caller, id, identity.get_ref().clone(), base.0.clone())
+                .await?;
+        return Ok(HttpResponse::Ok()
+            .content_type(cap::document::CONTENT_TYPE)
+            .insert_header((actix_web::http::header::VARY, "Accept"))
+            .body(document));
+    }
     let (bulletin, show_author) = db
         .read(move |conn| {
             let access = BulletinAccess::of(conn, caller.as_ref())?;
@@ -273,7 +418,16 @@ pub async fn get_bulletin(
     };
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::ETAG, etag))
+        .insert_header((actix_web::http::header::VARY, "Accept"))
         .json(&bulletin))
+}
+
+/// Whether the request asks for CAP rather than JSON.
+fn wants_cap(req: &actix_web::HttpRequest) -> bool {
+    req.headers()
+        .get_all(actix_web::http::header::ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .any(|accept| accept.contains(cap::document::CONTENT_TYPE))
 }
 
 /// Edits a draft or published bulletin (an archived one is final: 409).
@@ -311,13 +465,16 @@ pub async fn update_bulletin(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let ApiJson(changes) = body;
-    let edit = changes.check()?;
+    let (mut edit, cap_changes) = changes.check()?;
     let row = db
         .unit_of_work(Actor::from(&caller), origin, move |uow| {
             let current = find_changeable(uow, &caller, id, policy::may_change)?;
             if_match.check(current.version)?;
             if current.status == BulletinStatus::Archived {
                 return Err(archived());
+            }
+            if cap_changes.touches() {
+                edit.cap = Some(cap_changes.applied_to(&current));
             }
             if let Some(audience) = &edit.audience {
                 if let Some(kim) = current.origin_kim_id {
@@ -326,6 +483,7 @@ pub async fn update_bulletin(
                 audience.verify(uow.conn)?;
             }
             let row = model::update(uow.conn, &current, &edit)?;
+            cap::messages::record(uow.conn, &current, &row)?;
             uow.audit("bulletin.updated", Some(Target::new("bulletin", id)), None)?;
             model::present(uow.conn, row, true)
         })

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::cap::{CapCategory, CapFields, Certainty, ResponseType, Severity, Urgency};
 use crate::audience::{Audience, AudienceScope};
 use crate::db::schema::{bulletin_audience, bulletins};
 use crate::db::{DbConnection, now, stored, utc};
@@ -107,6 +108,8 @@ pub struct BulletinRow {
     pub change_seq: i64,
     /// PostgreSQL: the transaction of the last change (see `sync`).
     pub change_xid: i64,
+    /// The CAP fields the author set, as JSON (see `cap::CapFields`).
+    pub cap: Option<String>,
 }
 
 impl BulletinRow {
@@ -152,6 +155,16 @@ pub struct Bulletin {
     pub author_id: Option<i64>,
     /// Active KIMs the audience matched when it was published.
     pub kims_addressed: Option<i32>,
+    /// CAP fields the author set (see `GET /api/v1/bulletins/{id}.cap`); `null`
+    /// ones default from the category.
+    #[schema(example = "Banjir")]
+    pub event: Option<String>,
+    pub cap_category: Option<CapCategory>,
+    pub urgency: Option<Urgency>,
+    pub severity: Option<Severity>,
+    pub certainty: Option<Certainty>,
+    pub instruction: Option<String>,
+    pub response_type: Option<ResponseType>,
     /// Files, downloaded from `/api/v1/bulletins/{id}/attachments/{attachment id}`.
     pub attachments: Vec<crate::attachments::Attachment>,
     pub created_at: DateTime<Utc>,
@@ -166,7 +179,15 @@ impl Bulletin {
         show_author: bool,
         attachments: Vec<crate::attachments::Attachment>,
     ) -> Result<Bulletin, ApiError> {
+        let cap = CapFields::from_stored(row.cap.as_deref());
         Ok(Bulletin {
+            event: cap.event,
+            cap_category: cap.cap_category,
+            urgency: cap.urgency,
+            severity: cap.severity,
+            certainty: cap.certainty,
+            instruction: cap.instruction,
+            response_type: cap.response_type,
             origin: row.origin,
             category: row.category,
             priority: row.priority,
@@ -203,6 +224,8 @@ pub struct NewBulletin {
     pub audience: Audience,
     pub expires_at: Option<NaiveDateTime>,
     pub author_id: Option<i64>,
+    /// The CAP fields as stored.
+    pub cap: Option<String>,
 }
 
 /// A checked edit: `None` leaves a field; `expires_at: Some(None)` clears it.
@@ -220,6 +243,8 @@ pub struct BulletinEdit {
     #[diesel(skip_update)]
     pub audience: Option<Audience>,
     pub expires_at: Option<Option<NaiveDateTime>>,
+    /// Set from the current fields and the changed ones, in the changing transaction.
+    pub cap: Option<Option<String>>,
 }
 
 /// What `q` is matched against: title and body lower-cased here, not by the database,
@@ -256,6 +281,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewBulletin) -> Result<BulletinRow,
             bulletins::audience_kim_ids.eq(json_list(&new.audience.kim_ids)?),
             bulletins::expires_at.eq(new.expires_at),
             bulletins::author_id.eq(new.author_id),
+            bulletins::cap.eq(&new.cap),
             bulletins::created_at.eq(now),
             bulletins::updated_at.eq(now),
             bulletins::change_seq.eq(next_change(conn, Counter::Bulletins)?),

@@ -320,6 +320,16 @@ diesel::table! {
         version -> BigInt,
         change_seq -> BigInt,
         change_xid -> BigInt,
+        cap -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    bulletin_alerts (bulletin_id, seq) {
+        bulletin_id -> BigInt,
+        seq -> Integer,
+        msg_type -> Text,
+        sent_at -> Timestamp,
     }
 }
 
@@ -585,6 +595,7 @@ diesel::joinable!(resumable_upload_chunks -> resumable_uploads (upload_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    bulletin_alerts,
     region_boundaries,
     report_categories,
     kims,

@@ -383,6 +383,7 @@ fn demo_bulletin(
         audience,
         expires_at: None,
         author_id: Some(from_kim.map_or(author, |kim| kim.admin_id)),
+        cap: None,
     };
     let draft = bulletin_model::insert(conn, &new)?;
     if index % 10 == 9 {

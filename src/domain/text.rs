@@ -38,6 +38,10 @@ pub mod limits {
     pub const REGION_CODE: usize = 32;
     pub const BULLETIN_TITLE: usize = 200;
     pub const BULLETIN_BODY: usize = 50_000;
+    /// CAP `event` of an urgent bulletin: a kind of hazard, a few words.
+    pub const CAP_EVENT: usize = 100;
+    /// CAP `instruction` of an urgent bulletin.
+    pub const CAP_INSTRUCTION: usize = 2000;
     /// Regions or KIMs one bulletin addresses.
     pub const AUDIENCE_ENTRIES: usize = 100;
     pub const ACKNOWLEDGEMENT_NOTE: usize = 500;

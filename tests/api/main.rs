@@ -5,6 +5,7 @@ mod attachments;
 mod audit_log;
 mod auth;
 mod bulletins;
+mod cap_alerts;
 mod citizen_mail;
 mod concurrency;
 mod consultations;

@@ -230,6 +230,8 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         db_pool_size: 4,
         db_pool_timeout_ms: 5000,
         http_workers: Some(1),
+        cap_sender: Some("kim@metrokota.example.id".into()),
+        cap_sender_name: "Pemerintah Kota Metro".into(),
         track_rate_per_minute: 30,
         body_read_timeout_secs: 30,
         webhook_allow_private_targets: true,

@@ -1,0 +1,2 @@
+DROP TABLE bulletin_alerts;
+ALTER TABLE bulletins DROP COLUMN cap;
