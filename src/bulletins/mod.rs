@@ -371,7 +371,7 @@ pub async fn create_bulletin(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The bulletin, or its CAP alert", content(
-            (Bulletin = "application/json"), (String = "application/cap+xml")), headers(("ETag" = String))),
+            (Bulletin = "application/json"), (crate::attachments::FileContent = "application/cap+xml")), headers(("ETag" = String))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),

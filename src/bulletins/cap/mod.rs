@@ -231,7 +231,7 @@ pub struct CapIdentity {
     params(("id" = i64, Path, description = "Bulletin id")),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The alert (CAP 1.2)", body = String, content_type = "application/cap+xml"),
+        (status = 200, description = "The alert (CAP 1.2)", content((crate::attachments::FileContent = "application/cap+xml"))),
         (status = 400, response = crate::openapi::InvalidPath),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
