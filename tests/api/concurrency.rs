@@ -329,7 +329,7 @@ async fn no_kim_user_writes_after_its_kims_dissolution() {
 /// A write that loses a deadlock is run again rather than answered with an error.
 /// Moving an account to another KIM locks the account, then the KIM; a session elsewhere
 /// that holds the KIM and then asks for the account closes the cycle. PostgreSQL aborts
-/// the request's transaction (it has waited longest); the unit of work retries it once
+/// the request's transaction (it checks first); the unit of work retries it once
 /// the other session is done, and the client sees only its `200`.
 #[tokio::test]
 async fn a_write_that_loses_a_deadlock_is_retried() {
@@ -337,13 +337,13 @@ async fn a_write_that_loses_a_deadlock_is_retried() {
     if !crate::helpers::backends().contains(&crate::helpers::Backend::Postgres) {
         return;
     }
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await;
+    let app = crate::helpers::spawn_app_for_deadlocks().await;
     let admin = app.bootstrap_admin().await;
     let from = app.create_kim("KIM Asal").await;
     let to = app.create_kim("KIM Tujuan").await;
     let member = app.user(&admin, "kim_member", Some(from)).await;
     let url = app.database.url();
-    let mut holder = diesel::PgConnection::establish(&url).expect("connect");
+    let mut holder = crate::helpers::deadlock_holder(&url);
     holder
         .batch_execute(&format!(
             "BEGIN; SELECT id FROM kims WHERE id = {to} FOR UPDATE;"
@@ -371,7 +371,7 @@ async fn a_write_that_loses_a_deadlock_is_retried() {
     let member_id = member.id;
     let holder = tokio::task::spawn_blocking(move || {
         // Waits for the account the request holds: a deadlock, decided after
-        // deadlock_timeout (1 s) against the request.
+        // the app's deadlock_timeout against the request.
         holder
             .batch_execute(&format!(
                 "SELECT id FROM users WHERE id = {member_id} FOR UPDATE;"
@@ -404,14 +404,14 @@ async fn a_keyed_creation_that_loses_a_deadlock_is_retried() {
     if !crate::helpers::backends().contains(&crate::helpers::Backend::Postgres) {
         return;
     }
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await;
+    let app = crate::helpers::spawn_app_for_deadlocks().await;
     let admin = app.bootstrap_admin().await;
     let kim = app
         .create_kim_at("KIM Kunci", "18.72.01.1001", "active")
         .await;
     let member = app.user(&admin, "kim_member", Some(kim)).await;
     let url = app.database.url();
-    let mut holder = diesel::PgConnection::establish(&url).expect("connect");
+    let mut holder = crate::helpers::deadlock_holder(&url);
     holder
         .batch_execute(&format!(
             "BEGIN; SELECT id FROM kims WHERE id = {kim} FOR UPDATE;"
@@ -446,7 +446,7 @@ async fn a_keyed_creation_that_loses_a_deadlock_is_retried() {
     let owner = format!("user:{}", member.id);
     let holder = tokio::task::spawn_blocking(move || {
         // Waits for the key the request claimed: a deadlock, decided after
-        // deadlock_timeout (1 s) against the request, which has waited longer.
+        // the app's deadlock_timeout against the request (the holder never checks).
         holder
             .batch_execute(&format!(
                 "INSERT INTO idempotency_keys (owner, idempotency_key, request_hash, \

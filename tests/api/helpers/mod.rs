@@ -603,6 +603,31 @@ pub fn loopback() -> ipnet::IpNet {
     "127.0.0.1/32".parse().expect("CIDR")
 }
 
+/// PostgreSQL checks a waiting session for a deadlock once, `deadlock_timeout` after it
+/// starts waiting. For a test to know which side loses, the app's sessions check after
+/// 3 s (time for the test's holder to close the cycle however loaded the machine, and
+/// within the pool's 5 s `lock_timeout`) and the holder from [`deadlock_holder`] never
+/// checks first.
+pub async fn spawn_app_for_deadlocks() -> TestApp {
+    spawn_app_with(Backend::Postgres, |config| {
+        config.database_url = config.database_url.take().map(|url| {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}options=-c%20deadlock_timeout%3D3s")
+        });
+    })
+    .await
+}
+
+/// A session that, once in a deadlock with a request, leaves the check to the request.
+pub fn deadlock_holder(url: &str) -> diesel::PgConnection {
+    use diesel::connection::SimpleConnection;
+    let mut holder = <diesel::PgConnection as diesel::Connection>::establish(url).expect("connect");
+    holder
+        .batch_execute("SET deadlock_timeout = '10min'")
+        .expect("deadlock_timeout");
+    holder
+}
+
 /// Returns once a session of the database waits on a lock (polled: there is nothing
 /// to await), for at most 10 s.
 pub async fn wait_for_lock_waiter(url: &str) {
