@@ -4,6 +4,7 @@
 //! only parses the command line and hands a [`config::Settings`] to it.
 
 pub mod activities;
+pub mod alert_sources;
 pub mod api_document;
 pub mod attachments;
 pub mod audience;

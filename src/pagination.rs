@@ -204,3 +204,8 @@ mod tests {
         assert!(params.after::<i64>().is_err());
     }
 }
+
+/// The filters of a list that has none: any other query parameter is refused.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFilter {}

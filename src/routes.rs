@@ -9,9 +9,9 @@ use utoipa_actix_web::{AppExt, scope};
 
 use crate::api_document::ApiDoc;
 use crate::{
-    activities, attachments, audit_log, bulletins, consultations, engagement, health, holidays,
-    integration_clients, kims, members, mentoring, metrics, notifications, open311, regions,
-    report_categories, reports, sessions, stats, users, webhooks,
+    activities, alert_sources, attachments, audit_log, bulletins, consultations, engagement,
+    health, holidays, integration_clients, kims, members, mentoring, metrics, notifications,
+    open311, regions, report_categories, reports, sessions, stats, users, webhooks,
 };
 
 /// Every documented route. Handlers are registered with `.service(...)` so that
@@ -121,6 +121,12 @@ pub fn api_routes(config: &mut ServiceConfig) {
                 .service(reports::subscriptions::feedback::feedback_page)
                 .service(reports::subscriptions::feedback::give_citizen_feedback)
                 .service(stats::overview)
+                .service(alert_sources::create_alert_source)
+                .service(alert_sources::list_alert_sources)
+                .service(alert_sources::get_alert_source)
+                .service(alert_sources::update_alert_source)
+                .service(alert_sources::delete_alert_source)
+                .service(alert_sources::list_polls)
                 .service(webhooks::create_webhook)
                 .service(webhooks::list_webhooks)
                 .service(webhooks::get_webhook)

@@ -115,6 +115,7 @@ impl Application {
             start_push(&db, settings, vapid)?;
         }
         start_mail(&db, settings, &public_base_of(settings, bound))?;
+        start_alert_poller(&db, settings)?;
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
@@ -227,6 +228,24 @@ fn start_push(
     every(delivery::POLL, db, "push messages sent", move |db| {
         let pusher = pusher.clone();
         async move { delivery::send_due(&db, pusher).await }
+    });
+    Ok(())
+}
+
+/// Polls the registered CAP alert sources (SPEC §12).
+fn start_alert_poller(db: &Db, settings: &Settings) -> Result<(), StartupError> {
+    use crate::alert_sources::poll::{self, AlertPoller};
+    let delivery_settings = settings.webhook_delivery;
+    let poller = std::sync::Arc::new(AlertPoller {
+        sender: crate::outbound::sender::Sender::new(
+            delivery_settings.timeout,
+            delivery_settings.allow_private,
+        )
+        .map_err(|error| StartupError::Webhooks(error.to_string()))?,
+    });
+    every(poll::POLL, db, "alert sources polled", move |db| {
+        let poller = poller.clone();
+        async move { poll::poll_due(&db, poller).await }
     });
     Ok(())
 }

@@ -6,7 +6,7 @@ mod acknowledgements;
 pub mod cap;
 mod feed;
 mod files;
-mod lifecycle;
+pub mod lifecycle;
 mod listing;
 pub mod model;
 pub mod policy;

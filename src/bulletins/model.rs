@@ -110,6 +110,10 @@ pub struct BulletinRow {
     pub change_xid: i64,
     /// The CAP fields the author set, as JSON (see `cap::CapFields`).
     pub cap: Option<String>,
+    /// The alert source an incoming CAP alert came from (SPEC §12, CAP in).
+    pub alert_source_id: Option<i64>,
+    /// The incoming alert's first identifier.
+    pub cap_identifier: Option<String>,
 }
 
 impl BulletinRow {
@@ -165,6 +169,11 @@ pub struct Bulletin {
     pub certainty: Option<Certainty>,
     pub instruction: Option<String>,
     pub response_type: Option<ResponseType>,
+    /// The alert source (`/api/v1/alert-sources`) of a bulletin made from an incoming
+    /// CAP alert.
+    pub alert_source_id: Option<i64>,
+    /// That alert's CAP identifier (its first message's).
+    pub cap_identifier: Option<String>,
     /// Files, downloaded from `/api/v1/bulletins/{id}/attachments/{attachment id}`.
     pub attachments: Vec<crate::attachments::Attachment>,
     pub created_at: DateTime<Utc>,
@@ -203,6 +212,8 @@ impl Bulletin {
             published_at: row.published_at.map(utc),
             expires_at: row.expires_at.map(utc),
             author_id: row.author_id.filter(|_| show_author),
+            alert_source_id: row.alert_source_id,
+            cap_identifier: row.cap_identifier,
             kims_addressed: row.kims_addressed,
             attachments,
             created_at: utc(row.created_at),

@@ -321,6 +321,55 @@ diesel::table! {
         change_seq -> BigInt,
         change_xid -> BigInt,
         cap -> Nullable<Text>,
+        alert_source_id -> Nullable<BigInt>,
+        cap_identifier -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    alert_sources (id) {
+        id -> BigInt,
+        url -> Text,
+        poll_interval_secs -> Integer,
+        min_severity -> Text,
+        mode -> Text,
+        active -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        next_poll_at -> Timestamp,
+        lease_token -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    alert_polls (id) {
+        id -> BigInt,
+        source_id -> BigInt,
+        polled_at -> Timestamp,
+        http_status -> Nullable<Integer>,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        alerts_seen -> Integer,
+        created -> Integer,
+        updated -> Integer,
+        archived -> Integer,
+        skipped -> Integer,
+        items -> Text,
+    }
+}
+
+diesel::table! {
+    incoming_alerts (sender, identifier) {
+        sender -> Text,
+        identifier -> Text,
+        source_id -> Nullable<BigInt>,
+        bulletin_id -> Nullable<BigInt>,
+        received_at -> Timestamp,
     }
 }
 
@@ -593,8 +642,14 @@ diesel::table! {
 
 diesel::joinable!(resumable_upload_chunks -> resumable_uploads (upload_id));
 
+diesel::joinable!(alert_polls -> alert_sources (source_id));
+diesel::joinable!(incoming_alerts -> bulletins (bulletin_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    alert_sources,
+    alert_polls,
+    incoming_alerts,
     bulletin_alerts,
     region_boundaries,
     report_categories,

@@ -172,3 +172,76 @@ impl Sender {
         }
     }
 }
+
+/// What a conditional GET answered: `304` with no body, or the body, whole.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// The validators of an earlier answer, sent back so that an unchanged document is
+/// answered `304 Not Modified`.
+#[derive(Debug, Clone, Default)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Sender {
+    /// GETs `url` under the same rules as deliveries (https, public addresses, no
+    /// redirects, the timeout), reading at most `max_bytes` of the body: a longer one
+    /// is an error, not a truncated document.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        validators: &Validators,
+        max_bytes: usize,
+    ) -> Result<Fetched, String> {
+        use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+        if let Some(refusal) = self.refusal(url) {
+            return Err(refusal);
+        }
+        let mut request = self.client.get(url);
+        if let Some(etag) = &validators.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(modified) = &validators.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, modified);
+        }
+        let mut response = request.send().await.map_err(|error| self.explain(&error))?;
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value: &HeaderValue| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (status, etag, last_modified) = (
+            response.status().as_u16(),
+            header(ETAG),
+            header(LAST_MODIFIED),
+        );
+        let mut body = Vec::new();
+        if status == 200 {
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|error| self.explain(&error))?
+            {
+                if body.len() + chunk.len() > max_bytes {
+                    return Err(format!("the answer is larger than {max_bytes} bytes"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(Fetched {
+            status,
+            etag,
+            last_modified,
+            body,
+        })
+    }
+}

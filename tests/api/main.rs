@@ -1,11 +1,13 @@
 //! One test binary, so the crate links once.
 
 mod activities;
+mod alert_sources;
 mod attachments;
 mod audit_log;
 mod auth;
 mod bulletins;
 mod cap_alerts;
+mod cap_publisher;
 mod citizen_mail;
 mod concurrency;
 mod consultations;

@@ -1,13 +1,13 @@
 use diesel::prelude::*;
 use kim_api::db::schema::{
-    attachments, audit_log, bulletin_acknowledgements, bulletin_audience, bulletin_seen_by,
-    bulletins, consultation_audience, consultation_responses, consultations, holidays,
-    idempotency_keys, integration_api_keys, integration_clients, kim_activities, kim_members,
-    kim_status_changes, kims, known_sign_ins, login_failures, mentoring_participants,
-    mentoring_session_audience, mentoring_sessions, outbox_events, refresh_tokens,
-    region_boundaries, regions, registration_counters, report_categories, report_media_urls,
-    report_timeline, reports, sync_counters, users, webhook_attempts, webhook_deliveries,
-    webhook_subscriptions,
+    alert_polls, alert_sources, attachments, audit_log, bulletin_acknowledgements, bulletin_alerts,
+    bulletin_audience, bulletin_seen_by, bulletins, consultation_audience, consultation_responses,
+    consultations, holidays, idempotency_keys, incoming_alerts, integration_api_keys,
+    integration_clients, kim_activities, kim_members, kim_status_changes, kims, known_sign_ins,
+    login_failures, mentoring_participants, mentoring_session_audience, mentoring_sessions,
+    outbox_events, refresh_tokens, region_boundaries, regions, registration_counters,
+    report_categories, report_media_urls, report_timeline, reports, sync_counters, users,
+    webhook_attempts, webhook_deliveries, webhook_subscriptions,
 };
 use kim_api::db::{DbConnection, revert_all_migrations, run_pending_migrations};
 
@@ -86,6 +86,10 @@ fn check_schema_matches(conn: &mut DbConnection) {
         consultations,
         consultation_audience,
         consultation_responses,
+        bulletin_alerts,
+        alert_sources,
+        alert_polls,
+        incoming_alerts,
     );
 }
 

@@ -225,6 +225,15 @@ fn expected(route: &str, who: Who) -> u16 {
             GovAdmin,
         ) => 200,
         ("DELETE /api/v1/webhooks/{none}", GovAdmin) => 404,
+        ("POST /api/v1/alert-sources", GovAdmin) => 201,
+        (
+            "GET /api/v1/alert-sources"
+            | "GET /api/v1/alert-sources/{id}"
+            | "PATCH /api/v1/alert-sources/{id}"
+            | "GET /api/v1/alert-sources/{id}/polls",
+            GovAdmin,
+        ) => 200,
+        ("DELETE /api/v1/alert-sources/{none}", GovAdmin) => 404,
         ("GET /api/v1/webhooks/{id}/deliveries", GovAdmin) => 200,
         (
             "POST /api/v1/integration-clients/{none}/api-keys"
@@ -419,6 +428,19 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             .expect("json")["id"]
             .as_i64()
             .expect("id");
+        // Inactive: the poller leaves it alone.
+        let alert_source = app
+            .post_as(
+                "/api/v1/alert-sources",
+                &admin.session.access_token,
+                &json!({"url": "https://www.bmkg.go.id/alerts/nowcast/id/rss.xml", "active": false}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["id"]
+            .as_i64()
+            .expect("id");
         let routes: Vec<(&str, Method, String, Option<Value>)> = vec![
             ("GET /health/live", Method::GET, "/health/live".into(), None),
             (
@@ -599,6 +621,12 @@ async fn every_route_answers_each_kind_of_caller_as_specified() {
             ("GET /api/v1/webhooks/{id}", Method::GET, format!("/api/v1/webhooks/{webhook}"), None),
             ("PATCH /api/v1/webhooks/{id}", Method::PATCH, format!("/api/v1/webhooks/{webhook}"), Some(json!({"description": "Matriks"}))),
             ("DELETE /api/v1/webhooks/{none}", Method::DELETE, "/api/v1/webhooks/999999".into(), None),
+            ("POST /api/v1/alert-sources", Method::POST, "/api/v1/alert-sources".into(), Some(json!({"url": "https://www.bmkg.go.id/alerts/nowcast/id/rss.xml", "active": false}))),
+            ("GET /api/v1/alert-sources", Method::GET, "/api/v1/alert-sources".into(), None),
+            ("GET /api/v1/alert-sources/{id}", Method::GET, format!("/api/v1/alert-sources/{alert_source}"), None),
+            ("PATCH /api/v1/alert-sources/{id}", Method::PATCH, format!("/api/v1/alert-sources/{alert_source}"), Some(json!({"min_severity": "minor"}))),
+            ("GET /api/v1/alert-sources/{id}/polls", Method::GET, format!("/api/v1/alert-sources/{alert_source}/polls"), None),
+            ("DELETE /api/v1/alert-sources/{none}", Method::DELETE, "/api/v1/alert-sources/999999".into(), None),
             ("GET /open311/v2/services.{format}", Method::GET, "/open311/v2/services.json".into(), None),
             ("GET /open311/v2/requests.{format}", Method::GET, "/open311/v2/requests.xml".into(), None),
             ("POST /open311/v2/requests.{format}", Method::POST, "/open311/v2/requests.json?service_code=infrastruktur".into(), None),
