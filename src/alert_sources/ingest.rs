@@ -11,6 +11,7 @@ use super::cap::{IncomingAlert, MessageType};
 use super::matching::{Kota, Matched, NamedRegion, PlacedKim, audience_of};
 use super::model::{AlertMode, ItemOutcome, PollItem, SourceRow, severity_rank};
 use crate::audience::Audience;
+use crate::bulletins::cap::CapCategory;
 use crate::bulletins::model::{
     self as bulletins_model, BulletinEdit, BulletinRow, BulletinStatus, Category, NewBulletin,
     Origin, Priority, StoredStatus,
@@ -232,6 +233,17 @@ fn cap_of(alert: &IncomingAlert) -> Option<String> {
     cap.stored()
 }
 
+/// The bulletin category of an alert: `bencana` unless its CAP category says health,
+/// security or infrastructure.
+fn category_of(alert: &IncomingAlert) -> Category {
+    match alert.cap.cap_category {
+        Some(CapCategory::Health) => Category::Kesehatan,
+        Some(CapCategory::Security) => Category::Keamanan,
+        Some(CapCategory::Infra | CapCategory::Transport) => Category::Infrastruktur,
+        _ => Category::Bencana,
+    }
+}
+
 fn create(
     uow: &mut UnitOfWork<'_>,
     source: &SourceRow,
@@ -261,7 +273,7 @@ fn create(
         origin_kim_id: None,
         title: clipped(&alert.headline, limits::BULLETIN_TITLE),
         body: body_of(alert),
-        category: Category::Bencana,
+        category: category_of(alert),
         priority: Priority::Urgent,
         audience,
         expires_at,

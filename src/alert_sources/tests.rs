@@ -181,3 +181,37 @@ fn a_polygon_over_a_kim_addresses_it_and_names_are_the_fallback() {
     let nobody = metro_alert(empty_corner, "khususnya di Pekalongan");
     assert!(matches!(audience_of(&nobody, &kota), Matched::Nobody(_)));
 }
+
+#[test]
+fn a_circle_takes_in_the_kims_within_its_radius() {
+    let document = r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+      <identifier>synthetic-circle</identifier><sender>bpbd@metrokota.example.id</sender>
+      <sent>2026-12-07T10:00:00+07:00</sent><status>Actual</status><msgType>Alert</msgType>
+      <scope>Public</scope>
+      <info><category>Geo</category><event>Tanah longsor</event><urgency>Immediate</urgency>
+        <severity>Severe</severity><certainty>Observed</certainty>
+        <area><areaDesc>Sekitar titik longsor</areaDesc><circle>-5.0,105.4 2.5</circle></area>
+      </info></alert>"#;
+    let alert = read(&parse(document.as_bytes()).expect("xml")).expect("alert");
+    let regions = regions();
+    // 0.01° of latitude is about 1.1 km: one KIM inside the 2.5 km radius, one outside.
+    let kims = [
+        PlacedKim {
+            id: 1,
+            point: Point::new(105.4, -5.01),
+        },
+        PlacedKim {
+            id: 2,
+            point: Point::new(105.4, -5.04),
+        },
+    ];
+    let kota = Kota {
+        extent: metro_extent(),
+        kims: &kims,
+        regions: &regions,
+    };
+    let Matched::Audience(audience) = audience_of(&alert, &kota) else {
+        panic!("matched");
+    };
+    assert_eq!(audience.kim_ids, [1]);
+}

@@ -169,9 +169,9 @@ pub struct Bulletin {
     pub certainty: Option<Certainty>,
     pub instruction: Option<String>,
     pub response_type: Option<ResponseType>,
-    /// The alert source (`/api/v1/alert-sources`) of a bulletin made from an incoming
-    /// CAP alert.
-    pub alert_source_id: Option<i64>,
+    /// The alert source (`/api/v1/alert-sources/{id}`) of a bulletin made from an
+    /// incoming CAP alert; `null` for bulletins people wrote.
+    pub source: Option<i64>,
     /// That alert's CAP identifier (its first message's).
     pub cap_identifier: Option<String>,
     /// Files, downloaded from `/api/v1/bulletins/{id}/attachments/{attachment id}`.
@@ -212,7 +212,7 @@ impl Bulletin {
             published_at: row.published_at.map(utc),
             expires_at: row.expires_at.map(utc),
             author_id: row.author_id.filter(|_| show_author),
-            alert_source_id: row.alert_source_id,
+            source: row.alert_source_id,
             cap_identifier: row.cap_identifier,
             kims_addressed: row.kims_addressed,
             attachments,

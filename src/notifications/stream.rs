@@ -31,7 +31,7 @@ use crate::error::ApiError;
 use crate::i18n::Lang;
 
 /// How often each instance looks for new notifications: the stream's added latency.
-pub const LOOK_EVERY: Duration = Duration::from_millis(200);
+pub const LOOK_EVERY: Duration = Duration::from_millis(100);
 /// The longest silence on a stream.
 pub const HEARTBEAT: Duration = Duration::from_secs(20);
 /// Notifications read and held by one connection at a time.

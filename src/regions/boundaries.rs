@@ -204,17 +204,19 @@ fn store(
     let mut seen = std::collections::HashSet::new();
     let at = now();
     let mut rows = Vec::with_capacity(areas.len());
+    let codes: Vec<&str> = areas.iter().map(|area| area.code.as_str()).collect();
+    let levels: std::collections::HashMap<String, RegionLevel> = regions::table
+        .filter(regions::code.eq_any(&codes))
+        .select((regions::code, regions::level))
+        .load::<(String, RegionLevel)>(conn)?
+        .into_iter()
+        .collect();
     for area in areas {
         if !seen.insert(area.code.as_str()) {
             problems.push(format!("{}: given twice", area.code));
             continue;
         }
-        let level: Option<RegionLevel> = regions::table
-            .find(&area.code)
-            .select(regions::level)
-            .first(conn)
-            .optional()?;
-        match level {
+        match levels.get(&area.code).copied() {
             Some(RegionLevel::Kecamatan | RegionLevel::Kelurahan) => {}
             Some(level) => problems.push(format!(
                 "{}: a {} has no boundary here (kecamatan and kelurahan only)",

@@ -323,7 +323,7 @@ async fn a_polygon_over_a_kim_publishes_then_updates_and_cancels_its_bulletin() 
         assert_eq!(made["status"], "published");
         assert_eq!((made["priority"].as_str(), made["category"].as_str()), (Some("urgent"), Some("bencana")));
         assert_eq!(made["audience"], json!({"scope": "kims", "codes": [], "kim_ids": [t.kim_a]}));
-        assert_eq!(made["alert_source_id"], source["id"]);
+        assert_eq!(made["source"], source["id"]);
         assert_eq!(made["cap_identifier"], first.identifier);
         assert_eq!((made["severity"].as_str(), made["cap_category"].as_str()), (Some("severe"), Some("met")));
         // KIM Alpha sees it; KIM Gamma, outside the polygon, does not.

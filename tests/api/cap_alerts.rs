@@ -357,3 +357,53 @@ async fn the_alert_feed_lists_current_public_alerts_and_a_readers_restricted_one
     })
     .await;
 }
+
+/// Simultaneous edits of one published urgent bulletin, each under the bulletin's lock,
+/// issue one CAP `Update` apiece, numbered without a gap or a repeat (the identifier of
+/// a message is its number).
+#[tokio::test]
+async fn simultaneous_edits_issue_one_numbered_update_each() {
+    on_each_backend(async |app| {
+        let t = town(&app).await;
+        let id = draft(
+            &app,
+            &t.admin,
+            json!({
+            "title": "Banjir", "body": "Air naik.", "category": "bencana", "priority": "urgent",
+            "audience": {"scope": "public"}}),
+        )
+        .await;
+        act(&app, &t.admin, id, "publish").await;
+        let edits = (0..8).map(|n| {
+            app.client
+                .patch(app.url(&format!("/api/v1/bulletins/{id}")))
+                .bearer_auth(token(&t.admin))
+                .json(&json!({"body": format!("Air naik, laporan {n}.")}))
+                .send()
+        });
+        for answered in futures_util::future::join_all(edits).await {
+            assert_eq!(answered.expect("send").status().as_u16(), 200);
+        }
+        let messages: Vec<(i32, String)> = app
+            .db
+            .read(move |conn| {
+                use diesel::prelude::*;
+                use kim_api::db::schema::bulletin_alerts;
+                Ok(bulletin_alerts::table
+                    .filter(bulletin_alerts::bulletin_id.eq(id))
+                    .order(bulletin_alerts::seq)
+                    .select((bulletin_alerts::seq, bulletin_alerts::msg_type))
+                    .load(conn)?)
+            })
+            .await
+            .expect("messages");
+        let numbers: Vec<i32> = messages.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(numbers, (1..=9).collect::<Vec<_>>(), "{messages:?}");
+        assert_eq!(messages[0].1, "Alert");
+        assert!(
+            messages[1..].iter().all(|(_, kind)| kind == "Update"),
+            "{messages:?}"
+        );
+    })
+    .await;
+}

@@ -92,14 +92,22 @@ fn current_alerts(
         .limit(FEED_ENTRIES)
         .select(BulletinRow::as_select())
         .load(conn)?;
-    let mut alerts = Vec::with_capacity(rows.len());
-    for row in rows {
-        let latest = messages::of(conn, row.id)?.pop();
-        if let Some(latest) = latest.filter(|message| message.msg_type != MsgType::Cancel) {
-            alerts.push((row, latest.sent_at));
-        }
-    }
-    Ok(alerts)
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    // Oldest first per bulletin: the last one inserted is each bulletin's latest.
+    let latest: std::collections::HashMap<i64, messages::Message> = messages::of_each(conn, &ids)?
+        .into_iter()
+        .map(|message| (message.bulletin_id, message))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let sent = latest
+                .get(&row.id)
+                .filter(|message| message.msg_type != MsgType::Cancel)?
+                .sent_at;
+            Some((row, sent))
+        })
+        .collect())
 }
 
 fn entry(row: BulletinRow, sent: chrono::NaiveDateTime, base: &str) -> Entry {

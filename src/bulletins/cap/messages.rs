@@ -51,24 +51,31 @@ impl Message {
 
 /// The messages of `bulletin`, oldest first.
 pub fn of(conn: &mut DbConnection, bulletin: i64) -> Result<Vec<Message>, ApiError> {
-    let rows: Vec<(i32, String, NaiveDateTime)> = bulletin_alerts::table
-        .filter(bulletin_alerts::bulletin_id.eq(bulletin))
-        .order(bulletin_alerts::seq)
+    of_each(conn, &[bulletin])
+}
+
+/// The messages of every bulletin in `ids`, by bulletin, each one's oldest first: one
+/// query for a whole feed.
+pub fn of_each(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Message>, ApiError> {
+    let rows: Vec<(i64, i32, String, NaiveDateTime)> = bulletin_alerts::table
+        .filter(bulletin_alerts::bulletin_id.eq_any(ids))
+        .order((bulletin_alerts::bulletin_id, bulletin_alerts::seq))
         .select((
+            bulletin_alerts::bulletin_id,
             bulletin_alerts::seq,
             bulletin_alerts::msg_type,
             bulletin_alerts::sent_at,
         ))
         .load(conn)?;
     rows.into_iter()
-        .map(|(seq, msg_type, sent_at)| {
+        .map(|(bulletin_id, seq, msg_type, sent_at)| {
             Ok(Message {
-                bulletin_id: bulletin,
+                bulletin_id,
                 seq,
                 msg_type: crate::db::stored(
                     MsgType::parse(&msg_type),
                     "bulletin_alerts.msg_type",
-                    bulletin,
+                    bulletin_id,
                 )?,
                 sent_at,
             })
