@@ -182,14 +182,20 @@ async fn fetch_and_take_in(
     let kota = Arc::new(db.read(KotaSnapshot::load).await?);
     for (url, alert) in alerts {
         let item = match alert {
-            Ok(alert) => take_in_one(db, source, &kota, alert).await?,
-            Err(reason) => PollItem {
-                identifier: None,
-                url: None,
-                outcome: ItemOutcome::Skipped,
-                bulletin_id: None,
-                reason: Some(reason),
-            },
+            Ok(alert) => {
+                let identifier = alert.identifier.clone();
+                take_in_one(db, source, &kota, alert)
+                    .await
+                    .unwrap_or_else(|error| {
+                        // One alert that cannot be stored must not lose the others' log.
+                        tracing::warn!(%error, source = source.id, "an alert was not taken in");
+                        skipped_item(
+                            Some(identifier),
+                            "not taken in: the service failed; its log has the details",
+                        )
+                    })
+            }
+            Err(reason) => skipped_item(None, &reason),
         };
         record.items.push(PollItem {
             url: url.or(item.url.clone()),
@@ -202,6 +208,16 @@ async fn fetch_and_take_in(
         last_modified: fetched.last_modified,
     });
     Ok(record)
+}
+
+fn skipped_item(identifier: Option<String>, reason: &str) -> PollItem {
+    PollItem {
+        identifier,
+        url: None,
+        outcome: ItemOutcome::Skipped,
+        bulletin_id: None,
+        reason: Some(reason.to_owned()),
+    }
 }
 
 async fn fetch_alert(sender: &Sender, url: &str) -> Result<IncomingAlert, String> {

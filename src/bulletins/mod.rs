@@ -258,13 +258,7 @@ fn find_visible(
     access: &BulletinAccess,
     id: i64,
 ) -> Result<BulletinRow, ApiError> {
-    bulletins::table
-        .filter(bulletins::id.eq(id))
-        .filter(access.condition())
-        .select(BulletinRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound)
+    find_where(conn, id, access.condition())
 }
 
 /// The bulletin `id` if `access` lets its caller see it now or ever could (its CAP
@@ -274,10 +268,23 @@ fn find_ever_visible(
     access: &BulletinAccess,
     id: i64,
 ) -> Result<BulletinRow, ApiError> {
+    find_where(
+        conn,
+        id,
+        Box::new(access.condition().or(access.could_have_seen())),
+    )
+}
+
+/// The bulletin `id`, not deleted, if `condition` holds for it; else 404.
+fn find_where(
+    conn: &mut DbConnection,
+    id: i64,
+    condition: policy::BulletinCondition,
+) -> Result<BulletinRow, ApiError> {
     bulletins::table
         .filter(bulletins::id.eq(id))
         .filter(bulletins::status.ne(model::StoredStatus::Deleted))
-        .filter(access.condition().or(access.could_have_seen()))
+        .filter(condition)
         .select(BulletinRow::as_select())
         .first(conn)
         .optional()?

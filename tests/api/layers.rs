@@ -41,6 +41,7 @@ const INFRASTRUCTURE: &[&str] = &[
 /// Resources, and what assembles them (routes, the document, start-up).
 const RESOURCES: &[&str] = &[
     "activities",
+    "alert_sources",
     "api_document",
     "audience",
     "audit_log",
