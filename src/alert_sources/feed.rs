@@ -13,17 +13,26 @@ pub const MAX_LINKS: usize = 200;
 #[derive(Debug)]
 pub enum SourceDocument {
     Alert(Element),
-    Links(Vec<Url>),
+    Links(Vec<Listed>),
 }
 
-fn rss_links(channel: &Element) -> Vec<&str> {
+/// One alert a feed lists: where to fetch it, and what the feed says its CAP
+/// identifier is (RSS `guid`, Atom `id`; BMKG's `guid` is the alert's identifier), so
+/// that an alert already taken in need not be fetched again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub url: Url,
+    pub identifier: Option<String>,
+}
+
+fn rss_links(channel: &Element) -> Vec<(&str, Option<&str>)> {
     channel
         .children_named("item")
-        .filter_map(|item| item.text_of("link"))
+        .filter_map(|item| Some((item.text_of("link")?, item.text_of("guid"))))
         .collect()
 }
 
-fn atom_links(feed: &Element) -> Vec<&str> {
+fn atom_links(feed: &Element) -> Vec<(&str, Option<&str>)> {
     feed.children_named("entry")
         .filter_map(|entry| {
             let links: Vec<&Element> = entry.children_named("link").collect();
@@ -36,6 +45,7 @@ fn atom_links(feed: &Element) -> Vec<&str> {
                         .find(|link| matches!(link.attribute("rel"), None | Some("alternate")))
                 })
                 .and_then(|link| link.attribute("href"))
+                .map(|href| (href, entry.text_of("id")))
         })
         .collect()
 }
@@ -56,7 +66,12 @@ pub fn classify(root: Element, base: &Url) -> Result<SourceDocument, String> {
     Ok(SourceDocument::Links(
         links
             .into_iter()
-            .filter_map(|link| base.join(link.trim()).ok())
+            .filter_map(|(link, identifier)| {
+                Some(Listed {
+                    url: base.join(link.trim()).ok()?,
+                    identifier: identifier.map(str::to_owned),
+                })
+            })
             .take(MAX_LINKS)
             .collect(),
     ))
@@ -70,7 +85,7 @@ mod tests {
     fn links_of(document: &str) -> Vec<String> {
         let base = Url::parse("https://example.org/feeds/rss.xml").expect("base");
         match classify(parse(document.as_bytes()).expect("xml"), &base).expect("source") {
-            SourceDocument::Links(links) => links.into_iter().map(String::from).collect(),
+            SourceDocument::Links(links) => links.into_iter().map(|link| link.url.into()).collect(),
             SourceDocument::Alert(_) => panic!("not a feed"),
         }
     }

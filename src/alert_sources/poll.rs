@@ -17,7 +17,7 @@ use super::ingest::{KotaSnapshot, archive_expired, take_in};
 use super::model::{ItemOutcome, PollItem, PollOutcome, SourceRow};
 use super::xml::{MAX_DOCUMENT_BYTES, parse};
 use crate::audit::{Actor, RequestOrigin};
-use crate::db::schema::{alert_polls, alert_sources, bulletins};
+use crate::db::schema::{alert_polls, alert_sources, bulletins, incoming_alerts};
 use crate::db::{Db, now};
 use crate::error::ApiError;
 use crate::outbound::sender::{Sender, Validators};
@@ -171,10 +171,18 @@ async fn fetch_and_take_in(
     let alerts: Vec<(Option<String>, Result<IncomingAlert, String>)> = match document {
         SourceDocument::Alert(root) => vec![(None, read(&root))],
         SourceDocument::Links(links) => {
+            let known = known_identifiers(db, &links).await?;
             let mut alerts = Vec::with_capacity(links.len());
             for link in links {
-                let alert = fetch_alert(&poller.sender, link.as_str()).await;
-                alerts.push((Some(link.into()), alert));
+                if let Some(identifier) = link.identifier.filter(|id| known.contains(id)) {
+                    record.items.push(PollItem {
+                        url: Some(link.url.into()),
+                        ..skipped_item(Some(identifier), "already taken in")
+                    });
+                    continue;
+                }
+                let alert = fetch_alert(&poller.sender, link.url.as_str()).await;
+                alerts.push((Some(link.url.into()), alert));
             }
             alerts
         }
@@ -208,6 +216,30 @@ async fn fetch_and_take_in(
         last_modified: fetched.last_modified,
     });
     Ok(record)
+}
+
+/// Which of the identifiers a feed lists were taken in before (from any sender: CAP
+/// identifiers such as BMKG's WMO ones are unique), so that those alerts are not fetched.
+async fn known_identifiers(
+    db: &Db,
+    links: &[super::feed::Listed],
+) -> Result<std::collections::HashSet<String>, ApiError> {
+    let listed: Vec<String> = links
+        .iter()
+        .filter_map(|link| link.identifier.clone())
+        .collect();
+    if listed.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    db.read(move |conn| {
+        Ok(incoming_alerts::table
+            .filter(incoming_alerts::identifier.eq_any(&listed))
+            .select(incoming_alerts::identifier)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect())
+    })
+    .await
 }
 
 fn skipped_item(identifier: Option<String>, reason: &str) -> PollItem {

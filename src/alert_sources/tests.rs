@@ -103,12 +103,21 @@ fn bmkg_nowcast_rss_lists_its_cap_links() {
     else {
         panic!("a feed");
     };
-    let links: Vec<&str> = links.iter().map(Url::as_str).collect();
+    let links: Vec<(&str, Option<&str>)> = links
+        .iter()
+        .map(|link| (link.url.as_str(), link.identifier.as_deref()))
+        .collect();
     assert_eq!(
         links,
         [
-            "https://www.bmkg.go.id/alerts/nowcast/id/CGT20260924002_alert.xml",
-            "https://www.bmkg.go.id/alerts/nowcast/id/CLG20260924001_alert.xml"
+            (
+                "https://www.bmkg.go.id/alerts/nowcast/id/CGT20260924002_alert.xml",
+                Some("2.49.0.1.360.0.2026.09.24.07.75.002")
+            ),
+            (
+                "https://www.bmkg.go.id/alerts/nowcast/id/CLG20260924001_alert.xml",
+                Some("2.49.0.1.360.0.2026.09.24.07.18.001")
+            )
         ]
     );
 }

@@ -109,6 +109,14 @@ impl Synthetic<'_> {
     }
 }
 
+/// BMKG's real feed with its links pointed at the local publisher.
+fn publisher_feed(publisher: &Publisher) -> String {
+    NOWCAST_RSS.replace(
+        "https://www.bmkg.go.id/alerts/nowcast/id/",
+        &publisher.url("/alerts/nowcast/id/"),
+    )
+}
+
 async fn create_source(app: &TestApp, admin: &str, body: Value) -> Value {
     json_of(
         app.post_as("/api/v1/alert-sources", admin, &body).await,
@@ -264,13 +272,9 @@ async fn bmkg_nowcast_feed_is_read_and_its_gorontalo_alert_skipped_with_the_reas
     on_each_backend(async |app| {
         let t = crate::helpers::town(&app).await;
         let admin = token(&t.admin);
-        let publisher = Publisher::start();
+        let mut publisher = Publisher::start();
         // BMKG's real feed and alert; the feed's links point at the local publisher.
-        let feed = NOWCAST_RSS.replace(
-            "https://www.bmkg.go.id/alerts/nowcast/id/",
-            &publisher.url("/alerts/nowcast/id/"),
-        );
-        publisher.put("/alerts/nowcast/id/rss.xml", feed);
+        publisher.put("/alerts/nowcast/id/rss.xml", publisher_feed(&publisher));
         publisher.put("/alerts/nowcast/id/CGT20260924002_alert.xml", GORONTALO);
         let source = create_source(
             &app,
@@ -296,6 +300,27 @@ async fn bmkg_nowcast_feed_is_read_and_its_gorontalo_alert_skipped_with_the_reas
         );
         assert_eq!(items[1]["reason"], "the alert's URL answered 404");
         assert_eq!(poll["created"], 0, "nothing made");
+
+        // The feed changes (a new ETag); the alert it lists under a known `guid` is not
+        // fetched again, the one that failed is.
+        publisher.requested();
+        let feed = publisher_feed(&publisher);
+        publisher.put("/alerts/nowcast/id/rss.xml", feed);
+        app.advance_clock(chrono::Duration::seconds(301));
+        let poll = &polls(&app, admin, &source, 2).await[0];
+        let items = poll["items"].as_array().expect("items");
+        assert_eq!(items[0]["reason"], "already taken in", "{poll}");
+        assert_eq!(
+            items[0]["identifier"],
+            "2.49.0.1.360.0.2026.09.24.07.75.002"
+        );
+        assert_eq!(
+            publisher.requested(),
+            [
+                "/alerts/nowcast/id/rss.xml",
+                "/alerts/nowcast/id/CLG20260924001_alert.xml"
+            ]
+        );
     })
     .await;
 }
