@@ -122,7 +122,7 @@ fn skipped(alert: &IncomingAlert, reason: impl Into<String>) -> PollItem {
 }
 
 /// `text` cut to `max` characters.
-fn clipped(text: &str, max: usize) -> String {
+pub(super) fn clipped(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
@@ -279,15 +279,10 @@ fn create(
         expires_at,
         author_id: None,
         cap: cap_of(alert),
+        alert_source_id: Some(source.id),
+        cap_identifier: Some(alert.identifier.clone()),
     };
     let row = bulletins_model::insert(uow.conn, &new)?;
-    let row: BulletinRow = diesel::update(bulletins::table.find(row.id))
-        .set((
-            bulletins::alert_source_id.eq(source.id),
-            bulletins::cap_identifier.eq(&alert.identifier),
-        ))
-        .returning(bulletins::all_columns)
-        .get_result(uow.conn)?;
     uow.audit(
         "bulletin.created",
         Some(crate::unit_of_work::Target::new("bulletin", row.id)),

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 
 use super::cap::{IncomingAlert, read};
 use super::feed::{SourceDocument, classify};
-use super::ingest::{KotaSnapshot, archive_expired, take_in};
+use super::ingest::{KotaSnapshot, archive_expired, clipped, take_in};
 use super::model::{ItemOutcome, PollItem, PollOutcome, SourceRow};
 use super::xml::{MAX_DOCUMENT_BYTES, parse};
 use crate::audit::{Actor, RequestOrigin};
@@ -302,7 +302,7 @@ fn finish(
             alert_polls::polled_at.eq(polled_at),
             alert_polls::http_status.eq(record.http_status),
             alert_polls::outcome.eq(record.outcome.unwrap_or(PollOutcome::Failed)),
-            alert_polls::error.eq(record.error.as_deref().map(|error| clip(error, 500))),
+            alert_polls::error.eq(record.error.as_deref().map(|error| clipped(error, 500))),
             alert_polls::alerts_seen.eq(i32::try_from(record.items.len()).unwrap_or(i32::MAX)),
             alert_polls::created.eq(count(ItemOutcome::Created)),
             alert_polls::updated.eq(count(ItemOutcome::Updated)),
@@ -313,8 +313,8 @@ fn finish(
         .execute(conn)?;
     let validators = record.validators.map(|validators| {
         (
-            alert_sources::etag.eq(validators.etag.map(|etag| clip(&etag, 500))),
-            alert_sources::last_modified.eq(validators.last_modified.map(|at| clip(&at, 100))),
+            alert_sources::etag.eq(validators.etag.map(|etag| clipped(&etag, 500))),
+            alert_sources::last_modified.eq(validators.last_modified.map(|at| clipped(&at, 100))),
         )
     });
     diesel::update(
@@ -335,10 +335,6 @@ fn finish(
     )
     .execute(conn)?;
     Ok(())
-}
-
-fn clip(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
 }
 
 /// Archives expired alert bulletins, reading first so that an idle service writes

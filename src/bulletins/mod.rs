@@ -162,6 +162,8 @@ impl NewBulletinRequest {
             expires_at: expires_at.flatten(),
             author_id: caller.user_id(),
             cap: cap.stored(),
+            alert_source_id: None,
+            cap_identifier: None,
         })
     }
 }

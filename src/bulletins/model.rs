@@ -237,6 +237,9 @@ pub struct NewBulletin {
     pub author_id: Option<i64>,
     /// The CAP fields as stored.
     pub cap: Option<String>,
+    /// The alert source and CAP identifier of a bulletin made from an incoming alert.
+    pub alert_source_id: Option<i64>,
+    pub cap_identifier: Option<String>,
 }
 
 /// A checked edit: `None` leaves a field; `expires_at: Some(None)` clears it.
@@ -293,6 +296,8 @@ pub fn insert(conn: &mut DbConnection, new: &NewBulletin) -> Result<BulletinRow,
             bulletins::expires_at.eq(new.expires_at),
             bulletins::author_id.eq(new.author_id),
             bulletins::cap.eq(&new.cap),
+            bulletins::alert_source_id.eq(new.alert_source_id),
+            bulletins::cap_identifier.eq(&new.cap_identifier),
             bulletins::created_at.eq(now),
             bulletins::updated_at.eq(now),
             bulletins::change_seq.eq(next_change(conn, Counter::Bulletins)?),

@@ -384,6 +384,8 @@ fn demo_bulletin(
         expires_at: None,
         author_id: Some(from_kim.map_or(author, |kim| kim.admin_id)),
         cap: None,
+        alert_source_id: None,
+        cap_identifier: None,
     };
     let draft = bulletin_model::insert(conn, &new)?;
     if index % 10 == 9 {
