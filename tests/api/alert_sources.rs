@@ -501,6 +501,23 @@ async fn hostile_and_broken_documents_are_refused_with_the_reason() {
     .await;
 }
 
+/// Both instances' pollers, run at once and awaited (their background loops race them
+/// too: the claim decides).
+async fn poll_on_both(first: &TestApp, second: &TestApp) {
+    let poller = || {
+        std::sync::Arc::new(kim_api::alert_sources::poll::AlertPoller {
+            sender: kim_api::outbound::sender::Sender::new(Duration::from_secs(10), true)
+                .expect("sender"),
+        })
+    };
+    let (a, b) = tokio::join!(
+        kim_api::alert_sources::poll::poll_due(&first.db, poller()),
+        kim_api::alert_sources::poll::poll_due(&second.db, poller()),
+    );
+    a.expect("first instance polled");
+    b.expect("second instance polled");
+}
+
 #[tokio::test]
 async fn two_instances_poll_a_source_once_per_interval() {
     on_each_backend(async |app| {
@@ -515,11 +532,17 @@ async fn two_instances_poll_a_source_once_per_interval() {
             json!({"url": publisher.url("/alert.xml"), "poll_interval_secs": 60, "mode": "publish"}),
         )
         .await;
-        polls(&app, admin, &source, 1).await;
-        // Both instances look for due sources every 2 s; give each a few looks.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        poll_on_both(&app, &second).await;
+        // Whichever instance claimed it, the claim moved the next poll a minute on: on the
+        // service's clock nothing is due again, so one poll is all there will be.
         let log = polls(&second, admin, &source, 1).await;
         assert_eq!(log.len(), 1, "one poll in the interval: {log:?}");
+        assert_eq!(publisher.requested(), ["/alert.xml"]);
+
+        next_interval(&app);
+        poll_on_both(&app, &second).await;
+        let log = polls(&app, admin, &source, 2).await;
+        assert_eq!(log.len(), 2, "one more poll in the next interval: {log:?}");
         assert_eq!(publisher.requested(), ["/alert.xml"]);
     })
     .await;
