@@ -10,6 +10,7 @@
 # database, one run.
 # Knobs: DURATION (10s), DEEP_PAGES (200), PG_ADMIN_URL, PORT (18390).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
@@ -88,7 +89,7 @@ rps() { # $1 = path [, $2 = token]
 run() { # $1 = label, $2 = DATABASE_URL, $3 = seeding command
   local label=$1 url=$2 seed=$3 token kim member cursor page live first deep
   mkdir -p "$work/$label"
-  printf '%s\n' "$password" | env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
+  printf '%s\n' "$password" | env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
     RUST_LOG=error "$BIN" create-admin --username bench --password-stdin >/dev/null
   local seeded_at=$SECONDS
   eval "$seed"
@@ -121,7 +122,7 @@ run() { # $1 = label, $2 = DATABASE_URL, $3 = seeding command
 }
 
 serve() { # $1 = label, $2 = DATABASE_URL, $3 = LIST_CACHE_MB
-  env -i PATH="$PATH" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" BIND_ADDR="127.0.0.1:${PORT}" \
+  env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" BIND_ADDR="127.0.0.1:${PORT}" \
     LIST_CACHE_MB="$3" RUST_LOG=error "$BIN" serve >>"$work/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -11,6 +11,7 @@
 # resident memory (VmHWM) is read before and after the export.
 # Knobs: REPORTS (1000000), RUNS (3), PG_ADMIN_URL, PORT (18401).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 REPORTS=${REPORTS:-1000000}

@@ -11,6 +11,7 @@
 #   - GET /api/v1/consultations/{id}/results over the 500 responses.
 # Knobs: ACTIVITIES (100000), REPORTS (100000), RUNS (5), PG_ADMIN_URL, PORT (18402).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 ACTIVITIES=${ACTIVITIES:-100000}

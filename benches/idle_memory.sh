@@ -5,6 +5,7 @@
 # the OpenAPI document four times (every worker serves it), and prints the process's
 # RssAnon (heap and stacks; no file-backed pages) per round, alternating the binaries.
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 A=${1:?binary}
 B=${2:-}
 ROUNDS=${3:-3}
@@ -13,7 +14,7 @@ PORT=${PORT:-18501}
 rss_anon() { # $1 = binary
   local dir pid rss
   dir=$(mktemp -d)
-  env -i PATH="$PATH" KIM_DATA_DIR="$dir" BIND_ADDR="127.0.0.1:${PORT}" RUST_LOG=error \
+  env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$dir" BIND_ADDR="127.0.0.1:${PORT}" RUST_LOG=error \
     "$1" serve >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do

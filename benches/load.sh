@@ -5,6 +5,7 @@
 # server's peak memory. Knobs: DURATION (10s), CONNECTIONS (64), HTTP_WORKERS (1), KIMS (10000),
 # PG_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
@@ -34,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_server() { # $1 = label, $2 = DATABASE_URL
-  env -i PATH="$PATH" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" BIND_ADDR="127.0.0.1:${PORT}" \
+  env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" BIND_ADDR="127.0.0.1:${PORT}" \
     HTTP_WORKERS="$WORKERS" RUST_LOG=warn "$BIN" serve >"$work/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do
@@ -68,7 +69,7 @@ measure() { # $1 = backend, $2 = path, $3 = connections [, $4 = bearer token]
 }
 
 admin_token() { # $1 = label, $2 = DATABASE_URL
-  printf '%s\n' "$ADMIN_PASSWORD" | env -i PATH="$PATH" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" \
+  printf '%s\n' "$ADMIN_PASSWORD" | env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" \
     RUST_LOG=warn "$BIN" create-admin --username bench --password-stdin >/dev/null
   curl -fsS -X POST "$BASE/api/v1/auth/token" -d grant_type=password -d username=bench \
     -d password="$ADMIN_PASSWORD" | sed -E 's/.*"access_token":"([^"]+)".*/\1/'

@@ -7,6 +7,7 @@
 # /var/tmp/kim-bench-venv) and moto (/var/tmp/kim-s3-venv, as .ci/run installs it).
 # Knobs: UPLOADS (10), DOWNLOADS (20), PORT (18410).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 PORT=${PORT:-18410}
@@ -45,7 +46,7 @@ start() { # $1 = name, $2 = port, $3.. = extra environment
   local name=$1 port=$2
   shift 2
   mkdir -p "$work/$name"
-  local run=(env -i PATH="$PATH" KIM_DATA_DIR="$work/$name" BIND_ADDR="127.0.0.1:$port" RUST_LOG=warn "$@")
+  local run=(env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$name" BIND_ADDR="127.0.0.1:$port" RUST_LOG=warn "$@")
   printf '%s\n' "$password" | "${run[@]}" "$BIN" create-admin --username bench-admin --password-stdin >/dev/null
   "${run[@]}" "$BIN" serve >"$work/$name.log" 2>&1 &
   pids+=($!)

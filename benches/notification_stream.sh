@@ -7,6 +7,7 @@
 # (the commit) to the event on every stream (p50/p99/max).
 # Knobs: CONNECTIONS (1000), ROUNDS (10), PG_ADMIN_URL, PORT (18392).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 CONNECTIONS=${CONNECTIONS:-1000}
@@ -55,11 +56,11 @@ SQL
 run() { # $1 = label, $2 = DATABASE_URL, $3 = command that runs SQL from stdin
   local label=$1 url=$2 sql=$3
   mkdir -p "$work/$label"
-  printf '%s\n' "$password" | env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
+  printf '%s\n' "$password" | env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
     RUST_LOG=error "$BIN" create-admin --username bench --password-stdin >/dev/null
   seed_sql | eval "$sql"
   echo "SELECT username FROM users WHERE username LIKE 'warga-%' ORDER BY id;" | eval "$sql" >"$work/$label.users"
-  env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" BIND_ADDR="127.0.0.1:${PORT}" \
+  env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" BIND_ADDR="127.0.0.1:${PORT}" \
     RUST_LOG=error "$BIN" serve >>"$work/$label.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -10,6 +10,7 @@
 #     read (the dispatcher's fan-out).
 # Knobs: ROUNDS (20), PG_ADMIN_URL, PORT (18391).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-20}
@@ -53,7 +54,7 @@ SQL
 }
 
 serve() { # $1 = label, $2 = DATABASE_URL
-  env -i PATH="$PATH" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" BIND_ADDR="127.0.0.1:${PORT}" \
+  env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$1" DATABASE_URL="$2" BIND_ADDR="127.0.0.1:${PORT}" \
     RUST_LOG=error "$BIN" serve >>"$work/$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -67,7 +68,7 @@ stop() {
 run() { # $1 = label, $2 = DATABASE_URL, $3 = command that runs SQL from stdin
   local label=$1 url=$2 sql=$3 watcher one_kim
   mkdir -p "$work/$label"
-  printf '%s\n' "$password" | env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
+  printf '%s\n' "$password" | env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
     RUST_LOG=error "$BIN" create-admin --username bench --password-stdin >/dev/null
   seed_sql | eval "$sql"
   watcher=$(echo "SELECT username FROM users ORDER BY id DESC LIMIT 1;" | eval "$sql")

@@ -9,6 +9,7 @@
 # On PostgreSQL, run `VACUUM ANALYZE` after seeding first: a fresh bulk load has no
 # visibility map, so index-only scans are not yet index-only (autovacuum does it later).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 URL=$1 DATA_DIR=$2
 shift 2
 RUNS=${RUNS:-5} PORT=${PORT:-18455}

@@ -9,6 +9,7 @@
 # Knobs: DURATION (10s), CONNECTIONS (64), PG_ADMIN_URL, PORT (18380), DB_POOL_SIZE,
 # AUTH_RECHECK_SECS (0 checks the token holder against the database on every request).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
@@ -43,9 +44,9 @@ rps() { # $1 = path, $2 = connections [, $3 = token]
 run() { # $1 = label, $2 = DATABASE_URL
   local label=$1 url=$2 token kim live read big peak
   mkdir -p "$work/$label"
-  printf '%s\n' "$password" | env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
+  printf '%s\n' "$password" | env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" \
     RUST_LOG=error "$BIN" create-admin --username bench --password-stdin >/dev/null
-  env -i PATH="$PATH" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" BIND_ADDR="127.0.0.1:${PORT}" \
+  env -i PATH="$PATH" "${unlimited_rates[@]}" KIM_DATA_DIR="$work/$label" DATABASE_URL="$url" BIND_ADDR="127.0.0.1:${PORT}" \
     RUST_LOG=error ${DB_POOL_SIZE:+DB_POOL_SIZE=$DB_POOL_SIZE} ${AUTH_RECHECK_SECS:+AUTH_RECHECK_SECS=$AUTH_RECHECK_SECS} "$BIN" serve >"$work/$label.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do curl -fsS "$BASE/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done

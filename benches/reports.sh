@@ -15,6 +15,7 @@
 # Prints requests/s and the ratios. Knobs: DURATION (10s), REPORTS (1000000),
 # CONNECTIONS (16), PG_ADMIN_URL, PORT (18400).
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}

@@ -7,6 +7,7 @@
 # (TRUST_FORWARDED_FOR is what binaries before TRUSTED_PROXIES read.)
 # Knobs: BURST (32), WAVES (3), IDLE (10), PORT (18280); MALLOC_* variables are passed on.
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 BURST=${BURST:-32}
@@ -31,7 +32,7 @@ trap cleanup EXIT
 malloc_env=()
 while IFS= read -r line; do malloc_env+=("$line"); done < <(env | grep '^MALLOC_' || true)
 
-env -i PATH="$PATH" "${malloc_env[@]}" KIM_DATA_DIR="$work" BIND_ADDR="127.0.0.1:${PORT}" \
+env -i PATH="$PATH" "${unlimited_rates[@]}" "${malloc_env[@]}" KIM_DATA_DIR="$work" BIND_ADDR="127.0.0.1:${PORT}" \
   TRUSTED_PROXIES=127.0.0.1 TRUST_FORWARDED_FOR=true RUST_LOG=error "$BIN" serve \
   >"$work/server.log" 2>&1 &
 server_pid=$!

@@ -11,6 +11,7 @@
 #
 #   bash benches/webhooks.sh [path/to/release/kim-api]
 set -euo pipefail
+source "$(dirname "$0")/unlimited_rates.sh"
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}

@@ -180,7 +180,8 @@ pub fn fill_limits(document: &mut utoipa::openapi::OpenApi) {
 /// Adds the answers every operation of a kind can give, so that no handler has to
 /// list them and none can forget one: 414 everywhere (any target can be too long),
 /// 400 where there is input, 408 where there is a body, 401 where a token is
-/// read, 404 where a path names a record, 413 and 415 where there is a body, 503
+/// read, 404 where a path names a record, 413 and 415 where there is a body, 429
+/// wherever a rate limit applies (every route but probes, metrics, keys and docs), 503
 /// wherever the database or a bounded queue is involved.
 pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
@@ -221,6 +222,9 @@ pub fn add_shared_responses(document: &mut utoipa::openapi::OpenApi) {
                 add("415", "UnsupportedMediaType");
             }
             add("414", "UriTooLong");
+            if !crate::rate_limit::is_exempt(path) {
+                add("429", "TooManyRequests");
+            }
             if !NEVER_UNAVAILABLE.contains(&path.as_str()) {
                 add("503", "ServiceUnavailable");
             }

@@ -154,10 +154,26 @@ pub struct ConfigArgs {
     /// connection closes (a client that announces a body and trickles it holds a worker).
     #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_read_timeout_secs: u64,
+    /// On SIGTERM, how long requests in flight and background work may take to finish
+    /// before the process gives back its leases and exits. Keep it below the time the
+    /// supervisor waits before SIGKILL (30 s for Kubernetes and systemd by default).
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_grace_secs: u64,
     /// Tracking-code lookups (`/reports/track/{code}`) one client address may make per
     /// minute, on each instance.
     #[arg(long, env = "TRACK_RATE_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub track_rate_per_minute: u32,
+    /// Requests one anonymous client address may make per minute, on each instance (all
+    /// at once if it likes). Keep it generous: mobile carriers put many citizens behind
+    /// one address.
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MINUTE", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=RATE_LIMIT_MAX))]
+    pub rate_limit_anonymous_per_minute: u32,
+    /// Requests one signed-in account may make per minute, on each instance.
+    #[arg(long, env = "RATE_LIMIT_ACCOUNT_PER_MINUTE", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=RATE_LIMIT_MAX))]
+    pub rate_limit_account_per_minute: u32,
+    /// Requests one integration client may make per minute, on each instance.
+    #[arg(long, env = "RATE_LIMIT_CLIENT_PER_MINUTE", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..=RATE_LIMIT_MAX))]
+    pub rate_limit_client_per_minute: u32,
     /// Lets webhooks target loopback, link-local and private addresses (and plain
     /// `http`): for development and tests only.
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
@@ -195,6 +211,21 @@ pub struct ConfigArgs {
     pub mail_from: String,
 }
 
+/// The largest `RATE_LIMIT_*_PER_MINUTE`: high enough to mean "no limit" for benchmarks.
+pub const RATE_LIMIT_MAX: i64 = 10_000_000;
+
+/// Requests per minute each class of caller may make, on each instance.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub anonymous_per_minute: std::num::NonZeroU32,
+    pub account_per_minute: std::num::NonZeroU32,
+    pub client_per_minute: std::num::NonZeroU32,
+}
+
+fn per_minute(requests: u32) -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::new(requests).unwrap_or(std::num::NonZeroU32::MIN)
+}
+
 /// Checked settings the service runs with.
 #[derive(Debug)]
 pub struct Settings {
@@ -224,7 +255,9 @@ pub struct Settings {
     pub cap_sender: Option<String>,
     pub cap_sender_name: String,
     pub track_rate_per_minute: std::num::NonZeroU32,
+    pub rate_limits: RateLimits,
     pub body_read_timeout: Duration,
+    pub shutdown_grace: Duration,
     pub webhook_delivery: DeliverySettings,
     /// Web Push, when a VAPID key is configured (or generated in development).
     pub vapid: Option<VapidSettings>,
@@ -372,8 +405,13 @@ impl Settings {
             cap_sender: args.cap_sender.map(check_cap_sender).transpose()?,
             cap_sender_name: args.cap_sender_name,
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
-            track_rate_per_minute: std::num::NonZeroU32::new(args.track_rate_per_minute)
-                .unwrap_or(std::num::NonZeroU32::MIN),
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+            track_rate_per_minute: per_minute(args.track_rate_per_minute),
+            rate_limits: RateLimits {
+                anonymous_per_minute: per_minute(args.rate_limit_anonymous_per_minute),
+                account_per_minute: per_minute(args.rate_limit_account_per_minute),
+                client_per_minute: per_minute(args.rate_limit_client_per_minute),
+            },
             webhook_delivery: DeliverySettings {
                 timeout: Duration::from_millis(args.webhook_timeout_ms),
                 first_retry: Duration::from_millis(args.webhook_retry_delay_ms),

@@ -28,7 +28,8 @@ pub async fn live() -> web::Json<HealthStatus> {
 }
 
 /// The service can serve requests: the database and the attachment store answer
-/// within 2 seconds each.
+/// within 2 seconds each, and the instance is not stopping (after SIGTERM it is 503, so
+/// that balancers send it nothing new).
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -40,7 +41,11 @@ pub async fn live() -> web::Json<HealthStatus> {
 pub async fn ready(
     db: web::Data<Db>,
     storage: web::Data<crate::attachments::Storage>,
+    shutdown: web::Data<crate::shutdown::Shutdown>,
 ) -> Result<web::Json<HealthStatus>, ApiError> {
+    if shutdown.has_begun() {
+        return Err(ApiError::Unavailable("the instance is stopping".into()));
+    }
     actix_web::rt::time::timeout(Duration::from_secs(2), db.ping())
         .await
         .map_err(|_| ApiError::Unavailable("the database did not answer in time".into()))??;

@@ -47,6 +47,7 @@ pub mod report_categories;
 pub mod reports;
 pub mod routes;
 pub mod sessions;
+pub mod shutdown;
 pub mod startup;
 pub mod stats;
 pub mod sync;

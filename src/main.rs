@@ -280,6 +280,7 @@ fn serve(args: ConfigArgs) -> ExitCode {
     }
     match actix_web::rt::System::new().block_on(async {
         let app = Application::build(&settings).await?;
+        app.stopper().on_signals()?;
         tracing::info!(
             addr = %settings.bind_addr.ip(),
             port = app.port(),

@@ -31,9 +31,19 @@ pub struct PreconditionFailed(Problem);
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct Unprocessable(Problem);
 
-/// Too many failed attempts; retry after `Retry-After` seconds.
+/// Over a rate limit (`too_many_requests`): the caller's allowance of requests
+/// (`RateLimit-Policy` names it: `anonymous` per client address, `account`, or
+/// `client`), or an action's own limit (sign-in attempts, tracking-code lookups,
+/// subscriptions). Retry after `Retry-After` seconds.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    headers(
+        ("Retry-After" = u64, description = "Seconds to wait before trying again"),
+        ("RateLimit-Policy" = String, description = "The caller's allowance (IETF draft-ietf-httpapi-ratelimit-headers), e.g. `\"account\";q=600;w=60`; every answer of a limited route carries it"),
+        ("RateLimit" = String, description = "What is left of it and the seconds until it is whole again, e.g. `\"account\";r=0;t=60`; every answer of a limited route carries it"),
+    )
+)]
 #[expect(dead_code, reason = "read only by the OpenAPI derive")]
 pub struct TooManyRequests(Problem);
 

@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::routes::api_routes;
 use crate::sessions::RefreshTokenLifetime;
+use crate::shutdown::Shutdown;
 use crate::{auth, extract, metrics, telemetry};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,8 @@ pub enum StartupError {
     Mail(String),
     #[error("cannot use the attachment store {location}: {detail}")]
     Storage { location: String, detail: String },
+    #[error("cannot listen for SIGTERM and SIGINT: {0}")]
+    Signals(std::io::Error),
 }
 
 /// How old a part file or an object without a row must be before the sweep removes it:
@@ -58,6 +61,67 @@ pub struct Application {
     server: Server,
     port: u16,
     db: Db,
+    stopper: Stopper,
+}
+
+/// Stops the instance the way SIGTERM does (see [`crate::shutdown`]).
+#[derive(Clone)]
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    shutdown: Shutdown,
+    db: Db,
+    grace: std::time::Duration,
+}
+
+impl Stopper {
+    /// Stops accepting, lets requests in flight and background work finish within the
+    /// grace period, ends live streams, then gives back this process's leases. A
+    /// second call while stopping does nothing.
+    pub async fn stop(&self) {
+        if !self.shutdown.begin() {
+            return;
+        }
+        tracing::info!(
+            grace_secs = self.grace.as_secs(),
+            "stopping: no new connections; requests in flight and background work may finish"
+        );
+        let background = tokio::time::timeout(self.grace, self.shutdown.settled());
+        let ((), background) = tokio::join!(self.server.stop(true), background);
+        if background.is_err() {
+            tracing::warn!("background work was still running at the end of the grace period");
+        }
+        let owner = self.shutdown.owner().clone();
+        let released = self
+            .db
+            .write(move |conn| {
+                let deliveries = crate::webhooks::dispatcher::release_leases(conn, &owner)?;
+                let sources = crate::alert_sources::poll::release_leases(conn, &owner)?;
+                Ok((deliveries, sources))
+            })
+            .await;
+        match released {
+            Ok((deliveries, sources)) => {
+                tracing::info!(deliveries, sources, "stopped; leases given back");
+            }
+            Err(error) => tracing::warn!(%error, "stopped; leases left to run out"),
+        }
+        self.shutdown.finish();
+    }
+
+    /// Stops on SIGTERM or SIGINT (Ctrl-C).
+    pub fn on_signals(self) -> Result<(), StartupError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).map_err(StartupError::Signals)?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(StartupError::Signals)?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                _ = interrupt.recv() => tracing::info!("SIGINT received"),
+            }
+            self.stop().await;
+        });
+        Ok(())
+    }
 }
 
 impl Application {
@@ -69,6 +133,7 @@ impl Application {
             .await
             .map_err(|error| StartupError::Blocking(error.to_string()))??;
         let storage = open_storage(settings).await?;
+        let shutdown = Shutdown::new();
         let storage_for_sweep = storage.clone();
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
@@ -89,40 +154,58 @@ impl Application {
             None => None,
         };
         let server = run(
-            listener,
-            db.clone(),
-            keys,
-            storage,
-            public_base,
-            vapid.clone(),
+            Served {
+                listener,
+                db: db.clone(),
+                keys,
+                storage,
+                public_base,
+                vapid: vapid.clone(),
+                shutdown: shutdown.clone(),
+            },
             settings,
         )?;
         let port = bound.port();
-        sweep_abandoned_uploads(db.clone(), storage_for_sweep);
-        every(
+        sweep_abandoned_uploads(db.clone(), storage_for_sweep, shutdown.clone());
+        let jobs = Jobs {
+            db: &db,
+            shutdown: &shutdown,
+        };
+        jobs.every(
             HOUR,
-            &db,
             "notifications past their retention removed",
             |db| async move { crate::notifications::retention::sweep(&db).await },
         );
-        every(MINUTE, &db, "reports escalated", |db| async move {
+        jobs.every(MINUTE, "reports escalated", |db| async move {
             crate::reports::escalation::escalate_overdue(&db).await
         });
-        every(MINUTE, &db, "reminders sent", |db| async move {
+        jobs.every(MINUTE, "reminders sent", |db| async move {
             crate::notifications::reminders::send_due(&db).await
         });
         if let Some(vapid) = vapid {
-            start_push(&db, settings, vapid)?;
+            start_push(&jobs, settings, vapid)?;
         }
-        start_mail(&db, settings, &public_base_of(settings, bound))?;
-        start_alert_poller(&db, settings)?;
+        start_mail(&jobs, settings, &public_base_of(settings, bound))?;
+        start_alert_poller(&jobs, settings)?;
         crate::webhooks::dispatcher::start(
             db.clone(),
             PersonalDataCipher::new(&settings.nik_encryption_key),
             settings.webhook_delivery,
+            shutdown.clone(),
         )
         .map_err(|error| StartupError::Webhooks(error.to_string()))?;
-        Ok(Application { server, port, db })
+        let stopper = Stopper {
+            server: server.handle(),
+            shutdown,
+            db: db.clone(),
+            grace: settings.shutdown_grace,
+        };
+        Ok(Application {
+            server,
+            port,
+            db,
+            stopper,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -133,8 +216,16 @@ impl Application {
         &self.db
     }
 
+    /// What stops this instance gracefully (signals, tests).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Serves until stopped; after a graceful stop, also until the leases are back.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.stopper.shutdown.finished().await;
+        served
     }
 }
 
@@ -157,13 +248,17 @@ async fn open_storage(settings: &Settings) -> Result<Storage, StartupError> {
 /// behind an hour ago or more (part files on this host, objects without rows in the
 /// store). In the background: listing a large bucket must not hold back serving, and a
 /// service that runs for months must not wait for a restart to get its space back.
-fn sweep_abandoned_uploads(db: Db, storage: Storage) {
+fn sweep_abandoned_uploads(db: Db, storage: Storage, shutdown: Shutdown) {
     const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
     tokio::spawn(async move {
         // The first tick is immediate: the sweep start-up used to run before serving.
         let mut ticks = tokio::time::interval(SWEEP_EVERY);
         loop {
-            ticks.tick().await;
+            // A sweep cut short loses nothing: what it did not remove, the next removes.
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = shutdown.begun() => return,
+            }
             match storage.sweep(&db, ABANDONED_UPLOAD).await {
                 Ok((parts, objects)) if parts + objects > 0 => {
                     tracing::info!(parts, objects, "removed what abandoned uploads left");
@@ -193,7 +288,7 @@ fn default_cap_sender(base: &str) -> String {
 }
 
 /// Sends mail to citizens when an SMTP relay is configured.
-fn start_mail(db: &Db, settings: &Settings, base: &str) -> Result<(), StartupError> {
+fn start_mail(jobs: &Jobs<'_>, settings: &Settings, base: &str) -> Result<(), StartupError> {
     use crate::reports::subscriptions::mail::{self, Mailer};
     let Some(mail_settings) = &settings.mail else {
         return Ok(());
@@ -202,7 +297,7 @@ fn start_mail(db: &Db, settings: &Settings, base: &str) -> Result<(), StartupErr
     let mailer = std::sync::Arc::new(
         Mailer::new(mail_settings, cipher, base.to_owned()).map_err(StartupError::Mail)?,
     );
-    every(mail::POLL, db, "mails sent", move |db| {
+    jobs.every(mail::POLL, "mails sent", move |db| {
         let mailer = mailer.clone();
         async move { mail::send_due(&db, mailer).await }
     });
@@ -211,7 +306,7 @@ fn start_mail(db: &Db, settings: &Settings, base: &str) -> Result<(), StartupErr
 
 /// Sends push messages when Web Push is configured.
 fn start_push(
-    db: &Db,
+    jobs: &Jobs<'_>,
     settings: &Settings,
     vapid: std::sync::Arc<crate::notifications::push::vapid::Vapid>,
 ) -> Result<(), StartupError> {
@@ -225,7 +320,7 @@ fn start_push(
         .map_err(|error| StartupError::Push(error.to_string()))?,
         vapid,
     });
-    every(delivery::POLL, db, "push messages sent", move |db| {
+    jobs.every(delivery::POLL, "push messages sent", move |db| {
         let pusher = pusher.clone();
         async move { delivery::send_due(&db, pusher).await }
     });
@@ -233,7 +328,7 @@ fn start_push(
 }
 
 /// Polls the registered CAP alert sources (SPEC §12).
-fn start_alert_poller(db: &Db, settings: &Settings) -> Result<(), StartupError> {
+fn start_alert_poller(jobs: &Jobs<'_>, settings: &Settings) -> Result<(), StartupError> {
     use crate::alert_sources::poll::{self, AlertPoller};
     let delivery_settings = settings.webhook_delivery;
     let poller = std::sync::Arc::new(AlertPoller {
@@ -242,8 +337,9 @@ fn start_alert_poller(db: &Db, settings: &Settings) -> Result<(), StartupError> 
             delivery_settings.allow_private,
         )
         .map_err(|error| StartupError::Webhooks(error.to_string()))?,
+        shutdown: jobs.shutdown.clone(),
     });
-    every(poll::POLL, db, "alert sources polled", move |db| {
+    jobs.every(poll::POLL, "alert sources polled", move |db| {
         let poller = poller.clone();
         async move { poll::poll_due(&db, poller).await }
     });
@@ -253,38 +349,67 @@ fn start_alert_poller(db: &Db, settings: &Settings) -> Result<(), StartupError> 
 const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
 const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Runs `job` right away and then every `period`, in the background; logs how many
-/// things it `did` when that is any. Each job reads before it writes, so an idle
-/// service takes no write lock, and guards its writes, so instances may run it at once.
-fn every<F, Fut>(period: std::time::Duration, db: &Db, did: &'static str, job: F)
-where
-    F: Fn(Db) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<usize, crate::error::ApiError>> + Send,
-{
-    let db = db.clone();
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        loop {
-            ticks.tick().await;
-            match job(db.clone()).await {
-                Ok(0) => {}
-                Ok(count) => tracing::info!(count, "{did}"),
-                Err(error) => tracing::warn!(%error, "a background job failed ({did})"),
-            }
-        }
-    });
+/// Where background jobs run: the database, and the stop they end at.
+struct Jobs<'a> {
+    db: &'a Db,
+    shutdown: &'a Shutdown,
 }
 
-fn run(
+impl Jobs<'_> {
+    /// Runs `job` right away and then every `period`, in the background, until the
+    /// instance stops (a stop waits for a run under way); logs how many things it `did`
+    /// when that is any. Each job reads before it writes, so an idle service takes no
+    /// write lock, and guards its writes, so instances may run it at once.
+    fn every<F, Fut>(&self, period: std::time::Duration, did: &'static str, job: F)
+    where
+        F: Fn(Db) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<usize, crate::error::ApiError>> + Send,
+    {
+        let db = self.db.clone();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    () = shutdown.begun() => return,
+                }
+                match shutdown.track(job(db.clone())).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "{did}"),
+                    Err(error) => tracing::warn!(%error, "a background job failed ({did})"),
+                }
+            }
+        });
+    }
+}
+
+/// What the HTTP server is built from, besides the settings.
+struct Served {
     listener: TcpListener,
     db: Db,
     keys: TokenKeys,
     storage: Storage,
     public_base: PublicBaseUrl,
     vapid: Option<std::sync::Arc<crate::notifications::push::vapid::Vapid>>,
-    settings: &Settings,
-) -> Result<Server, StartupError> {
-    let notification_hub = web::Data::new(crate::notifications::stream::Hub::start(db.clone()));
+    shutdown: Shutdown,
+}
+
+fn run(served: Served, settings: &Settings) -> Result<Server, StartupError> {
+    let Served {
+        listener,
+        db,
+        keys,
+        storage,
+        public_base,
+        vapid,
+        shutdown,
+    } = served;
+    let notification_hub = web::Data::new(crate::notifications::stream::Hub::start(
+        db.clone(),
+        shutdown.clone(),
+    ));
+    let shutdown = web::Data::new(shutdown);
     let db = web::Data::new(db);
     let cap_identity = web::Data::new(crate::bulletins::cap::CapIdentity {
         sender: settings
@@ -298,8 +423,9 @@ fn run(
         settings.body_read_timeout,
     ));
     let tracking_lookups = web::Data::new(crate::reports::TrackingLookups(
-        crate::rate_limit::AddressLimit::per_minute(settings.track_rate_per_minute),
+        crate::rate_limit::AddressLimit::per_minute("tracking", settings.track_rate_per_minute),
     ));
+    let caller_limits = web::Data::new(crate::rate_limit::CallerLimits::new(settings.rate_limits));
     let storage = web::Data::new(storage);
     let keys = web::Data::new(keys);
     let refresh_lifetime = web::Data::new(RefreshTokenLifetime::from_settings(settings));
@@ -356,6 +482,8 @@ fn run(
             .app_data(cap_identity.clone())
             .app_data(body_deadline.clone())
             .app_data(tracking_lookups.clone())
+            .app_data(caller_limits.clone())
+            .app_data(shutdown.clone())
             .configure(api_routes)
             .split_for_parts();
         app.configure(extract::configure_builtin_extractors)
@@ -364,6 +492,7 @@ fn run(
             .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from(API_DOCUMENT_PATH)))
             .route("/docs", web::get().to(redirect_to_docs))
             .default_service(web::to(no_such_route))
+            .wrap(from_fn(crate::rate_limit::admit))
             .wrap(from_fn(telemetry::request_context))
             .wrap(Condition::new(
                 !cors_origins.is_empty(),
@@ -381,6 +510,10 @@ fn run(
     // hashes passwords, which is CPU-bound. Tokio's default of 512 threads would let a
     // burst of sign-ins park hundreds of thread stacks.
     server = server.worker_max_blocking_threads(4);
+    // Signals are the [`Stopper`]'s: it also ends streams and gives back leases.
+    server = server
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_grace.as_secs());
     if let Some(workers) = settings.http_workers {
         server = server.workers(workers);
     }
@@ -414,6 +547,8 @@ fn cors(origins: &[String]) -> Cors {
             header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
+            crate::rate_limit::RATE_LIMIT_POLICY,
+            crate::rate_limit::RATE_LIMIT,
             telemetry::REQUEST_ID_HEADER,
             header::HeaderName::from_static("idempotent-replayed"),
             header::HeaderName::from_static("tus-resumable"),

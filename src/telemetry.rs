@@ -96,7 +96,7 @@ pub async fn request_context(
 
     // The router needs sole ownership of the request, so it cannot be kept for an
     // `Err` here; handlers' errors arrive as responses, and only a failing inner
-    // middleware (none is installed inside this one) would take the `?`.
+    // middleware (the rate limit, inside this one, never fails) would take the `?`.
     let body_deadline = req
         .app_data::<web::Data<BodyDeadline>>()
         .map(|deadline| deadline.0);
@@ -125,7 +125,13 @@ pub async fn request_context(
         response
     };
     let mut response = render_error(response, &request_id, &span);
-    if body_missed {
+    // A stopping instance closes each connection after its answer, so that a proxy's
+    // kept-alive connection brings no new request to it.
+    let stopping = response
+        .request()
+        .app_data::<web::Data<crate::shutdown::Shutdown>>()
+        .is_some_and(|shutdown| shutdown.has_begun());
+    if body_missed || stopping {
         response
             .response_mut()
             .head_mut()

@@ -31,6 +31,8 @@ const KEEP_POLLS: chrono::Duration = chrono::Duration::days(30);
 
 pub struct AlertPoller {
     pub sender: Sender,
+    /// Names this process's leases; once begun, no further source is taken.
+    pub shutdown: crate::shutdown::Shutdown,
 }
 
 /// One poll's record, as it is built.
@@ -71,7 +73,10 @@ pub async fn poll_due(db: &Db, poller: Arc<AlertPoller>) -> Result<usize, ApiErr
         .await?;
     let mut polled = 0;
     for (id, interval) in due {
-        let token = crate::crypto::random_hex::<16>()?;
+        if poller.shutdown.has_begun() {
+            break;
+        }
+        let token = poller.shutdown.owner().token()?;
         let claiming = token.clone();
         let claimed = db
             .write(move |conn| claim(conn, id, interval, &claiming))
@@ -83,6 +88,23 @@ pub async fn poll_due(db: &Db, poller: Arc<AlertPoller>) -> Result<usize, ApiErr
     }
     sweep_expired(db).await?;
     Ok(polled)
+}
+
+/// Gives back the sources leased by the process `owner` names (it is stopping before
+/// their polls ended), due at once, so that any instance polls them now.
+pub fn release_leases(
+    conn: &mut crate::db::DbConnection,
+    owner: &crate::shutdown::LeaseOwner,
+) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        alert_sources::table.filter(alert_sources::lease_token.like(owner.pattern())),
+    )
+    .set((
+        alert_sources::lease_token.eq(None::<String>),
+        alert_sources::lease_until.eq(None::<NaiveDateTime>),
+        alert_sources::next_poll_at.eq(now()),
+    ))
+    .execute(conn)?)
 }
 
 /// Takes source `id` if it is still due and unleased: one statement, so of instances

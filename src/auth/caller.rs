@@ -222,6 +222,16 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
         .ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))
 }
 
+/// Whom a request's bearer token names, when it is a token we signed and it is within
+/// its lifetime. No database read: whether the holder signed out or was disabled is the
+/// extractors' to check; this is for counting requests (rate limits), where a forged
+/// token must not spend the allowance of the account it names.
+pub fn signed_subject(req: &HttpRequest) -> Option<Subject> {
+    let token = bearer_token(req).ok()??;
+    let keys = req.app_data::<web::Data<TokenKeys>>()?;
+    Caller::from_claims(keys.verify(token)?).map(|caller| caller.subject)
+}
+
 /// The caller named by a bearer token, if any: signature and claims checked at once,
 /// then whether the token still speaks for its holder ([`SessionCheck`]).
 fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>, ApiError>> {

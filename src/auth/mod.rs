@@ -10,7 +10,7 @@ pub mod tokens;
 
 pub use caller::{
     Authorized, Caller, Credential, GovAdminOnly, GovOnly, MaybeCaller, Policy, Role, Scope,
-    Scopes, StatsReaders, Subject, UserManagers,
+    Scopes, StatsReaders, Subject, UserManagers, signed_subject,
 };
 pub use session::SessionCheck;
 pub use tokens::TokenKeys;

@@ -10,7 +10,9 @@
 //! inbox itself, [`BATCH`] rows at a time, so it holds a bounded amount. A comment line
 //! goes every [`HEARTBEAT`] so that proxies keep an idle stream open, and the token is
 //! checked again every `AUTH_RECHECK_SECS`: a disabled, changed or signed-out account's
-//! stream ends, as does one whose token expires.
+//! stream ends, as does one whose token expires. When the instance stops, each stream
+//! ends with a `retry:` hint, spread over a few seconds so that its clients do not all
+//! reconnect to the other instances at once.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
@@ -29,6 +31,7 @@ use crate::auth::Credential;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::shutdown::Shutdown;
 
 /// How often each instance looks for new notifications: the stream's added latency.
 pub const LOOK_EVERY: Duration = Duration::from_millis(100);
@@ -38,6 +41,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(20);
 const BATCH: i64 = 50;
 /// What a client waits before reconnecting after the stream ends.
 const RECONNECT_MILLIS: u32 = 3000;
+/// Streams ended by a stop ask their clients to come back after 1 s plus up to this.
+const STOP_SPREAD_MILLIS: u128 = 4000;
 
 /// Rows the hub reads at once.
 const HUB_BATCH: i64 = 500;
@@ -56,6 +61,7 @@ pub struct Batch {
 /// This instance's reader of new notifications, for its streams to take from.
 #[derive(Clone)]
 pub struct Hub {
+    shutdown: Shutdown,
     batches: Arc<broadcast::Sender<Arc<Batch>>>,
     /// The id up to which batches were sent; `-1` while the hub is idle.
     seen: Arc<AtomicI64>,
@@ -64,9 +70,10 @@ pub struct Hub {
 impl Hub {
     /// Starts reading on the current runtime; it ends when the last handle to the hub
     /// is gone.
-    pub fn start(db: Db) -> Hub {
+    pub fn start(db: Db, shutdown: Shutdown) -> Hub {
         let (sender, _) = broadcast::channel(BACKLOG);
         let hub = Hub {
+            shutdown,
             batches: Arc::new(sender),
             seen: Arc::new(AtomicI64::new(-1)),
         };
@@ -152,6 +159,9 @@ pub struct Connection {
     more: bool,
     /// The types the account does not take on the stream (read again with the token).
     off_stream: HashSet<NotificationType>,
+    shutdown: Shutdown,
+    /// The instance is stopping: the stream ends once `pending` is sent.
+    ending: bool,
 }
 
 impl Connection {
@@ -208,6 +218,8 @@ impl Connection {
             // What was missed since `Last-Event-ID` is read at once.
             more: resume_after.is_some(),
             off_stream,
+            shutdown: hub.shutdown.clone(),
+            ending: false,
         })
     }
 
@@ -217,6 +229,9 @@ impl Connection {
             if let Some(chunk) = self.pending.pop_front() {
                 self.last_sent = Instant::now();
                 return Some(Ok(chunk));
+            }
+            if self.ending {
+                return None;
             }
             if self.more {
                 if let Err(error) = self.read_new().await {
@@ -246,6 +261,12 @@ impl Connection {
                 }
                 () = sleep_until(self.last_sent + HEARTBEAT) => {
                     self.pending.push_back(Bytes::from_static(b": keep-alive\n\n"));
+                }
+                () = self.shutdown.begun() => {
+                    let spread = uuid::Uuid::new_v4().as_u128() % STOP_SPREAD_MILLIS;
+                    let retry = format!("retry: {}\n\n", 1000 + spread);
+                    self.pending.push_back(Bytes::from(retry));
+                    self.ending = true;
                 }
             }
         }

@@ -10,7 +10,9 @@
 //!   [`DeliverySettings::lease`] with `FOR UPDATE SKIP LOCKED`, so instances share the
 //!   work and none sends what another holds. A delivery waits while an earlier one of
 //!   its subscription and aggregate is pending, so receivers see each aggregate's events
-//!   in order. A killed instance's leases run out and its deliveries are sent again.
+//!   in order. A killed instance's leases run out and its deliveries are sent again; a
+//!   stopped one waits for what it is sending (within the shutdown grace) and gives the
+//!   rest back at once ([`release_leases`]).
 //! - **Outcomes.** Every attempt is recorded. A failure is retried after an exponential
 //!   back-off with jitter until the delivery's retry period ends; then it fails and the
 //!   subscription is marked `failing` (nothing more is sent to it until gov_admin sets it
@@ -40,6 +42,7 @@ use crate::db::{Db, DbConnection, now};
 use crate::domain::text::limits;
 use crate::error::ApiError;
 use crate::outbound::sender::{Outcome, Sender};
+use crate::shutdown::{LeaseOwner, Shutdown};
 use crate::unit_of_work::UnitOfWork;
 
 /// Outbox events fanned out per transaction.
@@ -57,6 +60,7 @@ pub fn start(
     db: Db,
     cipher: PersonalDataCipher,
     settings: DeliverySettings,
+    shutdown: Shutdown,
 ) -> Result<(), reqwest::Error> {
     let dispatcher = Arc::new(Dispatcher {
         sender: Sender::new(settings.timeout, settings.allow_private)?,
@@ -64,9 +68,24 @@ pub fn start(
         cipher: Arc::new(cipher),
         settings,
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        shutdown,
     });
     tokio::spawn(dispatcher.run());
     Ok(())
+}
+
+/// Gives back the deliveries leased by the process `owner` names (it is stopping), so
+/// that any instance sends them now. One that is still being sent may reach its
+/// receiver twice: deliveries are at least once, and carry their `webhook-id`.
+pub fn release_leases(conn: &mut DbConnection, owner: &LeaseOwner) -> Result<usize, ApiError> {
+    Ok(diesel::update(
+        webhook_deliveries::table.filter(webhook_deliveries::lease_token.like(owner.pattern())),
+    )
+    .set((
+        webhook_deliveries::lease_token.eq(None::<String>),
+        webhook_deliveries::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?)
 }
 
 struct Dispatcher {
@@ -75,6 +94,7 @@ struct Dispatcher {
     sender: Sender,
     settings: DeliverySettings,
     in_flight: Arc<Semaphore>,
+    shutdown: Shutdown,
 }
 
 /// A leased delivery with what it takes to send it.
@@ -102,13 +122,14 @@ struct Body<'a> {
 
 impl Dispatcher {
     async fn run(self: Arc<Self>) {
-        loop {
-            if let Err(error) = self.round().await {
+        while !self.shutdown.has_begun() {
+            if let Err(error) = self.shutdown.track(self.round()).await {
                 tracing::warn!(%error, "a webhook dispatch round failed");
             }
             tokio::select! {
                 () = self.db.outbox_woken() => {}
                 () = tokio::time::sleep(POLL) => {}
+                () = self.shutdown.begun() => {}
             }
         }
     }
@@ -124,7 +145,7 @@ impl Dispatcher {
         if free == 0 || !(unpublished || due) {
             return Ok(());
         }
-        let token = uuid::Uuid::new_v4().to_string();
+        let token = self.shutdown.owner().token()?;
         let lease =
             chrono::Duration::from_std(self.settings.lease()).map_err(ApiError::internal)?;
         let claiming = token.clone();
@@ -147,7 +168,7 @@ impl Dispatcher {
                 .map_err(ApiError::internal)?;
             let this = Arc::clone(self);
             let token = token.clone();
-            tokio::spawn(async move {
+            self.shutdown.spawn(async move {
                 this.deliver(job, token).await;
                 drop(permit);
             });

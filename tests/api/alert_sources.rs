@@ -508,6 +508,7 @@ async fn poll_on_both(first: &TestApp, second: &TestApp) {
         std::sync::Arc::new(kim_api::alert_sources::poll::AlertPoller {
             sender: kim_api::outbound::sender::Sender::new(Duration::from_secs(10), true)
                 .expect("sender"),
+            shutdown: kim_api::shutdown::Shutdown::new(),
         })
     };
     let (a, b) = tokio::join!(

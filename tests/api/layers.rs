@@ -26,6 +26,7 @@ const INFRASTRUCTURE: &[&str] = &[
     "body_deadline.rs",
     "concurrency.rs",
     "rate_limit.rs",
+    "shutdown.rs",
     "i18n.rs",
     "domain",
     "openapi.rs",

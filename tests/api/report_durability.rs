@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 use crate::helpers::{TestDatabase, backends};
 use crate::reports::report;
 
-fn kim_api(dir: &TempDir, database: &TestDatabase) -> Command {
+pub fn kim_api(dir: &TempDir, database: &TestDatabase) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kim-api"));
     command
         .env("KIM_DATA_DIR", dir.path())
@@ -75,6 +75,24 @@ pub async fn seed_one_kim(dir: &TempDir, database: &TestDatabase) -> String {
         .to_owned()
 }
 
+/// Signs `username` in at `base`; answers the access token.
+pub async fn sign_in(base: &str, username: &str, password: &str) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("token");
+    answer["access_token"].as_str().expect("token").to_owned()
+}
+
 async fn submit(base: &str, token: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(format!("{base}/api/v1/reports"))
@@ -93,23 +111,7 @@ async fn an_answered_submission_survives_a_killed_server_and_its_retry_answers_i
         let dir = TempDir::new().expect("dir");
         let password = seed_one_kim(&dir, &database).await;
         let (mut first, base) = serve(&dir, &database).await;
-        let signed_in: serde_json::Value = reqwest::Client::new()
-            .post(format!("{base}/api/v1/auth/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", "anggota.kim1"),
-                ("password", password.as_str()),
-            ])
-            .send()
-            .await
-            .expect("sign in")
-            .json()
-            .await
-            .expect("token");
-        let token = signed_in["access_token"]
-            .as_str()
-            .expect("token")
-            .to_owned();
+        let token = sign_in(&base, "anggota.kim1", &password).await;
         let answered = submit(&base, &token).await;
         assert_eq!(answered.status().as_u16(), 201, "{backend:?}");
         let created: serde_json::Value = answered.json().await.expect("json");

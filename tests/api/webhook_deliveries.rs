@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, on_each_backend, problem, spawn_app_with, spawn_instance, token};
 use crate::python::run_script;
 use crate::receiver::{Receiver, Reply};
-use crate::report_durability::{seed_one_kim, serve};
+use crate::report_durability::{seed_one_kim, serve, sign_in};
 use crate::reports::{id_of, json_of, move_to, report, submit, town};
 
 /// Subscribes `url` to `events`; answers the subscription's id and secret.
@@ -505,24 +505,8 @@ async fn an_instance_killed_mid_delivery_loses_nothing() {
         let mut receiver = Receiver::start(&[Reply::Hang], Reply::Status(200));
         let (mut first, base) = serve(&dir, &database).await;
         let client = reqwest::Client::new();
-        let sign_in = async |username: &str| -> String {
-            let answer: Value = client
-                .post(format!("{base}/api/v1/auth/token"))
-                .form(&[
-                    ("grant_type", "password"),
-                    ("username", username),
-                    ("password", password.as_str()),
-                ])
-                .send()
-                .await
-                .expect("sign in")
-                .json()
-                .await
-                .expect("token");
-            answer["access_token"].as_str().expect("token").to_owned()
-        };
-        let admin = sign_in("demo.admin").await;
-        let member = sign_in("anggota.kim1").await;
+        let admin = sign_in(&base, "demo.admin", &password).await;
+        let member = sign_in(&base, "anggota.kim1", &password).await;
         let subscribed = client
             .post(format!("{base}/api/v1/webhooks"))
             .bearer_auth(&admin)

@@ -233,7 +233,12 @@ pub fn test_config(data_dir: &std::path::Path, database_url: String) -> ConfigAr
         cap_sender: Some("kim@metrokota.example.id".into()),
         cap_sender_name: "Pemerintah Kota Metro".into(),
         track_rate_per_minute: 30,
+        // Tests make hundreds of requests from one address; the rate-limit tests lower these.
+        rate_limit_anonymous_per_minute: 1_000_000,
+        rate_limit_account_per_minute: 1_000_000,
+        rate_limit_client_per_minute: 1_000_000,
         body_read_timeout_secs: 30,
+        shutdown_grace_secs: 5,
         webhook_allow_private_targets: true,
         webhook_timeout_ms: 2_000,
         webhook_retry_delay_ms: 50,
