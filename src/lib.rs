@@ -11,6 +11,7 @@ pub mod audience;
 pub mod audit;
 pub mod audit_log;
 pub mod auth;
+pub mod backup;
 pub mod body_deadline;
 pub mod bulletins;
 pub mod clock;

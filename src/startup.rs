@@ -55,7 +55,7 @@ pub enum StartupError {
 
 /// How old a part file or an object without a row must be before the sweep removes it:
 /// another instance may still be finishing that upload.
-const ABANDONED_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
+pub const ABANDONED_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub struct Application {
     server: Server,

@@ -15,6 +15,7 @@
 
 pub mod content;
 pub mod endpoints;
+pub mod inventory;
 mod owner;
 pub mod resumable;
 mod sniff;

@@ -418,6 +418,23 @@ impl Storage {
             .map_err(store_error)
     }
 
+    /// Every object in the store with when it was written, probes and uploads still
+    /// arriving on this host left out.
+    pub(super) async fn listing(
+        &self,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, ApiError> {
+        self.store
+            .list(None)
+            .try_filter_map(|meta| async move {
+                let key = meta.location.to_string();
+                let ours = !key.starts_with(INCOMING) && !key.starts_with(".ready");
+                Ok(ours.then_some((key, meta.last_modified)))
+            })
+            .try_collect()
+            .await
+            .map_err(store_error)
+    }
+
     /// The keys of the stored pieces of resumable uploads, for checks and tests.
     pub async fn piece_keys(&self) -> Result<Vec<String>, ApiError> {
         self.store

@@ -26,3 +26,20 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<Vec<String>, Mig
     };
     Ok(reverted.iter().map(ToString::to_string).collect())
 }
+
+/// The newest migration this binary carries for `backend`: the schema version its
+/// databases have once migrated.
+pub fn latest_version(backend: super::BackendKind) -> String {
+    use diesel::migration::MigrationSource;
+    let versions: Vec<String> = match backend {
+        super::BackendKind::Postgres => MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES)
+            .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
+            .unwrap_or_default(),
+        super::BackendKind::Sqlite => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE)
+                .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
+                .unwrap_or_default()
+        }
+    };
+    versions.into_iter().max().unwrap_or_default()
+}

@@ -20,7 +20,7 @@ use diesel::sqlite::SqliteConnection;
 use crate::error::ApiError;
 
 pub use bound_sql::BoundSql;
-pub use migrations::{revert_all_migrations, run_pending_migrations};
+pub use migrations::{latest_version, revert_all_migrations, run_pending_migrations};
 pub use pool::{Pool, PoolSettings};
 
 /// Runs a diesel query on the connection's own backend: `on_backend!(conn, |c|

@@ -27,6 +27,7 @@ const INFRASTRUCTURE: &[&str] = &[
     "concurrency.rs",
     "rate_limit.rs",
     "shutdown.rs",
+    "backup.rs",
     "i18n.rs",
     "domain",
     "openapi.rs",
@@ -36,6 +37,7 @@ const INFRASTRUCTURE: &[&str] = &[
     "attachments/sniff.rs",
     "attachments/variants.rs",
     "attachments/resumable.rs",
+    "attachments/inventory.rs",
     "outbound",
 ];
 

@@ -5,6 +5,7 @@ mod alert_sources;
 mod attachments;
 mod audit_log;
 mod auth;
+mod backup;
 mod bulletins;
 mod cap_alerts;
 mod cap_publisher;

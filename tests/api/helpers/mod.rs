@@ -104,6 +104,11 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// The app's `KIM_DATA_DIR`.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
