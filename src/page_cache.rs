@@ -25,6 +25,9 @@ use crate::sync::Counter;
 pub struct PageKey {
     pub counter: Counter,
     pub seq: i64,
+    /// PostgreSQL's snapshot at the counter's value: it moves with every commit
+    /// anywhere, so under writes it is what tells one version of a list from the next.
+    pub snapshot: Option<String>,
     pub view: u64,
     pub query: String,
 }
@@ -40,7 +43,8 @@ pub struct CachedPage {
 
 #[derive(Debug, Default)]
 struct Kept {
-    newest: HashMap<Counter, i64>,
+    /// Per list, the version (counter value and snapshot) whose pages are kept.
+    newest: HashMap<Counter, (i64, Option<String>)>,
     pages: HashMap<PageKey, Arc<CachedPage>>,
     bytes: usize,
 }
@@ -74,8 +78,11 @@ impl PageCache {
         }
     }
 
-    /// Keeps `page`. Pages of older counter values go (nobody asks for them again); a
-    /// page that does not fit empties the cache rather than tracking recency.
+    /// Keeps `page`. Pages of older versions of its list go (nobody asks for them
+    /// again): an older counter value is refused, and a page of another snapshot at the
+    /// same value replaces those kept, so that writes elsewhere (which move PostgreSQL's
+    /// snapshot) cannot pile up pages nobody will ask for. A page that does not fit
+    /// empties the cache rather than tracking recency.
     pub fn put(&self, key: PageKey, page: Arc<CachedPage>) {
         let size = page.data.get().len() + key.query.len();
         // A page bigger than a tenth of the budget would evict too much for one entry.
@@ -85,12 +92,13 @@ impl PageCache {
         let Ok(mut kept) = self.kept.lock() else {
             return;
         };
-        let newest = kept.newest.get(&key.counter).copied().unwrap_or(i64::MIN);
-        if key.seq < newest {
+        let version = (key.seq, key.snapshot.clone());
+        let current = kept.newest.get(&key.counter);
+        if current.is_some_and(|(seq, _)| key.seq < *seq) {
             return;
         }
-        if key.seq > newest {
-            kept.newest.insert(key.counter, key.seq);
+        if current != Some(&version) {
+            kept.newest.insert(key.counter, version);
             let counter = key.counter;
             kept.pages.retain(|kept_key, _| kept_key.counter != counter);
             kept.bytes = kept
@@ -125,6 +133,7 @@ mod tests {
         PageKey {
             counter: Counter::Bulletins,
             seq,
+            snapshot: None,
             view: 7,
             query: query.to_owned(),
         }
@@ -181,5 +190,17 @@ mod tests {
             .unwrap_or(usize::MAX);
         assert!(bytes <= 100, "{bytes} bytes kept");
         assert!(!PageCache::new(0).enabled());
+    }
+
+    #[test]
+    fn pages_of_another_snapshot_replace_those_kept() {
+        let cache = PageCache::new(1 << 20);
+        for snapshot in 0..100 {
+            let mut key = key(5, "first page");
+            key.snapshot = Some(format!("{snapshot}:{snapshot}:"));
+            cache.put(key, page("[1]", None));
+        }
+        let kept = cache.kept.lock().map(|kept| kept.pages.len()).unwrap_or(0);
+        assert_eq!(kept, 1, "writes elsewhere must not pile up pages");
     }
 }
