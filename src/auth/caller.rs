@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -226,10 +226,26 @@ fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
 /// its lifetime. No database read: whether the holder signed out or was disabled is the
 /// extractors' to check; this is for counting requests (rate limits), where a forged
 /// token must not spend the allowance of the account it names.
+/// The verified claims are kept with the request, so the extractors do not verify the
+/// signature a second time.
 pub fn signed_subject(req: &HttpRequest) -> Option<Subject> {
+    let claims = verified_claims(req)?;
+    Caller::from_claims(claims).map(|caller| caller.subject)
+}
+
+/// The claims of the request's bearer token, when it verifies: checked once per request.
+#[derive(Clone)]
+struct VerifiedToken(Option<Claims>);
+
+fn verified_claims(req: &HttpRequest) -> Option<Claims> {
+    if let Some(VerifiedToken(claims)) = req.extensions().get::<VerifiedToken>() {
+        return claims.clone();
+    }
     let token = bearer_token(req).ok()??;
     let keys = req.app_data::<web::Data<TokenKeys>>()?;
-    Caller::from_claims(keys.verify(token)?).map(|caller| caller.subject)
+    let claims = keys.verify(token);
+    req.extensions_mut().insert(VerifiedToken(claims.clone()));
+    claims
 }
 
 /// The caller named by a bearer token, if any: signature and claims checked at once,
@@ -237,15 +253,14 @@ pub fn signed_subject(req: &HttpRequest) -> Option<Subject> {
 fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Caller>, ApiError>> {
     type Verified = Option<(Caller, i64, web::Data<SessionCheck>)>;
     let verified = (|| -> Result<Verified, ApiError> {
-        let Some(token) = bearer_token(req)? else {
+        if bearer_token(req)?.is_none() {
             return Ok(None);
-        };
-        let keys = req
-            .app_data::<web::Data<TokenKeys>>()
-            .ok_or_else(|| ApiError::internal("token keys are not configured"))?;
-        let claims = keys
-            .verify(token)
-            .ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))?;
+        }
+        if req.app_data::<web::Data<TokenKeys>>().is_none() {
+            return Err(ApiError::internal("token keys are not configured"));
+        }
+        let claims =
+            verified_claims(req).ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))?;
         let stamp = claims.stm;
         let caller =
             Caller::from_claims(claims).ok_or(ApiError::Unauthorized(AuthFailure::InvalidToken))?;
