@@ -107,6 +107,16 @@ pub struct Db {
     location: DatabaseLocation,
     /// Rung after a commit that wrote outbox events (see `webhooks::dispatcher`).
     outbox: Arc<tokio::sync::Notify>,
+    /// The SQLite file opened (device, inode): a file made again at the same path (a
+    /// connection opened after it was deleted creates an empty one) is not ours.
+    sqlite_file: Option<(u64, u64)>,
+}
+
+fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|meta| (meta.dev(), meta.ino()))
 }
 
 /// A pool and the threads that use it: blocking database work never runs on an async
@@ -161,9 +171,10 @@ impl Db {
                     writer: gate,
                     location,
                     outbox: Arc::default(),
+                    sqlite_file: None,
                 }
             }
-            DatabaseLocation::SqliteFile(_) => {
+            DatabaseLocation::SqliteFile(path) => {
                 // The writer opens first: it creates the file and switches it to WAL.
                 let writer_settings = PoolSettings {
                     max_size: 1,
@@ -174,6 +185,7 @@ impl Db {
                 Db {
                     readers: Gate::new("reader", readers, settings)?,
                     writer: Gate::new("writer", writer, writer_settings)?,
+                    sqlite_file: file_identity(path),
                     location,
                     outbox: Arc::default(),
                 }
@@ -245,7 +257,7 @@ impl Db {
         if let DatabaseLocation::SqliteFile(path) = &self.location {
             // Open connections keep working on a deleted file while every write is lost
             // with it, so a missing file means "not ready".
-            if !path.exists() {
+            if file_identity(path).is_none() || file_identity(path) != self.sqlite_file {
                 return Err(ApiError::Unavailable(
                     "the SQLite database file is gone".into(),
                 ));
